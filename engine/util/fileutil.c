@@ -1,0 +1,82 @@
+/* Durable atomic file replacement (write temp, fsync, rename, fsync dir). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+
+#include "util/error.h"
+#include "util/fileutil.h"
+
+bool
+file_sync_dir(const char *dir, GError **error)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO,
+                    "cannot open directory '%s': %s", dir, g_strerror(e));
+        return false;
+    }
+    if (fsync(fd) < 0 && errno != EINVAL) {
+        int e = errno;
+        close(fd);
+        g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(e),
+                    "cannot sync directory '%s': %s", dir, g_strerror(e));
+        return false;
+    }
+    close(fd);
+    return true;
+}
+
+bool
+file_write_atomic(const char *path, const void *data, size_t len, int mode,
+                  GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_autofree char *base = g_path_get_basename(path);
+    g_autofree char *tmp = g_strdup_printf("%s/.%s.XXXXXX", dir, base);
+    const char *p = data;
+    size_t left = len;
+    int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, mode);
+    int e;
+
+    if (fd < 0) {
+        e = errno;
+        g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(e),
+                    "cannot create '%s': %s", tmp, g_strerror(e));
+        return false;
+    }
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            goto fail;
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    if (fchmod(fd, (mode_t)mode) < 0 || fsync(fd) < 0)
+        goto fail;
+    if (close(fd) < 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0)
+        goto fail;
+    return file_sync_dir(dir, error);
+
+ fail:
+    e = errno;
+    if (fd >= 0)
+        close(fd);
+    g_unlink(tmp);
+    g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(e),
+                "cannot write '%s': %s", path, g_strerror(e));
+    return false;
+}
