@@ -1,0 +1,65 @@
+/* engine/disk internals shared by writer.c, raw.c, nbd.c and zero.c: the
+ * writer struct, the per-format operations and the zero-run scanner. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "disk/disk.h"
+
+/* Granularity of zero detection: runs of zeros are found per 64 KiB
+ * sub-block, aligned to absolute image offsets so that holes line up with
+ * file system blocks and qcow2 clusters. */
+#define DISK_ZERO_BLOCK (64 * 1024)
+
+struct nbd_handle;
+
+/* What a format implements.  open fills the format's members of the
+ * already allocated writer; release frees them without finishing. */
+struct disk_writer_ops {
+    bool (*open)(struct disk_writer *w, uint64_t resume_from,
+                 GError **error);
+    bool (*write)(struct disk_writer *w, uint64_t offset, const void *buf,
+                  size_t len, GError **error);
+    bool (*zero)(struct disk_writer *w, uint64_t offset, uint64_t len,
+                 GError **error);
+    bool (*read)(struct disk_writer *w, uint64_t offset, void *buf,
+                 size_t len, GError **error);
+    bool (*flush)(struct disk_writer *w, GError **error);
+    /* Finish (flush, disconnect); resources are released by release. */
+    bool (*finish)(struct disk_writer *w, GError **error);
+    void (*release)(struct disk_writer *w);
+};
+
+struct disk_writer {
+    const struct disk_writer_ops *ops;  /* raw_writer_ops or nbd_writer_ops */
+    char *path;                         /* output path (owned) */
+    enum disk_format format;
+    enum disk_allocation allocation;
+    uint64_t size;                      /* virtual size in bytes */
+
+    /* raw */
+    int fd;                             /* output file, -1 when closed */
+
+    /* qcow2 over NBD */
+    struct nbd_handle *nbd;             /* connection to our qemu-nbd child */
+    uint64_t in_flight_bytes;           /* bytes of buffered aio writes */
+    unsigned in_flight_cmds;            /* aio commands not completed */
+    int aio_errno;                      /* first failed aio command's errno */
+    uint64_t aio_error_offset;          /* and its offset */
+};
+
+extern const struct disk_writer_ops raw_writer_ops;
+extern const struct disk_writer_ops nbd_writer_ops;
+
+/* Length of the run starting at buf (image offset offset) whose 64 KiB
+ * sub-blocks are all zero or all non-zero, at most max bytes (max > 0,
+ * len > 0).  *zero tells which kind the run is. */
+size_t disk_scan_run(const void *buf, size_t len, uint64_t offset,
+                     size_t max, bool *zero);
+
+/* The DRIFT error of a resume whose output does not match. */
+void disk_set_drift_size(GError **error, const char *path, uint64_t actual,
+                         uint64_t expected);

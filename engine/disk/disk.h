@@ -1,0 +1,71 @@
+/* engine/disk: the block copy pipeline's writing side.
+ *
+ * A disk_writer receives a disk's content as (offset, bytes) and (offset,
+ * zeros) in increasing order and lands it as a raw file (sparse or
+ * preallocated) or a qcow2 image (written in one pass through libnbd to a
+ * qemu-nbd serving a new qcow2).  flush() makes everything written so far
+ * durable, which is what a checkpoint relies on.
+ *
+ * Sections: writer API (writer.c) · raw files (raw.c) · qcow2 over NBD
+ * (nbd.c) · zero detection (zero.c).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+enum disk_format {
+    DISK_FORMAT_RAW,
+    DISK_FORMAT_QCOW2,
+    DISK_FORMAT_LAST,
+};
+
+enum disk_allocation {
+    DISK_ALLOCATION_SPARSE,
+    DISK_ALLOCATION_PREALLOCATED,
+    DISK_ALLOCATION_LAST,
+};
+
+/* "raw"/"qcow2", "sparse"/"preallocated"; parse returns false if unknown. */
+const char *disk_format_name(enum disk_format f);
+bool disk_format_parse(const char *s, enum disk_format *out);
+const char *disk_allocation_name(enum disk_allocation a);
+bool disk_allocation_parse(const char *s, enum disk_allocation *out);
+
+/* True when len bytes at buf are all zero (fast). */
+bool disk_is_zero(const void *buf, size_t len);
+
+struct disk_writer;
+
+/* Create (or, with resume_from > 0, reopen) the image at path with the given
+ * virtual size.  A fresh open replaces any existing file.  On resume, the
+ * image must exist with the right format and size; everything at and after
+ * resume_from is discarded (made zero) so that re-delivered data lands on a
+ * clean slate, while bytes before it are kept.  Returns a new writer, caller
+ * closes with disk_writer_close() or disk_writer_abort(). */
+struct disk_writer *disk_writer_open(const char *path, enum disk_format format,
+                                     enum disk_allocation allocation,
+                                     uint64_t size, uint64_t resume_from,
+                                     GError **error);
+
+/* Write len bytes at offset.  All-zero blocks of a sparse image are not
+ * written (they stay holes).  Errors: CONVOY_ERROR_IO, _NOSPACE, _NBD. */
+bool disk_writer_write(struct disk_writer *w, uint64_t offset,
+                       const void *buf, size_t len, GError **error);
+/* Make [offset, offset+len) read as zeros (a no-op on a fresh sparse image
+ * region; written zeros when preallocated). */
+bool disk_writer_zero(struct disk_writer *w, uint64_t offset, uint64_t len,
+                      GError **error);
+/* Read back len bytes at offset (used by a resume to re-check the output
+ * before the checkpoint). */
+bool disk_writer_read(struct disk_writer *w, uint64_t offset, void *buf,
+                      size_t len, GError **error);
+/* Make all writes so far durable (fdatasync, or NBD flush). */
+bool disk_writer_flush(struct disk_writer *w, GError **error);
+/* Flush, finish and free the writer (qcow2: disconnect and wait for
+ * qemu-nbd to exit cleanly).  The writer is freed even on error. */
+bool disk_writer_close(struct disk_writer *w, GError **error);
+/* Free the writer without finishing; the partial image is left as it is
+ * (a later resume picks it up).  NULL is a no-op. */
+void disk_writer_abort(struct disk_writer *w);

@@ -1,0 +1,181 @@
+/* The disk writer API: format and allocation names, and the dispatch of
+ * each call to the raw or qcow2-over-NBD implementation. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "disk/disk-priv.h"
+#include "util/error.h"
+
+static const char *const format_names[DISK_FORMAT_LAST] = {
+    [DISK_FORMAT_RAW] = "raw",
+    [DISK_FORMAT_QCOW2] = "qcow2",
+};
+
+static const char *const allocation_names[DISK_ALLOCATION_LAST] = {
+    [DISK_ALLOCATION_SPARSE] = "sparse",
+    [DISK_ALLOCATION_PREALLOCATED] = "preallocated",
+};
+
+const char *
+disk_format_name(enum disk_format f)
+{
+    if ((unsigned)f >= DISK_FORMAT_LAST)
+        return "unknown";
+    return format_names[f];
+}
+
+bool
+disk_format_parse(const char *s, enum disk_format *out)
+{
+    for (unsigned i = 0; i < DISK_FORMAT_LAST; i++) {
+        if (s != NULL && strcmp(s, format_names[i]) == 0) {
+            *out = (enum disk_format)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *
+disk_allocation_name(enum disk_allocation a)
+{
+    if ((unsigned)a >= DISK_ALLOCATION_LAST)
+        return "unknown";
+    return allocation_names[a];
+}
+
+bool
+disk_allocation_parse(const char *s, enum disk_allocation *out)
+{
+    for (unsigned i = 0; i < DISK_ALLOCATION_LAST; i++) {
+        if (s != NULL && strcmp(s, allocation_names[i]) == 0) {
+            *out = (enum disk_allocation)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+void
+disk_set_drift_size(GError **error, const char *path, uint64_t actual,
+                    uint64_t expected)
+{
+    g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_DRIFT,
+                "output '%s' has size %" PRIu64 ", expected %" PRIu64 "; it cannot be resumed",
+                path, actual, expected);
+}
+
+static void
+writer_free(struct disk_writer *w)
+{
+    if (w->ops != NULL)
+        w->ops->release(w);
+    g_free(w->path);
+    g_free(w);
+}
+
+struct disk_writer *
+disk_writer_open(const char *path, enum disk_format format,
+                 enum disk_allocation allocation, uint64_t size,
+                 uint64_t resume_from, GError **error)
+{
+    if ((unsigned)format >= DISK_FORMAT_LAST ||
+        (unsigned)allocation >= DISK_ALLOCATION_LAST) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
+                    "internal error: bad format or allocation for '%s'", path);
+        return NULL;
+    }
+    if (resume_from > size) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
+                    "internal error: resume position %" PRIu64 " is past the end of '%s' (%" PRIu64 " bytes)",
+                    resume_from, path, size);
+        return NULL;
+    }
+
+    struct disk_writer *w = g_new0(struct disk_writer, 1);
+    w->path = g_strdup(path);
+    w->format = format;
+    w->allocation = allocation;
+    w->size = size;
+    w->fd = -1;
+    const struct disk_writer_ops *ops =
+        format == DISK_FORMAT_RAW ? &raw_writer_ops : &nbd_writer_ops;
+    if (!ops->open(w, resume_from, error)) {
+        /* open cleaned up after itself; release is still safe. */
+        w->ops = ops;
+        writer_free(w);
+        return NULL;
+    }
+    w->ops = ops;
+    return w;
+}
+
+static bool
+check_range(struct disk_writer *w, uint64_t offset, uint64_t len,
+            GError **error)
+{
+    if (offset > w->size || len > w->size - offset) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
+                    "internal error: range %" PRIu64 "+%" PRIu64 " is outside '%s' (%" PRIu64 " bytes)",
+                    offset, len, w->path, w->size);
+        return false;
+    }
+    return true;
+}
+
+bool
+disk_writer_write(struct disk_writer *w, uint64_t offset, const void *buf,
+                  size_t len, GError **error)
+{
+    if (!check_range(w, offset, len, error))
+        return false;
+    if (len == 0)
+        return true;
+    return w->ops->write(w, offset, buf, len, error);
+}
+
+bool
+disk_writer_zero(struct disk_writer *w, uint64_t offset, uint64_t len,
+                 GError **error)
+{
+    if (!check_range(w, offset, len, error))
+        return false;
+    if (len == 0)
+        return true;
+    return w->ops->zero(w, offset, len, error);
+}
+
+bool
+disk_writer_read(struct disk_writer *w, uint64_t offset, void *buf,
+                 size_t len, GError **error)
+{
+    if (!check_range(w, offset, len, error))
+        return false;
+    if (len == 0)
+        return true;
+    return w->ops->read(w, offset, buf, len, error);
+}
+
+bool
+disk_writer_flush(struct disk_writer *w, GError **error)
+{
+    return w->ops->flush(w, error);
+}
+
+bool
+disk_writer_close(struct disk_writer *w, GError **error)
+{
+    bool ok = w->ops->finish(w, error);
+    writer_free(w);
+    return ok;
+}
+
+void
+disk_writer_abort(struct disk_writer *w)
+{
+    if (w == NULL)
+        return;
+    writer_free(w);
+}

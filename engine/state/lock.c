@@ -1,0 +1,125 @@
+/* The apply lock: flock on "<path>.lock" is the truth (the kernel drops it
+ * when the holder dies); the lock_holder row only names the holder in the
+ * message of whoever finds the lock busy. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "state/state-priv.h"
+#include "util/autoptr.h"
+#include "util/error.h"
+
+static void
+set_locked_error(struct state *st, GError **error)
+{
+    g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
+        st, "SELECT pid, host, command, since FROM lock_holder WHERE id = 1",
+        NULL);
+    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_LOCKED,
+                    "state '%s' is locked by pid %" G_GINT64_FORMAT " on host '%s' (%s, since %s)",
+                    st->path, (gint64)sqlite3_column_int64(stmt, 0),
+                    (const char *)sqlite3_column_text(stmt, 1),
+                    (const char *)sqlite3_column_text(stmt, 2),
+                    (const char *)sqlite3_column_text(stmt, 3));
+        return;
+    }
+    /* The holder has the lock but has not recorded itself yet. */
+    g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_LOCKED,
+                "state '%s' is locked by another process", st->path);
+}
+
+static bool
+write_holder_tx(struct state *st, const char *command, GError **error)
+{
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    g_autofree char *since = g_date_time_format(now, "%Y-%m-%dT%H:%M:%SZ");
+    g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
+        st,
+        "INSERT OR REPLACE INTO lock_holder (id, pid, host, command, since) "
+        "VALUES (1, ?1, ?2, ?3, ?4)",
+        error);
+    if (stmt == NULL)
+        return false;
+    if (sqlite3_bind_int64(stmt, 1, (sqlite3_int64)getpid()) != SQLITE_OK ||
+        sqlite3_bind_text(stmt, 2, g_get_host_name(), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_text(stmt, 3, command, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_text(stmt, 4, since, -1, SQLITE_TRANSIENT) != SQLITE_OK)
+        return state_db_error(st, error);
+    return state_db_run(st, stmt, error);
+}
+
+bool
+state_lock(struct state *st, const char *command, GError **error)
+{
+    if (st->read_only) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
+                    "internal error: state '%s' is open read-only", st->path);
+        return false;
+    }
+    if (st->lock_fd >= 0) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
+                    "internal error: state '%s' is already locked by this process",
+                    st->path);
+        return false;
+    }
+
+    g_autofree char *lock_path = g_strconcat(st->path, ".lock", NULL);
+    /* O_CLOEXEC: children such as qemu-nbd must not keep the lock. */
+    int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd == -1) {
+        int errsv = errno;
+        g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(errsv),
+                    "cannot open lock file '%s': %s", lock_path,
+                    g_strerror(errsv));
+        return false;
+    }
+    while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+        int errsv = errno;
+        if (errsv == EINTR)
+            continue;
+        close(fd);
+        if (errsv == EWOULDBLOCK) {
+            set_locked_error(st, error);
+        } else {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO,
+                        "cannot lock '%s': %s", lock_path, g_strerror(errsv));
+        }
+        return false;
+    }
+
+    /* A row left by a holder that died is simply replaced. */
+    if (!state_db_begin(st, error)) {
+        close(fd);
+        return false;
+    }
+    if (!write_holder_tx(st, command, error)) {
+        state_db_rollback(st);
+        close(fd);
+        return false;
+    }
+    if (!state_db_commit(st, error)) {
+        close(fd);
+        return false;
+    }
+    st->lock_fd = fd;
+    return true;
+}
+
+void
+state_unlock(struct state *st)
+{
+    if (st == NULL || st->lock_fd < 0)
+        return;
+    /* Best effort: a row left behind is harmless, the flock is the truth. */
+    g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
+        st, "DELETE FROM lock_holder WHERE id = 1 AND pid = ?1", NULL);
+    if (stmt != NULL &&
+        sqlite3_bind_int64(stmt, 1, (sqlite3_int64)getpid()) == SQLITE_OK)
+        state_db_run(st, stmt, NULL);
+    close(st->lock_fd);
+    st->lock_fd = -1;
+}

@@ -1,0 +1,37 @@
+/* engine/state internals shared by store.c, steps.c, events.c and lock.c:
+ * the store struct and the SQLite helpers that wrap every error as
+ * "sqlite: PATH: MESSAGE". */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+#include <sqlite3.h>
+
+#include "state/state.h"
+
+struct state {
+    char *path;             /* the store's path as given (owned) */
+    sqlite3 *db;            /* the connection */
+    bool read_only;         /* opened for plan: every mutation refused */
+    int lock_fd;            /* "<path>.lock" while state_lock holds it */
+};
+
+/* Fill error from the connection's last error; returns false. */
+bool state_db_error(struct state *st, GError **error);
+/* Run SQL without results. */
+bool state_db_exec(struct state *st, const char *sql, GError **error);
+/* Prepare one statement; NULL on error.  Caller finalizes. */
+sqlite3_stmt *state_db_prepare(struct state *st, const char *sql,
+                               GError **error);
+/* Step a statement that returns no rows to completion. */
+bool state_db_run(struct state *st, sqlite3_stmt *stmt, GError **error);
+/* BEGIN IMMEDIATE (refused on a read-only store), COMMIT (rolls back when
+ * the commit fails), ROLLBACK (errors ignored). */
+bool state_db_begin(struct state *st, GError **error);
+bool state_db_commit(struct state *st, GError **error);
+void state_db_rollback(struct state *st);
+/* A copy of column col of the current row, NULL for SQL NULL. */
+char *state_db_column_text(sqlite3_stmt *stmt, int col);
+/* Unix seconds now. */
+int64_t state_db_now(void);

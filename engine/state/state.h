@@ -1,0 +1,123 @@
+/* engine/state: the SQLite state store (steps, checkpoints, runs, events,
+ * lock).  WAL journal, synchronous=FULL, file mode 0600.  Secrets never
+ * enter it: callers store only canonical inputs without secrets.
+ *
+ * Sections: store and schema (store.c) · steps and checkpoints (steps.c) ·
+ * runs and events (events.c) · lock (lock.c).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+enum state_step_status {
+    STATE_STEP_NONE,        /* never recorded */
+    STATE_STEP_RUNNING,     /* started; interrupted if no apply holds the lock */
+    STATE_STEP_FAILED,
+    STATE_STEP_DONE,
+    STATE_STEP_LAST,
+};
+
+const char *state_step_status_name(enum state_step_status s);
+
+/* One row of the steps table.  Strings owned; free with
+ * state_step_record_free(). */
+struct state_step_record {
+    char *key;              /* "web1/disk-copy/vda" */
+    char *vm;               /* "web1" */
+    char *kind;             /* "disk-copy" */
+    char *fingerprint;      /* hex SHA-256 of the inputs */
+    char *inputs;           /* canonical inputs text (for "why redo") */
+    enum state_step_status status;
+    unsigned attempts;
+    char *outputs;          /* JSON text or NULL */
+    char *error;            /* last error message or NULL */
+    int64_t updated;        /* unix seconds */
+};
+void state_step_record_free(struct state_step_record *r);
+typedef struct state_step_record state_step_record; /* for g_autoptr() only */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(state_step_record, state_step_record_free)
+
+/* A checkpoint of a long step: how far it got, plus step-specific detail. */
+struct state_checkpoint {
+    char *step_key;
+    uint64_t position;
+    char *detail;           /* JSON text or NULL */
+};
+void state_checkpoint_free(struct state_checkpoint *c);
+typedef struct state_checkpoint state_checkpoint; /* for g_autoptr() only */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(state_checkpoint, state_checkpoint_free)
+
+struct state;
+
+/* Open (creating with mode 0600 and parent directories when create is
+ * true) the store at path.  read_only opens without creating or writing
+ * (plan uses it; a missing file then gives an empty store).  Returns a new
+ * store; free with state_free(). */
+struct state *state_open(const char *path, bool create, bool read_only,
+                         GError **error);
+void state_free(struct state *st);
+typedef struct state state; /* for g_autoptr() only */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(state, state_free)
+const char *state_path(struct state *st);
+
+/* Steps.  get returns NULL (no error) when the key has no row. */
+struct state_step_record *state_step_get(struct state *st, const char *key,
+                                         GError **error);
+/* All step rows, ordered by key: GPtrArray of struct state_step_record*. */
+GPtrArray *state_step_list(struct state *st, GError **error);
+/* Mark a step running with this fingerprint and inputs (attempts += 1).
+ * A changed fingerprint drops the step's checkpoint. */
+bool state_step_begin(struct state *st, const char *key, const char *vm,
+                      const char *kind, const char *fingerprint,
+                      const char *inputs, GError **error);
+/* Commit done with outputs (may be NULL); drops the checkpoint. */
+bool state_step_done(struct state *st, const char *key, const char *outputs,
+                     GError **error);
+/* Commit failed with a message; keeps the checkpoint. */
+bool state_step_failed(struct state *st, const char *key, const char *message,
+                       GError **error);
+/* Forget a step (and its checkpoint) entirely. */
+bool state_step_forget(struct state *st, const char *key, GError **error);
+
+/* Checkpoints: one per step, replaced atomically.  get returns NULL (no
+ * error) when there is none. */
+bool state_checkpoint_put(struct state *st, const char *key,
+                          uint64_t position, const char *detail,
+                          GError **error);
+struct state_checkpoint *state_checkpoint_get(struct state *st,
+                                              const char *key, GError **error);
+
+/* Runs and events: an append-only log.  run_begin returns the new run's
+ * id (> 0), or -1 on error. */
+int64_t state_run_begin(struct state *st, const char *command, GError **error);
+bool state_run_end(struct state *st, int64_t run_id, const char *status,
+                   GError **error);
+bool state_event(struct state *st, int64_t run_id, const char *step_key,
+                 const char *kind, const char *message, GError **error);
+
+/* One row of the events table.  Strings owned; free with
+ * state_event_record_free(). */
+struct state_event_record {
+    int64_t id;
+    int64_t run_id;         /* 0 when the event belongs to no run */
+    double time;            /* unix seconds */
+    char *step_key;         /* or NULL */
+    char *kind;
+    char *message;          /* or NULL */
+};
+void state_event_record_free(struct state_event_record *e);
+typedef struct state_event_record state_event_record; /* for g_autoptr() only */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(state_event_record, state_event_record_free)
+/* Events of run run_id (all runs when run_id <= 0), oldest first:
+ * GPtrArray of struct state_event_record*. */
+GPtrArray *state_event_list(struct state *st, int64_t run_id,
+                            GError **error);
+
+/* The apply lock: at most one holder per state file.  Uses an OS-level
+ * lock on "<path>.lock" (released by the kernel if the holder dies) and
+ * records the holder (pid, host, command, since) for the message.  A busy
+ * lock fails at once with CONVOY_ERROR_LOCKED naming the holder. */
+bool state_lock(struct state *st, const char *command, GError **error);
+void state_unlock(struct state *st);

@@ -1,0 +1,307 @@
+/* Steps and checkpoints: the status of every step with the fingerprint of
+ * its inputs, and the one checkpoint of a long step.  Every mutation is
+ * one transaction, so a crash leaves the old or the new row. */
+#include "config.h"
+
+#include <string.h>
+
+#include "state/state-priv.h"
+#include "util/autoptr.h"
+#include "util/error.h"
+
+#define STEP_COLUMNS \
+    "key, vm, kind, fingerprint, inputs, status, attempts, outputs, error, updated"
+
+void
+state_step_record_free(struct state_step_record *r)
+{
+    if (r == NULL)
+        return;
+    g_free(r->key);
+    g_free(r->vm);
+    g_free(r->kind);
+    g_free(r->fingerprint);
+    g_free(r->inputs);
+    g_free(r->outputs);
+    g_free(r->error);
+    g_free(r);
+}
+
+void
+state_checkpoint_free(struct state_checkpoint *c)
+{
+    if (c == NULL)
+        return;
+    g_free(c->step_key);
+    g_free(c->detail);
+    g_free(c);
+}
+
+static enum state_step_status
+parse_status(const char *s)
+{
+    for (unsigned i = 0; i < STATE_STEP_LAST; i++) {
+        if (s != NULL && strcmp(s, state_step_status_name(i)) == 0)
+            return (enum state_step_status)i;
+    }
+    return STATE_STEP_NONE;
+}
+
+static struct state_step_record *
+read_step(sqlite3_stmt *stmt)
+{
+    struct state_step_record *r = g_new0(struct state_step_record, 1);
+    r->key = state_db_column_text(stmt, 0);
+    r->vm = state_db_column_text(stmt, 1);
+    r->kind = state_db_column_text(stmt, 2);
+    r->fingerprint = state_db_column_text(stmt, 3);
+    r->inputs = state_db_column_text(stmt, 4);
+    r->status = parse_status((const char *)sqlite3_column_text(stmt, 5));
+    r->attempts = (unsigned)sqlite3_column_int64(stmt, 6);
+    r->outputs = state_db_column_text(stmt, 7);
+    r->error = state_db_column_text(stmt, 8);
+    r->updated = sqlite3_column_int64(stmt, 9);
+    return r;
+}
+
+struct state_step_record *
+state_step_get(struct state *st, const char *key, GError **error)
+{
+    g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
+        st, "SELECT " STEP_COLUMNS " FROM steps WHERE key = ?1", error);
+    if (stmt == NULL)
+        return NULL;
+    if (sqlite3_bind_text(stmt, 1, key, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
+        state_db_error(st, error);
+        return NULL;
+    }
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        return read_step(stmt);
+    if (rc != SQLITE_DONE)
+        state_db_error(st, error);
+    return NULL;
+}
+
+GPtrArray *
+state_step_list(struct state *st, GError **error)
+{
+    g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
+        st, "SELECT " STEP_COLUMNS " FROM steps ORDER BY key", error);
+    if (stmt == NULL)
+        return NULL;
+    g_autoptr(GPtrArray) list =
+        g_ptr_array_new_with_free_func((GDestroyNotify)state_step_record_free);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        g_ptr_array_add(list, read_step(stmt));
+    if (rc != SQLITE_DONE) {
+        state_db_error(st, error);
+        return NULL;
+    }
+    return g_steal_pointer(&list);
+}
+
+/* Run one statement with key as ?1 (and optionally a text ?2 and the time
+ * as ?3); *changes gets the number of rows it changed. */
+static bool
+run_keyed(struct state *st, const char *sql, const char *key,
+          const char *text, int *changes, GError **error)
+{
+    g_autoptr(sqlite3_stmt) stmt = state_db_prepare(st, sql, error);
+    if (stmt == NULL)
+        return false;
+    int np = sqlite3_bind_parameter_count(stmt);
+    if (sqlite3_bind_text(stmt, 1, key, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        (np >= 2 &&
+         sqlite3_bind_text(stmt, 2, text, -1, SQLITE_TRANSIENT) != SQLITE_OK) ||
+        (np >= 3 &&
+         sqlite3_bind_int64(stmt, 3, state_db_now()) != SQLITE_OK))
+        return state_db_error(st, error);
+    if (!state_db_run(st, stmt, error))
+        return false;
+    if (changes != NULL)
+        *changes = sqlite3_changes(st->db);
+    return true;
+}
+
+static bool
+no_such_step(struct state *st, const char *key, GError **error)
+{
+    g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
+                "internal error: state '%s' has no step '%s'", st->path, key);
+    return false;
+}
+
+static bool
+step_begin_tx(struct state *st, const char *key, const char *vm,
+              const char *kind, const char *fingerprint, const char *inputs,
+              GError **error)
+{
+    /* A checkpoint only means something for the inputs it was made with. */
+    if (!run_keyed(st,
+                   "DELETE FROM checkpoints WHERE step_key = ?1 AND EXISTS "
+                   "(SELECT 1 FROM steps WHERE key = ?1 AND fingerprint IS NOT ?2)",
+                   key, fingerprint, NULL, error))
+        return false;
+
+    g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
+        st,
+        "INSERT INTO steps (" STEP_COLUMNS ") "
+        "VALUES (?1, ?2, ?3, ?4, ?5, 'running', 1, NULL, NULL, ?6) "
+        "ON CONFLICT (key) DO UPDATE SET vm = excluded.vm, "
+        "kind = excluded.kind, fingerprint = excluded.fingerprint, "
+        "inputs = excluded.inputs, status = 'running', "
+        "attempts = steps.attempts + 1, outputs = NULL, error = NULL, "
+        "updated = excluded.updated",
+        error);
+    if (stmt == NULL)
+        return false;
+    if (sqlite3_bind_text(stmt, 1, key, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_text(stmt, 2, vm, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_text(stmt, 3, kind, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_text(stmt, 4, fingerprint, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_text(stmt, 5, inputs, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_int64(stmt, 6, state_db_now()) != SQLITE_OK)
+        return state_db_error(st, error);
+    return state_db_run(st, stmt, error);
+}
+
+bool
+state_step_begin(struct state *st, const char *key, const char *vm,
+                 const char *kind, const char *fingerprint,
+                 const char *inputs, GError **error)
+{
+    if (!state_db_begin(st, error))
+        return false;
+    if (!step_begin_tx(st, key, vm, kind, fingerprint, inputs, error)) {
+        state_db_rollback(st);
+        return false;
+    }
+    return state_db_commit(st, error);
+}
+
+/* Set a step's final status (done or failed) and drop its checkpoint when
+ * drop_checkpoint. */
+static bool
+step_finish(struct state *st, const char *key, const char *sql,
+            const char *text, bool drop_checkpoint, GError **error)
+{
+    if (!state_db_begin(st, error))
+        return false;
+    int changes = 0;
+    if (!run_keyed(st, sql, key, text, &changes, error) ||
+        (changes == 0 && !no_such_step(st, key, error)) ||
+        (drop_checkpoint &&
+         !run_keyed(st, "DELETE FROM checkpoints WHERE step_key = ?1", key,
+                    NULL, NULL, error))) {
+        state_db_rollback(st);
+        return false;
+    }
+    return state_db_commit(st, error);
+}
+
+bool
+state_step_done(struct state *st, const char *key, const char *outputs,
+                GError **error)
+{
+    return step_finish(st, key,
+                       "UPDATE steps SET status = 'done', outputs = ?2, "
+                       "error = NULL, updated = ?3 WHERE key = ?1",
+                       outputs, true, error);
+}
+
+bool
+state_step_failed(struct state *st, const char *key, const char *message,
+                  GError **error)
+{
+    return step_finish(st, key,
+                       "UPDATE steps SET status = 'failed', error = ?2, "
+                       "updated = ?3 WHERE key = ?1",
+                       message, false, error);
+}
+
+bool
+state_step_forget(struct state *st, const char *key, GError **error)
+{
+    if (!state_db_begin(st, error))
+        return false;
+    if (!run_keyed(st, "DELETE FROM checkpoints WHERE step_key = ?1", key,
+                   NULL, NULL, error) ||
+        !run_keyed(st, "DELETE FROM steps WHERE key = ?1", key, NULL, NULL,
+                   error)) {
+        state_db_rollback(st);
+        return false;
+    }
+    return state_db_commit(st, error);
+}
+
+static bool
+checkpoint_put_tx(struct state *st, const char *key, uint64_t position,
+                  const char *detail, GError **error)
+{
+    g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
+        st,
+        "INSERT INTO checkpoints (step_key, position, detail, updated) "
+        "SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM steps WHERE key = ?1) "
+        "ON CONFLICT (step_key) DO UPDATE SET position = excluded.position, "
+        "detail = excluded.detail, updated = excluded.updated",
+        error);
+    if (stmt == NULL)
+        return false;
+    if (position > (uint64_t)INT64_MAX) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
+                    "internal error: checkpoint position of '%s' out of range",
+                    key);
+        return false;
+    }
+    if (sqlite3_bind_text(stmt, 1, key, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_int64(stmt, 2, (sqlite3_int64)position) != SQLITE_OK ||
+        sqlite3_bind_text(stmt, 3, detail, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_int64(stmt, 4, state_db_now()) != SQLITE_OK)
+        return state_db_error(st, error);
+    if (!state_db_run(st, stmt, error))
+        return false;
+    if (sqlite3_changes(st->db) == 0)
+        return no_such_step(st, key, error);
+    return true;
+}
+
+bool
+state_checkpoint_put(struct state *st, const char *key, uint64_t position,
+                     const char *detail, GError **error)
+{
+    if (!state_db_begin(st, error))
+        return false;
+    if (!checkpoint_put_tx(st, key, position, detail, error)) {
+        state_db_rollback(st);
+        return false;
+    }
+    return state_db_commit(st, error);
+}
+
+struct state_checkpoint *
+state_checkpoint_get(struct state *st, const char *key, GError **error)
+{
+    g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
+        st,
+        "SELECT step_key, position, detail FROM checkpoints WHERE step_key = ?1",
+        error);
+    if (stmt == NULL)
+        return NULL;
+    if (sqlite3_bind_text(stmt, 1, key, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
+        state_db_error(st, error);
+        return NULL;
+    }
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        struct state_checkpoint *c = g_new0(struct state_checkpoint, 1);
+        c->step_key = state_db_column_text(stmt, 0);
+        c->position = (uint64_t)sqlite3_column_int64(stmt, 1);
+        c->detail = state_db_column_text(stmt, 2);
+        return c;
+    }
+    if (rc != SQLITE_DONE)
+        state_db_error(st, error);
+    return NULL;
+}

@@ -1,0 +1,303 @@
+/* The state store: opening the SQLite file (mode 0600, WAL,
+ * synchronous=FULL), the versioned schema, and the SQL helpers. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "state/state-priv.h"
+#include "util/autoptr.h"
+#include "util/error.h"
+
+#define STATE_SCHEMA_VERSION 1
+
+static const char schema_v1[] =
+    "CREATE TABLE IF NOT EXISTS runs ("
+    " id INTEGER PRIMARY KEY,"
+    " command TEXT NOT NULL,"
+    " started INTEGER NOT NULL,"
+    " finished INTEGER,"
+    " status TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS steps ("
+    " key TEXT PRIMARY KEY,"
+    " vm TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " fingerprint TEXT NOT NULL,"
+    " inputs TEXT,"
+    " status TEXT NOT NULL CHECK (status IN ('running', 'failed', 'done')),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " outputs TEXT,"
+    " error TEXT,"
+    " updated INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS checkpoints ("
+    " step_key TEXT PRIMARY KEY REFERENCES steps(key) ON DELETE CASCADE,"
+    " position INTEGER NOT NULL,"
+    " detail TEXT,"
+    " updated INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS events ("
+    " id INTEGER PRIMARY KEY,"
+    " run_id INTEGER REFERENCES runs(id),"
+    " time REAL NOT NULL,"
+    " step_key TEXT,"
+    " kind TEXT NOT NULL,"
+    " message TEXT);"
+    "CREATE INDEX IF NOT EXISTS events_run ON events(run_id, id);"
+    "CREATE TABLE IF NOT EXISTS lock_holder ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " pid INTEGER NOT NULL,"
+    " host TEXT NOT NULL,"
+    " command TEXT NOT NULL,"
+    " since TEXT NOT NULL);"
+    "PRAGMA user_version = 1;";
+
+static const char *const status_names[STATE_STEP_LAST] = {
+    [STATE_STEP_NONE] = "none",
+    [STATE_STEP_RUNNING] = "running",
+    [STATE_STEP_FAILED] = "failed",
+    [STATE_STEP_DONE] = "done",
+};
+
+const char *
+state_step_status_name(enum state_step_status s)
+{
+    if ((unsigned)s >= STATE_STEP_LAST)
+        return "unknown";
+    return status_names[s];
+}
+
+const char *
+state_path(struct state *st)
+{
+    return st->path;
+}
+
+/* ---- SQL helpers ---- */
+
+bool
+state_db_error(struct state *st, GError **error)
+{
+    g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_SQLITE, "sqlite: %s: %s",
+                st->path, st->db != NULL ? sqlite3_errmsg(st->db)
+                                         : "out of memory");
+    return false;
+}
+
+bool
+state_db_exec(struct state *st, const char *sql, GError **error)
+{
+    if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return state_db_error(st, error);
+    return true;
+}
+
+sqlite3_stmt *
+state_db_prepare(struct state *st, const char *sql, GError **error)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        state_db_error(st, error);
+        sqlite3_finalize(stmt);
+        return NULL;
+    }
+    return stmt;
+}
+
+bool
+state_db_run(struct state *st, sqlite3_stmt *stmt, GError **error)
+{
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        ;
+    if (rc != SQLITE_DONE)
+        return state_db_error(st, error);
+    return true;
+}
+
+bool
+state_db_begin(struct state *st, GError **error)
+{
+    if (st->read_only) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
+                    "internal error: state '%s' is open read-only", st->path);
+        return false;
+    }
+    return state_db_exec(st, "BEGIN IMMEDIATE", error);
+}
+
+bool
+state_db_commit(struct state *st, GError **error)
+{
+    if (!state_db_exec(st, "COMMIT", error)) {
+        state_db_rollback(st);
+        return false;
+    }
+    return true;
+}
+
+void
+state_db_rollback(struct state *st)
+{
+    if (!sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+char *
+state_db_column_text(sqlite3_stmt *stmt, int col)
+{
+    return g_strdup((const char *)sqlite3_column_text(stmt, col));
+}
+
+int64_t
+state_db_now(void)
+{
+    return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+/* ---- opening ---- */
+
+static bool
+user_version(struct state *st, int64_t *out, GError **error)
+{
+    g_autoptr(sqlite3_stmt) stmt =
+        state_db_prepare(st, "PRAGMA user_version", error);
+    if (stmt == NULL)
+        return false;
+    if (sqlite3_step(stmt) != SQLITE_ROW)
+        return state_db_error(st, error);
+    *out = sqlite3_column_int64(stmt, 0);
+    return true;
+}
+
+/* Create the schema when the file is new; refuse newer schemas. */
+static bool
+ensure_schema(struct state *st, GError **error)
+{
+    int64_t v = 0;
+    if (!user_version(st, &v, error))
+        return false;
+    if (v == 0) {
+        /* Re-read inside the write transaction: another process may have
+         * created the schema meanwhile. */
+        if (!state_db_exec(st, "BEGIN IMMEDIATE", error))
+            return false;
+        if (!user_version(st, &v, error) ||
+            (v == 0 && !state_db_exec(st, schema_v1, error))) {
+            state_db_rollback(st);
+            return false;
+        }
+        if (!state_db_commit(st, error))
+            return false;
+        if (!user_version(st, &v, error))
+            return false;
+    }
+    if (v != STATE_SCHEMA_VERSION) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_SQLITE,
+                    "sqlite: %s: schema version %" G_GINT64_FORMAT " is not the supported version %d",
+                    st->path, v, STATE_SCHEMA_VERSION);
+        return false;
+    }
+    return true;
+}
+
+static bool
+db_connect(struct state *st, const char *filename, int flags, GError **error)
+{
+    if (sqlite3_open_v2(filename, &st->db, flags, NULL) != SQLITE_OK)
+        return state_db_error(st, error);
+    sqlite3_busy_timeout(st->db, 5000);
+    if (!state_db_exec(st, "PRAGMA foreign_keys = ON", error))
+        return false;
+    if ((flags & SQLITE_OPEN_READONLY) == 0 &&
+        !state_db_exec(st, "PRAGMA journal_mode = WAL", error))
+        return false;
+    return state_db_exec(st, "PRAGMA synchronous = FULL", error);
+}
+
+/* Create the file (and its directories) with owner-only permissions before
+ * SQLite opens it; SQLite gives its -wal and -shm files the same mode. */
+static bool
+create_file(struct state *st, GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname(st->path);
+    if (g_mkdir_with_parents(dir, 0700) == -1) {
+        int errsv = errno;
+        g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(errsv),
+                    "cannot create directory '%s': %s", dir,
+                    g_strerror(errsv));
+        return false;
+    }
+    int fd = open(st->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd == -1 && errno != EEXIST) {
+        int errsv = errno;
+        g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(errsv),
+                    "cannot create state '%s': %s", st->path,
+                    g_strerror(errsv));
+        return false;
+    }
+    if (fd >= 0) {
+        /* The umask may have narrowed 0600 but never widened it. */
+        close(fd);
+    }
+    return true;
+}
+
+struct state *
+state_open(const char *path, bool create, bool read_only, GError **error)
+{
+    g_autoptr(state) st = g_new0(struct state, 1);
+    st->path = g_strdup(path);
+    st->read_only = read_only;
+    st->lock_fd = -1;
+
+    bool exists = g_file_test(path, G_FILE_TEST_EXISTS);
+    if (read_only) {
+        if (exists) {
+            if (!db_connect(st, path, SQLITE_OPEN_READONLY, error))
+                return NULL;
+            int64_t v = 0;
+            if (!user_version(st, &v, error))
+                return NULL;
+            if (v != 0)
+                return ensure_schema(st, error) ? g_steal_pointer(&st) : NULL;
+            /* An empty file (a first open that never got further). */
+            sqlite3_close_v2(st->db);
+            st->db = NULL;
+        }
+        /* Nothing on disk: an empty store in memory, so plan can query
+         * without creating anything. */
+        if (!db_connect(st, ":memory:", SQLITE_OPEN_READWRITE, error) ||
+            !ensure_schema(st, error))
+            return NULL;
+        return g_steal_pointer(&st);
+    }
+
+    if (!exists) {
+        if (!create) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
+                        "state '%s' does not exist", path);
+            return NULL;
+        }
+        if (!create_file(st, error))
+            return NULL;
+    }
+    if (!db_connect(st, path, SQLITE_OPEN_READWRITE, error) ||
+        !ensure_schema(st, error))
+        return NULL;
+    return g_steal_pointer(&st);
+}
+
+void
+state_free(struct state *st)
+{
+    if (st == NULL)
+        return;
+    if (st->lock_fd >= 0)
+        state_unlock(st);
+    if (st->db != NULL)
+        sqlite3_close_v2(st->db);
+    g_free(st->path);
+    g_free(st);
+}

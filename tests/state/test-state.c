@@ -1,0 +1,604 @@
+/* Unit tests of engine/state: steps, checkpoints, runs and events round
+ * trips, file modes, read-only opens, and the apply lock across
+ * processes. */
+#include "config.h"
+
+#undef NDEBUG
+#include <assert.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
+#include "state/state.h"
+#include "util/error.h"
+
+static char *tmpdir;
+static char *self_exe;
+
+static char *
+tmp_path(const char *name)
+{
+    return g_build_filename(tmpdir, name, NULL);
+}
+
+static struct state *
+open_new(const char *name)
+{
+    g_autofree char *path = tmp_path(name);
+    g_autoptr(GError) error = NULL;
+    struct state *st = state_open(path, true, false, &error);
+    if (st == NULL)
+        fprintf(stderr, "%s\n", error->message);
+    assert(st != NULL);
+    return st;
+}
+
+static unsigned
+file_mode(const char *path)
+{
+    struct stat sb;
+    assert(stat(path, &sb) == 0);
+    return sb.st_mode & 07777;
+}
+
+static bool
+str_eq(const char *a, const char *b)
+{
+    return g_strcmp0(a, b) == 0;
+}
+
+/* ---- steps ---- */
+
+static int
+test_steps(void)
+{
+    g_autoptr(state) st = open_new("steps.db");
+    g_autoptr(GError) error = NULL;
+
+    static const struct {
+        const char *key, *vm, *kind, *fp, *inputs;
+        const char *outcome;    /* "done", "failed" or NULL: left running */
+        const char *text;       /* outputs or error */
+    } cases[] = {
+        {"web1/disk-copy/vda", "web1", "disk-copy", "aa11", "{\"size\":1}",
+         "done", "{\"path\":\"/out/web1-vda.qcow2\"}"},
+        {"web1/domain-define", "web1", "domain-define", "bb22", NULL,
+         "failed", "libvirt: domain 'web1' exists"},
+        {"db1/source-shutdown", "db1", "source-shutdown", "cc33", "x",
+         NULL, NULL},
+        {"web1/disk-copy/vdb", "web1", "disk-copy", "dd44", "quote ' and \"",
+         "done", NULL},
+        {NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    };
+    for (size_t i = 0; cases[i].key != NULL; i++) {
+        assert(state_step_get(st, cases[i].key, &error) == NULL);
+        assert(error == NULL);
+        assert(state_step_begin(st, cases[i].key, cases[i].vm,
+                                cases[i].kind, cases[i].fp, cases[i].inputs,
+                                &error));
+        if (str_eq(cases[i].outcome, "done"))
+            assert(state_step_done(st, cases[i].key, cases[i].text, &error));
+        else if (str_eq(cases[i].outcome, "failed"))
+            assert(state_step_failed(st, cases[i].key, cases[i].text,
+                                     &error));
+    }
+
+    g_autoptr(GPtrArray) list = state_step_list(st, &error);
+    assert(list != NULL && list->len == 4);
+    /* Ordered by key. */
+    for (guint i = 1; i < list->len; i++) {
+        const struct state_step_record *a = list->pdata[i - 1];
+        const struct state_step_record *b = list->pdata[i];
+        assert(strcmp(a->key, b->key) < 0);
+    }
+    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+    for (size_t i = 0; cases[i].key != NULL; i++) {
+        g_autoptr(state_step_record) r = state_step_get(st, cases[i].key,
+                                                        &error);
+        assert(r != NULL);
+        assert(str_eq(r->key, cases[i].key));
+        assert(str_eq(r->vm, cases[i].vm));
+        assert(str_eq(r->kind, cases[i].kind));
+        assert(str_eq(r->fingerprint, cases[i].fp));
+        assert(str_eq(r->inputs, cases[i].inputs));
+        assert(r->attempts == 1);
+        assert(r->updated <= now && r->updated >= now - 60);
+        if (str_eq(cases[i].outcome, "done")) {
+            assert(r->status == STATE_STEP_DONE);
+            assert(str_eq(r->outputs, cases[i].text));
+            assert(r->error == NULL);
+        } else if (str_eq(cases[i].outcome, "failed")) {
+            assert(r->status == STATE_STEP_FAILED);
+            assert(str_eq(r->error, cases[i].text));
+        } else {
+            assert(r->status == STATE_STEP_RUNNING);
+        }
+    }
+
+    /* A retry: attempts counts, error is cleared, then done. */
+    assert(state_step_begin(st, "web1/domain-define", "web1",
+                            "domain-define", "bb22", NULL, &error));
+    assert(state_step_done(st, "web1/domain-define", NULL, &error));
+    g_autoptr(state_step_record) r = state_step_get(st, "web1/domain-define",
+                                                    &error);
+    assert(r->attempts == 2 && r->status == STATE_STEP_DONE);
+    assert(r->error == NULL && r->outputs == NULL);
+
+    /* Forget removes the row. */
+    assert(state_step_forget(st, "db1/source-shutdown", &error));
+    assert(state_step_get(st, "db1/source-shutdown", &error) == NULL);
+    assert(error == NULL);
+
+    /* Finishing a step that was never begun is a bug of the caller. */
+    assert(!state_step_done(st, "nope", NULL, &error));
+    assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL));
+    g_autofree char *path = tmp_path("steps.db");
+    g_autofree char *msg = g_strdup_printf(
+        "internal error: state '%s' has no step 'nope'", path);
+    assert(strcmp(error->message, msg) == 0);
+
+    static const struct {
+        enum state_step_status s;
+        const char *name;
+    } names[] = {
+        {STATE_STEP_NONE, "none"},
+        {STATE_STEP_RUNNING, "running"},
+        {STATE_STEP_FAILED, "failed"},
+        {STATE_STEP_DONE, "done"},
+        {STATE_STEP_LAST, NULL},
+    };
+    for (size_t i = 0; names[i].name != NULL; i++)
+        assert(strcmp(state_step_status_name(names[i].s), names[i].name) == 0);
+    return 0;
+}
+
+/* ---- checkpoints ---- */
+
+static int
+test_checkpoints(void)
+{
+    g_autoptr(state) st = open_new("ckpt.db");
+    g_autoptr(GError) error = NULL;
+    const char *key = "web1/disk-copy/vda";
+
+    assert(state_step_begin(st, key, "web1", "disk-copy", "fp1", "in",
+                            &error));
+    assert(state_checkpoint_get(st, key, &error) == NULL);
+    assert(error == NULL);
+
+    static const struct {
+        uint64_t position;
+        const char *detail;
+    } puts[] = {
+        {4096, "{\"chunk\":1}"},
+        {1ULL << 40, NULL},
+        {(1ULL << 62) + 7, "{\"chunk\":99}"},
+        {0, NULL},
+    };
+    for (size_t i = 0; puts[i].position != 0; i++) {
+        assert(state_checkpoint_put(st, key, puts[i].position,
+                                    puts[i].detail, &error));
+        g_autoptr(state_checkpoint) c = state_checkpoint_get(st, key, &error);
+        assert(c != NULL);
+        assert(str_eq(c->step_key, key));
+        assert(c->position == puts[i].position);
+        assert(str_eq(c->detail, puts[i].detail));
+    }
+
+    /* Same fingerprint: the checkpoint survives a restart of the step,
+     * and a failure. */
+    assert(state_step_failed(st, key, "interrupted", &error));
+    assert(state_step_begin(st, key, "web1", "disk-copy", "fp1", "in",
+                            &error));
+    g_autoptr(state_checkpoint) kept = state_checkpoint_get(st, key, &error);
+    assert(kept != NULL && kept->position == (1ULL << 62) + 7);
+
+    /* done drops it. */
+    assert(state_step_done(st, key, "{}", &error));
+    assert(state_checkpoint_get(st, key, &error) == NULL);
+    assert(error == NULL);
+
+    /* A checkpoint needs its step. */
+    assert(!state_checkpoint_put(st, "ghost", 1, NULL, &error));
+    assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL));
+    g_clear_error(&error);
+
+    /* forget drops it too. */
+    assert(state_step_begin(st, key, "web1", "disk-copy", "fp1", "in",
+                            &error));
+    assert(state_checkpoint_put(st, key, 10, NULL, &error));
+    assert(state_step_forget(st, key, &error));
+    assert(state_checkpoint_get(st, key, &error) == NULL);
+    assert(error == NULL);
+    return 0;
+}
+
+static int
+test_fingerprint(void)
+{
+    g_autoptr(state) st = open_new("fp.db");
+    g_autoptr(GError) error = NULL;
+    const char *key = "db1/disk-copy/xvda";
+
+    assert(state_step_begin(st, key, "db1", "disk-copy", "old", "a", &error));
+    assert(state_checkpoint_put(st, key, 123456, "{}", &error));
+    assert(state_step_begin(st, key, "db1", "disk-copy", "new", "b", &error));
+    assert(state_checkpoint_get(st, key, &error) == NULL);
+    assert(error == NULL);
+    g_autoptr(state_step_record) r = state_step_get(st, key, &error);
+    assert(str_eq(r->fingerprint, "new") && str_eq(r->inputs, "b"));
+    assert(r->attempts == 2 && r->status == STATE_STEP_RUNNING);
+
+    /* Another step's checkpoint is not touched. */
+    assert(state_step_begin(st, "other", "db1", "disk-copy", "x", NULL,
+                            &error));
+    assert(state_checkpoint_put(st, "other", 5, NULL, &error));
+    assert(state_step_begin(st, key, "db1", "disk-copy", "newer", "c",
+                            &error));
+    g_autoptr(state_checkpoint) c = state_checkpoint_get(st, "other", &error);
+    assert(c != NULL && c->position == 5);
+    return 0;
+}
+
+/* ---- runs and events ---- */
+
+static int
+test_events(void)
+{
+    g_autoptr(state) st = open_new("events.db");
+    g_autoptr(GError) error = NULL;
+
+    int64_t run1 = state_run_begin(st, "convoy apply --wave 1", &error);
+    int64_t run2 = state_run_begin(st, "convoy apply --wave 2", &error);
+    assert(run1 > 0 && run2 > run1);
+
+    static const struct {
+        int which;              /* 1, 2, or 0 for no run */
+        const char *step, *kind, *message;
+    } events[] = {
+        {1, "web1/disk-copy/vda", "start", NULL},
+        {2, NULL, "note", "wave 2 waits for wave 1"},
+        {1, "web1/disk-copy/vda", "checkpoint", "4096"},
+        {0, NULL, "lock", "taken"},
+        {1, "web1/disk-copy/vda", "done", "ok"},
+        {-1, NULL, NULL, NULL},
+    };
+    double before = (double)g_get_real_time() / G_USEC_PER_SEC;
+    for (size_t i = 0; events[i].which >= 0; i++) {
+        int64_t id = events[i].which == 1 ? run1
+                     : events[i].which == 2 ? run2 : 0;
+        assert(state_event(st, id, events[i].step, events[i].kind,
+                           events[i].message, &error));
+    }
+    assert(state_run_end(st, run1, "ok", &error));
+    assert(!state_run_end(st, 999, "ok", &error));
+    assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL));
+    g_clear_error(&error);
+
+    g_autoptr(GPtrArray) all = state_event_list(st, 0, &error);
+    assert(all != NULL && all->len == 5);
+    for (guint i = 0; i < all->len; i++) {
+        const struct state_event_record *e = all->pdata[i];
+        int64_t id = events[i].which == 1 ? run1
+                     : events[i].which == 2 ? run2 : 0;
+        assert(e->run_id == id);
+        assert(str_eq(e->step_key, events[i].step));
+        assert(str_eq(e->kind, events[i].kind));
+        assert(str_eq(e->message, events[i].message));
+        assert(e->time >= before - 1 && e->time < before + 60);
+        if (i > 0)
+            assert(e->id > ((const struct state_event_record *)all->pdata[i - 1])->id);
+    }
+    g_autoptr(GPtrArray) one = state_event_list(st, run1, &error);
+    assert(one != NULL && one->len == 3);
+    for (guint i = 0; i < one->len; i++)
+        assert(((const struct state_event_record *)one->pdata[i])->run_id == run1);
+    return 0;
+}
+
+/* ---- files ---- */
+
+static int
+test_mode(void)
+{
+    mode_t old = umask(022);
+    g_autofree char *dir = tmp_path("a/b");
+    g_autofree char *path = g_build_filename(dir, "state.db", NULL);
+    g_autoptr(GError) error = NULL;
+    {
+        g_autoptr(state) st = state_open(path, true, false, &error);
+        assert(st != NULL);
+        assert(state_step_begin(st, "k", "vm", "kind", "fp", NULL, &error));
+        assert(state_lock(st, "convoy apply", &error));
+
+        g_autofree char *wal = g_strconcat(path, "-wal", NULL);
+        g_autofree char *shm = g_strconcat(path, "-shm", NULL);
+        g_autofree char *lock = g_strconcat(path, ".lock", NULL);
+        assert(file_mode(path) == 0600);
+        assert(file_mode(wal) == 0600);
+        assert(file_mode(shm) == 0600);
+        assert(file_mode(lock) == 0600);
+        assert(file_mode(dir) == 0700);
+        g_autofree char *parent = tmp_path("a");
+        assert(file_mode(parent) == 0700);
+        assert(strcmp(state_path(st), path) == 0);
+    }
+    umask(old);
+
+    /* Reopen: the data is there; WAL journal mode persisted. */
+    g_autoptr(state) again = state_open(path, false, false, &error);
+    assert(again != NULL);
+    g_autoptr(state_step_record) r = state_step_get(again, "k", &error);
+    assert(r != NULL && r->status == STATE_STEP_RUNNING);
+
+    /* create=false on a missing file. */
+    g_autofree char *missing = tmp_path("missing.db");
+    assert(state_open(missing, false, false, &error) == NULL);
+    assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND));
+    g_autofree char *msg = g_strdup_printf("state '%s' does not exist",
+                                           missing);
+    assert(strcmp(error->message, msg) == 0);
+    assert(!g_file_test(missing, G_FILE_TEST_EXISTS));
+    g_clear_error(&error);
+
+    /* Not a database: wrapped as a sqlite error naming the path. */
+    g_autofree char *junk = tmp_path("junk.db");
+    assert(g_file_set_contents(junk, "this is not a database, not at all",
+                               -1, NULL));
+    assert(state_open(junk, true, false, &error) == NULL);
+    assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_SQLITE));
+    g_autofree char *prefix = g_strdup_printf("sqlite: %s: ", junk);
+    assert(g_str_has_prefix(error->message, prefix));
+    return 0;
+}
+
+static int
+test_read_only(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = tmp_path("ro-missing");
+    g_autofree char *path = g_build_filename(dir, "state.db", NULL);
+
+    {
+        g_autoptr(state) st = state_open(path, true, true, &error);
+        assert(st != NULL);
+        g_autoptr(GPtrArray) list = state_step_list(st, &error);
+        assert(list != NULL && list->len == 0);
+        assert(state_step_get(st, "x", &error) == NULL && error == NULL);
+        assert(state_checkpoint_get(st, "x", &error) == NULL && error == NULL);
+        g_autoptr(GPtrArray) ev = state_event_list(st, 0, &error);
+        assert(ev != NULL && ev->len == 0);
+        /* Mutations are refused. */
+        assert(!state_step_begin(st, "x", "vm", "k", "fp", NULL, &error));
+        assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL));
+        g_clear_error(&error);
+        assert(!state_lock(st, "convoy plan", &error));
+        g_clear_error(&error);
+    }
+    /* Nothing was created: not the file, not its directory, no lock. */
+    assert(!g_file_test(dir, G_FILE_TEST_EXISTS));
+
+    /* Read-only open of an existing store sees its rows. */
+    g_autofree char *real = tmp_path("ro.db");
+    {
+        g_autoptr(state) w = state_open(real, true, false, &error);
+        assert(w != NULL);
+        assert(state_step_begin(w, "k", "vm", "kind", "fp", NULL, &error));
+        assert(state_checkpoint_put(w, "k", 77, NULL, &error));
+    }
+    g_autoptr(state) ro = state_open(real, false, true, &error);
+    assert(ro != NULL);
+    g_autoptr(state_checkpoint) c = state_checkpoint_get(ro, "k", &error);
+    assert(c != NULL && c->position == 77);
+    assert(!state_checkpoint_put(ro, "k", 78, NULL, &error));
+    g_clear_error(&error);
+    return 0;
+}
+
+/* ---- lock ---- */
+
+/* Child modes: "try-lock PATH" prints the outcome; "hold-lock PATH" takes
+ * the lock, says "locked" and waits to be killed. */
+static int
+child_main(const char *mode, const char *path)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(state) st = state_open(path, true, false, &error);
+    if (st == NULL) {
+        printf("open: %s\n", error->message);
+        return 2;
+    }
+    if (!state_lock(st, "convoy apply", &error)) {
+        printf("%s\n", error->message);
+        return g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_LOCKED) ? 1
+                                                                         : 2;
+    }
+    if (strcmp(mode, "hold-lock") == 0) {
+        printf("locked\n");
+        fflush(stdout);
+        for (;;)
+            pause();
+    }
+    printf("locked\n");
+    return 0;
+}
+
+/* Run "try-lock" in a child; returns its exit status and output line. */
+static int
+try_lock_in_child(const char *path, char **out)
+{
+    const char *argv[] = {self_exe, "try-lock", path, NULL};
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSubprocess) p =
+        g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+    assert(p != NULL);
+    g_autofree char *text = NULL;
+    assert(g_subprocess_communicate_utf8(p, NULL, NULL, &text, NULL, &error));
+    assert(g_subprocess_get_if_exited(p));
+    *out = g_strdup(g_strchomp(text));
+    return g_subprocess_get_exit_status(p);
+}
+
+static char *
+iso_now(void)
+{
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    return g_date_time_format(now, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+static int
+test_lock_busy(void)
+{
+    g_autofree char *path = tmp_path("lock.db");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(state) st = state_open(path, true, false, &error);
+    assert(st != NULL);
+
+    g_autofree char *t0 = iso_now();
+    assert(state_lock(st, "convoy apply", &error));
+    g_autofree char *t1 = iso_now();
+    /* A second lock in the same process is a bug. */
+    assert(!state_lock(st, "convoy apply", &error));
+    assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL));
+    g_clear_error(&error);
+
+    g_autofree char *out = NULL;
+    assert(try_lock_in_child(path, &out) == 1);
+    g_autofree char *want0 = g_strdup_printf(
+        "state '%s' is locked by pid %d on host '%s' (convoy apply, since %s)",
+        path, (int)getpid(), g_get_host_name(), t0);
+    g_autofree char *want1 = g_strdup_printf(
+        "state '%s' is locked by pid %d on host '%s' (convoy apply, since %s)",
+        path, (int)getpid(), g_get_host_name(), t1);
+    if (strcmp(out, want0) != 0 && strcmp(out, want1) != 0)
+        fprintf(stderr, "got  '%s'\nwant '%s'\n", out, want0);
+    assert(strcmp(out, want0) == 0 || strcmp(out, want1) == 0);
+
+    /* Released: the child gets it now. */
+    state_unlock(st);
+    g_autofree char *out2 = NULL;
+    assert(try_lock_in_child(path, &out2) == 0);
+    assert(strcmp(out2, "locked") == 0);
+    return 0;
+}
+
+static int
+test_lock_killed(void)
+{
+    g_autofree char *path = tmp_path("killed.db");
+    const char *argv[] = {self_exe, "hold-lock", path, NULL};
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSubprocess) p =
+        g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+    assert(p != NULL);
+    g_autoptr(GDataInputStream) in =
+        g_data_input_stream_new(g_subprocess_get_stdout_pipe(p));
+    g_autofree char *line =
+        g_data_input_stream_read_line(in, NULL, NULL, &error);
+    assert(line != NULL && strcmp(line, "locked") == 0);
+    guint64 holder = 0;
+    assert(g_ascii_string_to_unsigned(g_subprocess_get_identifier(p), 10, 1,
+                                      G_MAXINT, &holder, NULL));
+
+    /* While it lives, the lock is busy and names it. */
+    g_autoptr(state) st = state_open(path, false, false, &error);
+    assert(st != NULL);
+    assert(!state_lock(st, "convoy apply", &error));
+    assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_LOCKED));
+    g_autofree char *pid_part = g_strdup_printf(
+        "is locked by pid %" G_GUINT64_FORMAT " on", holder);
+    assert(strstr(error->message, pid_part) != NULL);
+    g_clear_error(&error);
+
+    /* kill -9: the kernel drops the flock; the stale row does not block. */
+    g_subprocess_force_exit(p);
+    assert(g_subprocess_wait(p, NULL, &error));
+    assert(g_subprocess_get_if_signaled(p) &&
+           g_subprocess_get_term_sig(p) == SIGKILL);
+    assert(state_lock(st, "convoy apply --wave 2", &error));
+
+    g_autofree char *out = NULL;
+    assert(try_lock_in_child(path, &out) == 1);
+    g_autofree char *now_holder = g_strdup_printf(
+        "is locked by pid %d on host '%s' (convoy apply --wave 2, since ",
+        (int)getpid(), g_get_host_name());
+    assert(strstr(out, now_holder) != NULL);
+    state_unlock(st);
+    return 0;
+}
+
+/* ---- driver ---- */
+
+static const struct {
+    const char *name;
+    int (*fn)(void);
+} cases[] = {
+    {"steps", test_steps},
+    {"checkpoints", test_checkpoints},
+    {"fingerprint", test_fingerprint},
+    {"events", test_events},
+    {"mode", test_mode},
+    {"read-only", test_read_only},
+    {"lock-busy", test_lock_busy},
+    {"lock-killed", test_lock_killed},
+    {NULL, NULL},
+};
+
+static void
+remove_tree(const char *dir)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *name;
+    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+        g_autofree char *p = g_build_filename(dir, name, NULL);
+        if (g_file_test(p, G_FILE_TEST_IS_DIR) &&
+            !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+            remove_tree(p);
+        else
+            unlink(p);
+    }
+    rmdir(dir);
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc == 3 && (strcmp(argv[1], "try-lock") == 0 ||
+                      strcmp(argv[1], "hold-lock") == 0))
+        return child_main(argv[1], argv[2]);
+
+    g_autoptr(GError) error = NULL;
+    self_exe = g_file_read_link("/proc/self/exe", &error);
+    tmpdir = g_dir_make_tmp("convoy-state-XXXXXX", &error);
+    if (self_exe == NULL || tmpdir == NULL) {
+        fprintf(stderr, "%s\n", error->message);
+        return 99;
+    }
+
+    int status = 0;
+    unsigned ran = 0;
+    for (size_t i = 0; cases[i].name != NULL; i++) {
+        if (argc > 1 && strcmp(argv[1], cases[i].name) != 0)
+            continue;
+        int r = cases[i].fn();
+        ran++;
+        fprintf(stderr, "%s: %s\n", cases[i].name, r == 0 ? "ok" : "FAILED");
+        if (r != 0)
+            status = r;
+    }
+    if (ran == 0) {
+        fprintf(stderr, "unknown case '%s'\n", argv[1]);
+        status = 99;
+    }
+    remove_tree(tmpdir);
+    g_free(tmpdir);
+    g_free(self_exe);
+    return status;
+}
