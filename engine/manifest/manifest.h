@@ -1,0 +1,186 @@
+/* engine/manifest: YAML manifests → validated, typed model.
+ *
+ * manifest_load() reads one or more files (or directories of *.yaml),
+ * builds ynode trees (positions, anchors, aliases, ${env:NAME}), validates
+ * everything at once (unknown keys with "did you mean", types, enums,
+ * references, duplicates, impossible values) and returns the resolved
+ * model: every VM carries its effective settings (defaults ← wave ← VM).
+ *
+ * Sections: model (model.c) · loader and validation (load.c) ·
+ * canonical fragments for fingerprints (canon.c).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "disk/disk.h"
+
+#define MANIFEST_MAX_VMS 100000
+#define MANIFEST_MAX_ERRORS 50
+
+/* Where a model object was written; file borrowed from struct manifest. */
+struct manifest_loc {
+    const char *file;
+    unsigned line;
+    unsigned col;
+};
+
+enum manifest_source_kind {
+    MANIFEST_SOURCE_XVA,
+    MANIFEST_SOURCE_XENSERVER,
+    MANIFEST_SOURCE_LIBVIRT,
+    MANIFEST_SOURCE_LIBVIRTXML,
+    MANIFEST_SOURCE_XL,
+    MANIFEST_SOURCE_LAST,
+};
+
+enum manifest_target_kind {
+    MANIFEST_TARGET_DIRECTORY,
+    MANIFEST_TARGET_LIBVIRT,
+    MANIFEST_TARGET_LAST,
+};
+
+enum manifest_source_power {
+    MANIFEST_SOURCE_POWER_LEAVE,
+    MANIFEST_SOURCE_POWER_SHUTDOWN,
+    MANIFEST_SOURCE_POWER_LAST,
+};
+
+const char *manifest_source_kind_name(enum manifest_source_kind k);
+const char *manifest_target_kind_name(enum manifest_target_kind k);
+const char *manifest_source_power_name(enum manifest_source_power p);
+
+/* All strings owned by their struct; paths are absolute (resolved against
+ * the directory of the manifest file that wrote them). */
+struct manifest_source {
+    char *name;
+    enum manifest_source_kind kind;
+    struct manifest_loc loc;
+    char *path;           /* xva: a .xva file or a directory of them */
+    char *url;            /* xva over http(s), xenserver */
+    char *uri;            /* libvirt */
+    char *username;
+    char *password_file;  /* the secret itself is never loaded here */
+    char *password_env;
+    char *ca_file;
+    bool insecure;
+};
+
+enum manifest_net_from {
+    MANIFEST_NET_FROM_BRIDGE,   /* Xen bridge name (xenbr0) */
+    MANIFEST_NET_FROM_NETWORK,  /* Xen network name_label ("VLAN 20") */
+    MANIFEST_NET_FROM_MAC,      /* one NIC by MAC */
+    MANIFEST_NET_FROM_ANY,      /* catch-all: from: any */
+    MANIFEST_NET_FROM_LAST,
+};
+
+enum manifest_net_to {
+    MANIFEST_NET_TO_NETWORK,    /* libvirt network */
+    MANIFEST_NET_TO_BRIDGE,     /* host bridge */
+    MANIFEST_NET_TO_LAST,
+};
+
+struct manifest_netmap {
+    enum manifest_net_from from;
+    char *from_value;     /* NULL for ANY */
+    enum manifest_net_to to;
+    char *to_value;
+    struct manifest_loc loc;
+};
+
+struct manifest_target {
+    char *name;
+    enum manifest_target_kind kind;
+    struct manifest_loc loc;
+    char *path;           /* directory target */
+    char *uri;            /* libvirt target */
+    char *domain_type;    /* "kvm" (default) or "qemu" */
+    char *pool_default;   /* may be NULL */
+    GHashTable *pool_map; /* char* → char*, owned; may be empty */
+    GPtrArray *networks;  /* of struct manifest_netmap*, owned, in order */
+};
+
+struct manifest_wave;
+
+struct manifest_vm {
+    char *name;           /* name at the source (XVA name_label, …) */
+    char *rename;         /* NULL: keep name */
+    char *source;         /* source name (validated to exist) */
+    char *file;           /* xva: pinned file (absolute) or NULL */
+    struct manifest_loc loc;
+    struct manifest_wave *wave;   /* borrowed */
+    /* Effective settings (defaults ← wave ← vm): */
+    char *target;         /* target name (validated to exist) */
+    enum disk_format disk_format;
+    enum disk_allocation allocation;
+    enum manifest_source_power source_power;
+    bool start;
+    GPtrArray *rules;     /* of char*, owned: rule set names, in order */
+    uint64_t memory;      /* bytes; 0 = as the source */
+    unsigned vcpus;       /* 0 = as the source */
+};
+
+/* The name the VM has on the target: rename or name. */
+const char *manifest_vm_target_name(const struct manifest_vm *vm);
+
+struct manifest_wave {
+    char *name;
+    struct manifest_loc loc;
+    GPtrArray *after;     /* of char*, owned: names of earlier waves */
+    unsigned max_parallel;/* >= 1; default 1 */
+    char *not_before;     /* window, RFC 3339 text or NULL */
+    char *not_after;
+    GPtrArray *vms;       /* of struct manifest_vm*, borrowed, in order */
+};
+
+struct manifest {
+    unsigned version;
+    char *state_path;     /* absolute; default <dir of first file>/.convoy/state.db */
+    char *base_dir;       /* directory of the first manifest file */
+    GPtrArray *files;     /* of char*, owned: every file loaded, in order */
+    GPtrArray *sources;   /* of struct manifest_source*, owned */
+    GPtrArray *targets;   /* of struct manifest_target*, owned */
+    GPtrArray *waves;     /* of struct manifest_wave*, owned, in order */
+    GPtrArray *vms;       /* of struct manifest_vm*, owned, wave order */
+};
+
+/* Load and validate.  paths are files or directories (their *.yaml and
+ * *.yml files, sorted by name).  On any error returns NULL with
+ * CONVOY_ERROR_INVALID whose message lists every problem, one per line,
+ * as "FILE:LINE:COL: error: …" (cap MANIFEST_MAX_ERRORS), or
+ * CONVOY_ERROR_IO if a path cannot be read.  Caller frees the result. */
+struct manifest *manifest_load(const char *const *paths, size_t n_paths,
+                               GError **error);
+/* The same for one manifest held in memory (fuzzing, tests); name is the
+ * file name used in messages, and relative paths resolve against its
+ * directory. */
+struct manifest *manifest_load_data(const char *name, const char *data,
+                                    size_t len, GError **error);
+void manifest_free(struct manifest *m);
+typedef struct manifest manifest; /* for g_autoptr() only */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(manifest, manifest_free)
+
+/* Lookups by name; borrowed results, NULL if absent. */
+struct manifest_source *manifest_find_source(const struct manifest *m,
+                                             const char *name);
+struct manifest_target *manifest_find_target(const struct manifest *m,
+                                             const char *name);
+struct manifest_wave *manifest_find_wave(const struct manifest *m,
+                                         const char *name);
+struct manifest_vm *manifest_find_vm(const struct manifest *m,
+                                     const char *name);
+
+/* Canonical, secret-free text of what a VM's steps depend on in the
+ * manifest: "key=value" lines sorted by key (name, rename, source kind
+ * and location, file, target kind/path/uri/domain_type, disk_format,
+ * allocation, source_power, start, rules, memory, vcpus, network maps).
+ * Returns a new string. */
+char *manifest_vm_canonical(const struct manifest *m,
+                            const struct manifest_vm *vm);
+
+/* The whole resolved model as deterministic text (files, state, sources,
+ * targets, waves and every VM's canonical lines), for golden tests and
+ * debugging.  Returns a new string. */
+char *manifest_dump(const struct manifest *m);

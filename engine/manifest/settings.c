@@ -1,0 +1,153 @@
+/* Inherited VM settings: defaults ← wave ← vm, including the rule set
+ * list edits ("+x" adds, "-x" removes, plain names replace). */
+#include "config.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "manifest/manifest-priv.h"
+
+static const char *const format_names[] = {"raw", "qcow2", NULL};
+static const char *const allocation_names[] = {"sparse", "preallocated", NULL};
+static const char *const power_names[] = {"leave", "shutdown", NULL};
+
+void
+msettings_init(struct msettings *s)
+{
+    s->target = NULL;
+    s->disk_format = DISK_FORMAT_QCOW2;
+    s->allocation = DISK_ALLOCATION_SPARSE;
+    s->source_power = MANIFEST_SOURCE_POWER_LEAVE;
+    s->start = true;
+    s->rules = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(s->rules, g_strdup("xen-to-kvm"));
+    s->memory = 0;
+    s->vcpus = 0;
+}
+
+void
+msettings_release(struct msettings *s)
+{
+    g_clear_pointer(&s->target, g_free);
+    g_clear_pointer(&s->rules, g_ptr_array_unref);
+}
+
+void
+msettings_copy(struct msettings *dst, const struct msettings *src)
+{
+    *dst = *src;
+    dst->target = g_strdup(src->target);
+    dst->rules = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < src->rules->len; i++)
+        g_ptr_array_add(dst->rules, g_strdup(g_ptr_array_index(src->rules, i)));
+}
+
+static gint
+find_rule(GPtrArray *rules, const char *name)
+{
+    for (guint i = 0; i < rules->len; i++) {
+        if (strcmp(g_ptr_array_index(rules, i), name) == 0)
+            return (gint)i;
+    }
+    return -1;
+}
+
+static void
+apply_rules(struct mload *l, const struct ynode *n, struct msettings *s)
+{
+    if (n->kind != YNODE_SEQUENCE) {
+        ydiag_error(&l->diag, n, "'rules': expected a list of rule set names, got a %s", ynode_kind_name(n->kind));
+        return;
+    }
+
+    /* A list with a plain name (or an empty list) replaces the inherited
+     * one; a list of only +x/-x items edits it. */
+    bool replace = n->items->len == 0;
+    for (guint i = 0; i < n->items->len; i++) {
+        const struct ynode *it = g_ptr_array_index(n->items, i);
+        if (it->kind == YNODE_SCALAR && it->value[0] != '+' &&
+            it->value[0] != '-')
+            replace = true;
+    }
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+    if (!replace) {
+        for (guint i = 0; i < s->rules->len; i++)
+            g_ptr_array_add(out, g_strdup(g_ptr_array_index(s->rules, i)));
+    }
+
+    for (guint i = 0; i < n->items->len; i++) {
+        const struct ynode *it = g_ptr_array_index(n->items, i);
+        g_autofree char *item = NULL;
+        if (!mget_string(l, it, "rules", &item))
+            continue;
+        bool remove = item[0] == '-';
+        const char *name = item[0] == '+' || item[0] == '-' ? item + 1 : item;
+        if (!mname_valid(name)) {
+            ydiag_error(&l->diag, it, "'rules': expected a rule set name, optionally prefixed with + or -, got '%s'", item);
+            continue;
+        }
+        gint at = find_rule(out, name);
+        if (!remove) {
+            if (at < 0)
+                g_ptr_array_add(out, g_strdup(name));
+            continue;
+        }
+        if (at < 0) {
+            g_autoptr(GString) list = g_string_new(NULL);
+            for (guint k = 0; k < out->len; k++)
+                g_string_append_printf(list, "%s%s", k > 0 ? ", " : "", (const char *)g_ptr_array_index(out, k));
+            ydiag_error(&l->diag, it, "'rules': '%s' removes a rule set that is not in the list (%s)", item, out->len > 0 ? list->str : "empty");
+            continue;
+        }
+        g_ptr_array_remove_index(out, (guint)at);
+    }
+    g_ptr_array_unref(s->rules);
+    s->rules = g_steal_pointer(&out);
+}
+
+void
+msettings_apply(struct mload *l, const struct ynode *map, const char *ctx,
+                struct msettings *s)
+{
+    const struct ynode *n;
+    unsigned e = 0;
+    uint64_t v = 0;
+
+    n = ynode_get(map, "target");
+    if (n != NULL) {
+        g_autofree char *t = NULL;
+        if (mget_name(l, n, "target", &t)) {
+            if (manifest_find_target(l->m, t) == NULL) {
+                if (l->m->targets->len == 0) {
+                    ydiag_error(&l->diag, n, "%s: target '%s' is not defined; no targets are defined", ctx, t);
+                } else {
+                    g_autofree char *names = mjoin_names(l->m->targets, offsetof(struct manifest_target, name));
+                    ydiag_error(&l->diag, n, "%s: target '%s' is not defined; defined targets: %s", ctx, t, names);
+                }
+            }
+            g_free(s->target);
+            s->target = g_steal_pointer(&t);
+        }
+    }
+    n = ynode_get(map, "disk_format");
+    if (n != NULL && mget_enum(l, n, "disk_format", format_names, &e))
+        s->disk_format = e == 0 ? DISK_FORMAT_RAW : DISK_FORMAT_QCOW2;
+    n = ynode_get(map, "allocation");
+    if (n != NULL && mget_enum(l, n, "allocation", allocation_names, &e))
+        s->allocation = e == 0 ? DISK_ALLOCATION_SPARSE : DISK_ALLOCATION_PREALLOCATED;
+    n = ynode_get(map, "source_power");
+    if (n != NULL && mget_enum(l, n, "source_power", power_names, &e))
+        s->source_power = e == 0 ? MANIFEST_SOURCE_POWER_LEAVE : MANIFEST_SOURCE_POWER_SHUTDOWN;
+    n = ynode_get(map, "start");
+    if (n != NULL)
+        mget_bool(l, n, "start", &s->start);
+    n = ynode_get(map, "rules");
+    if (n != NULL)
+        apply_rules(l, n, s);
+    n = ynode_get(map, "memory");
+    if (n != NULL)
+        mget_size(l, n, "memory", &s->memory);
+    n = ynode_get(map, "vcpus");
+    if (n != NULL && mget_uint(l, n, "vcpus", 1, 4096, &v))
+        s->vcpus = (unsigned)v;
+}

@@ -1,0 +1,148 @@
+/* Manifest sources: one definition per name, checked per kind (xva,
+ * xenserver, libvirt, libvirtxml, xl).  Secrets are never inline. */
+#include "config.h"
+
+#include <string.h>
+
+#include "manifest/manifest-priv.h"
+
+static const char *const kind_names[] = {
+    "xva", "xenserver", "libvirt", "libvirtxml", "xl", NULL,
+};
+
+static const char *const xva_keys[] = {"type", "path", "url", NULL};
+static const char *const xenserver_keys[] = {
+    "type", "url", "username", "password_file", "password_env", "ca_file",
+    "insecure", NULL,
+};
+static const char *const libvirt_keys[] = {"type", "uri", NULL};
+static const char *const path_keys[] = {"type", "path", NULL};
+
+static bool
+env_var_name_valid(const char *s)
+{
+    if (!(g_ascii_isalpha(s[0]) || s[0] == '_'))
+        return false;
+    for (const char *p = s; *p != '\0'; p++) {
+        if (!g_ascii_isalnum(*p) && *p != '_')
+            return false;
+    }
+    return true;
+}
+
+static void
+parse_xva(struct mload *l, const struct ynode *body, struct manifest_source *s)
+{
+    const struct ynode *path = ynode_get(body, "path");
+    const struct ynode *url = ynode_get(body, "url");
+
+    if (path != NULL && url != NULL) {
+        ydiag_error(&l->diag, url, "'url': an xva source has either 'path' or 'url', not both");
+        return;
+    }
+    if (path == NULL && url == NULL) {
+        ydiag_error(&l->diag, body, "missing required key 'path' or 'url' in xva source");
+        return;
+    }
+    if (path != NULL)
+        mget_path(l, path, "path", &s->path);
+    else
+        mget_url(l, url, "url", &s->url);
+}
+
+static void
+parse_xenserver(struct mload *l, const struct ynode *body,
+                struct manifest_source *s)
+{
+    const struct ynode *n;
+
+    if (mrequire(l, body, "url", "xenserver source"))
+        mget_url(l, ynode_get(body, "url"), "url", &s->url);
+    if (mrequire(l, body, "username", "xenserver source"))
+        mget_string(l, ynode_get(body, "username"), "username", &s->username);
+
+    const struct ynode *pf = ynode_get(body, "password_file");
+    const struct ynode *pe = ynode_get(body, "password_env");
+    if (pf != NULL && pe != NULL)
+        ydiag_error(&l->diag, pe, "'password_env': give either 'password_file' or 'password_env', not both");
+    else if (pf == NULL && pe == NULL && ynode_get(body, "password") == NULL)
+        ydiag_error(&l->diag, body, "missing required key 'password_file' or 'password_env' in xenserver source");
+    if (pf != NULL)
+        mget_path(l, pf, "password_file", &s->password_file);
+    if (pe != NULL && mget_string(l, pe, "password_env", &s->password_env) &&
+        !env_var_name_valid(s->password_env)) {
+        ydiag_error(&l->diag, pe, "'password_env': expected an environment variable name, got '%s'", s->password_env);
+    }
+
+    n = ynode_get(body, "ca_file");
+    if (n != NULL)
+        mget_path(l, n, "ca_file", &s->ca_file);
+    n = ynode_get(body, "insecure");
+    if (n != NULL && mget_bool(l, n, "insecure", &s->insecure) &&
+        s->insecure && s->ca_file != NULL) {
+        ydiag_error(&l->diag, n, "'insecure': cannot be true together with 'ca_file'");
+    }
+}
+
+void
+msource_parse(struct mload *l, const struct ynode *key,
+              const struct ynode *body)
+{
+    const char *name = key->value;
+
+    if (!mname_valid(name)) {
+        ydiag_error(&l->diag, key, "source name '%s': expected letters, digits, '.', '_' and '-' starting with a letter or digit", name);
+        return;
+    }
+    const struct ynode *first = g_hash_table_lookup(l->source_keys, name);
+    if (first != NULL) {
+        ydiag_error(&l->diag, key, "duplicate source '%s'", name);
+        ydiag_note(&l->diag, first, "first defined here");
+        return;
+    }
+    g_hash_table_insert(l->source_keys, (gpointer)name, (gpointer)key);
+
+    struct manifest_source *s = msource_new();
+    s->name = g_strdup(name);
+    s->loc = mloc(l, key);
+    g_ptr_array_add(l->m->sources, s);
+
+    if (!mcheck_mapping(l, body, name))
+        return;
+    const struct ynode *pw = ynode_get(body, "password");
+    if (pw != NULL)
+        ydiag_error(&l->diag, pw, "'password': secrets are never written in the manifest; use password_file or password_env");
+    if (!mrequire(l, body, "type", "source"))
+        return;
+    unsigned kind = 0;
+    if (!mget_enum(l, ynode_get(body, "type"), "type", kind_names, &kind))
+        return;
+    s->kind = (enum manifest_source_kind)kind;
+
+    switch (s->kind) {
+    case MANIFEST_SOURCE_XVA:
+        mcheck_keys(l, body, "xva source", xva_keys);
+        parse_xva(l, body, s);
+        break;
+    case MANIFEST_SOURCE_XENSERVER:
+        mcheck_keys(l, body, "xenserver source", xenserver_keys);
+        parse_xenserver(l, body, s);
+        break;
+    case MANIFEST_SOURCE_LIBVIRT:
+        mcheck_keys(l, body, "libvirt source", libvirt_keys);
+        if (mrequire(l, body, "uri", "libvirt source"))
+            mget_string(l, ynode_get(body, "uri"), "uri", &s->uri);
+        break;
+    case MANIFEST_SOURCE_LIBVIRTXML:
+    case MANIFEST_SOURCE_XL: {
+        g_autofree char *what = g_strdup_printf("%s source", kind_names[kind]);
+        mcheck_keys(l, body, what, path_keys);
+        if (mrequire(l, body, "path", what))
+            mget_path(l, ynode_get(body, "path"), "path", &s->path);
+        break;
+    }
+    case MANIFEST_SOURCE_LAST:
+    default:
+        break;
+    }
+}
