@@ -1,0 +1,142 @@
+/* engine/convert: Xen-flavoured libvirt domain XML → KVM domain XML.
+ *
+ * The conversion itself is data: ordered, declarative XPath edits loaded
+ * from rules/domain/<name>.yaml (see docs/rules-format.md).  The C code
+ * only loads rule sets, applies them, applies the manifest's network and
+ * disk mappings, and builds the Xen domain XML of an XVA from its ova.xml.
+ *
+ * Sections: safe XML parse/serialise (xml.c) · ova.xml → Xen domain XML
+ * (ova-domain.c) · rule sets: load (rules-load.c) and apply (rules-apply.c)
+ * · network and disk mapping (mapping.c).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <glib.h>
+#include <libxml/tree.h>
+
+#include "xva/xva.h"
+
+/* ------------------------------------------------------------------ */
+/* xml.c */
+
+/* Bound on one XML document given to convert_xml_parse. */
+#define CONVERT_XML_MAX_BYTES (16u * 1024 * 1024)
+
+/* Parse XML with no network access, no entity expansion and no DTD; name
+ * is used in messages ("xml: NAME:LINE: message").  CONVOY_ERROR_XML.
+ * Returns a new doc, caller frees (g_autoptr(xmlDoc)). */
+xmlDoc *convert_xml_parse(const char *data, size_t len, const char *name,
+                          GError **error);
+/* Canonical serialisation: no XML declaration, 2-space indentation,
+ * attributes in document order, trailing newline.  Returns a new string. */
+char *convert_xml_format(xmlDoc *doc);
+
+/* ------------------------------------------------------------------ */
+/* ova-domain.c */
+
+/* Prefix of the placeholder disk source of an XVA disk: the Xen domain XML
+ * of an XVA names each disk's data as <source file='xva-vdi:REF'/> (REF the
+ * VDI ref, "Ref:12"), since the data only exists inside the stream. */
+#define CONVERT_XVA_VDI_PREFIX "xva-vdi:"
+
+/* The Xen-flavoured libvirt domain XML of an XVA's VM: type='xen', name,
+ * uuid, memory/currentMemory (KiB), vcpu; PV (<bootloader> or
+ * <os><type>linux</type><kernel>…) or HVM (<os><type>hvm</type>
+ * <loader>… , boot order); disks xvdX on bus xen (CD-ROMs as
+ * device='cdrom', placeholder sources above); bridge interfaces with MAC,
+ * source bridge, script vif-bridge; Xen console.  Returns a new doc. */
+xmlDoc *convert_domain_from_ova(const struct xva_meta *meta, GError **error);
+
+/* ------------------------------------------------------------------ */
+/* rules-load.c, rules-apply.c */
+
+struct rule_set;
+
+/* Load a rules file (YAML).  Errors are CONVOY_ERROR_INVALID, every problem
+ * listed as "FILE:LINE:COL: error: …".  Returns a new set, caller frees. */
+struct rule_set *rule_set_load_file(const char *path, GError **error);
+/* The same from memory (at most 4 MiB); name is used as FILE in messages
+ * and as the set's path.  Returns a new set, caller frees. */
+struct rule_set *rule_set_load_data(const char *name, const char *data,
+                                    size_t len, GError **error);
+/* Find NAME.yaml in the given directories (first hit wins), e.g.
+ * {manifest_dir/rules/domain, CONVOY_RULESDIR/domain}; NULL-terminated. */
+struct rule_set *rule_set_load_named(const char *name,
+                                     const char *const *dirs, GError **error);
+void rule_set_free(struct rule_set *rs);
+typedef struct rule_set rule_set; /* for g_autoptr() only */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(rule_set, rule_set_free)
+
+const char *rule_set_name(const struct rule_set *rs);
+unsigned rule_set_version(const struct rule_set *rs);
+const char *rule_set_path(const struct rule_set *rs);
+/* Hex SHA-256 of the rules file's bytes (enters step fingerprints). */
+const char *rule_set_digest(const struct rule_set *rs);
+
+/* One change made by a rule, for --explain and plan details. */
+struct convert_change {
+    char *rule_file;      /* path of the rules file */
+    unsigned line;        /* line of the rule in it */
+    char *rule_id;
+    char *what;           /* "set /domain/@type to 'kvm'" */
+};
+void convert_change_free(struct convert_change *c);
+
+/* Apply the sets in order to doc (in place).  explain, when non-NULL,
+ * receives struct convert_change* (caller owns the array; set its free
+ * func to convert_change_free).  CONVOY_ERROR_CONVERT on a rule failure
+ * naming the rule's file:line. */
+bool convert_apply_rules(xmlDoc *doc, struct rule_set *const *sets,
+                         size_t n_sets, GPtrArray *explain, GError **error);
+
+/* ------------------------------------------------------------------ */
+/* mapping.c */
+
+enum convert_net_from {
+    CONVERT_NET_FROM_BRIDGE,
+    CONVERT_NET_FROM_NETWORK,
+    CONVERT_NET_FROM_MAC,
+    CONVERT_NET_FROM_ANY,
+    CONVERT_NET_FROM_LAST,
+};
+
+enum convert_net_to {
+    CONVERT_NET_TO_NETWORK,
+    CONVERT_NET_TO_BRIDGE,
+    CONVERT_NET_TO_LAST,
+};
+
+/* One mapping; all borrowed.  The first matching mapping wins, in this
+ * precedence: MAC, then NETWORK, then BRIDGE, then ANY (as virt-v2v's
+ * --mac / --network / --bridge). */
+struct convert_netmap {
+    enum convert_net_from from;
+    const char *from_value;   /* NULL for ANY */
+    enum convert_net_to to;
+    const char *to_value;
+};
+
+/* Rewrite every <interface> of doc: type network|bridge with the mapped
+ * source, keeping the MAC; drops <script>, <target dev> (vif names) and
+ * <ip>.  xen_networks maps a lower-case MAC to the Xen network name_label
+ * (may be NULL).  An interface no mapping matches fails with
+ * CONVOY_ERROR_CONVERT naming its MAC and bridge/network. */
+bool convert_map_networks(xmlDoc *doc, const struct convert_netmap *maps,
+                          size_t n_maps, GHashTable *xen_networks,
+                          GError **error);
+
+/* Point the disk whose <target dev> is dev at a file with the given format
+ * (<disk type='file'>, <driver name='qemu' type=FORMAT/>, <source
+ * file=PATH/>).  CONVOY_ERROR_CONVERT if there is no such disk. */
+bool convert_set_disk_file(xmlDoc *doc, const char *dev, const char *path,
+                           const char *format, GError **error);
+
+/* The disks of doc (device='disk' only), in document order: GPtrArray of
+ * struct convert_disk*, caller frees. */
+struct convert_disk {
+    char *dev;            /* target dev, "vda" */
+    char *source;         /* source file/dev/volume text, may be NULL */
+};
+GPtrArray *convert_list_disks(xmlDoc *doc);

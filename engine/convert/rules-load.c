@@ -1,0 +1,793 @@
+/* rules-load: read a domain rule set (YAML, docs/rules-format.md) into the
+ * model of convert-priv.h, checking everything that can be checked before
+ * a document is seen: keys, XPath syntax, regexes, XML fragments. */
+#include "config.h"
+
+#include <string.h>
+#include <glib.h>
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+
+#include "convert/convert-priv.h"
+#include "util/autoptr.h"
+#include "util/error.h"
+#include "util/hash.h"
+#include "util/ynode.h"
+
+#define FRAGMENT_OPEN "<convoy-fragment>"
+#define FRAGMENT_CLOSE "</convoy-fragment>"
+
+static const char *const top_keys[] = {
+    "name", "version", "description", "facts", "rules", NULL,
+};
+
+static const char *const rule_keys[] = {
+    "id",           "description", "select", "when",     "rename", "set-text", "remove-attr",
+    "replace-attr", "set-attr",    "add",    "position", "remove", NULL,
+};
+
+static const char *const replace_keys[] = {"match", "with", NULL};
+
+/* What the loader needs while it walks one file. */
+struct loader {
+    struct ydiag diag;
+    const char *data; /* the file's bytes, for XPath error columns */
+    size_t len;
+    xmlXPathContext *probe; /* context on a one-element document */
+    struct rule_set *rs;
+};
+
+/* ------------------------------------------------------------------ */
+/* Model lifecycle */
+
+static void
+rule_attr_value_free(gpointer p)
+{
+    struct rule_attr_value *v = p;
+
+    g_free(v->name);
+    g_free(v->value);
+    g_free(v);
+}
+
+static void
+rule_attr_replace_free(gpointer p)
+{
+    struct rule_attr_replace *r = p;
+
+    g_free(r->name);
+    if (r->re != NULL)
+        g_regex_unref(r->re);
+    g_free(r->with);
+    g_free(r);
+}
+
+static void
+rule_fact_free(gpointer p)
+{
+    struct rule_fact *f = p;
+
+    g_free(f->name);
+    g_free(f->text);
+    if (f->expr != NULL)
+        xmlXPathFreeCompExpr(f->expr);
+    g_free(f);
+}
+
+static void
+rule_free(gpointer p)
+{
+    struct rule *r = p;
+
+    g_free(r->id);
+    g_free(r->select_text);
+    if (r->select != NULL)
+        xmlXPathFreeCompExpr(r->select);
+    g_free(r->when_text);
+    if (r->when != NULL)
+        xmlXPathFreeCompExpr(r->when);
+    g_free(r->rename);
+    g_free(r->set_text);
+    g_ptr_array_unref(r->remove_attr);
+    g_ptr_array_unref(r->replace_attr);
+    g_ptr_array_unref(r->set_attr);
+    if (r->add != NULL)
+        xmlFreeDoc(r->add);
+    g_free(r->add_text);
+    g_free(r);
+}
+
+static struct rule *
+rule_new(void)
+{
+    struct rule *r = g_new0(struct rule, 1);
+
+    r->remove_attr = g_ptr_array_new_with_free_func(g_free);
+    r->replace_attr = g_ptr_array_new_with_free_func(rule_attr_replace_free);
+    r->set_attr = g_ptr_array_new_with_free_func(rule_attr_value_free);
+    return r;
+}
+
+void
+rule_set_free(struct rule_set *rs)
+{
+    if (rs == NULL)
+        return;
+    g_free(rs->name);
+    g_free(rs->description);
+    g_free(rs->path);
+    g_free(rs->digest);
+    g_ptr_array_unref(rs->facts);
+    g_ptr_array_unref(rs->rules);
+    g_free(rs);
+}
+
+const char *
+rule_set_name(const struct rule_set *rs)
+{
+    return rs->name;
+}
+
+unsigned
+rule_set_version(const struct rule_set *rs)
+{
+    return rs->version;
+}
+
+const char *
+rule_set_path(const struct rule_set *rs)
+{
+    return rs->path;
+}
+
+const char *
+rule_set_digest(const struct rule_set *rs)
+{
+    return rs->digest;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scalar helpers */
+
+static bool
+is_identifier(const char *s, bool allow_leading_digit)
+{
+    if (s == NULL || s[0] == '\0')
+        return false;
+    if (!g_ascii_isalpha(s[0]) && s[0] != '_' && !(allow_leading_digit && g_ascii_isdigit(s[0])))
+        return false;
+    for (const char *p = s + 1; *p != '\0'; p++) {
+        if (!g_ascii_isalnum(*p) && *p != '_' && *p != '-' && *p != '.')
+            return false;
+    }
+    return true;
+}
+
+/* The scalar text of n, or NULL (with an error) when n is not a scalar. */
+static const char *
+want_string(struct loader *l, const struct ynode *n, const char *key)
+{
+    if (n->kind != YNODE_SCALAR || ynode_is_null(n)) {
+        ydiag_error(&l->diag, n, "'%s': expected a string, got %s", key,
+                    n->kind == YNODE_SCALAR ? "null" : ynode_kind_name(n->kind));
+        return NULL;
+    }
+    return n->value;
+}
+
+static void
+unknown_key(struct loader *l, const struct ynode *key, const char *where, const char *const *known)
+{
+    const char *guess = ydid_you_mean(key->value, known);
+
+    if (guess != NULL)
+        ydiag_error(&l->diag, key, "unknown key '%s' in %s; did you mean '%s'?", key->value, where,
+                    guess);
+    else
+        ydiag_error(&l->diag, key, "unknown key '%s' in %s", key->value, where);
+}
+
+static bool
+is_known(const char *key, const char *const *known)
+{
+    for (size_t i = 0; known[i] != NULL; i++) {
+        if (strcmp(key, known[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Column (1-based) of byte offset off inside scalar n's text in the file,
+ * when the scalar sits on one line and was written without escapes so that
+ * the text maps 1:1 onto the file; otherwise n's own column. */
+static unsigned
+scalar_column(const struct loader *l, const struct ynode *n, size_t off)
+{
+    const char *p = l->data;
+    const char *end = l->data + l->len;
+    const char *v = n->value;
+
+    if (l->data == NULL || n->pos.line == 0 || n->pos.col == 0)
+        return n->pos.col;
+    for (unsigned line = 1; line < n->pos.line && p < end; p++) {
+        if (*p == '\n')
+            line++;
+    }
+    for (unsigned col = 1; col < n->pos.col && p < end; col++)
+        p = g_utf8_next_char(p);
+    if (p >= end)
+        return n->pos.col;
+    unsigned skip = 0;
+    if (*p == '\'' || *p == '"') {
+        p++;
+        skip = 1;
+    }
+    if (off > strlen(v) || (size_t)(end - p) < off || memcmp(p, v, off) != 0 ||
+        memchr(v, '\n', off) != NULL)
+        return n->pos.col;
+    return n->pos.col + skip + (unsigned)g_utf8_strlen(v, (gssize)off);
+}
+
+/* ------------------------------------------------------------------ */
+/* XPath */
+
+/* Compile an expression and try it on the probe document (with every fact
+ * bound), so syntax errors, unknown functions and undefined variables are
+ * reported at load time.  want_nodes: the result must be a node-set. */
+static xmlXPathCompExpr *
+load_xpath(struct loader *l, const struct ynode *n, const char *key, bool want_nodes)
+{
+    const char *text = want_string(l, n, key);
+    xmlXPathCompExpr *comp;
+
+    if (text == NULL)
+        return NULL;
+    if (text[0] == '\0') {
+        ydiag_error(&l->diag, n, "'%s': expected an XPath expression, got an empty string", key);
+        return NULL;
+    }
+    xmlResetError(&l->probe->lastError);
+    comp = xmlXPathCtxtCompile(l->probe, (const xmlChar *)text);
+    if (comp == NULL) {
+        int off = l->probe->lastError.int1;
+        struct ynode at = *n;
+
+        if (off < 0 || (size_t)off > strlen(text))
+            off = 0;
+        at.pos.col = scalar_column(l, n, (size_t)off);
+        ydiag_error(&l->diag, &at, "'%s': invalid XPath: %s at character %d of '%s'", key,
+                    convert_xpath_error_text(l->probe), off + 1, text);
+        return NULL;
+    }
+
+    xmlResetError(&l->probe->lastError);
+    l->probe->node = xmlDocGetRootElement(l->probe->doc);
+    g_autoptr(xmlXPathObject) res = xmlXPathCompiledEval(comp, l->probe);
+    if (res == NULL) {
+        ydiag_error(&l->diag, n, "'%s': invalid XPath: %s in '%s'", key,
+                    convert_xpath_error_text(l->probe), text);
+        xmlXPathFreeCompExpr(comp);
+        return NULL;
+    }
+    if (want_nodes && res->type != XPATH_NODESET) {
+        ydiag_error(
+            &l->diag, n,
+            "'%s': expected an XPath expression that selects nodes, got one that gives a %s: '%s'",
+            key,
+            res->type == XPATH_BOOLEAN  ? "boolean"
+            : res->type == XPATH_NUMBER ? "number"
+            : res->type == XPATH_STRING ? "string"
+                                        : "value",
+            text);
+        xmlXPathFreeCompExpr(comp);
+        return NULL;
+    }
+    return comp;
+}
+
+static void
+load_facts(struct loader *l, const struct ynode *facts)
+{
+    if (facts->kind != YNODE_MAPPING) {
+        ydiag_error(&l->diag, facts, "'facts': expected a mapping of name: XPath, got a %s",
+                    ynode_kind_name(facts->kind));
+        return;
+    }
+    for (guint i = 0; i < facts->pairs->len; i++) {
+        const struct ynode_pair *p = facts->pairs->pdata[i];
+        struct rule_fact *f;
+
+        if (!is_identifier(p->key->value, false)) {
+            ydiag_error(
+                &l->diag, p->key,
+                "'facts': invalid name '%s'; expected letters, digits, '_' or '-', starting with a letter",
+                p->key->value);
+            continue;
+        }
+        /* facts see no variables: compile before registering any */
+        f = g_new0(struct rule_fact, 1);
+        f->name = g_strdup(p->key->value);
+        f->expr = load_xpath(l, p->value, p->key->value, false);
+        f->text = p->value->kind == YNODE_SCALAR ? g_strdup(p->value->value) : NULL;
+        g_ptr_array_add(l->rs->facts, f);
+    }
+    for (guint i = 0; i < l->rs->facts->len; i++) {
+        const struct rule_fact *f = l->rs->facts->pdata[i];
+        xmlXPathRegisterVariable(l->probe, (const xmlChar *)f->name, xmlXPathNewBoolean(0));
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Operations */
+
+static void
+load_names(struct loader *l, const struct ynode *n, struct rule *r)
+{
+    const struct ynode *single[] = {n};
+    const struct ynode *const *items = single;
+    guint count = 1;
+
+    if (n->kind == YNODE_SEQUENCE) {
+        items = (const struct ynode *const *)n->items->pdata;
+        count = n->items->len;
+    } else if (n->kind != YNODE_SCALAR) {
+        ydiag_error(&l->diag, n,
+                    "'remove-attr': expected an attribute name or a list of them, got a %s",
+                    ynode_kind_name(n->kind));
+        return;
+    }
+    for (guint i = 0; i < count; i++) {
+        const char *name = want_string(l, items[i], "remove-attr");
+
+        if (name == NULL)
+            continue;
+        if (xmlValidateQName((const xmlChar *)name, 0) != 0) {
+            ydiag_error(&l->diag, items[i], "'remove-attr': '%s' is not an XML attribute name",
+                        name);
+            continue;
+        }
+        g_ptr_array_add(r->remove_attr, g_strdup(name));
+    }
+}
+
+static void
+load_set_attr(struct loader *l, const struct ynode *n, struct rule *r)
+{
+    if (n->kind != YNODE_MAPPING) {
+        ydiag_error(&l->diag, n, "'set-attr': expected a mapping of attribute: value, got a %s",
+                    ynode_kind_name(n->kind));
+        return;
+    }
+    for (guint i = 0; i < n->pairs->len; i++) {
+        const struct ynode_pair *p = n->pairs->pdata[i];
+        const char *value = want_string(l, p->value, p->key->value);
+        struct rule_attr_value *v;
+
+        if (xmlValidateQName((const xmlChar *)p->key->value, 0) != 0) {
+            ydiag_error(&l->diag, p->key, "'set-attr': '%s' is not an XML attribute name",
+                        p->key->value);
+            continue;
+        }
+        if (value == NULL)
+            continue;
+        v = g_new0(struct rule_attr_value, 1);
+        v->name = g_strdup(p->key->value);
+        v->value = g_strdup(value);
+        g_ptr_array_add(r->set_attr, v);
+    }
+}
+
+static void
+load_replace_attr(struct loader *l, const struct ynode *n, struct rule *r)
+{
+    if (n->kind != YNODE_MAPPING) {
+        ydiag_error(
+            &l->diag, n,
+            "'replace-attr': expected a mapping of attribute: {match: REGEX, with: TEXT}, got a %s",
+            ynode_kind_name(n->kind));
+        return;
+    }
+    for (guint i = 0; i < n->pairs->len; i++) {
+        const struct ynode_pair *p = n->pairs->pdata[i];
+        const struct ynode *m = p->value;
+        const struct ynode *match;
+        const struct ynode *with;
+        const char *re_text = NULL;
+        const char *with_text = NULL;
+        g_autoptr(GError) err = NULL;
+        g_autoptr(GRegex) re = NULL;
+        bool ok = true;
+
+        if (xmlValidateQName((const xmlChar *)p->key->value, 0) != 0) {
+            ydiag_error(&l->diag, p->key, "'replace-attr': '%s' is not an XML attribute name",
+                        p->key->value);
+            ok = false;
+        }
+        if (m->kind != YNODE_MAPPING) {
+            ydiag_error(
+                &l->diag, m,
+                "'replace-attr': '%s': expected a mapping {match: REGEX, with: TEXT}, got a %s",
+                p->key->value, ynode_kind_name(m->kind));
+            continue;
+        }
+        for (guint k = 0; k < m->pairs->len; k++) {
+            const struct ynode_pair *q = m->pairs->pdata[k];
+            if (!is_known(q->key->value, replace_keys)) {
+                unknown_key(l, q->key, "'replace-attr'", replace_keys);
+                ok = false;
+            }
+        }
+        match = ynode_get(m, "match");
+        with = ynode_get(m, "with");
+        if (match == NULL) {
+            ydiag_error(&l->diag, m, "'replace-attr': '%s': missing required key 'match'",
+                        p->key->value);
+            ok = false;
+        } else {
+            re_text = want_string(l, match, "match");
+        }
+        if (with == NULL) {
+            ydiag_error(&l->diag, m, "'replace-attr': '%s': missing required key 'with'",
+                        p->key->value);
+            ok = false;
+        } else if (ynode_is_null(with) && with->kind == YNODE_SCALAR) {
+            with_text = "";
+        } else {
+            with_text = want_string(l, with, "with");
+        }
+        if (re_text != NULL) {
+            re = g_regex_new(re_text, 0, 0, &err);
+            if (re == NULL) {
+                ydiag_error(&l->diag, match, "'match': invalid regular expression: %s",
+                            err->message);
+                ok = false;
+            }
+        }
+        g_clear_error(&err);
+        if (with_text != NULL && !g_regex_check_replacement(with_text, NULL, &err)) {
+            ydiag_error(&l->diag, with, "'with': invalid replacement: %s", err->message);
+            ok = false;
+        }
+        if (!ok || re == NULL || with_text == NULL)
+            continue;
+
+        struct rule_attr_replace *rep = g_new0(struct rule_attr_replace, 1);
+        rep->name = g_strdup(p->key->value);
+        rep->re = g_steal_pointer(&re);
+        rep->with = g_strdup(with_text);
+        g_ptr_array_add(r->replace_attr, rep);
+    }
+}
+
+static void
+load_add(struct loader *l, const struct ynode *n, struct rule *r)
+{
+    const char *text = want_string(l, n, "add");
+    g_autofree char *wrapped = NULL;
+    struct convert_xml_error err;
+    xmlDoc *doc;
+    bool any = false;
+
+    if (text == NULL)
+        return;
+    wrapped = g_strconcat(FRAGMENT_OPEN, text, FRAGMENT_CLOSE, NULL);
+    doc = convert_xml_parse_raw(wrapped, strlen(wrapped), &err);
+    if (doc == NULL) {
+        int col = err.col;
+
+        if (err.line <= 1)
+            col -= (int)strlen(FRAGMENT_OPEN);
+        if (col < 1)
+            col = 1;
+        ydiag_error(&l->diag, n,
+                    "'add': invalid XML fragment: %s (line %d, column %d of the fragment)",
+                    err.message, err.line > 0 ? err.line : 1, col);
+        convert_xml_error_release(&err);
+        return;
+    }
+    for (xmlNode *c = xmlDocGetRootElement(doc)->children; c != NULL; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE) {
+            any = true;
+        } else if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+            ydiag_error(&l->diag, n,
+                        "'add': text outside an element is not allowed in the fragment");
+            xmlFreeDoc(doc);
+            return;
+        }
+    }
+    if (!any) {
+        ydiag_error(&l->diag, n, "'add': expected at least one XML element, got '%s'", text);
+        xmlFreeDoc(doc);
+        return;
+    }
+    r->add = doc;
+    r->add_text = g_strdup(text);
+}
+
+/* ------------------------------------------------------------------ */
+/* Rules */
+
+static void
+load_rule(struct loader *l, const struct ynode *n, GHashTable *ids)
+{
+    struct rule *r;
+    const struct ynode *v;
+    const struct ynode *remove_node = NULL;
+    const struct ynode *position = NULL;
+    unsigned ops = 0;
+
+    if (n->kind != YNODE_MAPPING) {
+        ydiag_error(&l->diag, n,
+                    "rule: expected a mapping with id, select and an operation, got a %s",
+                    ynode_kind_name(n->kind));
+        return;
+    }
+    r = rule_new();
+    r->line = n->pos.line;
+    g_ptr_array_add(l->rs->rules, r);
+
+    for (guint i = 0; i < n->pairs->len; i++) {
+        const struct ynode_pair *p = n->pairs->pdata[i];
+        const char *k = p->key->value;
+
+        if (!is_known(k, rule_keys)) {
+            unknown_key(l, p->key, "rule", rule_keys);
+            continue;
+        }
+        v = p->value;
+        if (strcmp(k, "id") == 0) {
+            const char *id = want_string(l, v, "id");
+            const struct ynode *first;
+
+            if (id == NULL)
+                continue;
+            if (!is_identifier(id, true)) {
+                ydiag_error(&l->diag, v,
+                            "'id': invalid rule id '%s'; expected letters, digits, '_', '-' or '.'",
+                            id);
+                continue;
+            }
+            first = g_hash_table_lookup(ids, id);
+            if (first != NULL) {
+                ydiag_error(&l->diag, v, "duplicate rule id '%s'", id);
+                ydiag_note(&l->diag, first, "rule '%s' first defined here", id);
+                continue;
+            }
+            g_hash_table_insert(ids, (gpointer)v->value, (gpointer)v);
+            r->id = g_strdup(id);
+        } else if (strcmp(k, "description") == 0) {
+            want_string(l, v, "description");
+        } else if (strcmp(k, "select") == 0) {
+            r->select = load_xpath(l, v, "select", true);
+            r->select_text = g_strdup(v->kind == YNODE_SCALAR ? v->value : "");
+        } else if (strcmp(k, "when") == 0) {
+            r->when = load_xpath(l, v, "when", false);
+            r->when_text = g_strdup(v->kind == YNODE_SCALAR ? v->value : "");
+        } else if (strcmp(k, "rename") == 0) {
+            const char *name = want_string(l, v, "rename");
+            ops++;
+            if (name != NULL && xmlValidateQName((const xmlChar *)name, 0) != 0)
+                ydiag_error(&l->diag, v, "'rename': '%s' is not an XML element name", name);
+            else if (name != NULL)
+                r->rename = g_strdup(name);
+        } else if (strcmp(k, "set-text") == 0) {
+            const char *text = NULL;
+            ops++;
+            if (v->kind == YNODE_SCALAR && ynode_is_null(v))
+                text = "";
+            else
+                text = want_string(l, v, "set-text");
+            if (text != NULL)
+                r->set_text = g_strdup(text);
+        } else if (strcmp(k, "remove-attr") == 0) {
+            ops++;
+            load_names(l, v, r);
+        } else if (strcmp(k, "replace-attr") == 0) {
+            ops++;
+            load_replace_attr(l, v, r);
+        } else if (strcmp(k, "set-attr") == 0) {
+            ops++;
+            load_set_attr(l, v, r);
+        } else if (strcmp(k, "add") == 0) {
+            ops++;
+            load_add(l, v, r);
+        } else if (strcmp(k, "position") == 0) {
+            const char *pos = want_string(l, v, "position");
+            position = v;
+            if (pos != NULL && strcmp(pos, "first") == 0)
+                r->add_first = true;
+            else if (pos != NULL && strcmp(pos, "last") != 0)
+                ydiag_error(&l->diag, v, "'position': expected first or last, got '%s'", pos);
+        } else if (strcmp(k, "remove") == 0) {
+            bool b = false;
+            remove_node = p->key;
+            if (!ynode_as_bool(v, &b))
+                ydiag_error(&l->diag, v, "'remove': expected true or false, got '%s'",
+                            v->kind == YNODE_SCALAR ? v->value : ynode_kind_name(v->kind));
+            r->remove = b;
+        }
+    }
+
+    if (ynode_get(n, "id") == NULL)
+        ydiag_error(&l->diag, n, "rule: missing required key 'id'");
+    if (ynode_get(n, "select") == NULL)
+        ydiag_error(&l->diag, n, "rule%s%s%s: missing required key 'select'",
+                    r->id != NULL ? " '" : "", r->id != NULL ? r->id : "",
+                    r->id != NULL ? "'" : "");
+    if (position != NULL && ynode_get(n, "add") == NULL)
+        ydiag_error(&l->diag, position, "'position' needs 'add' in the same rule");
+    if (remove_node != NULL && r->remove && ops > 0)
+        ydiag_error(&l->diag, remove_node,
+                    "'remove' cannot be combined with other operations in one rule");
+    if (ops == 0 && remove_node == NULL)
+        ydiag_error(
+            &l->diag, n,
+            "rule%s%s%s: no operation; expected one of rename, set-text, remove-attr, replace-attr, set-attr, add or remove",
+            r->id != NULL ? " '" : "", r->id != NULL ? r->id : "", r->id != NULL ? "'" : "");
+}
+
+static void
+load_top(struct loader *l, const struct ynode *root)
+{
+    const struct ynode *v;
+    guint64 version = 0;
+    g_autoptr(GHashTable) ids = g_hash_table_new(g_str_hash, g_str_equal);
+
+    for (guint i = 0; i < root->pairs->len; i++) {
+        const struct ynode_pair *p = root->pairs->pdata[i];
+        if (!is_known(p->key->value, top_keys))
+            unknown_key(l, p->key, "rule set", top_keys);
+    }
+
+    v = ynode_get(root, "name");
+    if (v == NULL) {
+        ydiag_error(&l->diag, root, "missing required key 'name'");
+    } else {
+        const char *name = want_string(l, v, "name");
+        if (name != NULL && !is_identifier(name, true))
+            ydiag_error(
+                &l->diag, v,
+                "'name': invalid rule set name '%s'; expected letters, digits, '_', '-' or '.'",
+                name);
+        else if (name != NULL)
+            l->rs->name = g_strdup(name);
+    }
+
+    v = ynode_get(root, "version");
+    if (v == NULL) {
+        ydiag_error(&l->diag, root, "missing required key 'version'");
+    } else if (!ynode_as_uint64(v, &version) || version == 0 || version > G_MAXUINT) {
+        ydiag_error(&l->diag, v, "'version': expected a positive integer, got '%s'",
+                    v->kind == YNODE_SCALAR ? v->value : ynode_kind_name(v->kind));
+    } else {
+        l->rs->version = (unsigned)version;
+    }
+
+    v = ynode_get(root, "description");
+    if (v != NULL) {
+        const char *d = want_string(l, v, "description");
+        if (d != NULL)
+            l->rs->description = g_strdup(d);
+    }
+
+    v = ynode_get(root, "facts");
+    if (v != NULL && !ynode_is_null(v))
+        load_facts(l, v);
+
+    v = ynode_get(root, "rules");
+    if (v == NULL) {
+        ydiag_error(&l->diag, root, "missing required key 'rules'");
+    } else if (v->kind == YNODE_SCALAR && ynode_is_null(v)) {
+        /* an empty list of rules */
+    } else if (v->kind != YNODE_SEQUENCE) {
+        ydiag_error(&l->diag, v, "'rules': expected a list of rules, got a %s",
+                    ynode_kind_name(v->kind));
+    } else if (v->items->len > RULES_MAX_RULES) {
+        ydiag_error(&l->diag, v, "'rules': %u rules is more than the limit of %u", v->items->len,
+                    RULES_MAX_RULES);
+    } else {
+        for (guint i = 0; i < v->items->len; i++)
+            load_rule(l, v->items->pdata[i], ids);
+    }
+}
+
+struct rule_set *
+rule_set_load_data(const char *name, const char *data, size_t len, GError **error)
+{
+    g_autoptr(ydoc) y = NULL;
+    g_autoptr(rule_set) rs = NULL;
+    g_autoptr(xmlDoc) probe_doc = NULL;
+    struct loader l = {.data = data, .len = len};
+    bool ok;
+
+    if (len > RULES_MAX_BYTES) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
+                    "%s: error: rules file of %zu bytes is larger than the limit of %u bytes", name,
+                    len, RULES_MAX_BYTES);
+        return NULL;
+    }
+    y = ydoc_load_data(name, data, len, error);
+    if (y == NULL)
+        return NULL;
+
+    rs = g_new0(struct rule_set, 1);
+    rs->path = g_strdup(name);
+    rs->digest = hash_sha256_hex(data, len);
+    rs->facts = g_ptr_array_new_with_free_func(rule_fact_free);
+    rs->rules = g_ptr_array_new_with_free_func(rule_free);
+
+    if (y->root == NULL || y->root->kind != YNODE_MAPPING) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
+                    "%s:%u:%u: error: expected a mapping with name, version and rules", name,
+                    y->root != NULL ? y->root->pos.line : 1,
+                    y->root != NULL ? y->root->pos.col : 1);
+        return NULL;
+    }
+
+    probe_doc = xmlNewDoc((const xmlChar *)"1.0");
+    xmlDocSetRootElement(probe_doc, xmlNewNode(NULL, (const xmlChar *)"domain"));
+    l.probe = convert_xpath_context(probe_doc);
+    l.rs = rs;
+    ydiag_init(&l.diag, RULES_MAX_ERRORS);
+    struct convert_xml_quiet quiet;
+    convert_xml_quiet_begin(&quiet);
+    load_top(&l, y->root);
+    convert_xml_quiet_end(&quiet);
+    xmlXPathFreeContext(l.probe);
+    ok = ydiag_finish(&l.diag, error);
+    ydiag_release(&l.diag);
+    if (!ok)
+        return NULL;
+    return g_steal_pointer(&rs);
+}
+
+struct rule_set *
+rule_set_load_file(const char *path, GError **error)
+{
+    g_autofree char *data = NULL;
+    g_autoptr(GError) err = NULL;
+    size_t len = 0;
+
+    if (!g_file_get_contents(path, &data, &len, &err)) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO, "cannot read rules file '%s': %s", path,
+                    err->message);
+        return NULL;
+    }
+    return rule_set_load_data(path, data, len, error);
+}
+
+struct rule_set *
+rule_set_load_named(const char *name, const char *const *dirs, GError **error)
+{
+    g_autofree char *base = g_strconcat(name, ".yaml", NULL);
+    g_autoptr(GString) tried = g_string_new(NULL);
+
+    if (!is_identifier(name, true)) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
+                    "invalid rule set name '%s'; expected letters, digits, '_', '-' or '.'", name);
+        return NULL;
+    }
+    for (size_t i = 0; dirs != NULL && dirs[i] != NULL; i++) {
+        g_autofree char *path = g_build_filename(dirs[i], base, NULL);
+        struct rule_set *rs;
+
+        if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+            g_string_append_printf(tried, "%s'%s'", tried->len != 0 ? ", " : "", dirs[i]);
+            continue;
+        }
+        rs = rule_set_load_file(path, error);
+        if (rs != NULL && g_strcmp0(rs->name, name) != 0) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
+                        "%s: error: 'name' is '%s' but the file is named '%s'", path, rs->name,
+                        base);
+            rule_set_free(rs);
+            return NULL;
+        }
+        return rs;
+    }
+    g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
+                "rule set '%s' not found (looked in %s)", name,
+                tried->len != 0 ? tried->str : "no directories");
+    return NULL;
+}
