@@ -296,6 +296,12 @@ state_free(struct state *st)
         return;
     if (st->lock_fd >= 0)
         state_unlock(st);
+    /* A writer leaves the file in rollback-journal mode when it is done, so
+     * that read-only opens (convoy plan, status) never have to create
+     * -wal/-shm files next to it: plan changes nothing anywhere.  WAL is
+     * switched on again by the next writable open. */
+    if (st->db != NULL && !st->read_only)
+        sqlite3_exec(st->db, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
     if (st->db != NULL)
         sqlite3_close_v2(st->db);
     g_free(st->path);

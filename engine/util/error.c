@@ -5,7 +5,9 @@
 
 #include "util/error.h"
 
+/* clang-format off */
 G_DEFINE_QUARK(convoy-error-quark, convoy_error)
+/* clang-format on */
 
 enum convoy_error_code
 convoy_error_from_errno(int errsv)

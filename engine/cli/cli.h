@@ -1,0 +1,48 @@
+/* engine/cli: the command line.  Only this folder prints.
+ * Sections: main and the command table (main.c) · shared helpers
+ * (common.c) · one file per subcommand. */
+#pragma once
+
+#include <stdbool.h>
+#include <glib.h>
+
+#include "manifest/manifest.h"
+#include "state/state.h"
+
+/* Command flags: prerequisites set up in one place. */
+enum cli_flags {
+    CLI_NEEDS_MANIFEST = 1 << 0,
+    CLI_WRITES_STATE = 1 << 1,
+};
+
+struct cli_command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    unsigned flags;
+    const char *summary;
+};
+
+extern const struct cli_command cli_commands[];
+
+int cmd_validate(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_xva(int argc, char **argv);
+
+/* Print an error to stderr: manifest-style lines as they are, others as
+ * "convoy: error: MESSAGE".  Returns the exit status for it. */
+int cli_report(const GError *error);
+/* Print a usage error for cmd and return 64. */
+int cli_usage(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* Parse options of a subcommand; on --help prints and exits 0, on a
+ * parse error returns false after printing (exit 64). */
+bool cli_parse(GOptionContext *ctx, int *argc, char ***argv, const char *cmd);
+
+/* Load the manifests named by argv[1..argc-1] (at least one). */
+struct manifest *cli_load_manifest(int argc, char **argv, const char *cmd,
+                                   int *status);
+
+/* The state path: --state, else the manifest's. */
+const char *cli_state_path(const struct manifest *m, const char *opt_state);

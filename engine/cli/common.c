@@ -1,0 +1,72 @@
+/* Helpers shared by the subcommands: option parsing, manifest loading,
+ * error printing. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/error.h"
+
+int
+cli_report(const GError *error)
+{
+    if (error->domain == CONVOY_ERROR && error->code == CONVOY_ERROR_INVALID &&
+        strstr(error->message, ": error: ") != NULL)
+        fprintf(stderr, "%s\n", error->message);
+    else
+        fprintf(stderr, "convoy: error: %s\n", error->message);
+    return convoy_exit_for_error(error);
+}
+
+int
+cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *msg = NULL;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "convoy %s: %s\nTry 'convoy %s --help'.\n", cmd, msg, cmd);
+    return CONVOY_EXIT_USAGE;
+}
+
+bool
+cli_parse(GOptionContext *ctx, int *argc, char ***argv, const char *cmd)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *prog = g_strdup_printf("convoy %s", cmd);
+
+    g_set_prgname(prog);
+    if (!g_option_context_parse(ctx, argc, argv, &err)) {
+        cli_usage(cmd, "%s", err->message);
+        return false;
+    }
+    return true;
+}
+
+struct manifest *
+cli_load_manifest(int argc, char **argv, const char *cmd, int *status)
+{
+    g_autoptr(GError) err = NULL;
+    struct manifest *m;
+
+    if (argc < 2) {
+        *status = cli_usage(cmd, "expected at least one MANIFEST (a file or a directory of *.yaml)");
+        return NULL;
+    }
+    m = manifest_load((const char *const *)argv + 1, (size_t)argc - 1, &err);
+    if (m == NULL) {
+        *status = cli_report(err);
+        return NULL;
+    }
+    *status = CONVOY_EXIT_OK;
+    return m;
+}
+
+const char *
+cli_state_path(const struct manifest *m, const char *opt_state)
+{
+    return opt_state != NULL ? opt_state : m->state_path;
+}

@@ -1,0 +1,51 @@
+/* convoy plan: evaluate manifests against sources and state and show what
+ * apply would do.  Changes nothing anywhere.  Exit 0: nothing to do,
+ * 2: changes, 1: errors, 3: invalid manifest or rules. */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "plan/plan.h"
+#include "util/error.h"
+
+int
+cmd_plan(int argc, char **argv)
+{
+    g_autoptr(GOptionContext) ctx = g_option_context_new("MANIFEST…");
+    g_autoptr(manifest) m = NULL;
+    g_autoptr(state) st = NULL;
+    g_autoptr(plan) p = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autofree char *text = NULL;
+    g_autofree char *opt_state = NULL;
+    g_autofree char *opt_wave = NULL;
+    gboolean opt_json = FALSE;
+    GOptionEntry entries[] = {
+        {"json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print the plan as JSON", NULL},
+        {"wave", 'w', 0, G_OPTION_ARG_STRING, &opt_wave, "Plan only this wave", "NAME"},
+        {"state", 0, 0, G_OPTION_ARG_FILENAME, &opt_state, "State store (default: the manifest's state:)", "PATH"},
+        G_OPTION_ENTRY_NULL,
+    };
+    int status;
+
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_summary(ctx, "Show what 'convoy apply' would do; change nothing.\nExit 0: nothing to do, 2: changes pending, 1: errors, 3: invalid manifest.");
+    if (!cli_parse(ctx, &argc, &argv, "plan"))
+        return CONVOY_EXIT_USAGE;
+    m = cli_load_manifest(argc, argv, "plan", &status);
+    if (m == NULL)
+        return status;
+    st = state_open(cli_state_path(m, opt_state), false, true, &err);
+    if (st == NULL)
+        return cli_report(err);
+    p = plan_evaluate(m, st, opt_wave, &err);
+    if (p == NULL)
+        return cli_report(err);
+    text = opt_json ? plan_render_json(p) : plan_render_text(p);
+    fputs(text, stdout);
+    fflush(stdout);
+    if (p->errors->len > 0)
+        return CONVOY_EXIT_FAILURE;
+    return plan_has_changes(p) ? CONVOY_EXIT_CHANGES : CONVOY_EXIT_OK;
+}

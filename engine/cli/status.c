@@ -1,0 +1,105 @@
+/* convoy status: what the state store recorded for the manifest's VMs
+ * (no discovery: fast, works while an apply runs). */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/error.h"
+#include "util/json.h"
+#include "util/size.h"
+
+int
+cmd_status(int argc, char **argv)
+{
+    g_autoptr(GOptionContext) ctx = g_option_context_new("MANIFEST…");
+    g_autoptr(manifest) m = NULL;
+    g_autoptr(state) st = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) rows = NULL;
+    g_autofree char *opt_state = NULL;
+    gboolean opt_json = FALSE;
+    GOptionEntry entries[] = {
+        {"json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print as JSON", NULL},
+        {"state", 0, 0, G_OPTION_ARG_FILENAME, &opt_state, "State store (default: the manifest's state:)", "PATH"},
+        G_OPTION_ENTRY_NULL,
+    };
+    struct json j;
+    unsigned n_done = 0, n_other = 0;
+    int status;
+
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_summary(ctx, "Show the recorded state of every VM's steps (no discovery).");
+    if (!cli_parse(ctx, &argc, &argv, "status"))
+        return CONVOY_EXIT_USAGE;
+    m = cli_load_manifest(argc, argv, "status", &status);
+    if (m == NULL)
+        return status;
+    st = state_open(cli_state_path(m, opt_state), false, true, &err);
+    if (st == NULL)
+        return cli_report(err);
+    rows = state_step_list(st, &err);
+    if (rows == NULL)
+        return cli_report(err);
+    json_init(&j, true);
+    json_begin_array(&j);
+    for (guint i = 0; i < m->vms->len; i++) {
+        const struct manifest_vm *vm = m->vms->pdata[i];
+        g_autofree char *prefix = g_strdup_printf("%s/", vm->name);
+        bool any = false;
+
+        if (!opt_json)
+            printf("%s%s (wave %s)\n", i ? "\n" : "", vm->name, vm->wave->name);
+        for (guint k = 0; k < rows->len; k++) {
+            const struct state_step_record *r = rows->pdata[k];
+            g_autoptr(state_checkpoint) ck = NULL;
+            g_autoptr(GDateTime) dt = NULL;
+            g_autofree char *when = NULL;
+
+            if (!g_str_has_prefix(r->key, prefix))
+                continue;
+            any = true;
+            if (r->status == STATE_STEP_DONE)
+                n_done++;
+            else
+                n_other++;
+            ck = state_checkpoint_get(st, r->key, NULL);
+            dt = g_date_time_new_from_unix_utc(r->updated);
+            when = dt ? g_date_time_format_iso8601(dt) : g_strdup("?");
+            if (opt_json) {
+                json_begin_object(&j);
+                json_kv_string(&j, "vm", vm->name);
+                json_kv_string(&j, "key", r->key);
+                json_kv_string(&j, "status", state_step_status_name(r->status));
+                json_kv_uint(&j, "attempts", r->attempts);
+                json_kv_string(&j, "updated", when);
+                json_kv_string(&j, "error", r->error);
+                if (ck != NULL)
+                    json_kv_uint(&j, "checkpoint", ck->position);
+                json_end_object(&j);
+                continue;
+            }
+            printf("  %-24s %-8s attempts %u, %s", r->key + strlen(prefix),
+                   state_step_status_name(r->status), r->attempts, when);
+            if (ck != NULL) {
+                g_autofree char *pos = size_format(ck->position);
+                printf(", checkpoint at %s", pos);
+            }
+            if (r->error != NULL && r->status != STATE_STEP_DONE)
+                printf("\n    error: %s", r->error);
+            printf("\n");
+        }
+        if (!any && !opt_json)
+            printf("  (nothing recorded)\n");
+    }
+    json_end_array(&j);
+    if (opt_json) {
+        g_autofree char *s = json_steal(&j);
+        printf("%s\n", s);
+    } else {
+        printf("\n%u step%s done, %u not done.\n", n_done, n_done == 1 ? "" : "s", n_other);
+    }
+    json_release(&j);
+    return CONVOY_EXIT_OK;
+}

@@ -1,0 +1,166 @@
+/* The diff: desired steps against the state store and a probe of reality
+ * → done / todo / resume / redo, each with its reason. */
+#include "config.h"
+
+#include <string.h>
+#include <glib.h>
+
+#include "plan/plan.h"
+#include "plan/plan-priv.h"
+#include "util/size.h"
+
+/* "key=value" lines → hash table key → value. */
+static GHashTable *
+parse_inputs(const char *text)
+{
+    GHashTable *h = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_auto(GStrv) lines = g_strsplit(text != NULL ? text : "", "\n", -1);
+
+    for (size_t i = 0; lines[i] != NULL; i++) {
+        char *eq = strchr(lines[i], '=');
+        if (eq == NULL)
+            continue;
+        g_hash_table_insert(h, g_strndup(lines[i], (gsize)(eq - lines[i])),
+                            g_strdup(eq + 1));
+    }
+    return h;
+}
+
+static int
+cmp_str(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+char *
+plan_inputs_diff(const char *old_inputs, const char *new_inputs)
+{
+    g_autoptr(GHashTable) a = parse_inputs(old_inputs);
+    g_autoptr(GHashTable) b = parse_inputs(new_inputs);
+    g_autoptr(GPtrArray) keys = g_ptr_array_new();
+    g_autoptr(GString) out = g_string_new(NULL);
+    GHashTableIter it;
+    gpointer k;
+
+    g_hash_table_iter_init(&it, a);
+    while (g_hash_table_iter_next(&it, &k, NULL))
+        g_ptr_array_add(keys, k);
+    g_hash_table_iter_init(&it, b);
+    while (g_hash_table_iter_next(&it, &k, NULL)) {
+        if (!g_hash_table_contains(a, k))
+            g_ptr_array_add(keys, k);
+    }
+    g_ptr_array_sort(keys, cmp_str);
+    for (guint i = 0; i < keys->len; i++) {
+        const char *key = keys->pdata[i];
+        const char *va = g_hash_table_lookup(a, key);
+        const char *vb = g_hash_table_lookup(b, key);
+
+        if (g_strcmp0(va, vb) == 0)
+            continue;
+        if (out->len > 0)
+            g_string_append(out, ", ");
+        g_string_append(out, key);
+        /* Short values are shown; digests and long lists are not. */
+        if (va != NULL && vb != NULL && strlen(va) <= 24 && strlen(vb) <= 24)
+            g_string_append_printf(out, " (%s → %s)", va, vb);
+    }
+    if (out->len == 0)
+        g_string_append(out, "step kind version");
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+static void
+diff_step(struct plan_step *s, struct state *st, GError **error)
+{
+    struct state_step_record *rec = s->rec;
+
+    if (rec == NULL) {
+        s->action = PLAN_ACTION_TODO;
+        s->reason = g_strdup("not done yet");
+        return;
+    }
+    if (rec->status == STATE_STEP_DONE) {
+        g_autofree char *why = NULL;
+
+        if (g_strcmp0(rec->fingerprint, s->fingerprint) != 0) {
+            g_autofree char *d = plan_inputs_diff(rec->inputs, s->inputs);
+            s->action = PLAN_ACTION_REDO;
+            s->reason = g_strdup_printf("inputs changed: %s", d);
+        } else if (!s->ops->probe(s, s->vm->tgt, rec->outputs, &why)) {
+            s->action = PLAN_ACTION_REDO;
+            s->reason = g_steal_pointer(&why);
+        } else {
+            s->action = PLAN_ACTION_DONE;
+            s->reason = g_strdup("up to date");
+        }
+        return;
+    }
+    /* running (interrupted) or failed */
+    const char *was = rec->status == STATE_STEP_FAILED ? "failed" : "interrupted";
+    if (g_strcmp0(rec->fingerprint, s->fingerprint) != 0) {
+        g_autofree char *d = plan_inputs_diff(rec->inputs, s->inputs);
+        s->action = PLAN_ACTION_REDO;
+        s->reason = g_strdup_printf("last attempt %s, and inputs changed since: %s", was, d);
+        return;
+    }
+    if (s->ops->checkpointed) {
+        g_autoptr(state_checkpoint) ck = state_checkpoint_get(st, s->key, error);
+        if (ck != NULL && ck->position > 0) {
+            g_autofree char *at = size_format(ck->position);
+            s->action = PLAN_ACTION_RESUME;
+            s->resume_from = ck->position;
+            if (rec->error != NULL)
+                s->reason = g_strdup_printf("last attempt failed (%s); resume from %s", rec->error, at);
+            else
+                s->reason = g_strdup_printf("interrupted; resume from %s", at);
+            return;
+        }
+    }
+    s->action = PLAN_ACTION_TODO;
+    if (rec->error != NULL)
+        s->reason = g_strdup_printf("retry: last attempt failed: %s", rec->error);
+    else
+        s->reason = g_strdup_printf("retry: last attempt was %s", was);
+}
+
+bool
+plan_diff(struct plan *p, struct state *st, GError **error)
+{
+    memset(p->counts, 0, sizeof p->counts);
+    for (guint i = 0; i < p->vms->len; i++) {
+        struct plan_vm *v = p->vms->pdata[i];
+
+        for (guint k = 0; k < v->steps->len; k++) {
+            struct plan_step *s = v->steps->pdata[k];
+            GError *err = NULL;
+
+            s->rec = state_step_get(st, s->key, &err);
+            if (err != NULL) {
+                g_propagate_error(error, err);
+                return false;
+            }
+            diff_step(s, st, &err);
+            if (err != NULL) {
+                g_propagate_error(error, err);
+                return false;
+            }
+            /* A step whose dependency will run runs again too. */
+            if (s->action == PLAN_ACTION_DONE) {
+                for (guint d = 0; d < s->deps->len; d++) {
+                    const struct plan_step *dep = s->deps->pdata[d];
+                    if (dep->action != PLAN_ACTION_DONE) {
+                        s->action = PLAN_ACTION_REDO;
+                        g_free(s->reason);
+                        s->reason = g_strdup_printf("forced: %s will run", dep->key);
+                        break;
+                    }
+                }
+            }
+            p->counts[s->action]++;
+        }
+        if (v->error != NULL)
+            p->counts[PLAN_ACTION_BLOCKED]++;
+    }
+    return true;
+}

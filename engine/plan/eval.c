@@ -1,0 +1,502 @@
+/* Plan evaluation: manifest + sources (read-only discovery) + rules →
+ * each VM's desired steps, with canonical inputs and fingerprints. */
+#include "config.h"
+
+#include <string.h>
+#include <glib.h>
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+
+#include "convert/convert.h"
+#include "plan/plan.h"
+#include "plan/plan-priv.h"
+#include "util/autoptr.h"
+#include "util/error.h"
+
+const char *
+plan_action_name(enum plan_action a)
+{
+    switch (a) {
+    case PLAN_ACTION_DONE:
+        return "done";
+    case PLAN_ACTION_TODO:
+        return "todo";
+    case PLAN_ACTION_RESUME:
+        return "resume";
+    case PLAN_ACTION_REDO:
+        return "redo";
+    case PLAN_ACTION_BLOCKED:
+        return "blocked";
+    case PLAN_ACTION_LAST:
+    default:
+        return "?";
+    }
+}
+
+static void
+plan_disk_free(gpointer p)
+{
+    struct plan_disk *d = p;
+
+    g_free(d->dev);
+    g_free(d->location);
+    g_free(d);
+}
+
+static void
+plan_step_free(gpointer p)
+{
+    struct plan_step *s = p;
+
+    g_free(s->key);
+    g_free(s->inputs);
+    g_free(s->fingerprint);
+    g_free(s->reason);
+    if (s->deps != NULL)
+        g_ptr_array_unref(s->deps);
+    state_step_record_free(s->rec);
+    g_free(s);
+}
+
+static void
+plan_vm_free(gpointer p)
+{
+    struct plan_vm *v = p;
+
+    source_vm_free(v->sv);
+    g_free(v->kvm_xml);
+    g_free(v->rules_text);
+    if (v->changes != NULL)
+        g_ptr_array_unref(v->changes);
+    if (v->disks != NULL)
+        g_ptr_array_unref(v->disks);
+    if (v->steps != NULL)
+        g_ptr_array_unref(v->steps);
+    g_free(v->error);
+    g_free(v);
+}
+
+void
+plan_free(struct plan *p)
+{
+    if (p == NULL)
+        return;
+    if (p->vms != NULL)
+        g_ptr_array_unref(p->vms);
+    if (p->sources != NULL)
+        g_hash_table_unref(p->sources);
+    if (p->targets != NULL)
+        g_hash_table_unref(p->targets);
+    if (p->errors != NULL)
+        g_ptr_array_unref(p->errors);
+    if (p->warnings != NULL)
+        g_ptr_array_unref(p->warnings);
+    g_free(p->wave);
+    g_free(p->state_path);
+    g_free(p->wave_blocked);
+    g_free(p);
+}
+
+bool
+plan_has_changes(const struct plan *p)
+{
+    for (int a = 0; a < PLAN_ACTION_LAST; a++) {
+        if (a != PLAN_ACTION_DONE && p->counts[a] > 0)
+            return true;
+    }
+    return false;
+}
+
+char *
+plan_fingerprint(const struct step_ops *ops, const char *inputs)
+{
+    g_autofree char *text = g_strdup_printf("%s\nversion=%u\n%s", ops->name,
+                                            ops->version, inputs);
+    return g_compute_checksum_for_string(G_CHECKSUM_SHA256, text, -1);
+}
+
+/* The directories searched for rule set NAME.yaml of one kind
+ * ("domain" or "guest"), most specific first.  New NULL-terminated. */
+static char **
+rules_dirs(const struct manifest *m, const char *kind)
+{
+    GPtrArray *dirs = g_ptr_array_new();
+    const char *env = g_getenv("CONVOY_RULESDIR");
+
+    g_ptr_array_add(dirs, g_build_filename(m->base_dir, "rules", kind, NULL));
+    if (env != NULL && *env != '\0')
+        g_ptr_array_add(dirs, g_build_filename(env, kind, NULL));
+    g_ptr_array_add(dirs, g_build_filename(CONVOY_RULESDIR, kind, NULL));
+    g_ptr_array_add(dirs, g_build_filename(CONVOY_SRC_RULESDIR, kind, NULL));
+    g_ptr_array_add(dirs, NULL);
+    return (char **)g_ptr_array_free(dirs, FALSE);
+}
+
+static bool
+rule_exists_in(char **dirs, const char *name)
+{
+    for (size_t i = 0; dirs[i] != NULL; i++) {
+        g_autofree char *base = g_strdup_printf("%s.yaml", name);
+        g_autofree char *path = g_build_filename(dirs[i], base, NULL);
+        if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
+            return true;
+    }
+    return false;
+}
+
+/* Load (once) the domain rule sets a VM names.  Guest rule sets are not
+ * applied here; a name that is neither is an error. */
+static bool
+vm_rule_sets(struct plan *p, struct plan_eval *ev, const struct manifest_vm *mvm,
+             GPtrArray *out, GError **error)
+{
+    for (guint i = 0; i < mvm->rules->len; i++) {
+        const char *name = mvm->rules->pdata[i];
+        struct rule_set *rs = g_hash_table_lookup(ev->rule_sets, name);
+
+        if (rs == NULL) {
+            if (!rule_exists_in(ev->domain_dirs, name)) {
+                if (rule_exists_in(ev->guest_dirs, name)) {
+                    if (!g_hash_table_contains(ev->warned, name)) {
+                        g_ptr_array_add(p->warnings,
+                                        g_strdup_printf("guest rule set '%s' is not applied: in-guest repair (guest-fixup) is not implemented yet",
+                                                        name));
+                        g_hash_table_add(ev->warned, g_strdup(name));
+                    }
+                    continue;
+                }
+                g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
+                            "%s:%u:%u: error: rule set '%s' not found (looked in %s/rules/domain, %s and the shipped rules)",
+                            mvm->loc.file, mvm->loc.line, mvm->loc.col, name,
+                            p->m->base_dir,
+                            g_getenv("CONVOY_RULESDIR") ? g_getenv("CONVOY_RULESDIR")
+                                                        : "$CONVOY_RULESDIR");
+                return false;
+            }
+            rs = rule_set_load_named(name, (const char *const *)ev->domain_dirs,
+                                     error);
+            if (rs == NULL)
+                return false;
+            g_hash_table_insert(ev->rule_sets, g_strdup(name), rs);
+        }
+        g_ptr_array_add(out, rs);
+    }
+    return true;
+}
+
+/* Set the text of the first node matching xpath (if any). */
+static void
+set_text(xmlDoc *doc, const char *xpath, const char *text)
+{
+    g_autoptr(xmlXPathContext) ctx = xmlXPathNewContext(doc);
+    g_autoptr(xmlXPathObject) obj = NULL;
+
+    if (ctx == NULL)
+        return;
+    obj = xmlXPathEvalExpression((const xmlChar *)xpath, ctx);
+    if (obj == NULL || obj->nodesetval == NULL)
+        return;
+    for (int i = 0; i < obj->nodesetval->nodeNr; i++) {
+        xmlNode *n = obj->nodesetval->nodeTab[i];
+        xmlNodeSetContent(n, (const xmlChar *)text);
+        if (n->type == XML_ELEMENT_NODE && xmlHasProp(n, (const xmlChar *)"unit"))
+            xmlSetProp(n, (const xmlChar *)"unit", (const xmlChar *)"KiB");
+    }
+}
+
+/* Manifest overrides on the converted XML: name, memory, vcpus, and the
+ * target's domain type (qemu where KVM cannot run guests). */
+static void
+apply_overrides(xmlDoc *doc, const struct manifest_vm *mvm,
+                const struct manifest_target *mt)
+{
+    xmlNode *root = xmlDocGetRootElement(doc);
+
+    if (root != NULL && mt->domain_type != NULL)
+        xmlSetProp(root, (const xmlChar *)"type", (const xmlChar *)mt->domain_type);
+    set_text(doc, "/domain/name", manifest_vm_target_name(mvm));
+    if (mvm->memory != 0) {
+        g_autofree char *kib = g_strdup_printf("%" G_GUINT64_FORMAT, mvm->memory / 1024);
+        set_text(doc, "/domain/memory", kib);
+        set_text(doc, "/domain/currentMemory", kib);
+    }
+    if (mvm->vcpus != 0) {
+        g_autofree char *n = g_strdup_printf("%u", mvm->vcpus);
+        g_autoptr(xmlXPathContext) ctx = xmlXPathNewContext(doc);
+        g_autoptr(xmlXPathObject) obj = NULL;
+
+        set_text(doc, "/domain/vcpu", n);
+        obj = xmlXPathEvalExpression((const xmlChar *)"/domain/vcpu", ctx);
+        if (obj != NULL && obj->nodesetval != NULL && obj->nodesetval->nodeNr > 0)
+            xmlUnsetProp(obj->nodesetval->nodeTab[0], (const xmlChar *)"current");
+    }
+}
+
+static void
+convert_disk_free(gpointer p)
+{
+    struct convert_disk *d = p;
+
+    g_free(d->dev);
+    g_free(d->source);
+    g_free(d);
+}
+
+/* Convert the VM's domain XML and map its disks and networks. */
+static bool
+eval_domain(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
+            GError **error)
+{
+    g_autoptr(GPtrArray) sets = g_ptr_array_new();
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(GArray) maps = g_array_new(FALSE, TRUE, sizeof(struct convert_netmap));
+    g_autoptr(GPtrArray) xdisks = NULL;
+    g_autoptr(GString) rules_text = g_string_new(NULL);
+
+    if (!vm_rule_sets(p, ev, v->mvm, sets, error))
+        return false;
+    for (guint i = 0; i < sets->len; i++) {
+        const struct rule_set *rs = sets->pdata[i];
+        g_string_append_printf(rules_text, "%s@%u:%s\n", rule_set_name(rs),
+                               rule_set_version(rs), rule_set_digest(rs));
+    }
+    v->rules_text = g_strdup(rules_text->str);
+    doc = convert_xml_parse(v->sv->domain_xml, strlen(v->sv->domain_xml),
+                            v->sv->location, error);
+    if (doc == NULL)
+        return false;
+    v->changes = g_ptr_array_new_with_free_func((GDestroyNotify)convert_change_free);
+    if (!convert_apply_rules(doc, (struct rule_set *const *)sets->pdata, sets->len,
+                             v->changes, error))
+        return false;
+    for (guint i = 0; i < v->mtgt->networks->len; i++) {
+        const struct manifest_netmap *n = v->mtgt->networks->pdata[i];
+        struct convert_netmap cm = {
+            .from = (enum convert_net_from)n->from,
+            .from_value = n->from_value,
+            .to = (enum convert_net_to)n->to,
+            .to_value = n->to_value,
+        };
+        g_array_append_val(maps, cm);
+    }
+    if (!convert_map_networks(doc, (const struct convert_netmap *)(void *)maps->data,
+                              maps->len, v->sv->xen_networks, error))
+        return false;
+
+    xdisks = convert_list_disks(doc);
+    g_ptr_array_set_free_func(xdisks, convert_disk_free);
+    v->disks = g_ptr_array_new_with_free_func(plan_disk_free);
+    for (guint i = 0; i < v->sv->disks->len; i++) {
+        const struct source_disk *sd = v->sv->disks->pdata[i];
+        const struct convert_disk *xd = NULL;
+        struct plan_disk *pd;
+
+        for (guint k = 0; k < xdisks->len && xd == NULL; k++) {
+            const struct convert_disk *c = xdisks->pdata[k];
+            if (g_strcmp0(c->source, sd->xml_source) == 0)
+                xd = c;
+        }
+        if (xd == NULL) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONVERT,
+                        "disk '%s' (%s) is not in the converted domain XML; a rule removed it",
+                        sd->xen_dev, sd->id);
+            return false;
+        }
+        pd = g_new0(struct plan_disk, 1);
+        pd->sdisk = sd;
+        pd->dev = g_strdup(xd->dev);
+        pd->location = v->tgt->ops->disk_location(v->tgt,
+                                                  manifest_vm_target_name(v->mvm),
+                                                  xd->dev, v->mvm->disk_format);
+        g_ptr_array_add(v->disks, pd);
+        if (!convert_set_disk_file(doc, pd->dev, pd->location,
+                                   disk_format_name(v->mvm->disk_format), error))
+            return false;
+    }
+    apply_overrides(doc, v->mvm, v->mtgt);
+    v->kvm_xml = convert_xml_format(doc);
+    return true;
+}
+
+static struct plan_step *
+add_step(struct plan_vm *v, const struct step_ops *ops, struct plan_disk *d)
+{
+    struct plan_step *s = g_new0(struct plan_step, 1);
+
+    s->ops = ops;
+    s->vm = v;
+    s->disk = d;
+    s->key = d != NULL ? g_strdup_printf("%s/%s/%s", v->mvm->name, ops->name, d->dev)
+                       : g_strdup_printf("%s/%s", v->mvm->name, ops->name);
+    s->deps = g_ptr_array_new();
+    g_ptr_array_add(v->steps, s);
+    return s;
+}
+
+/* The chain: disk-copy × N → domain-convert → domain-define. */
+static void
+build_steps(struct plan_vm *v)
+{
+    struct plan_step *conv;
+    struct plan_step *def;
+
+    v->steps = g_ptr_array_new_with_free_func(plan_step_free);
+    if (v->error != NULL)
+        return;
+    for (guint i = 0; i < v->disks->len; i++)
+        add_step(v, &step_disk_copy, v->disks->pdata[i]);
+    conv = add_step(v, &step_domain_convert, NULL);
+    def = add_step(v, &step_domain_define, NULL);
+    g_ptr_array_add(def->deps, conv);
+    for (guint i = 0; i < v->disks->len; i++)
+        g_ptr_array_add(def->deps, v->steps->pdata[i]);
+    for (guint i = 0; i < v->steps->len; i++) {
+        struct plan_step *s = v->steps->pdata[i];
+        s->inputs = s->ops->inputs(s);
+        s->fingerprint = plan_fingerprint(s->ops, s->inputs);
+    }
+}
+
+static struct source *
+get_source(struct plan *p, const struct manifest_source *ms, GError **error)
+{
+    struct source *s = g_hash_table_lookup(p->sources, ms->name);
+
+    if (s == NULL) {
+        s = source_open(ms, error);
+        if (s == NULL)
+            return NULL;
+        g_hash_table_insert(p->sources, g_strdup(ms->name), s);
+    }
+    return s;
+}
+
+static struct target *
+get_target(struct plan *p, const struct manifest_target *mt, GError **error)
+{
+    struct target *t = g_hash_table_lookup(p->targets, mt->name);
+
+    if (t == NULL) {
+        t = target_open(mt, error);
+        if (t == NULL)
+            return NULL;
+        g_hash_table_insert(p->targets, g_strdup(mt->name), t);
+    }
+    return t;
+}
+
+static void
+eval_vm(struct plan *p, struct plan_eval *ev, struct plan_vm *v, GError **fatal)
+{
+    g_autoptr(GError) err = NULL;
+
+    v->msrc = manifest_find_source(p->m, v->mvm->source);
+    v->mtgt = manifest_find_target(p->m, v->mvm->target);
+    v->src = get_source(p, v->msrc, &err);
+    if (v->src != NULL)
+        v->tgt = get_target(p, v->mtgt, &err);
+    if (v->tgt != NULL)
+        v->sv = v->src->ops->describe(v->src, v->mvm, &err);
+    if (v->sv != NULL && !eval_domain(p, ev, v, &err) &&
+        g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_INVALID)) {
+        g_propagate_error(fatal, g_steal_pointer(&err));
+        return;
+    }
+    if (err != NULL) {
+        v->error = g_strdup(err->message);
+        g_ptr_array_add(p->errors, g_strdup_printf("vm '%s': %s", v->mvm->name,
+                                                   err->message));
+    }
+    build_steps(v);
+}
+
+/* For --wave: the waves it runs after must be complete (every VM's last
+ * step recorded done). */
+static char *
+check_after(const struct manifest *m, const struct manifest_wave *w,
+            struct state *st)
+{
+    for (guint i = 0; i < w->after->len; i++) {
+        const struct manifest_wave *a = manifest_find_wave(m, w->after->pdata[i]);
+        unsigned left = 0;
+
+        if (a == NULL)
+            continue;
+        for (guint k = 0; k < a->vms->len; k++) {
+            const struct manifest_vm *vm = a->vms->pdata[k];
+            g_autofree char *key = g_strdup_printf("%s/%s", vm->name,
+                                                   step_domain_define.name);
+            g_autoptr(state_step_record) rec = state_step_get(st, key, NULL);
+            if (rec == NULL || rec->status != STATE_STEP_DONE)
+                left++;
+        }
+        if (left > 0)
+            return g_strdup_printf("wave '%s' runs after wave '%s', which is not complete (%u VM%s left); apply '%s' first",
+                                   w->name, a->name, left, left == 1 ? "" : "s",
+                                   a->name);
+    }
+    return NULL;
+}
+
+struct plan *
+plan_evaluate(const struct manifest *m, struct state *st, const char *wave,
+              GError **error)
+{
+    g_autoptr(plan) p = g_new0(struct plan, 1);
+    struct plan_eval ev = {0};
+    const struct manifest_wave *w = NULL;
+    GError *fatal = NULL;
+
+    p->m = m;
+    p->wave = g_strdup(wave);
+    p->state_path = g_strdup(state_path(st));
+    p->vms = g_ptr_array_new_with_free_func(plan_vm_free);
+    p->sources = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify)source_close);
+    p->targets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify)target_close);
+    p->errors = g_ptr_array_new_with_free_func(g_free);
+    p->warnings = g_ptr_array_new_with_free_func(g_free);
+    if (wave != NULL) {
+        w = manifest_find_wave(m, wave);
+        if (w == NULL) {
+            g_autoptr(GString) names = g_string_new(NULL);
+            for (guint i = 0; i < m->waves->len; i++)
+                g_string_append_printf(names, "%s'%s'", i ? ", " : "",
+                                       ((struct manifest_wave *)m->waves->pdata[i])->name);
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_USAGE,
+                        "unknown wave '%s'; the manifest defines %s", wave,
+                        names->len ? names->str : "no waves");
+            return NULL;
+        }
+        p->wave_blocked = check_after(m, w, st);
+    }
+
+    ev.rule_sets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify)rule_set_free);
+    ev.warned = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    ev.domain_dirs = rules_dirs(m, "domain");
+    ev.guest_dirs = rules_dirs(m, "guest");
+    for (guint i = 0; i < m->vms->len && fatal == NULL; i++) {
+        struct manifest_vm *mvm = m->vms->pdata[i];
+        struct plan_vm *v;
+
+        if (w != NULL && mvm->wave != w)
+            continue;
+        v = g_new0(struct plan_vm, 1);
+        v->mvm = mvm;
+        g_ptr_array_add(p->vms, v);
+        eval_vm(p, &ev, v, &fatal);
+    }
+    if (fatal == NULL)
+        plan_diff(p, st, &fatal);
+    g_hash_table_unref(ev.rule_sets);
+    g_hash_table_unref(ev.warned);
+    g_strfreev(ev.domain_dirs);
+    g_strfreev(ev.guest_dirs);
+    if (fatal != NULL) {
+        g_propagate_error(error, fatal);
+        return NULL;
+    }
+    return g_steal_pointer(&p);
+}

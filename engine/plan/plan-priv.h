@@ -1,0 +1,18 @@
+/* Internals shared by the plan's source files. */
+#pragma once
+
+#include <glib.h>
+
+#include "plan/plan.h"
+
+/* Evaluation caches. */
+struct plan_eval {
+    GHashTable *rule_sets;    /* name → struct rule_set*, owned */
+    GHashTable *warned;       /* names already warned about */
+    char **domain_dirs;       /* rules search path for domain rule sets */
+    char **guest_dirs;
+};
+
+/* diff.c: set every step's action and reason from st and a probe of the
+ * target; updates p->counts.  false only on a state store failure. */
+bool plan_diff(struct plan *p, struct state *st, GError **error);

@@ -1,0 +1,105 @@
+/* engine/plan: evaluation of manifests into desired steps with
+ * fingerprints, the diff against the state store and a probe of reality,
+ * and the rendering of the result as text or JSON.
+ *
+ * Sections: model and evaluation (eval.c) · diff (diff.c) ·
+ * rendering (render.c).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "manifest/manifest.h"
+#include "sources/sources.h"
+#include "state/state.h"
+#include "steps/steps.h"
+#include "targets/targets.h"
+
+enum plan_action {
+    PLAN_ACTION_DONE,     /* recorded done, same fingerprint, probe agrees */
+    PLAN_ACTION_TODO,     /* never done (or failed without a checkpoint) */
+    PLAN_ACTION_RESUME,   /* interrupted or failed with a valid checkpoint */
+    PLAN_ACTION_REDO,     /* inputs changed, reality drifted, or forced */
+    PLAN_ACTION_BLOCKED,  /* cannot run: the VM failed to evaluate */
+    PLAN_ACTION_LAST,
+};
+
+const char *plan_action_name(enum plan_action a);
+
+/* One disk of a VM on the target. */
+struct plan_disk {
+    const struct source_disk *sdisk;  /* borrowed from the VM's source_vm */
+    char *dev;                        /* KVM device: "vda" */
+    char *location;                   /* path on the target */
+};
+
+struct plan_vm {
+    const struct manifest_vm *mvm;       /* borrowed */
+    const struct manifest_source *msrc;  /* borrowed */
+    const struct manifest_target *mtgt;  /* borrowed */
+    struct source_vm *sv;                /* owned; NULL if discovery failed */
+    struct source *src;                  /* borrowed from the plan */
+    struct target *tgt;                  /* borrowed from the plan */
+    char *kvm_xml;                       /* converted domain XML, owned */
+    char *rules_text;                    /* "name@version:digest" lines */
+    GPtrArray *changes;                  /* of struct convert_change*, owned */
+    GPtrArray *disks;                    /* of struct plan_disk*, owned */
+    GPtrArray *steps;                    /* of struct plan_step*, owned */
+    char *error;                         /* evaluation failure, or NULL */
+};
+
+struct plan_step {
+    char *key;                           /* "web1/disk-copy/vda" */
+    const struct step_ops *ops;
+    struct plan_vm *vm;                  /* borrowed */
+    struct plan_disk *disk;              /* borrowed; disk-copy only */
+    char *inputs;                        /* canonical inputs text */
+    char *fingerprint;                   /* hex SHA-256 */
+    enum plan_action action;
+    char *reason;                        /* why this action */
+    uint64_t resume_from;                /* RESUME: checkpoint position */
+    GPtrArray *deps;                     /* of struct plan_step*, borrowed */
+    struct state_step_record *rec;       /* owned; NULL if never recorded */
+};
+
+struct plan {
+    const struct manifest *m;            /* borrowed */
+    char *wave;                          /* --wave filter or NULL */
+    char *state_path;
+    GPtrArray *vms;                      /* of struct plan_vm*, owned */
+    GHashTable *sources;                 /* name → struct source*, owned */
+    GHashTable *targets;                 /* name → struct target*, owned */
+    GPtrArray *errors;                   /* of char*: VM evaluation errors */
+    GPtrArray *warnings;                 /* of char* */
+    char *wave_blocked;                  /* --wave: why it cannot run yet */
+    unsigned counts[PLAN_ACTION_LAST];
+};
+
+/* Evaluate the manifest (all waves, or only `wave` and checking that the
+ * waves it runs after are complete), discover sources read-only, convert
+ * domains, and diff against st (read-only use).  Per-VM failures are kept
+ * in plan->errors and the VM's steps are BLOCKED; a NULL return means the
+ * plan could not be built at all (bad rules, unknown wave).  Returns a
+ * new plan, caller frees. */
+struct plan *plan_evaluate(const struct manifest *m, struct state *st,
+                           const char *wave, GError **error);
+void plan_free(struct plan *p);
+typedef struct plan plan; /* for g_autoptr() only */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(plan, plan_free)
+
+/* true when some step is not DONE. */
+bool plan_has_changes(const struct plan *p);
+
+/* The canonical fingerprint of a step kind over inputs: hex SHA-256 of
+ * "kind\nversion=N\n" + inputs.  Returns a new string. */
+char *plan_fingerprint(const struct step_ops *ops, const char *inputs);
+
+/* Why inputs changed: "disk_format (raw → qcow2), rules"; new string. */
+char *plan_inputs_diff(const char *old_inputs, const char *new_inputs);
+
+/* Deterministic renderings; new strings.  Paths under the manifest's base
+ * directory are shown relative to it. */
+char *plan_render_text(const struct plan *p);
+char *plan_render_json(const struct plan *p);

@@ -1,0 +1,186 @@
+/* Plan rendering: deterministic text for people, JSON for machines.  No
+ * addresses, no timestamps; paths under the manifest's directory are
+ * shown relative to it. */
+#include "config.h"
+
+#include <string.h>
+#include <glib.h>
+
+#include "plan/plan.h"
+#include "util/json.h"
+
+static const char *
+action_mark(enum plan_action a)
+{
+    switch (a) {
+    case PLAN_ACTION_DONE:
+        return "=";
+    case PLAN_ACTION_TODO:
+        return "+";
+    case PLAN_ACTION_RESUME:
+        return "~";
+    case PLAN_ACTION_REDO:
+        return "!";
+    case PLAN_ACTION_BLOCKED:
+    case PLAN_ACTION_LAST:
+    default:
+        return "x";
+    }
+}
+
+static char *
+relativise(const struct plan *p, GString *s)
+{
+    g_autofree char *prefix = g_strconcat(p->m->base_dir, "/", NULL);
+
+    if (strcmp(p->m->base_dir, "/") != 0)
+        g_string_replace(s, prefix, "", 0);
+    return g_string_free(s, FALSE);
+}
+
+static char *
+step_title(const struct plan_step *s)
+{
+    if (s->disk != NULL)
+        return g_strdup_printf("%s %s", s->ops->name, s->disk->dev);
+    return g_strdup(s->ops->name);
+}
+
+char *
+plan_render_text(const struct plan *p)
+{
+    GString *out = g_string_new(NULL);
+    const char *cur_wave = NULL;
+    unsigned n_steps = 0;
+
+    g_string_append_printf(out, "convoy plan: %u VM%s%s%s (state %s)\n",
+                           p->vms->len, p->vms->len == 1 ? "" : "s",
+                           p->wave ? ", wave " : "", p->wave ? p->wave : "",
+                           p->state_path);
+    for (guint i = 0; i < p->warnings->len; i++)
+        g_string_append_printf(out, "warning: %s\n", (const char *)p->warnings->pdata[i]);
+    if (p->wave_blocked != NULL)
+        g_string_append_printf(out, "blocked: %s\n", p->wave_blocked);
+    for (guint i = 0; i < p->vms->len; i++) {
+        const struct plan_vm *v = p->vms->pdata[i];
+        const char *tname = manifest_vm_target_name(v->mvm);
+
+        if (cur_wave != v->mvm->wave->name) {
+            cur_wave = v->mvm->wave->name;
+            g_string_append_printf(out, "\nwave %s\n", cur_wave);
+        }
+        g_string_append_printf(out, "  vm %s", v->mvm->name);
+        if (strcmp(tname, v->mvm->name) != 0)
+            g_string_append_printf(out, " → %s", tname);
+        g_string_append_printf(out, " (source %s", v->mvm->source);
+        if (v->sv != NULL)
+            g_string_append_printf(out, ": %s", v->sv->location);
+        g_string_append_printf(out, "; target %s)\n", v->mvm->target);
+        if (v->error != NULL) {
+            g_string_append_printf(out, "    x error: %s\n", v->error);
+            continue;
+        }
+        for (guint k = 0; k < v->steps->len; k++) {
+            const struct plan_step *s = v->steps->pdata[k];
+            g_autofree char *title = step_title(s);
+            g_autofree char *detail = s->ops->describe(s);
+
+            n_steps++;
+            g_string_append_printf(out, "    %s %-6s %-18s %s\n", action_mark(s->action),
+                                   plan_action_name(s->action), title, detail);
+            if (s->action != PLAN_ACTION_DONE)
+                g_string_append_printf(out, "      %*s %s\n", 25, "", s->reason);
+        }
+    }
+    g_string_append_c(out, '\n');
+    if (p->errors->len > 0) {
+        for (guint i = 0; i < p->errors->len; i++)
+            g_string_append_printf(out, "error: %s\n", (const char *)p->errors->pdata[i]);
+    }
+    if (!plan_has_changes(p) && p->errors->len == 0) {
+        g_string_append_printf(out, "No changes: %u step%s up to date.\n", n_steps,
+                               n_steps == 1 ? "" : "s");
+    } else {
+        g_string_append_printf(out, "Plan: %u to do, %u to resume, %u to redo, %u done",
+                               p->counts[PLAN_ACTION_TODO],
+                               p->counts[PLAN_ACTION_RESUME],
+                               p->counts[PLAN_ACTION_REDO],
+                               p->counts[PLAN_ACTION_DONE]);
+        if (p->errors->len > 0)
+            g_string_append_printf(out, "; %u VM%s with errors", p->errors->len,
+                                   p->errors->len == 1 ? "" : "s");
+        g_string_append(out, ".\n");
+    }
+    return relativise(p, out);
+}
+
+char *
+plan_render_json(const struct plan *p)
+{
+    struct json j;
+    g_autofree char *text = NULL;
+
+    json_init(&j, true);
+    json_begin_object(&j);
+    json_kv_uint(&j, "format_version", 1);
+    json_kv_string(&j, "state", p->state_path);
+    json_kv_string(&j, "wave", p->wave);
+    json_kv_string(&j, "wave_blocked", p->wave_blocked);
+    json_kv_bool(&j, "changes", plan_has_changes(p));
+    json_key(&j, "summary");
+    json_begin_object(&j);
+    for (int a = 0; a < PLAN_ACTION_LAST; a++)
+        json_kv_uint(&j, plan_action_name((enum plan_action)a), p->counts[a]);
+    json_end_object(&j);
+    json_key(&j, "errors");
+    json_begin_array(&j);
+    for (guint i = 0; i < p->errors->len; i++)
+        json_string(&j, p->errors->pdata[i]);
+    json_end_array(&j);
+    json_key(&j, "warnings");
+    json_begin_array(&j);
+    for (guint i = 0; i < p->warnings->len; i++)
+        json_string(&j, p->warnings->pdata[i]);
+    json_end_array(&j);
+    json_key(&j, "vms");
+    json_begin_array(&j);
+    for (guint i = 0; i < p->vms->len; i++) {
+        const struct plan_vm *v = p->vms->pdata[i];
+
+        json_begin_object(&j);
+        json_kv_string(&j, "name", v->mvm->name);
+        json_kv_string(&j, "target_name", manifest_vm_target_name(v->mvm));
+        json_kv_string(&j, "wave", v->mvm->wave->name);
+        json_kv_string(&j, "source", v->mvm->source);
+        json_kv_string(&j, "source_location", v->sv ? v->sv->location : NULL);
+        json_kv_string(&j, "target", v->mvm->target);
+        json_kv_string(&j, "error", v->error);
+        json_key(&j, "steps");
+        json_begin_array(&j);
+        for (guint k = 0; k < v->steps->len; k++) {
+            const struct plan_step *s = v->steps->pdata[k];
+            g_autofree char *detail = s->ops->describe(s);
+
+            json_begin_object(&j);
+            json_kv_string(&j, "key", s->key);
+            json_kv_string(&j, "kind", s->ops->name);
+            json_kv_string(&j, "disk", s->disk ? s->disk->dev : NULL);
+            json_kv_string(&j, "action", plan_action_name(s->action));
+            json_kv_string(&j, "reason", s->reason);
+            json_kv_string(&j, "detail", detail);
+            json_kv_string(&j, "fingerprint", s->fingerprint);
+            if (s->action == PLAN_ACTION_RESUME)
+                json_kv_uint(&j, "resume_from", s->resume_from);
+            json_end_object(&j);
+        }
+        json_end_array(&j);
+        json_end_object(&j);
+    }
+    json_end_array(&j);
+    json_end_object(&j);
+    text = json_steal(&j);
+    json_release(&j);
+    GString *s = g_string_new(text);
+    g_string_append_c(s, '\n');
+    return relativise(p, s);
+}

@@ -1,0 +1,82 @@
+/* engine/sources: every source kind behind one interface.  Discovery is
+ * read-only: describe() yields the facts of one VM (the Xen-flavoured
+ * domain XML, its disks, identity); copy_disk() streams one disk's content
+ * to a sink.  Nothing here ever writes to a source.
+ *
+ * Sections: registry (source.c) · xva files and directories (xva.c).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "manifest/manifest.h"
+
+/* A disk of a source VM, as the source names it. */
+struct source_disk {
+    char *id;             /* stable id at the source (XVA: VDI ref) */
+    char *xen_dev;        /* "xvda" */
+    char *xml_source;     /* the disk's source text in domain_xml, which
+                           * identifies it there ("xva-vdi:Ref:12") */
+    uint64_t size;        /* virtual size in bytes */
+};
+
+/* Everything discovery learns about one VM.  Owned; source_vm_free(). */
+struct source_vm {
+    char *name;           /* name at the source */
+    char *uuid;           /* may be NULL */
+    char *location;       /* human-readable origin: the .xva path, URL… */
+    char *identity;       /* canonical identity text (enters fingerprints) */
+    char *domain_xml;     /* Xen-flavoured libvirt domain XML */
+    GPtrArray *disks;     /* of struct source_disk*, owned, in device order */
+    GHashTable *xen_networks; /* lower-case MAC → Xen network name, owned */
+    bool powered_on;      /* false when unknown or not applicable */
+};
+void source_vm_free(struct source_vm *v);
+typedef struct source_vm source_vm; /* for g_autoptr() only */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(source_vm, source_vm_free)
+
+/* Where a disk's content goes while it streams. */
+struct source_sink {
+    bool (*data)(void *opaque, uint64_t offset, const void *buf, size_t len,
+                 GError **error);
+    bool (*zero)(void *opaque, uint64_t offset, uint64_t len, GError **error);
+    /* Bytes read from the source so far, for progress (may be NULL). */
+    void (*progress)(void *opaque, uint64_t source_bytes);
+};
+
+struct source;
+
+struct source_ops {
+    const char *kind;                 /* manifest type: "xva" */
+    /* Open a source from its manifest entry (no I/O beyond checks). */
+    struct source *(*open)(const struct manifest_source *ms, GError **error);
+    /* Find and describe one VM. */
+    struct source_vm *(*describe)(struct source *s,
+                                  const struct manifest_vm *vm,
+                                  GError **error);
+    /* Stream one disk to sink, delivering every byte from 0 to size in
+     * increasing order. */
+    bool (*copy_disk)(struct source *s, const struct source_vm *v,
+                      const struct source_disk *d,
+                      const struct source_sink *sink, void *opaque,
+                      GError **error);
+    void (*close)(struct source *s);
+};
+
+/* The ops of a kind; NULL when convoy does not support it yet. */
+const struct source_ops *source_ops_for(enum manifest_source_kind kind);
+
+/* An opened source: ops + driver state. */
+struct source {
+    const struct source_ops *ops;
+    const struct manifest_source *ms; /* borrowed */
+    void *priv;                       /* driver state */
+};
+
+/* Open by kind; CONVOY_ERROR_FAILED naming the source if unsupported. */
+struct source *source_open(const struct manifest_source *ms, GError **error);
+void source_close(struct source *s);
+typedef struct source source; /* for g_autoptr() only */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(source, source_close)

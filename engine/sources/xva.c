@@ -1,0 +1,295 @@
+/* The xva source: .xva files, or a directory of them, matched to VMs by
+ * the name_label in their ova.xml (or pinned with file:).  Read-only. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <glib.h>
+#include <libxml/tree.h>
+
+#include "convert/convert.h"
+#include "sources/sources.h"
+#include "util/autoptr.h"
+#include "util/error.h"
+#include "util/hash.h"
+#include "xva/xva.h"
+
+extern const struct source_ops source_xva_ops;
+
+struct xva_source {
+    GHashTable *by_name;    /* name_label → path (directory scan), lazy */
+    GHashTable *dups;       /* name_label → second path seen */
+    char *scan_error;       /* set when the directory could not be read */
+};
+
+static void
+source_disk_free(gpointer p)
+{
+    struct source_disk *d = p;
+
+    g_free(d->id);
+    g_free(d->xen_dev);
+    g_free(d->xml_source);
+    g_free(d);
+}
+
+static struct source *
+xva_open(const struct manifest_source *ms, GError **error)
+{
+    struct source *s;
+    struct xva_source *xs;
+
+    if (ms->path == NULL) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_FAILED,
+                    "source '%s': xva sources over http(s) are not supported yet; download the file and use path:",
+                    ms->name);
+        return NULL;
+    }
+    xs = g_new0(struct xva_source, 1);
+    s = g_new0(struct source, 1);
+    s->ops = &source_xva_ops;
+    s->ms = ms;
+    s->priv = xs;
+    return s;
+}
+
+static void
+xva_close(struct source *s)
+{
+    struct xva_source *xs = s->priv;
+
+    if (xs->by_name != NULL)
+        g_hash_table_unref(xs->by_name);
+    if (xs->dups != NULL)
+        g_hash_table_unref(xs->dups);
+    g_free(xs->scan_error);
+    g_free(xs);
+    g_free(s);
+}
+
+static int
+cmp_strp(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Read the name_label of every *.xva in the source directory once. */
+static void
+xva_scan(struct source *s)
+{
+    struct xva_source *xs = s->priv;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GDir) dir = NULL;
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    const char *ent;
+
+    if (xs->by_name != NULL)
+        return;
+    xs->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    xs->dups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    dir = g_dir_open(s->ms->path, 0, &err);
+    if (dir == NULL) {
+        xs->scan_error = g_strdup_printf("source '%s': cannot read directory '%s': %s",
+                                         s->ms->name, s->ms->path, err->message);
+        return;
+    }
+    while ((ent = g_dir_read_name(dir)) != NULL) {
+        g_autofree char *full = NULL;
+
+        if (!g_str_has_suffix(ent, ".xva"))
+            continue;
+        /* Only regular files (or links to them): opening a FIFO or a
+         * device left in an exports folder would block or read forever. */
+        full = g_build_filename(s->ms->path, ent, NULL);
+        if (g_file_test(full, G_FILE_TEST_IS_REGULAR))
+            g_ptr_array_add(names, g_strdup(ent));
+    }
+    g_ptr_array_sort(names, cmp_strp);
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *path = g_build_filename(s->ms->path, names->pdata[i], NULL);
+        g_autoptr(GError) e2 = NULL;
+        g_autoptr(xva_reader) r = xva_reader_open(path, &e2);
+        const char *label;
+
+        if (r == NULL)
+            continue;  /* not an XVA we can read: reported if a VM needs it */
+        label = xva_reader_meta(r)->vm.name_label;
+        if (g_hash_table_contains(xs->by_name, label)) {
+            if (!g_hash_table_contains(xs->dups, label))
+                g_hash_table_insert(xs->dups, g_strdup(label), g_strdup(path));
+            continue;
+        }
+        g_hash_table_insert(xs->by_name, g_strdup(label), g_steal_pointer(&path));
+    }
+}
+
+/* The .xva file for vm, or NULL with an error saying why. */
+static char *
+xva_find_file(struct source *s, const struct manifest_vm *vm, GError **error)
+{
+    struct xva_source *xs = s->priv;
+    struct stat sb;
+
+    if (vm->file != NULL)
+        return g_strdup(vm->file);
+    if (stat(s->ms->path, &sb) < 0) {
+        int e = errno;
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
+                    "source '%s': cannot access '%s': %s",
+                    s->ms->name, s->ms->path, g_strerror(e));
+        return NULL;
+    }
+    if (!S_ISDIR(sb.st_mode))
+        return g_strdup(s->ms->path);
+    xva_scan(s);
+    if (xs->scan_error != NULL) {
+        g_set_error_literal(error, CONVOY_ERROR, CONVOY_ERROR_IO, xs->scan_error);
+        return NULL;
+    }
+    if (g_hash_table_contains(xs->dups, vm->name)) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_FAILED,
+                    "source '%s': more than one XVA has name_label '%s' ('%s' and '%s'); pin one with file:",
+                    s->ms->name, vm->name,
+                    (const char *)g_hash_table_lookup(xs->by_name, vm->name),
+                    (const char *)g_hash_table_lookup(xs->dups, vm->name));
+        return NULL;
+    }
+    const char *path = g_hash_table_lookup(xs->by_name, vm->name);
+    if (path == NULL) {
+        g_autoptr(GList) keys = g_hash_table_get_keys(xs->by_name);
+        g_autoptr(GString) found = g_string_new(NULL);
+        keys = g_list_sort(keys, (GCompareFunc)strcmp);
+        for (GList *l = keys; l != NULL; l = l->next)
+            g_string_append_printf(found, "%s'%s'", found->len ? ", " : "",
+                                   (const char *)l->data);
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
+                    "source '%s': no XVA in '%s' has name_label '%s' (found: %s)",
+                    s->ms->name, s->ms->path, vm->name,
+                    found->len ? found->str : "none");
+        return NULL;
+    }
+    return g_strdup(path);
+}
+
+static struct source_vm *
+xva_describe(struct source *s, const struct manifest_vm *vm, GError **error)
+{
+    g_autofree char *file = xva_find_file(s, vm, error);
+    g_autoptr(xva_reader) r = NULL;
+    g_autoptr(source_vm) v = NULL;
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autofree char *ova_digest = NULL;
+    const struct xva_meta *meta;
+    const char *ova;
+    size_t ova_len = 0;
+    struct stat sb;
+
+    if (file == NULL)
+        return NULL;
+    if (stat(file, &sb) < 0) {
+        int e = errno;
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
+                    "cannot access '%s': %s", file, g_strerror(e));
+        return NULL;
+    }
+    r = xva_reader_open(file, error);
+    if (r == NULL)
+        return NULL;
+    meta = xva_reader_meta(r);
+    if (vm->file == NULL && g_strcmp0(meta->vm.name_label, vm->name) != 0) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
+                    "'%s' holds VM '%s', not '%s'; fix the name or pin the file with file:",
+                    file, meta->vm.name_label, vm->name);
+        return NULL;
+    }
+    ova = xva_reader_ova_xml(r, &ova_len);
+    ova_digest = hash_sha256_hex(ova, ova_len);
+
+    v = g_new0(struct source_vm, 1);
+    v->name = g_strdup(meta->vm.name_label);
+    v->uuid = g_strdup(meta->vm.uuid);
+    v->location = g_strdup(file);
+    v->identity = g_strdup_printf("xva_file=%s\nxva_mtime=%lld\nxva_ova_sha256=%s\nxva_size=%lld\n",
+                                  file, (long long)sb.st_mtime, ova_digest,
+                                  (long long)sb.st_size);
+    doc = convert_domain_from_ova(meta, error);
+    if (doc == NULL) {
+        g_prefix_error(error, "'%s': ", file);
+        return NULL;
+    }
+    v->domain_xml = convert_xml_format(doc);
+    v->disks = g_ptr_array_new_with_free_func(source_disk_free);
+    for (guint i = 0; i < meta->vm.vbds->len; i++) {
+        const struct xva_vbd *vbd = meta->vm.vbds->pdata[i];
+        struct source_disk *d;
+
+        if (vbd->is_cd || vbd->vdi == NULL || !vbd->vdi->has_data)
+            continue;
+        d = g_new0(struct source_disk, 1);
+        d->id = g_strdup(vbd->vdi->ref);
+        d->xen_dev = g_strdup(vbd->device);
+        d->xml_source = g_strconcat(CONVERT_XVA_VDI_PREFIX, vbd->vdi->ref, NULL);
+        d->size = vbd->vdi->virtual_size;
+        g_ptr_array_add(v->disks, d);
+    }
+    v->xen_networks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    for (guint i = 0; i < meta->vm.vifs->len; i++) {
+        const struct xva_vif *vif = meta->vm.vifs->pdata[i];
+        g_hash_table_insert(v->xen_networks, g_ascii_strdown(vif->mac, -1),
+                            g_strdup(vif->network_name));
+    }
+    return g_steal_pointer(&v);
+}
+
+struct copy_adapter {
+    struct xva_reader *r;
+    const struct source_sink *sink;
+    void *opaque;
+};
+
+static bool
+adapt_data(void *opaque, const struct xva_vdi *vdi, uint64_t offset,
+           const void *buf, size_t len, GError **error)
+{
+    struct copy_adapter *a = opaque;
+
+    if (a->sink->progress != NULL)
+        a->sink->progress(a->opaque, xva_reader_bytes_read(a->r));
+    return a->sink->data(a->opaque, offset, buf, len, error);
+}
+
+static bool
+adapt_zero(void *opaque, const struct xva_vdi *vdi, uint64_t offset,
+           uint64_t len, GError **error)
+{
+    struct copy_adapter *a = opaque;
+
+    return a->sink->zero(a->opaque, offset, len, error);
+}
+
+static bool
+xva_copy_disk(struct source *s, const struct source_vm *v,
+              const struct source_disk *d, const struct source_sink *sink,
+              void *opaque, GError **error)
+{
+    static const struct xva_stream_ops ops = {
+        .data = adapt_data,
+        .zero = adapt_zero,
+    };
+    g_autoptr(xva_reader) r = xva_reader_open(v->location, error);
+    struct copy_adapter a = { .sink = sink, .opaque = opaque };
+
+    if (r == NULL)
+        return false;
+    a.r = r;
+    return xva_reader_stream(r, d->id, &ops, &a, error);
+}
+
+const struct source_ops source_xva_ops = {
+    .kind = "xva",
+    .open = xva_open,
+    .describe = xva_describe,
+    .copy_disk = xva_copy_disk,
+    .close = xva_close,
+};

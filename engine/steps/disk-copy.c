@@ -1,0 +1,289 @@
+/* disk-copy: stream one source disk into its target image, checkpointing
+ * every interval; a resume re-reads the stream before the checkpoint,
+ * re-checks the output there against it, and writes only after it. */
+#include "config.h"
+
+#include <string.h>
+#include <xxhash.h>
+#include <glib.h>
+
+#include "exec/exec.h"
+#include "plan/plan.h"
+#include "steps/steps.h"
+#include "util/error.h"
+#include "util/json.h"
+#include "util/size.h"
+
+static char *
+copy_inputs(const struct plan_step *ps)
+{
+    const struct plan_vm *v = ps->vm;
+    const struct plan_disk *d = ps->disk;
+
+    return g_strdup_printf("allocation=%s\ndev=%s\ndisk_format=%s\n"
+                           "location=%s\nsource=%s\nsource_disk=%s\n"
+                           "source_disk_size=%" G_GUINT64_FORMAT "\n%s",
+                           disk_allocation_name(v->mvm->allocation),
+                           d->dev, disk_format_name(v->mvm->disk_format),
+                           d->location, v->msrc->name, d->sdisk->id,
+                           d->sdisk->size, v->sv->identity);
+}
+
+static char *
+copy_describe(const struct plan_step *ps)
+{
+    g_autofree char *sz = size_format(ps->disk->sdisk->size);
+
+    return g_strdup_printf("%s %s (%s, %s) → %s", ps->disk->sdisk->id, sz,
+                           disk_format_name(ps->vm->mvm->disk_format),
+                           disk_allocation_name(ps->vm->mvm->allocation),
+                           ps->disk->location);
+}
+
+static bool
+copy_probe(const struct plan_step *ps, struct target *t, const char *outputs,
+           char **why)
+{
+    if (t->ops->disk_present(t, ps->disk->location, ps->vm->mvm->disk_format,
+                             ps->disk->sdisk->size))
+        return true;
+    *why = g_strdup_printf("output '%s' is missing or has the wrong size",
+                           ps->disk->location);
+    return false;
+}
+
+struct copy_run {
+    struct plan_step *ps;
+    struct step_ctx *ctx;
+    struct disk_writer *w;
+    uint64_t size;
+    uint64_t resume_from;     /* bytes before this are re-checked, not written */
+    uint64_t pos;             /* next expected offset */
+    uint64_t last_ckpt;
+    uint64_t written;         /* bytes handed to the writer */
+    uint64_t repaired;        /* bytes re-written because the re-check failed */
+    XXH64_state_t *hash;      /* over the whole disk content */
+    void *cmp;                /* read-back buffer for re-checks */
+    size_t cmp_len;
+};
+
+static const char zeros[1 << 16];
+
+static void
+hash_zeros(XXH64_state_t *h, uint64_t len)
+{
+    while (len > 0) {
+        size_t n = len < sizeof zeros ? (size_t)len : sizeof zeros;
+        XXH64_update(h, zeros, n);
+        len -= n;
+    }
+}
+
+static bool
+checkpoint(struct copy_run *c, GError **error)
+{
+    if (c->pos <= c->last_ckpt || c->pos <= c->resume_from)
+        return true;
+    if (!disk_writer_flush(c->w, error))
+        return false;
+    if (!state_checkpoint_put(c->ctx->st, c->ps->key, c->pos, NULL, error))
+        return false;
+    c->last_ckpt = c->pos;
+    return true;
+}
+
+/* After each piece: progress, periodic checkpoint, interrupt check. */
+static bool
+advance(struct copy_run *c, uint64_t new_pos, GError **error)
+{
+    c->pos = new_pos;
+    if (c->ctx->obs != NULL && c->ctx->obs->step_progress != NULL)
+        c->ctx->obs->step_progress(c->ctx->obs->opaque, c->ps, c->pos, c->size);
+    if (c->pos - c->last_ckpt >= c->ctx->checkpoint_interval &&
+        !checkpoint(c, error))
+        return false;
+    if (exec_interrupted()) {
+        g_autoptr(GError) ck = NULL;
+        if (!checkpoint(c, &ck)) {
+            g_propagate_error(error, g_steal_pointer(&ck));
+            return false;
+        }
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERRUPTED,
+                    "interrupted at %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes",
+                    c->last_ckpt, c->size);
+        return false;
+    }
+    return true;
+}
+
+/* Compare the output before the checkpoint with the re-read stream; a
+ * difference is rewritten (and counted). */
+static bool
+recheck(struct copy_run *c, uint64_t off, const void *buf, size_t len,
+        GError **error)
+{
+    if (c->cmp_len < len) {
+        g_free(c->cmp);
+        c->cmp = g_malloc(len);
+        c->cmp_len = len;
+    }
+    if (!disk_writer_read(c->w, off, c->cmp, len, error))
+        return false;
+    if (memcmp(c->cmp, buf, len) == 0)
+        return true;
+    c->repaired += len;
+    c->written += len;
+    return disk_writer_write(c->w, off, buf, len, error);
+}
+
+static bool
+sink_data(void *opaque, uint64_t off, const void *buf, size_t len,
+          GError **error)
+{
+    struct copy_run *c = opaque;
+    const char *p = buf;
+
+    if (off != c->pos || off + len > c->size) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
+                    "internal error: disk data at %" G_GUINT64_FORMAT ", expected %" G_GUINT64_FORMAT,
+                    off, c->pos);
+        return false;
+    }
+    XXH64_update(c->hash, buf, len);
+    if (off < c->resume_from) {
+        size_t head = c->resume_from - off < len ? (size_t)(c->resume_from - off) : len;
+        if (!recheck(c, off, p, head, error))
+            return false;
+        off += head;
+        p += head;
+        len -= head;
+    }
+    if (len > 0) {
+        if (!disk_writer_write(c->w, off, p, len, error))
+            return false;
+        c->written += len;
+    }
+    return advance(c, off + len, error);
+}
+
+static bool
+sink_zero(void *opaque, uint64_t off, uint64_t len, GError **error)
+{
+    struct copy_run *c = opaque;
+
+    if (off != c->pos || off + len > c->size) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
+                    "internal error: disk zeros at %" G_GUINT64_FORMAT ", expected %" G_GUINT64_FORMAT,
+                    off, c->pos);
+        return false;
+    }
+    hash_zeros(c->hash, len);
+    if (off + len > c->resume_from) {
+        uint64_t start = off < c->resume_from ? c->resume_from : off;
+        if (!disk_writer_zero(c->w, start, off + len - start, error))
+            return false;
+    }
+    return advance(c, off + len, error);
+}
+
+static bool
+copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
+           GError **error)
+{
+    static const struct source_sink sink = {
+        .data = sink_data,
+        .zero = sink_zero,
+    };
+    struct plan_vm *v = ps->vm;
+    struct copy_run c = {
+        .ps = ps,
+        .ctx = ctx,
+        .size = ps->disk->sdisk->size,
+    };
+    g_autoptr(state_checkpoint) ck = NULL;
+    g_autoptr(GError) err = NULL;
+    gint64 t0 = g_get_monotonic_time();
+    bool ok;
+
+    ck = state_checkpoint_get(ctx->st, ps->key, error);
+    if (ck == NULL && error != NULL && *error != NULL)
+        return false;
+    if (ck != NULL && ck->position <= c.size)
+        c.resume_from = ck->position;
+    c.w = v->tgt->ops->open_writer(v->tgt, ps->disk->location,
+                                   v->mvm->disk_format, v->mvm->allocation,
+                                   c.size, c.resume_from, &err);
+    if (c.w == NULL && c.resume_from > 0 &&
+        g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_DRIFT)) {
+        if (ctx->obs != NULL && ctx->obs->note != NULL) {
+            g_autofree char *msg = g_strdup_printf("%s; starting the copy over",
+                                                   err->message);
+            ctx->obs->note(ctx->obs->opaque, ps, msg);
+        }
+        g_clear_error(&err);
+        c.resume_from = 0;
+        c.w = v->tgt->ops->open_writer(v->tgt, ps->disk->location,
+                                       v->mvm->disk_format,
+                                       v->mvm->allocation, c.size, 0, &err);
+    }
+    if (c.w == NULL) {
+        g_propagate_error(error, g_steal_pointer(&err));
+        return false;
+    }
+    c.last_ckpt = c.resume_from;
+    c.hash = XXH64_createState();
+    XXH64_reset(c.hash, 0);
+
+    ok = v->src->ops->copy_disk(v->src, v->sv, ps->disk->sdisk, &sink, &c, &err);
+    if (ok && c.pos != c.size) {
+        g_set_error(&err, CONVOY_ERROR, CONVOY_ERROR_FORMAT,
+                    "disk '%s' ended at %" G_GUINT64_FORMAT " bytes, expected %" G_GUINT64_FORMAT,
+                    ps->disk->sdisk->id, c.pos, c.size);
+        ok = false;
+    }
+    if (ok) {
+        ok = disk_writer_close(c.w, &err);
+        c.w = NULL;
+    }
+    if (!ok) {
+        disk_writer_abort(c.w);
+        XXH64_freeState(c.hash);
+        g_free(c.cmp);
+        g_prefix_error(&err, "disk '%s': ", ps->disk->dev);
+        g_propagate_error(error, g_steal_pointer(&err));
+        return false;
+    }
+
+    double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
+    struct json j;
+    char digest[17];
+
+    g_snprintf(digest, sizeof digest, "%016" G_GINT64_MODIFIER "x",
+               (guint64)XXH64_digest(c.hash));
+    json_init(&j, false);
+    json_begin_object(&j);
+    json_kv_string(&j, "location", ps->disk->location);
+    json_kv_uint(&j, "size", c.size);
+    json_kv_string(&j, "xxh64", digest);
+    json_kv_uint(&j, "written", c.written);
+    json_kv_uint(&j, "resumed_from", c.resume_from);
+    json_kv_uint(&j, "repaired", c.repaired);
+    json_key(&j, "seconds");
+    json_double(&j, secs);
+    json_end_object(&j);
+    *outputs = json_steal(&j);
+    json_release(&j);
+    XXH64_freeState(c.hash);
+    g_free(c.cmp);
+    return true;
+}
+
+const struct step_ops step_disk_copy = {
+    .name = "disk-copy",
+    .version = 1,
+    .checkpointed = true,
+    .inputs = copy_inputs,
+    .describe = copy_describe,
+    .probe = copy_probe,
+    .apply = copy_apply,
+};

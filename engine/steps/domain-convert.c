@@ -1,0 +1,89 @@
+/* domain-convert: record the KVM domain XML evaluated from the source's
+ * Xen domain XML, the rule sets and the manifest's mappings.  The XML is
+ * computed at plan time (so a rule change re-plans); this step keeps it
+ * in the state store for inspection and for the define step. */
+#include "config.h"
+
+#include <string.h>
+#include <glib.h>
+
+#include "plan/plan.h"
+#include "steps/steps.h"
+#include "util/hash.h"
+#include "util/json.h"
+
+static char *
+convert_inputs(const struct plan_step *ps)
+{
+    const struct plan_vm *v = ps->vm;
+    g_autofree char *src_digest = hash_sha256_hex(v->sv->domain_xml,
+                                                  strlen(v->sv->domain_xml));
+    g_autofree char *out_digest = hash_sha256_hex(v->kvm_xml, strlen(v->kvm_xml));
+    g_autoptr(GString) disks = g_string_new(NULL);
+    g_autoptr(GString) nets = g_string_new(NULL);
+    g_autofree char *rules = g_strdelimit(g_strdup(v->rules_text), "\n", ' ');
+
+    for (guint i = 0; i < v->disks->len; i++) {
+        const struct plan_disk *d = v->disks->pdata[i];
+        g_string_append_printf(disks, "%s%s=%s", i ? " " : "", d->dev, d->location);
+    }
+    for (guint i = 0; i < v->mtgt->networks->len; i++) {
+        const struct manifest_netmap *n = v->mtgt->networks->pdata[i];
+        g_string_append_printf(nets, "%s%d:%s=%d:%s", i ? " " : "", (int)n->from,
+                               n->from_value ? n->from_value : "*", (int)n->to,
+                               n->to_value);
+    }
+    return g_strdup_printf("disk_format=%s\ndisks=%s\nmemory=%" G_GUINT64_FORMAT "\n"
+                           "name=%s\nnetworks=%s\nresult_sha256=%s\nrules=%s\n"
+                           "source_xml_sha256=%s\nvcpus=%u\n",
+                           disk_format_name(v->mvm->disk_format), disks->str,
+                           v->mvm->memory, manifest_vm_target_name(v->mvm),
+                           nets->str, out_digest, g_strstrip(rules), src_digest,
+                           v->mvm->vcpus);
+}
+
+static char *
+convert_describe(const struct plan_step *ps)
+{
+    const struct plan_vm *v = ps->vm;
+    g_autoptr(GString) s = g_string_new(NULL);
+
+    for (guint i = 0; i < v->mvm->rules->len; i++)
+        g_string_append_printf(s, "%s%s", i ? ", " : "rules ",
+                               (const char *)v->mvm->rules->pdata[i]);
+    g_string_append_printf(s, "; %u change%s", v->changes->len,
+                           v->changes->len == 1 ? "" : "s");
+    return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+static bool
+convert_probe(const struct plan_step *ps, struct target *t, const char *outputs,
+              char **why)
+{
+    return true;
+}
+
+static bool
+convert_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
+              GError **error)
+{
+    struct json j;
+
+    json_init(&j, false);
+    json_begin_object(&j);
+    json_kv_string(&j, "xml", ps->vm->kvm_xml);
+    json_end_object(&j);
+    *outputs = json_steal(&j);
+    json_release(&j);
+    return true;
+}
+
+const struct step_ops step_domain_convert = {
+    .name = "domain-convert",
+    .version = 1,
+    .checkpointed = false,
+    .inputs = convert_inputs,
+    .describe = convert_describe,
+    .probe = convert_probe,
+    .apply = convert_apply,
+};

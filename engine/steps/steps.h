@@ -1,0 +1,47 @@
+/* engine/steps: one file per step kind, all behind struct step_ops, and the
+ * one registry table that lists them (STYLE.md 5).
+ *
+ * A VM's chain: disk-copy (one per disk) → domain-convert → domain-define.
+ * Sections: registry (registry.c) · disk-copy (disk-copy.c) ·
+ * domain-convert (domain-convert.c) · domain-define (domain-define.c).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+struct plan_step;
+struct step_ctx;
+struct target;
+
+struct step_ops {
+    const char *name;         /* "disk-copy" */
+    unsigned version;         /* bumped when the kind's behaviour changes;
+                               * enters every fingerprint */
+    bool checkpointed;        /* long step that can resume */
+    /* Canonical "key=value\n" inputs of the step, sorted, secret-free;
+     * returns a new string. */
+    char *(*inputs)(const struct plan_step *ps);
+    /* The plan line's detail ("Ref:12 1.0 GiB → out/web1-vda.qcow2");
+     * returns a new string. */
+    char *(*describe)(const struct plan_step *ps);
+    /* Does reality still match a done step with these recorded outputs?
+     * On false, *why is a new string saying what drifted. */
+    bool (*probe)(const struct plan_step *ps, struct target *t,
+                  const char *outputs, char **why);
+    /* Carry the step out (checkpointing if checkpointed); on success
+     * *outputs is a new JSON string (or NULL). */
+    bool (*apply)(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
+                  GError **error);
+};
+
+extern const struct step_ops step_disk_copy;
+extern const struct step_ops step_domain_convert;
+extern const struct step_ops step_domain_define;
+
+/* All kinds, NULL-terminated, in chain order. */
+extern const struct step_ops *const step_kinds[];
+
+/* By name; NULL if unknown. */
+const struct step_ops *step_ops_find(const char *name);

@@ -1,0 +1,135 @@
+/* The directory target: disk images and the domain XML in one folder,
+ * <path>/<vm>-<dev>.<raw|qcow2> and <path>/<vm>.xml.  No daemon. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib.h>
+
+#include "targets/targets.h"
+#include "util/error.h"
+#include "util/fileutil.h"
+#include "util/hash.h"
+
+extern const struct target_ops target_directory_ops;
+
+static struct target *
+dir_open(const struct manifest_target *mt, GError **error)
+{
+    struct target *t = g_new0(struct target, 1);
+
+    t->ops = &target_directory_ops;
+    t->mt = mt;
+    return t;
+}
+
+static void
+dir_close(struct target *t)
+{
+    g_free(t);
+}
+
+static char *
+dir_disk_location(struct target *t, const char *vm, const char *dev,
+                  enum disk_format format)
+{
+    g_autofree char *base = g_strdup_printf("%s-%s.%s", vm, dev,
+                                            disk_format_name(format));
+    return g_build_filename(t->mt->path, base, NULL);
+}
+
+static bool
+ensure_dir(const char *path, GError **error)
+{
+    if (g_mkdir_with_parents(path, 0755) < 0) {
+        int e = errno;
+        g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(e),
+                    "cannot create directory '%s': %s", path, g_strerror(e));
+        return false;
+    }
+    return true;
+}
+
+static struct disk_writer *
+dir_open_writer(struct target *t, const char *location, enum disk_format format,
+                enum disk_allocation allocation, uint64_t size,
+                uint64_t resume_from, GError **error)
+{
+    if (!ensure_dir(t->mt->path, error))
+        return NULL;
+    return disk_writer_open(location, format, allocation, size, resume_from,
+                            error);
+}
+
+/* Virtual size of a qcow2 image from its header, or 0. */
+static uint64_t
+qcow2_virtual_size(const char *path)
+{
+    unsigned char hdr[32];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+    uint64_t size = 0;
+
+    if (fd < 0)
+        return 0;
+    n = pread(fd, hdr, sizeof hdr, 0);
+    close(fd);
+    if (n != (ssize_t)sizeof hdr || memcmp(hdr, "QFI\xfb", 4) != 0)
+        return 0;
+    for (int i = 24; i < 32; i++)
+        size = (size << 8) | hdr[i];
+    return size;
+}
+
+static bool
+dir_disk_present(struct target *t, const char *location,
+                 enum disk_format format, uint64_t size)
+{
+    struct stat sb;
+
+    if (stat(location, &sb) < 0 || !S_ISREG(sb.st_mode))
+        return false;
+    if (format == DISK_FORMAT_QCOW2)
+        return qcow2_virtual_size(location) == size;
+    return (uint64_t)sb.st_size == size;
+}
+
+static char *
+dir_domain_location(struct target *t, const char *vm)
+{
+    g_autofree char *base = g_strdup_printf("%s.xml", vm);
+    return g_build_filename(t->mt->path, base, NULL);
+}
+
+static bool
+dir_define(struct target *t, const char *vm, const char *xml, GError **error)
+{
+    g_autofree char *path = dir_domain_location(t, vm);
+
+    if (!ensure_dir(t->mt->path, error))
+        return false;
+    return file_write_atomic(path, xml, strlen(xml), 0644, error);
+}
+
+static char *
+dir_domain_digest(struct target *t, const char *vm)
+{
+    g_autofree char *path = dir_domain_location(t, vm);
+
+    return hash_sha256_file(path);
+}
+
+const struct target_ops target_directory_ops = {
+    .kind = "directory",
+    .open = dir_open,
+    .disk_location = dir_disk_location,
+    .open_writer = dir_open_writer,
+    .disk_present = dir_disk_present,
+    .domain_location = dir_domain_location,
+    .define = dir_define,
+    .domain_digest = dir_domain_digest,
+    .close = dir_close,
+};

@@ -1,0 +1,42 @@
+/* The target registry: manifest target kinds → their drivers. */
+#include "config.h"
+
+#include "targets/targets.h"
+#include "util/error.h"
+
+extern const struct target_ops target_directory_ops;
+
+const struct target_ops *
+target_ops_for(enum manifest_target_kind kind)
+{
+    switch (kind) {
+    case MANIFEST_TARGET_DIRECTORY:
+        return &target_directory_ops;
+    case MANIFEST_TARGET_LIBVIRT:
+    case MANIFEST_TARGET_LAST:
+    default:
+        return NULL;
+    }
+}
+
+struct target *
+target_open(const struct manifest_target *mt, GError **error)
+{
+    const struct target_ops *ops = target_ops_for(mt->kind);
+
+    if (ops == NULL) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_FAILED,
+                    "target '%s': type '%s' is not supported yet",
+                    mt->name, manifest_target_kind_name(mt->kind));
+        return NULL;
+    }
+    return ops->open(mt, error);
+}
+
+void
+target_close(struct target *t)
+{
+    if (t == NULL)
+        return;
+    t->ops->close(t);
+}

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Install what convoy needs on Debian 12 and build it into ./build.
+# Idempotent: re-running only rebuilds what changed.
+set -eu
+cd "$(dirname "$0")/.."
+
+PKGS="meson ninja-build pkg-config gcc clang libglib2.0-dev libyaml-dev
+      libxml2-dev libarchive-dev libsqlite3-dev libxxhash-dev libssl-dev
+      libnbd-dev libcurl4-openssl-dev libvirt-dev qemu-utils libvirt-clients
+      e2fsprogs fdisk python3 zstd gzip perl"
+
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    echo "setup: installing:$missing"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
+fi
+
+if [ ! -f build/build.ninja ]; then
+    meson setup build
+fi
+ninja -C build

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Set up (scripts/setup.sh), then run every test suite:
+#  1. the default build: unit, golden, cli, lint, integration suites;
+#  2. an ASan+UBSan build of the same suites;
+#  3. the fuzzers (clang, libFuzzer), a short run each.
+# Prints "N passed, N failed, N skipped" at the end; exits non-zero on any
+# failure.
+set -eu
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+
+status=0
+meson test -C build --print-errorlogs --num-processes 2 || status=1
+
+if [ ! -f build-asan/build.ninja ]; then
+    meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+        -Dbuildtype=debug -Ddocs=disabled
+fi
+ninja -C build-asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    meson test -C build-asan --print-errorlogs --num-processes 2 \
+        --no-suite lint --no-suite bench || status=1
+
+if [ ! -f build-fuzz/build.ninja ]; then
+    CC=clang meson setup build-fuzz -Dfuzzers=true -Dtests=false \
+        -Db_sanitize=address,undefined -Db_lundef=false -Ddocs=disabled
+fi
+ninja -C build-fuzz
+meson test -C build-fuzz --print-errorlogs --suite fuzz || status=1
+
+python3 scripts/test-summary.py build build-asan build-fuzz || status=1
+exit $status

@@ -1,0 +1,38 @@
+#!/bin/sh
+# SIGINT and SIGTERM stop apply within 2 seconds at a consistent point,
+# exit 4 and say how to resume; the next apply resumes and finishes.
+. "$abs_top_srcdir/tests/functions.sh"
+set -e
+d=$(scratch)
+make_fixture "$d" 1G
+cd "$d"
+export CONVOY_CHECKPOINT_INTERVAL=$((16 * 1024 * 1024))
+for sig in INT TERM; do
+    rm -rf out .convoy
+    "$CONVOY" apply --yes manifest.yaml > apply.log 2> apply.err &
+    pid=$!
+    # wait until the big disk is being copied
+    for i in $(seq 1 200); do
+        grep -q 'web1/disk-copy/vdb: starting' apply.log 2>/dev/null && break
+        sleep 0.05
+    done
+    sleep 0.3
+    kill -"$sig" "$pid"
+    t0=$(date +%s%N)
+    set +e
+    wait "$pid"
+    rc=$?
+    set -e
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    echo "SIG$sig: exit $rc after $ms ms"
+    [ "$rc" -eq 4 ] || { cat apply.log apply.err; fail "SIG$sig: exit $rc, expected 4"; }
+    [ "$ms" -lt 2000 ] || fail "SIG$sig: took $ms ms to stop"
+    expect_grep "progress is saved, run 'convoy apply manifest.yaml' again to resume" apply.err
+    expect_exit 2 "$CONVOY" plan manifest.yaml > plan.txt
+    expect_grep '~ resume disk-copy vdb' plan.txt
+    [ ! -e out/web1-kvm.xml ] || fail "domain XML written before the disks"
+done
+"$CONVOY" apply --yes manifest.yaml > apply2.log || fail "resume failed"
+expect_grep 'web1/disk-copy/vdb: resuming' apply2.log
+cmp src/xvdb.raw out/web1-kvm-vdb.raw || fail "vdb differs after resume"
+exit 0

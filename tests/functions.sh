@@ -1,0 +1,87 @@
+# Shared helpers for shell tests (sourced).  Tests get from meson:
+#   CONVOY       the convoy binary
+#   abs_top_srcdir, abs_top_builddir
+# Exit codes: 0 pass, 77 skip (with a reason), 99 harness error, else fail.
+set -u
+
+: "${abs_top_srcdir:?}" "${CONVOY:?}"
+MKXVA="python3 $abs_top_srcdir/tests/tools/mkxva.py"
+MKGUEST="sh $abs_top_srcdir/tests/tools/mkguest.sh"
+export PATH="$PATH:/sbin:/usr/sbin"
+export LC_ALL=C TZ=UTC
+
+_cleanup_fns=""
+cleanup_fn() { _cleanup_fns="$* ; $_cleanup_fns"; }
+_run_cleanup() { eval "$_cleanup_fns" 2>/dev/null || true; }
+trap _run_cleanup EXIT INT TERM
+
+# A fresh scratch directory, removed at exit.
+scratch() {
+    d=$(mktemp -d "${TMPDIR:-/tmp}/convoy-test.XXXXXX")
+    cleanup_fn "rm -rf '$d'"
+    echo "$d"
+}
+
+skip() { echo "SKIP: $*" >&2; exit 77; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+requires() { command -v "$1" >/dev/null 2>&1 || skip "'$1' is not installed"; }
+
+# expect_exit CODE CMD…: run CMD, fail unless it exits with CODE.
+expect_exit() {
+    want=$1; shift
+    set +e
+    "$@"
+    got=$?
+    set -e
+    [ "$got" -eq "$want" ] || fail "expected exit $want, got $got: $*"
+}
+
+# expect_grep PATTERN FILE
+expect_grep() {
+    grep -q -- "$1" "$2" || { echo "--- $2:" >&2; cat "$2" >&2; fail "'$1' not found in $2"; }
+}
+
+# The raw content digest of any image format, via qemu-img.
+same_content() {
+    qemu-img compare -q "$1" "$2" || fail "content differs: $1 vs $2"
+}
+
+# make_fixture DIR [XVDB_SIZE]: DIR/exports/web1.xva — a PV guest (pygrub)
+# with xvda = a real partitioned ext4 guest image (DIR/src/xvda.raw) and
+# xvdb = synthesized data with gaps (DIR/src/xvdb.raw), one NIC on xenbr0;
+# DIR/manifest.yaml migrating it to a directory target DIR/out.
+make_fixture() {
+    _d=$1
+    _xvdb=${2:-40M}
+    mkdir -p "$_d/src" "$_d/exports"
+    $MKGUEST "$_d/src/xvda.raw" 64 || fail "mkguest failed"
+    $MKXVA -o "$_d/exports/web1.xva" --name web1 --pv --bootloader pygrub \
+        --pv-args "console=hvc0 root=/dev/xvda1" --memory 1GiB --vcpus 2 \
+        --disk "xvda=$_d/src/xvda.raw,ref=Ref:10" \
+        --disk "xvdb=size:$_xvdb,ref=Ref:9,pattern=7,save=$_d/src/xvdb.raw" \
+        --vif "0=aa:bb:cc:00:00:01,bridge=xenbr0,network=Pool-wide network associated with eth0" \
+        >/dev/null || fail "mkxva failed"
+    cat > "$_d/manifest.yaml" <<EOT
+version: 1
+defaults:
+  target: lab
+  disk_format: raw
+sources:
+  exports: {type: xva, path: exports}
+targets:
+  lab:
+    type: directory
+    path: out
+    networks:
+      - {from: {bridge: xenbr0}, to: {network: default}}
+waves:
+  - name: wave-1
+    vms:
+      - {name: web1, source: exports, rename: web1-kvm}
+EOT
+}
+
+# set_default DIR KEY VALUE: change a defaults: key in DIR/manifest.yaml
+set_default() {
+    sed -i "s|^  $2: .*|  $2: $3|" "$1/manifest.yaml"
+}
