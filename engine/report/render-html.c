@@ -129,6 +129,13 @@ report_render_html(const struct report *r)
             g_string_append(o, "</td></tr>\n");
         }
         g_string_append(o, "</table>\n");
+        for (guint k = 0; k < v->hooks->len; k++) {
+            const struct report_hook *h = v->hooks->pdata[k];
+            g_string_append_printf(o, "<details><summary>%s-hook <span class='s-%s'>%s</span></summary><pre>",
+                                   h->hook, h->ok ? "done" : "failed", h->ok ? "ok" : "failed");
+            esc(o, h->output);
+            g_string_append(o, "</pre></details>\n");
+        }
         if (v->domain_xml != NULL) {
             g_string_append(o, "<details><summary>domain XML</summary><pre>");
             esc(o, v->domain_xml);

@@ -97,6 +97,22 @@ render_text(const struct report *r, bool markdown)
                     g_string_append_printf(o, "    error: %s\n", s->error);
             }
         }
+        for (guint k = 0; k < v->hooks->len; k++) {
+            const struct report_hook *h = v->hooks->pdata[k];
+            g_auto(GStrv) lines = g_strsplit(h->output, "\n", -1);
+            if (markdown) {
+                g_string_append_printf(o, "\nHook %s: %s\n\n```\n", h->hook, lines[0]);
+                for (guint x = 1; lines[x] != NULL; x++)
+                    if (lines[x][0] != '\0' || lines[x + 1] != NULL)
+                        g_string_append_printf(o, "%s\n", lines[x]);
+                g_string_append(o, "```\n");
+            } else {
+                g_string_append_printf(o, "  hook %-17s %s\n", h->hook, lines[0]);
+                for (guint x = 1; lines[x] != NULL; x++)
+                    if (lines[x][0] != '\0')
+                        g_string_append_printf(o, "    | %s\n", lines[x]);
+            }
+        }
         if (markdown && v->domain_xml != NULL)
             g_string_append_printf(o, "\n<details><summary>domain XML</summary>\n\n```xml\n%s```\n\n</details>\n",
                                    v->domain_xml);
@@ -169,6 +185,19 @@ render_json(const struct report *r)
                 json_end_object(&j);
             }
             json_end_array(&j);
+            json_end_object(&j);
+        }
+        json_end_array(&j);
+        json_key(&j, "hooks");
+        json_begin_array(&j);
+        for (guint k = 0; k < v->hooks->len; k++) {
+            const struct report_hook *h = v->hooks->pdata[k];
+            json_begin_object(&j);
+            json_kv_string(&j, "hook", h->hook);
+            json_kv_bool(&j, "ok", h->ok);
+            json_key(&j, "time");
+            json_double(&j, h->time);
+            json_kv_string(&j, "output", h->output);
             json_end_object(&j);
         }
         json_end_array(&j);

@@ -48,6 +48,14 @@ step_free(struct report_step *s)
 }
 
 static void
+hook_free(struct report_hook *h)
+{
+    g_free(h->hook);
+    g_free(h->output);
+    g_free(h);
+}
+
+static void
 vm_free(struct report_vm *v)
 {
     g_free(v->name);
@@ -56,6 +64,7 @@ vm_free(struct report_vm *v)
     g_free(v->status);
     g_ptr_array_unref(v->steps);
     g_free(v->domain_xml);
+    g_ptr_array_unref(v->hooks);
     g_free(v);
 }
 
@@ -185,6 +194,15 @@ vm_summarise(struct report_vm *v)
             v->copy_seconds += s->seconds;
         }
     }
+    /* The last pre-hook failed: the VM was skipped, which is a failure. */
+    for (guint i = v->hooks->len; i > 0; i--) {
+        const struct report_hook *h = v->hooks->pdata[i - 1];
+        if (strcmp(h->hook, "pre") == 0) {
+            if (!h->ok)
+                failed++;
+            break;
+        }
+    }
     if (failed > 0)
         v->status = g_strdup("failed");
     else if (done > 0 && done == v->steps->len)
@@ -231,6 +249,19 @@ report_build(const struct manifest *m, struct state *st, const char *wave,
         v->target_name = g_strdup(manifest_vm_target_name(mv));
         v->wave = g_strdup(mv->wave->name);
         v->steps = g_ptr_array_new_with_free_func((GDestroyNotify)step_free);
+        v->hooks = g_ptr_array_new_with_free_func((GDestroyNotify)hook_free);
+        for (guint k = 0; k < events->len; k++) {
+            const struct state_event_record *e = events->pdata[k];
+            if (e->step_key == NULL || !g_str_has_prefix(e->step_key, prefix) ||
+                !g_str_has_prefix(e->step_key + strlen(prefix), "hook-"))
+                continue;
+            struct report_hook *h = g_new0(struct report_hook, 1);
+            h->hook = g_strdup(e->step_key + strlen(prefix) + 5);
+            h->ok = strcmp(e->kind, "hook-ok") == 0;
+            h->time = e->time;
+            h->output = g_strdup(e->message != NULL ? e->message : "");
+            g_ptr_array_add(v->hooks, h);
+        }
         for (guint k = 0; k < rows->len; k++) {
             const struct state_step_record *rec = rows->pdata[k];
             if (!g_str_has_prefix(rec->key, prefix))

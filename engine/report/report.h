@@ -56,6 +56,15 @@ struct report_vm {
     uint64_t bytes;       /* sum of copied disk sizes */
     double copy_seconds;  /* sum of successful copy durations */
     char *domain_xml;     /* the converted domain XML, or NULL */
+    GPtrArray *hooks;     /* of struct report_hook*, owned, oldest first */
+};
+
+/* One run of a pre or post hook, from the event log. */
+struct report_hook {
+    char *hook;           /* "pre" or "post" */
+    bool ok;
+    double time;
+    char *output;         /* "ok" / "failed: why", then the output */
 };
 
 struct report {
