@@ -44,10 +44,11 @@ confirm(void)
 int
 cmd_apply(int argc, char **argv)
 {
-    g_autoptr(GOptionContext) ctx = g_option_context_new("MANIFEST…");
+    g_autoptr(GOptionContext) ctx = g_option_context_new("MANIFEST…|PLAN.json");
     g_autoptr(manifest) m = NULL;
     g_autoptr(state) st = NULL;
     g_autoptr(plan) p = NULL;
+    g_autoptr(saved_plan) saved = NULL;
     g_autoptr(GError) err = NULL;
     g_autofree char *text = NULL;
     g_autofree char *opt_state = NULL;
@@ -92,9 +93,31 @@ cmd_apply(int argc, char **argv)
     opts.ignore_window = opt_ignore_window;
     /* From here on a signal means "stop at a consistent point, exit 4". */
     exec_signals_install();
-    m = cli_load_manifest(argc, argv, "apply", &status);
-    if (m == NULL)
-        return status;
+    /* A saved plan (convoy plan -o FILE) instead of manifests: its own
+     * manifests, wave and state, applied only if nothing moved. */
+    if (argc == 2 && plan_saved_sniff(argv[1])) {
+        saved = saved_plan_load(argv[1], &err);
+        if (saved == NULL)
+            return cli_report(err);
+        if (opt_wave != NULL && g_strcmp0(opt_wave, saved->wave) != 0)
+            return cli_usage("apply", "--wave '%s' differs from the saved plan's wave '%s'", opt_wave, saved->wave ? saved->wave : "(all)");
+        g_free(opt_wave);
+        opt_wave = g_strdup(saved->wave);
+        if (opt_state == NULL)
+            opt_state = g_strdup(saved->state);
+        g_autoptr(GError) lerr = NULL;
+        m = manifest_load((const char *const *)saved->manifests,
+                          g_strv_length(saved->manifests), &lerr);
+        if (m == NULL) {
+            g_set_error(&err, CONVOY_ERROR, CONVOY_ERROR_STALE_PLAN,
+                        "saved plan '%s': its manifests no longer load: %s", argv[1], lerr->message);
+            return cli_report(err);
+        }
+    } else {
+        m = cli_load_manifest(argc, argv, "apply", &status);
+        if (m == NULL)
+            return status;
+    }
     st = state_open(cli_state_path(m, opt_state), true, false, &err);
     if (st == NULL)
         return cli_report(err);
@@ -108,6 +131,8 @@ cmd_apply(int argc, char **argv)
         return cli_report(err);
     p = plan_evaluate(m, st, opt_wave, &err);
     if (p == NULL)
+        return cli_report(err);
+    if (saved != NULL && !saved_plan_check(saved, p, st, &err))
         return cli_report(err);
     if (exec_interrupted()) {
         fprintf(stderr, "convoy: interrupted before anything was started\n");
@@ -123,7 +148,8 @@ cmd_apply(int argc, char **argv)
         printf("Nothing to do.\n");
         return CONVOY_EXIT_OK;
     }
-    if (!opt_yes) {
+    /* A saved plan was reviewed when it was saved: no second question. */
+    if (!opt_yes && saved == NULL) {
         if (!isatty(STDIN_FILENO)) {
             fprintf(stderr, "convoy: error: refusing to apply without confirmation: standard input is not a terminal; pass --yes to apply\n");
             return CONVOY_EXIT_USAGE;
