@@ -1,0 +1,218 @@
+/* domain: the one conversion pipeline shared by plan/apply and `convoy
+ * convert` — input checks, rule sets in order, network mapping, storage
+ * pool mapping — so a reviewer sees in a plan exactly what convert prints. */
+#include "config.h"
+
+#include <string.h>
+#include <glib.h>
+#include <libxml/tree.h>
+
+#include "convert/convert-priv.h"
+#include "util/autoptr.h"
+#include "util/error.h"
+
+static bool
+is_el(const xmlNode *n, const char *name)
+{
+    return n != NULL && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+static xmlNode *
+first_child(const xmlNode *parent, const char *name)
+{
+    for (xmlNode *c = parent->children; c != NULL; c = c->next) {
+        if (is_el(c, name))
+            return c;
+    }
+    return NULL;
+}
+
+static char *
+prop(const xmlNode *n, const char *name)
+{
+    xmlChar *v;
+    char *s;
+
+    if (n == NULL)
+        return NULL;
+    v = xmlGetNoNsProp(n, (const xmlChar *)name);
+    if (v == NULL)
+        return NULL;
+    s = g_strdup((const char *)v);
+    xmlFree(v);
+    return s;
+}
+
+/* The source text of a disk (file, dev, volume, network name), or NULL. */
+static char *
+disk_source(const xmlNode *disk)
+{
+    static const char *const attrs[] = {"file", "dev", "volume", "name", "dir"};
+    const xmlNode *src = first_child(disk, "source");
+
+    for (size_t i = 0; src != NULL && i < G_N_ELEMENTS(attrs); i++) {
+        char *v = prop(src, attrs[i]);
+        if (v != NULL && v[0] != '\0')
+            return v;
+        g_free(v);
+    }
+    return NULL;
+}
+
+/* Every disk (device='disk' or no device) must have a source: a disk with
+ * none would be defined on KVM as a drive without data.  CD-ROMs and
+ * floppies may be empty drives. */
+static bool
+check_disks(xmlNode *devs, GError **error)
+{
+    unsigned index = 0;
+
+    for (xmlNode *c = devs != NULL ? devs->children : NULL; c != NULL; c = c->next) {
+        g_autofree char *device = NULL;
+        g_autofree char *source = NULL;
+        g_autofree char *dev = NULL;
+
+        if (!is_el(c, "disk"))
+            continue;
+        index++;
+        device = prop(c, "device");
+        if (device != NULL && strcmp(device, "disk") != 0)
+            continue;
+        source = disk_source(c);
+        if (source != NULL)
+            continue;
+        dev = prop(first_child(c, "target"), "dev");
+        if (dev != NULL)
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
+                        "disk '%s' has no source (no <source file|dev|volume>); a disk without data cannot be migrated",
+                        dev);
+        else
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
+                        "disk #%u has no source (no <source file|dev|volume>); a disk without data cannot be migrated",
+                        index);
+        return false;
+    }
+    return true;
+}
+
+/* True when path is from, or lies under the directory from. */
+static bool
+path_under(const char *path, const char *from)
+{
+    size_t n = strlen(from);
+
+    if (strcmp(from, "*") == 0)
+        return true;
+    if (n > 1 && from[n - 1] == '/')
+        n--;
+    return strncmp(path, from, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* The longest FROM that holds path, then the catch-all "*".  NULL when
+ * none does. */
+static const struct convert_poolmap *
+poolmap_find(const struct convert_poolmap *maps, size_t n_maps, const char *path)
+{
+    const struct convert_poolmap *best = NULL;
+    size_t best_len = 0;
+
+    for (size_t i = 0; i < n_maps; i++) {
+        size_t len = strcmp(maps[i].from, "*") == 0 ? 0 : strlen(maps[i].from) + 1;
+
+        if (!path_under(path, maps[i].from))
+            continue;
+        if (best == NULL || len > best_len) {
+            best = &maps[i];
+            best_len = len;
+        }
+    }
+    return best;
+}
+
+bool
+convert_map_pools(xmlDoc *doc, const struct convert_poolmap *maps, size_t n_maps,
+                  GError **error)
+{
+    xmlNode *root = xmlDocGetRootElement(doc);
+    xmlNode *devs = root != NULL ? first_child(root, "devices") : NULL;
+
+    for (xmlNode *c = devs != NULL ? devs->children : NULL; c != NULL; c = c->next) {
+        g_autofree char *device = NULL;
+        g_autofree char *source = NULL;
+        g_autofree char *volume = NULL;
+        const struct convert_poolmap *m;
+        xmlNode *src;
+
+        if (!is_el(c, "disk"))
+            continue;
+        device = prop(c, "device");
+        if (device != NULL && strcmp(device, "disk") != 0)
+            continue;
+        source = disk_source(c);
+        if (source == NULL)
+            continue;
+        m = poolmap_find(maps, n_maps, source);
+        if (m == NULL) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONVERT,
+                        "disk '%s' has no storage pool mapping; add --pool FROM=POOL for it or a catch-all --pool '*=POOL'",
+                        source);
+            return false;
+        }
+        volume = g_path_get_basename(source);
+        xmlSetProp(c, (const xmlChar *)"type", (const xmlChar *)"volume");
+        src = xmlNewDocNode(doc, NULL, (const xmlChar *)"source", NULL);
+        xmlSetProp(src, (const xmlChar *)"pool", (const xmlChar *)m->to);
+        xmlSetProp(src, (const xmlChar *)"volume", (const xmlChar *)volume);
+        for (xmlNode *old = first_child(c, "source"); old != NULL;
+             old = first_child(c, "source")) {
+            xmlUnlinkNode(old);
+            xmlFreeNode(old);
+        }
+        xmlNode *driver = first_child(c, "driver");
+        if (driver != NULL)
+            xmlAddNextSibling(driver, src);
+        else if (c->children != NULL)
+            xmlAddPrevSibling(c->children, src);
+        else
+            xmlAddChild(c, src);
+    }
+    return true;
+}
+
+bool
+convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explain,
+               GPtrArray *notes, GError **error)
+{
+    xmlNode *root = xmlDocGetRootElement(doc);
+    g_autofree char *type = NULL;
+
+    if (!is_el(root, "domain")) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
+                    "the document is not a libvirt domain: its root element is <%s>, expected <domain>",
+                    root != NULL ? (const char *)root->name : "");
+        return false;
+    }
+    type = prop(root, "type");
+    if (type == NULL) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
+                    "the domain has no type attribute; expected <domain type='xen'>");
+        return false;
+    }
+    if (strcmp(type, "kvm") == 0 || strcmp(type, "qemu") == 0) {
+        if (notes != NULL)
+            g_ptr_array_add(notes,
+                            g_strdup_printf("note: the domain is already of type '%s'; nothing to convert",
+                                            type));
+        return true;
+    }
+    if (!check_disks(first_child(root, "devices"), error))
+        return false;
+    if (!convert_apply_rules(doc, req->sets, req->n_sets, explain, error))
+        return false;
+    if (req->map_networks &&
+        !convert_map_networks(doc, req->netmaps, req->n_netmaps, req->xen_networks, error))
+        return false;
+    if (req->n_poolmaps > 0 && !convert_map_pools(doc, req->poolmaps, req->n_poolmaps, error))
+        return false;
+    return true;
+}
