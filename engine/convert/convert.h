@@ -165,6 +165,7 @@ bool convert_map_pools(xmlDoc *doc, const struct convert_poolmap *maps, size_t n
 
 /* What to convert with; everything borrowed. */
 struct convert_request {
+    const char *input_name;             /* FILE in messages (NULL: "domain XML") */
     struct rule_set *const *sets;       /* applied in order */
     size_t n_sets;
     bool map_networks;                  /* apply netmaps (an unmapped NIC fails) */
@@ -176,10 +177,10 @@ struct convert_request {
 };
 
 /* Convert doc in place: check it is a Xen domain whose disks all have a
- * source (CONVOY_ERROR_INVALID otherwise), apply the rule sets (changes
+ * source (CONVOY_ERROR_INVALID "NAME: error: …" otherwise), apply the rule sets (changes
  * into explain, as convert_apply_rules), then the network and pool
  * mappings.  A domain of type kvm or qemu is left alone and a note
- * ("note: …", a new string) is added to notes (may be NULL).  On failure
+ * ("NAME: note: …", a new string) is added to notes (may be NULL).  On failure
  * doc may be half converted: callers print nothing of it. */
 bool convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explain,
                     GPtrArray *notes, GError **error);

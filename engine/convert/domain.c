@@ -63,7 +63,7 @@ disk_source(const xmlNode *disk)
  * none would be defined on KVM as a drive without data.  CD-ROMs and
  * floppies may be empty drives. */
 static bool
-check_disks(xmlNode *devs, GError **error)
+check_disks(xmlNode *devs, const char *name, GError **error)
 {
     unsigned index = 0;
 
@@ -84,12 +84,12 @@ check_disks(xmlNode *devs, GError **error)
         dev = prop(first_child(c, "target"), "dev");
         if (dev != NULL)
             g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
-                        "disk '%s' has no source (no <source file|dev|volume>); a disk without data cannot be migrated",
-                        dev);
+                        "%s: error: disk '%s' has no source (no <source file|dev|volume>); a disk without data cannot be migrated",
+                        name, dev);
         else
             g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
-                        "disk #%u has no source (no <source file|dev|volume>); a disk without data cannot be migrated",
-                        index);
+                        "%s: error: disk #%u has no source (no <source file|dev|volume>); a disk without data cannot be migrated",
+                        name, index);
         return false;
     }
     return true;
@@ -184,28 +184,30 @@ convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explai
                GPtrArray *notes, GError **error)
 {
     xmlNode *root = xmlDocGetRootElement(doc);
+    const char *name = req->input_name != NULL ? req->input_name : "domain XML";
     g_autofree char *type = NULL;
 
     if (!is_el(root, "domain")) {
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
-                    "the document is not a libvirt domain: its root element is <%s>, expected <domain>",
-                    root != NULL ? (const char *)root->name : "");
+                    "%s: error: not a libvirt domain: the root element is <%s>, expected <domain>",
+                    name, root != NULL ? (const char *)root->name : "");
         return false;
     }
     type = prop(root, "type");
     if (type == NULL) {
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
-                    "the domain has no type attribute; expected <domain type='xen'>");
+                    "%s: error: the domain has no type attribute; expected <domain type='xen'>",
+                    name);
         return false;
     }
     if (strcmp(type, "kvm") == 0 || strcmp(type, "qemu") == 0) {
         if (notes != NULL)
             g_ptr_array_add(notes,
-                            g_strdup_printf("note: the domain is already of type '%s'; nothing to convert",
-                                            type));
+                            g_strdup_printf("%s: note: the domain is already of type '%s'; nothing to convert",
+                                            name, type));
         return true;
     }
-    if (!check_disks(first_child(root, "devices"), error))
+    if (!check_disks(first_child(root, "devices"), name, error))
         return false;
     if (!convert_apply_rules(doc, req->sets, req->n_sets, explain, error))
         return false;

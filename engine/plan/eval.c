@@ -277,6 +277,7 @@ eval_domain(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
         };
         g_array_append_val(maps, cm);
     }
+    req.input_name = v->sv->location;
     req.sets = (struct rule_set *const *)sets->pdata;
     req.n_sets = sets->len;
     req.map_networks = true;
