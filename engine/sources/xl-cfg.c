@@ -672,9 +672,12 @@ strip_prefix(struct disk_spec *d, const char *t)
 
     for (size_t i = 0; i < G_N_ELEMENTS(prefixes); i++) {
         if (g_str_has_prefix(t, prefixes[i].prefix)) {
+            g_free(d->format);
             d->format = g_strdup(prefixes[i].format);
-            if (prefixes[i].backend != NULL)
+            if (prefixes[i].backend != NULL) {
+                g_free(d->backendtype);
                 d->backendtype = g_strdup(prefixes[i].backend);
+            }
             d->format_from_prefix = true;
             return t + strlen(prefixes[i].prefix);
         }
@@ -1153,7 +1156,7 @@ build_os(struct xl_parser *x, xmlNode *dom, enum guest_kind kind)
         if (joined->len != 0)
             child(dom, "bootloader_args", joined->str);
     } else {
-        g_autoptr(GPtrArray) unused = get_list(x, "bootloader_args");
+        g_ptr_array_unref(get_list(x, "bootloader_args"));
     }
     os = child(dom, "os", NULL);
     switch (kind) {
