@@ -320,11 +320,13 @@ cmd_convert(int argc, char **argv)
     g_auto(GStrv) opt_networks = NULL;
     g_auto(GStrv) opt_pools = NULL;
     g_autofree char *opt_format = NULL;
+    g_autofree char *opt_boot_dir = NULL;
     gboolean opt_explain = FALSE;
     GOptionEntry entries[] = {
         {"rules", 'r', 0, G_OPTION_ARG_STRING_ARRAY, &opt_rules, "Domain rule set by name or file, in order (default: xen-to-kvm)", "NAME|FILE"},
         {"network", 'n', 0, G_OPTION_ARG_STRING_ARRAY, &opt_networks, "Map a NIC: [bridge:|network:|mac:]FROM=[network:|bridge:]TO, FROM * for any", "FROM=TO"},
         {"pool", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &opt_pools, "Put disks whose path is or lies under FROM (* for any) in storage pool TO", "FROM=TO"},
+        {"boot-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_boot_dir, "Keep a PV direct-kernel boot: the kernel and initrd are in DIR on the KVM host", "DIR"},
         {"explain", 'e', 0, G_OPTION_ARG_NONE, &opt_explain, "List each change and the rule (file:line) that made it, on standard error", NULL},
         {"format", 'f', 0, G_OPTION_ARG_STRING, &opt_format, "Output xml (default) or json", "xml|json"},
         G_OPTION_ENTRY_NULL,
@@ -386,6 +388,7 @@ cmd_convert(int argc, char **argv)
     req.poolmaps = (const struct convert_poolmap *)(void *)poolmaps->data;
     req.n_poolmaps = poolmaps->len;
     req.input_name = argv[1];
+    req.boot_dir = opt_boot_dir;
     guint before = notes->len;
     if (!convert_domain(doc, &req, changes, notes, &err))
         return cli_report(err);

@@ -174,11 +174,19 @@ struct convert_request {
     GHashTable *xen_networks;           /* lower-case MAC → Xen network, may be NULL */
     const struct convert_poolmap *poolmaps; /* none: disks keep their source */
     size_t n_poolmaps;
+    /* Where the guest's direct-boot kernel and initrd are on the KVM host
+     * (same file names as on Xen), or NULL: then a <kernel> of the source,
+     * which names a file on the Xen host, is dropped by the rules and the
+     * guest boots from its disk.  With it, <kernel>/<initrd> point into
+     * boot_dir and <cmdline> is kept with console=hvc0 → ttyS0 and
+     * /dev/xvdX → /dev/vdX. */
+    const char *boot_dir;
 };
 
 /* Convert doc in place: check it is a Xen domain whose disks all have a
  * source (CONVOY_ERROR_INVALID "NAME: error: …" otherwise), apply the rule sets (changes
- * into explain, as convert_apply_rules), then the network and pool
+ * into explain, as convert_apply_rules), keep a direct-kernel boot when
+ * boot_dir says where the kernel is, then the network and pool
  * mappings.  A domain of type kvm or qemu is left alone and a note
  * ("NAME: note: …", a new string) is added to notes (may be NULL).  On failure
  * doc may be half converted: callers print nothing of it. */

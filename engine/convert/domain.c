@@ -179,6 +179,92 @@ convert_map_pools(xmlDoc *doc, const struct convert_poolmap *maps, size_t n_maps
     return true;
 }
 
+/* The text of /domain/os/NAME, or NULL. */
+static char *
+os_text(xmlNode *root, const char *name)
+{
+    xmlNode *os = first_child(root, "os");
+    xmlNode *n = os != NULL ? first_child(os, name) : NULL;
+    xmlChar *t = n != NULL ? xmlNodeGetContent(n) : NULL;
+    char *s = t != NULL && t[0] != '\0' ? g_strdup((const char *)t) : NULL;
+
+    xmlFree(t);
+    return s;
+}
+
+/* A PV kernel command line for KVM: the Xen console and disk names
+ * become the serial console and virtio names the rules give the guest. */
+static char *
+kvm_cmdline(const char *cmdline)
+{
+    g_autoptr(GRegex) console = g_regex_new("\\bconsole=(hvc0|xvc0)\\b", 0, 0, NULL);
+    g_autoptr(GRegex) disk = g_regex_new("/dev/xvd([a-z]+)", 0, 0, NULL);
+    g_autofree char *a = g_regex_replace(console, cmdline, -1, 0, "console=ttyS0", 0, NULL);
+
+    return g_regex_replace(disk, a, -1, 0, "/dev/vd\\1", 0, NULL);
+}
+
+static void
+record_boot(GPtrArray *explain, const char *what)
+{
+    struct convert_change *c;
+
+    if (explain == NULL)
+        return;
+    c = g_new0(struct convert_change, 1);
+    c->rule_file = g_strdup("(boot directory)");
+    c->rule_id = g_strdup("direct-kernel-boot");
+    c->what = g_strdup(what);
+    g_ptr_array_add(explain, c);
+}
+
+/* Keep a direct-kernel boot: the kernel and initrd are the same file names
+ * in dir on the KVM host.  Called after the rules, which drop the Xen
+ * host's paths. */
+static void
+keep_direct_kernel(xmlDoc *doc, const char *dir, const char *kernel, const char *initrd,
+                   const char *cmdline, GPtrArray *explain)
+{
+    xmlNode *root = xmlDocGetRootElement(doc);
+    xmlNode *os = first_child(root, "os");
+    xmlNode *anchor;
+    const char *names[] = {"kernel", "initrd", "cmdline"};
+    g_autofree char *kbase = g_path_get_basename(kernel);
+    g_autofree char *kpath = g_build_filename(dir, kbase, NULL);
+    g_autofree char *ipath = NULL;
+    g_autofree char *cl = cmdline != NULL ? kvm_cmdline(cmdline) : NULL;
+    const char *values[3];
+
+    if (os == NULL)
+        return;
+    if (initrd != NULL) {
+        g_autofree char *ibase = g_path_get_basename(initrd);
+        ipath = g_build_filename(dir, ibase, NULL);
+    }
+    values[0] = kpath;
+    values[1] = ipath;
+    values[2] = cl;
+    /* after <type> and <loader>, before <boot> */
+    anchor = first_child(os, "loader");
+    if (anchor == NULL)
+        anchor = first_child(os, "type");
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        xmlNode *n;
+        g_autofree char *what = NULL;
+
+        if (values[i] == NULL)
+            continue;
+        n = xmlNewDocNode(doc, NULL, (const xmlChar *)names[i], NULL);
+        xmlNodeAddContent(n, (const xmlChar *)values[i]);
+        if (anchor != NULL)
+            anchor = xmlAddNextSibling(anchor, n);
+        else
+            anchor = xmlAddChild(os, n);
+        what = g_strdup_printf("add <%s>%s</%s> to /domain/os", names[i], values[i], names[i]);
+        record_boot(explain, what);
+    }
+}
+
 bool
 convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explain,
                GPtrArray *notes, GError **error)
@@ -209,8 +295,16 @@ convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explai
     }
     if (!check_disks(first_child(root, "devices"), name, error))
         return false;
+    g_autofree char *kernel = os_text(root, "kernel");
+    g_autofree char *initrd = os_text(root, "initrd");
+    g_autofree char *cmdline = os_text(root, "cmdline");
     if (!convert_apply_rules(doc, req->sets, req->n_sets, explain, error))
         return false;
+    if (req->boot_dir != NULL && kernel != NULL) {
+        g_autofree char *left = os_text(xmlDocGetRootElement(doc), "kernel");
+        if (left == NULL)
+            keep_direct_kernel(doc, req->boot_dir, kernel, initrd, cmdline, explain);
+    }
     if (req->map_networks &&
         !convert_map_networks(doc, req->netmaps, req->n_netmaps, req->xen_networks, error))
         return false;

@@ -61,6 +61,15 @@ EOT
 expect_grep "<description>migrated by convoy</description>" r.xml
 expect_grep "extra.yaml:4: site-desc: add" r.err
 
+# --boot-dir keeps a PV direct-kernel boot from the KVM host's files
+pvk=$g/xen-to-kvm/pv-direct-kernel.in.xml
+"$CONVOY" convert "$pvk" > nok.xml
+if grep -q '<kernel>' nok.xml; then fail "a Xen host kernel path was kept"; fi
+"$CONVOY" convert --boot-dir /boot/guests --explain "$pvk" > k.xml 2> k.err
+expect_grep "<kernel>/boot/guests/vmlinuz-5.10</kernel>" k.xml
+expect_grep "<cmdline>root=/dev/vda1 ro console=ttyS0</cmdline>" k.xml
+expect_grep "direct-kernel-boot: add <kernel>/boot/guests/vmlinuz-5.10</kernel>" k.err
+
 # invalid input or rules: exit 3 with FILE:LINE:COL
 expect_exit 3 "$CONVOY" convert "$g/xl/syntax-error-invalid.cfg" > no.xml 2> syn.err
 expect_grep "syntax-error-invalid.cfg:2:8: error: expected '=' after 'memory'" syn.err

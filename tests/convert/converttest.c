@@ -5,6 +5,7 @@
  *   converttest rules-invalid CASE   tests/convert/rules-invalid/CASE.yaml → .err
  *   converttest xl CASE        tests/convert/xl/CASE.cfg → CASE.xen.xml (the
  *                              parsed Xen domain), then xen-to-kvm → .out.xml
+ * CASE.boot-dir (optional) holds the convert_request boot_dir.
  * In the XML families .err holds what `convoy convert` prints on standard
  * error: the error of a failed case, or the warnings and notes of a case
  * that converts (absent when there are none).
@@ -457,6 +458,11 @@ check_convert(const void *data)
         g_autofree char *in_name =
             g_strconcat(run->tc->name, run->xl ? ".cfg" : ".in.xml", NULL);
         struct convert_request req = {.input_name = in_name, .sets = sets, .n_sets = 1};
+        g_autofree char *boot_path = g_strconcat(run->tc->base, ".boot-dir", NULL);
+        g_autofree char *boot_dir = read_file(boot_path, NULL);
+
+        if (boot_dir != NULL)
+            req.boot_dir = g_strstrip(boot_dir);
 
         if (load_net(run, &nf)) {
             req.map_networks = true;
