@@ -377,8 +377,14 @@ cmd_convert(int argc, char **argv)
     doc = load_input(argv[1], &kind, notes, &xen_networks, &err);
     for (guint i = 0; !json && i < notes->len; i++)
         fprintf(stderr, "%s\n", (const char *)notes->pdata[i]);
-    if (doc == NULL)
-        return cli_report(err);
+    if (doc == NULL) {
+        int status = cli_report(err);
+        /* a broken ova.xml or XVA is invalid input too */
+        if (err->domain == CONVOY_ERROR &&
+            (err->code == CONVOY_ERROR_FORMAT || err->code == CONVOY_ERROR_XML))
+            status = CONVOY_EXIT_INVALID;
+        return status;
+    }
     req.sets = (struct rule_set *const *)sets->pdata;
     req.n_sets = sets->len;
     req.map_networks = netmaps->len > 0;

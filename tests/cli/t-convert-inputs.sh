@@ -37,6 +37,17 @@ expect_grep "<name>xva1</name>" xva.xml
 expect_grep "<source network='default'/>" xva.xml
 expect_grep "<mac address='aa:bb:cc:00:00:09'/>" xva.xml
 
+# the shared corpus: a real XenServer ova.xml converts; an XVA whose
+# ova.xml holds no VM is invalid input
+corpus=$abs_top_srcdir/../shared/corpus/xva
+if [ -f "$corpus/ova.xml" ]; then
+    "$CONVOY" convert --pool '*=images' "$corpus/ova.xml" > corpus.xml
+    expect_grep "^<domain type='kvm'>" corpus.xml
+    expect_exit 3 "$CONVOY" convert "$corpus/small.xva" > no.xml 2> small.err
+    expect_grep "ova.xml: expected an XML-RPC <value> holding a <struct>" small.err
+    [ ! -s no.xml ] || fail "a failed conversion printed XML"
+fi
+
 # a domain already of type kvm: printed unchanged, with a note
 "$CONVOY" convert "$g/xen-to-kvm/already-kvm.in.xml" > kvm.xml 2> kvm.err
 expect_grep "note: the domain is already of type 'kvm'" kvm.err
@@ -44,7 +55,7 @@ expect_grep "<source network='default'/>" kvm.xml
 
 # virt-xml-validate accepts what convert prints
 if command -v virt-xml-validate > /dev/null 2>&1; then
-    for f in pv.xml xl.xml stdin.xml ova.xml; do
+    for f in pv.xml xl.xml stdin.xml ova.xml $( [ -f corpus.xml ] && echo corpus.xml); do
         virt-xml-validate "$f" domain > /dev/null || fail "virt-xml-validate rejects $f"
     done
 fi
