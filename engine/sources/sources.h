@@ -4,7 +4,7 @@
  * to a sink.  Nothing here ever writes to a source.
  *
  * Sections: registry (source.c) · xva files and directories (xva.c) ·
- * xl.cfg files (xl-cfg.c).
+ * the xl.cfg parser (xl-cfg.c) · xl.cfg files with local disks (xl.c).
  */
 #pragma once
 
