@@ -395,6 +395,7 @@ cmd_convert(int argc, char **argv)
     req.n_poolmaps = poolmaps->len;
     req.input_name = argv[1];
     req.boot_dir = opt_boot_dir;
+    req.probe_formats = true;
     guint before = notes->len;
     if (!convert_domain(doc, &req, changes, notes, &err))
         return cli_report(err);

@@ -181,6 +181,10 @@ struct convert_request {
      * boot_dir and <cmdline> is kept with console=hvc0 → ttyS0 and
      * /dev/xvdX → /dev/vdX. */
     const char *boot_dir;
+    /* Read the first bytes of every disk image that is readable here and
+     * set <driver type> to its real format (qcow2, vpc, raw), with a note
+     * when the source configuration said otherwise. */
+    bool probe_formats;
 };
 
 /* Convert doc in place: check it is a Xen domain whose disks all have a

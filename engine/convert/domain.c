@@ -3,7 +3,9 @@
  * pool mapping — so a reviewer sees in a plan exactly what convert prints. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib.h>
 #include <libxml/tree.h>
 
@@ -265,6 +267,68 @@ keep_direct_kernel(xmlDoc *doc, const char *dir, const char *kernel, const char 
     }
 }
 
+/* The image format of a readable local file or device from its first
+ * bytes: qcow2, vpc (VHD) or raw; NULL when it cannot be read. */
+static const char *
+probe_format(const char *path)
+{
+    char head[8] = {0};
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+    if (fd < 0)
+        return NULL;
+    n = pread(fd, head, sizeof(head), 0);
+    close(fd);
+    if (n < 0)
+        return NULL;
+    if (n >= 4 && memcmp(head, "QFI\xfb", 4) == 0)
+        return "qcow2";
+    if (n >= 8 && memcmp(head, "conectix", 8) == 0)
+        return "vpc";
+    return "raw";
+}
+
+/* Set each disk's <driver type> from the real format of its image, when
+ * the image is readable here; a note names every disk whose configured
+ * format was wrong. */
+static void
+probe_formats(xmlDoc *doc, const char *name, GPtrArray *notes)
+{
+    xmlNode *root = xmlDocGetRootElement(doc);
+    xmlNode *devs = first_child(root, "devices");
+
+    for (xmlNode *c = devs != NULL ? devs->children : NULL; c != NULL; c = c->next) {
+        g_autofree char *device = NULL;
+        g_autofree char *source = NULL;
+        g_autofree char *old = NULL;
+        g_autofree char *dev = NULL;
+        const char *real;
+        xmlNode *driver;
+
+        if (!is_el(c, "disk"))
+            continue;
+        device = prop(c, "device");
+        if (device != NULL && strcmp(device, "disk") != 0)
+            continue;
+        source = disk_source(c);
+        if (source == NULL || source[0] != '/' || (real = probe_format(source)) == NULL)
+            continue;
+        driver = first_child(c, "driver");
+        if (driver == NULL)
+            continue;
+        old = prop(driver, "type");
+        if (g_strcmp0(old, real) == 0)
+            continue;
+        dev = prop(first_child(c, "target"), "dev");
+        xmlSetProp(driver, (const xmlChar *)"type", (const xmlChar *)real);
+        if (notes != NULL)
+            g_ptr_array_add(notes, g_strdup_printf("%s: note: disk '%s' (%s) is a %s image, not %s as configured; driver type set to %s",
+                                                   name, dev != NULL ? dev : "?", source, real,
+                                                   old != NULL ? old : "untyped", real));
+    }
+}
+
 bool
 convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explain,
                GPtrArray *notes, GError **error)
@@ -300,6 +364,8 @@ convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explai
     g_autofree char *cmdline = os_text(root, "cmdline");
     if (!convert_apply_rules(doc, req->sets, req->n_sets, explain, error))
         return false;
+    if (req->probe_formats)
+        probe_formats(doc, name, notes);
     if (req->boot_dir != NULL && kernel != NULL) {
         g_autofree char *left = os_text(xmlDocGetRootElement(doc), "kernel");
         if (left == NULL)

@@ -48,6 +48,16 @@ if [ -f "$corpus/ova.xml" ]; then
     [ ! -s no.xml ] || fail "a failed conversion printed XML"
 fi
 
+# the real image format wins over the configured one
+printf 'QFI\373\000\000\000\003' > q.img
+cat > fmt.cfg <<EOT
+name = "fmt1"
+disk = [ 'format=raw, vdev=xvda, access=rw, target=$d/q.img' ]
+EOT
+"$CONVOY" convert fmt.cfg > fmt.xml 2> fmt.err
+expect_grep "<driver name='qemu' type='qcow2'/>" fmt.xml
+expect_grep "note: disk 'vda' ($d/q.img) is a qcow2 image, not raw as configured" fmt.err
+
 # a domain already of type kvm: printed unchanged, with a note
 "$CONVOY" convert "$g/xen-to-kvm/already-kvm.in.xml" > kvm.xml 2> kvm.err
 expect_grep "note: the domain is already of type 'kvm'" kvm.err
