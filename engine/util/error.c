@@ -43,6 +43,8 @@ convoy_exit_for_error(const GError *error)
     case CONVOY_ERROR_NBD:
     case CONVOY_ERROR_DRIFT:
     case CONVOY_ERROR_INTERNAL:
+    case CONVOY_ERROR_LIBVIRT:
+    case CONVOY_ERROR_CONFLICT:
     case CONVOY_ERROR_LAST:
     default:
         return CONVOY_EXIT_FAILURE;
