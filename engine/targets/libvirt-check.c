@@ -181,6 +181,32 @@ check_networks(struct lv_target *lt, virConnectPtr conn, const char *xml,
     }
 }
 
+/* Another domain already holding this VM's UUID: libvirt would refuse the
+ * define, so say it at plan time. */
+static void
+check_uuid(struct lv_target *lt, virConnectPtr conn,
+           const struct target_vm_req *req, GPtrArray *problems)
+{
+    g_autoptr(xmlDoc) doc = xmlReadMemory(req->xml, (int)strlen(req->xml), "domain.xml",
+                                          NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                          XML_PARSE_NOWARNING);
+    g_autoptr(xmlXPathContext) ctx = NULL;
+    g_autoptr(xmlXPathObject) obj = NULL;
+    g_autoptr(virDomain) other = NULL;
+    const char *uuid;
+
+    if (doc == NULL || (ctx = xmlXPathNewContext(doc)) == NULL)
+        return;
+    obj = xmlXPathEvalExpression((const xmlChar *)"string(/domain/uuid)", ctx);
+    if (obj == NULL || obj->stringval == NULL || obj->stringval[0] == '\0')
+        return;
+    uuid = (const char *)obj->stringval;
+    other = virDomainLookupByUUIDString(conn, uuid);
+    if (other != NULL && g_strcmp0(virDomainGetName(other), req->vm) != 0)
+        add(problems, g_strdup_printf("conflict: domain '%s' on '%s' already has uuid %s, the uuid of this vm",
+                                      virDomainGetName(other), lt->uri, uuid));
+}
+
 void
 lv_check(struct target *t, const struct target_vm_req *req,
          GPtrArray *problems, GPtrArray *notes)
@@ -203,4 +229,5 @@ lv_check(struct target *t, const struct target_vm_req *req,
     if (dom != NULL && !req->domain_owned && !req->adopt)
         add(problems, g_strdup_printf("conflict: domain '%s' already exists on '%s' and convoy did not define it; it is never overwritten (set 'adopt: true' on the vm to take it over)",
                                       req->vm, lt->uri));
+    check_uuid(lt, conn, req, problems);
 }

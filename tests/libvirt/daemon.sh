@@ -40,6 +40,8 @@ daemon_up() {
 pool_up() {
     _p="convoy-t-$$-$(date +%s%N | tail -c 7)"
     mkdir -p "$1/pool"
+    # qemu runs as its own user: it must reach the volumes.
+    chmod 755 "$1" "$1/pool"
     $VIRSH pool-define-as "$_p" dir --target "$1/pool" >/dev/null ||
         fail "cannot define pool $_p"
     $VIRSH pool-start "$_p" >/dev/null || fail "cannot start pool $_p"
@@ -49,17 +51,18 @@ pool_up() {
 # pool_down NAME: delete its volumes, stop and undefine it.
 pool_down() {
     for v in $($VIRSH vol-list "$1" 2>/dev/null | awk '{print $1}'); do
-        $VIRSH vol-delete --pool "$1" "$v" >/dev/null 2>&1
+        $VIRSH vol-delete --pool "$1" "$v" >/dev/null 2>&1 || true
     done
-    $VIRSH pool-destroy "$1" >/dev/null 2>&1
-    $VIRSH pool-undefine "$1" >/dev/null 2>&1
+    $VIRSH pool-destroy "$1" >/dev/null 2>&1 || true
+    $VIRSH pool-undefine "$1" >/dev/null 2>&1 || true
     return 0
 }
 
 # domain_down NAME: destroy and undefine a domain if it exists.
 domain_down() {
-    $VIRSH destroy "$1" >/dev/null 2>&1
-    $VIRSH undefine --nvram "$1" >/dev/null 2>&1 || $VIRSH undefine "$1" >/dev/null 2>&1
+    $VIRSH destroy "$1" >/dev/null 2>&1 || true
+    $VIRSH undefine --nvram "$1" >/dev/null 2>&1 ||
+        $VIRSH undefine "$1" >/dev/null 2>&1 || true
     return 0
 }
 
@@ -98,7 +101,7 @@ bridge_up() {
     requires ip
     if [ ! -d "/sys/class/net/$1" ]; then
         ip link add "$1" type bridge 2>/dev/null || skip "cannot create bridge $1"
-        ip link set "$1" up 2>/dev/null
+        ip link set "$1" up 2>/dev/null || true
         cleanup_fn "ip link del '$1'"
     fi
 }

@@ -1,0 +1,62 @@
+#!/bin/sh
+# An XVA imported into a real qemu:///system directory pool, as raw and as
+# qcow2, written locally through the pool's path: volumes equal the source
+# disks, the domain is defined with volume disks, autostart is set when
+# asked, it starts under TCG, and re-applying does nothing.
+. "$abs_top_srcdir/tests/functions.sh"
+. "$abs_top_srcdir/tests/libvirt/daemon.sh"
+set -e
+requires qemu-img
+daemon_up
+d=$(scratch)
+make_fixture "$d"
+pool=$(pool_up "$d")
+cleanup_fn "pool_down '$pool'"
+bridge_up convoy-br0
+vm=convoy-t-imp-$$
+cleanup_fn "domain_down '$vm'"
+cd "$d"
+
+for fmt in raw qcow2; do
+    domain_down "$vm"
+    rm -rf .convoy
+    LV_VM=$vm libvirt_manifest "$d" "$pool"
+    set_default "$d" disk_format "$fmt"
+    expect_exit 2 "$CONVOY" plan manifest.yaml > plan.txt
+    expect_grep "domain-define      $vm@qemu:///system" plan.txt
+    "$CONVOY" apply --yes manifest.yaml > apply.$fmt.log 2>&1 ||
+        { cat apply.$fmt.log; fail "apply ($fmt) failed"; }
+    same_content "pool/$vm-vda.$fmt" src/xvda.raw
+    same_content "pool/$vm-vdb.$fmt" src/xvdb.raw
+    $VIRSH vol-dumpxml --pool "$pool" "$vm-vda.$fmt" | grep -q "<format type='$fmt'/>" ||
+        fail "volume $vm-vda.$fmt is not $fmt"
+    if [ "$fmt" = qcow2 ]; then
+        qemu-img check -q "pool/$vm-vda.qcow2" || fail "vda is not a valid qcow2"
+    fi
+    $VIRSH dumpxml "$vm" > dom.xml || fail "domain $vm is not defined"
+    expect_grep "<source pool='$pool' volume='$vm-vda.$fmt'/>" dom.xml
+    expect_grep "<domain type='qemu'" dom.xml
+    $VIRSH dominfo "$vm" | grep -q 'Persistent: *yes' || fail "domain is not persistent"
+    $VIRSH dominfo "$vm" | grep -q 'Autostart: *disable' || fail "autostart set though not asked"
+    expect_exit 0 "$CONVOY" plan manifest.yaml > replan.txt
+    expect_grep "No changes: 4 steps up to date" replan.txt
+done
+
+# autostart + start: the domain reaches 'running' under TCG (the tiny
+# fixture guest boots no OS; running is what counts), then re-apply is a
+# no-op.  Changing autostart only redefines the domain.
+set_default "$d" start true
+sed -i 's/^  start: true/  start: true\n  autostart: true/' manifest.yaml
+expect_exit 2 "$CONVOY" plan manifest.yaml > plan.txt
+expect_grep "! redo   domain-define" plan.txt
+expect_grep "inputs changed: autostart (false → true)" plan.txt
+expect_grep "+ todo   domain-start" plan.txt
+"$CONVOY" apply --yes manifest.yaml > apply.start.log 2>&1 ||
+    { cat apply.start.log; fail "apply with start failed"; }
+grep -q "disk-copy.*starting" apply.start.log && fail "disks copied again for an autostart change"
+[ "$($VIRSH domstate "$vm")" = running ] || fail "domain is not running"
+$VIRSH dominfo "$vm" | grep -q 'Autostart: *enable' || fail "autostart not set"
+expect_exit 0 "$CONVOY" plan manifest.yaml > replan.txt
+expect_grep "No changes: 5 steps up to date" replan.txt
+$VIRSH destroy "$vm" >/dev/null
+exit 0
