@@ -367,16 +367,17 @@ check_target(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
     g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
     g_autofree char *def_key = g_strdup_printf("%s/%s", v->mvm->name,
                                                step_domain_define.name);
-    g_autoptr(state_step_record) def = state_step_get(ev->st, def_key, NULL);
+    g_autoptr(state_step_record) def = NULL;
     struct target_vm_req req = {
         .vm = manifest_vm_target_name(v->mvm),
         .xml = v->kvm_xml,
-        .domain_owned = def != NULL,
         .adopt = v->mvm->adopt,
     };
 
     if (v->tgt->ops->check == NULL)
         return;
+    def = state_step_get(ev->st, def_key, NULL);
+    req.domain_owned = def != NULL;
     for (guint i = 0; i < v->disks->len; i++) {
         const struct plan_disk *pd = v->disks->pdata[i];
         char *key = g_strdup_printf("%s/%s/%s", v->mvm->name,
