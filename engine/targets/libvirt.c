@@ -289,15 +289,53 @@ find_domain(struct target *t, const char *vm, GError **error)
     return virDomainLookupByName(conn, vm);
 }
 
+/* xml with its <uuid> set to uuid; returns a new string (xml itself
+ * copied when it cannot be parsed: libvirt will say what is wrong). */
+static char *
+with_uuid(const char *xml, const char *uuid)
+{
+    g_autoptr(xmlDoc) doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
+                                          XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                          XML_PARSE_NOWARNING);
+    xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+    xmlNode *u = NULL;
+    xmlChar *out = NULL;
+    int len = 0;
+    char *res;
+
+    if (root == NULL)
+        return g_strdup(xml);
+    for (xmlNode *c = root->children; c != NULL && u == NULL; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, "uuid") == 0)
+            u = c;
+    }
+    if (u == NULL)
+        u = xmlNewChild(root, NULL, (const xmlChar *)"uuid", NULL);
+    xmlNodeSetContent(u, (const xmlChar *)uuid);
+    xmlDocDumpMemory(doc, &out, &len);
+    res = g_strndup((const char *)out, (gsize)len);
+    xmlFree(out);
+    return res;
+}
+
 static bool
 lvt_define(struct target *t, const char *vm, const char *xml, bool autostart,
            GError **error)
 {
     virConnectPtr conn = lv_conn(t->priv, error);
     g_autoptr(virDomain) dom = NULL;
+    g_autoptr(virDomain) old = NULL;
+    g_autofree char *fixed = NULL;
+    char uuid[VIR_UUID_STRING_BUFLEN];
 
     if (conn == NULL)
         return false;
+    /* A same-named domain reaches here only when it is convoy's or the vm
+     * adopts it (the plan blocks it otherwise): redefine it in place,
+     * keeping its uuid, which libvirt requires for the same name. */
+    old = virDomainLookupByName(conn, vm);
+    if (old != NULL && virDomainGetUUIDString(old, uuid) == 0)
+        xml = fixed = with_uuid(xml, uuid);
     dom = virDomainDefineXMLFlags(conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
     if (dom == NULL)
         return lv_error(error, "domain '%s': define rejected", vm);

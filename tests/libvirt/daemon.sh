@@ -77,6 +77,7 @@ version: 1
 defaults:
   target: kvm
   disk_format: raw
+  allocation: sparse
   start: false
 sources:
   exports: {type: xva, path: exports}
