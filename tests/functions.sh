@@ -15,11 +15,13 @@ cleanup_fn() { _cleanup_fns="$* ; $_cleanup_fns"; }
 _run_cleanup() { eval "$_cleanup_fns" 2>/dev/null || true; }
 trap _run_cleanup EXIT INT TERM
 
-# A fresh scratch directory, removed at exit.
+# A fresh scratch directory, removed at exit.  Tests call it as
+# d=$(scratch), a subshell whose cleanup_fn would never reach this shell:
+# so every scratch directory lives under one root registered here.
+_scratch_root=$(mktemp -d "${TMPDIR:-/tmp}/convoy-test.XXXXXX")
+cleanup_fn "rm -rf '$_scratch_root'"
 scratch() {
-    d=$(mktemp -d "${TMPDIR:-/tmp}/convoy-test.XXXXXX")
-    cleanup_fn "rm -rf '$d'"
-    echo "$d"
+    mktemp -d "$_scratch_root/d.XXXXXX"
 }
 
 skip() { echo "SKIP: $*" >&2; exit 77; }

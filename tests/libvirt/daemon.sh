@@ -41,7 +41,7 @@ pool_up() {
     _p="convoy-t-$$-$(date +%s%N | tail -c 7)"
     mkdir -p "$1/pool"
     # qemu runs as its own user: it must reach the volumes.
-    chmod 755 "$1" "$1/pool"
+    chmod 755 "$(dirname "$1")" "$1" "$1/pool"
     $VIRSH pool-define-as "$_p" dir --target "$1/pool" >/dev/null ||
         fail "cannot define pool $_p"
     $VIRSH pool-start "$_p" >/dev/null || fail "cannot start pool $_p"
