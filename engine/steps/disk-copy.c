@@ -69,6 +69,9 @@ struct copy_run {
 
 static const char zeros[1 << 16];
 
+/* How often one copy reconnects to a target whose connection dropped. */
+#define COPY_RECONNECTS 3
+
 static void
 hash_zeros(XXH64_state_t *h, uint64_t len)
 {
@@ -228,6 +231,7 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
     g_autoptr(state_checkpoint) ck = NULL;
     g_autoptr(GError) err = NULL;
     gint64 t0 = g_get_monotonic_time();
+    unsigned retries = 0;
     bool owned;
     bool ok;
 
@@ -242,6 +246,10 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
             (ps->rec != NULL && ps->rec->status == STATE_STEP_DONE);
     if (!create_disk(ps, ctx, owned, c.resume_from > 0, c.resume_from, error))
         return false;
+    c.hash = XXH64_createState();
+retry:
+    XXH64_reset(c.hash, 0);
+    c.pos = 0;
     c.w = v->tgt->ops->open_writer(v->tgt, ps->disk->location,
                                    v->mvm->disk_format, v->mvm->allocation,
                                    c.size, c.resume_from, &err);
@@ -261,12 +269,12 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
                                        v->mvm->allocation, c.size, 0, &err);
     }
     if (c.w == NULL) {
+        XXH64_freeState(c.hash);
+        g_free(c.cmp);
         g_propagate_error(error, g_steal_pointer(&err));
         return false;
     }
     c.last_ckpt = c.resume_from;
-    c.hash = XXH64_createState();
-    XXH64_reset(c.hash, 0);
 
     ok = v->src->ops->copy_disk(v->src, v->sv, ps->disk->sdisk, &sink, &c, &err);
     if (ok && c.pos != c.size) {
@@ -278,6 +286,22 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
     if (ok) {
         ok = disk_writer_close(c.w, &err);
         c.w = NULL;
+    }
+    if (!ok && retries < COPY_RECONNECTS && !exec_interrupted() &&
+        g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_LIBVIRT)) {
+        /* The connection dropped mid-copy: the writer's next open
+         * reconnects (with backoff) and the copy resumes from the last
+         * checkpoint, re-checking what is before it. */
+        disk_writer_abort(g_steal_pointer(&c.w));
+        retries++;
+        if (ctx->obs != NULL && ctx->obs->note != NULL) {
+            g_autofree char *msg = g_strdup_printf("%s; reconnecting and resuming from %" G_GUINT64_FORMAT " bytes (attempt %u of %u)",
+                                                   err->message, c.last_ckpt, retries, COPY_RECONNECTS);
+            ctx->obs->note(ctx->obs->opaque, ps, msg);
+        }
+        g_clear_error(&err);
+        c.resume_from = c.last_ckpt;
+        goto retry;
     }
     if (!ok) {
         disk_writer_abort(c.w);

@@ -3,6 +3,7 @@
  * keepalive on remote URIs, reconnect with backoff when it drops. */
 #include "config.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <glib.h>
@@ -30,14 +31,16 @@ event_loop(gpointer data)
     return NULL;
 }
 
-/* Once: silence libvirt's stderr reports and run the default event loop
- * (keepalive needs one). */
+/* Once: silence libvirt's stderr reports, run the default event loop
+ * (keepalive needs one), and ignore SIGPIPE, as libvirt asks of its
+ * clients: a connection cut mid-write must be an error, not a death. */
 static void
 lv_init(void)
 {
     static gsize done = 0;
 
     if (g_once_init_enter(&done)) {
+        signal(SIGPIPE, SIG_IGN);
         virSetErrorFunc(NULL, quiet_errors);
         if (virEventRegisterDefaultImpl() == 0)
             g_thread_unref(g_thread_new("convoy-libvirt-events", event_loop, NULL));
