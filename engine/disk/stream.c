@@ -130,7 +130,11 @@ send_hole(struct disk_writer *w, uint64_t len, GError **error)
 static bool
 sraw_open(struct disk_writer *w, uint64_t resume_from, GError **error)
 {
-    if (resume_from > 0)
+    /* A receiving libvirt may not keep a volume's preallocation under a
+     * hole: a preallocated disk gets its zeros as data. */
+    if (w->allocation == DISK_ALLOCATION_PREALLOCATED)
+        w->zeros_until = UINT64_MAX;
+    else if (resume_from > 0)
         w->zeros_until = resume_from + STREAM_ZERO_WINDOW;
     return true;
 }

@@ -42,6 +42,31 @@ for fmt in raw qcow2; do
     expect_grep "No changes: 4 steps up to date" replan.txt
 done
 
+# Preallocated, locally and through the stream: fully allocated, same
+# content, valid qcow2.
+"$CONVOY" rollback --yes manifest.yaml web1 > /dev/null || fail "rollback failed"
+for mode in "raw auto" "raw stream" "qcow2 auto" "qcow2 stream"; do
+    set -- $mode
+    pvm=$vm-pre-$1-$2
+    cleanup_fn "domain_down '$pvm'"
+    rm -rf .convoy
+    LV_VM=$pvm libvirt_manifest "$d" "$pool" "    upload: $2"
+    set_default "$d" disk_format "$1"
+    set_default "$d" allocation preallocated
+    "$CONVOY" apply --yes manifest.yaml > apply.pre.log 2>&1 ||
+        { cat apply.pre.log; fail "preallocated apply ($mode) failed"; }
+    same_content "pool/$pvm-vda.$1" src/xvda.raw
+    same_content "pool/$pvm-vdb.$1" src/xvdb.raw
+    k=$(du -k "pool/$pvm-vda.$1" | cut -f1)
+    [ "$k" -ge 65536 ] || fail "$mode: vda allocates $k KiB, not preallocated"
+    [ "$1" = raw ] || qemu-img check -q "pool/$pvm-vda.qcow2" || fail "$mode: not a valid qcow2"
+    "$CONVOY" rollback --yes manifest.yaml web1 > /dev/null || fail "rollback ($mode) failed"
+done
+rm -rf .convoy
+LV_VM=$vm libvirt_manifest "$d" "$pool"
+set_default "$d" disk_format qcow2
+"$CONVOY" apply --yes manifest.yaml > apply.again.log 2>&1 || { cat apply.again.log; fail "apply failed"; }
+
 # autostart + start: the domain reaches 'running' under TCG (the tiny
 # fixture guest boots no OS; running is what counts), then re-apply is a
 # no-op.  Changing autostart only redefines the domain.
