@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <glib.h>
+#include <libvirt/libvirt.h>
 
 #include "disk/disk.h"
 
@@ -49,10 +50,21 @@ struct disk_writer {
     unsigned in_flight_cmds;            /* aio commands not completed */
     int aio_errno;                      /* first failed aio command's errno */
     uint64_t aio_error_offset;          /* and its offset */
+
+    /* libvirt volume upload (stream.c) */
+    virStorageVolPtr vol;               /* owned reference */
+    virStreamPtr stream;                /* current upload, NULL between */
+    uint64_t stream_pos;                /* next offset the upload writes */
+    uint64_t zeros_until;               /* resume: zeros below this are
+                                         * sent as data, not holes */
+    struct disk_writer *inner;          /* qcow2: the local image built
+                                         * first, uploaded on finish */
 };
 
 extern const struct disk_writer_ops raw_writer_ops;
 extern const struct disk_writer_ops nbd_writer_ops;
+extern const struct disk_writer_ops stream_raw_ops;
+extern const struct disk_writer_ops stream_qcow2_ops;
 
 /* Length of the run starting at buf (image offset offset) whose 64 KiB
  * sub-blocks are all zero or all non-zero, at most max bytes (max > 0,

@@ -7,7 +7,8 @@
  * durable, which is what a checkpoint relies on.
  *
  * Sections: writer API (writer.c) · raw files (raw.c) · qcow2 over NBD
- * (nbd.c) · zero detection (zero.c).
+ * (nbd.c) · libvirt volume upload streams (stream.c) · zero detection
+ * (zero.c).
  */
 #pragma once
 
@@ -48,6 +49,27 @@ struct disk_writer *disk_writer_open(const char *path, enum disk_format format,
                                      enum disk_allocation allocation,
                                      uint64_t size, uint64_t resume_from,
                                      GError **error);
+
+struct _virStorageVol;
+
+/* A writer into an existing libvirt storage volume through
+ * virStorageVolUpload with sparse streams (holes stay holes over the
+ * wire).  raw: the content is uploaded as it arrives; flush() finishes the
+ * current upload (libvirt has the bytes) and the next write starts a new
+ * one at its offset.  On resume the bytes from resume_from on are sent
+ * again, zeros as data for a window past it (an interrupted upload may
+ * have left data there that a hole would not clear).  qcow2: the image is
+ * built locally at tmp_path with the qcow2 writer (checkpointed, resumable)
+ * and its bytes are uploaded on close into the volume, which libvirt
+ * created as qcow2 with the same capacity, so the volume is a valid qcow2.
+ * Borrows vol (takes its own reference).  Returns a new writer. */
+struct disk_writer *disk_writer_open_stream(struct _virStorageVol *vol,
+                                            const char *name,
+                                            enum disk_format format,
+                                            enum disk_allocation allocation,
+                                            uint64_t size, uint64_t resume_from,
+                                            const char *tmp_path,
+                                            GError **error);
 
 /* Write len bytes at offset.  All-zero blocks of a sparse image are not
  * written (they stay holes).  Errors: CONVOY_ERROR_IO, _NOSPACE, _NBD. */

@@ -16,8 +16,8 @@ static const char *const top_keys[] = {
     NULL,
 };
 static const char *const defaults_keys[] = {
-    "target", "disk_format", "allocation", "source_power", "start", "rules",
-    "memory", "vcpus", NULL,
+    "target", "disk_format", "allocation", "source_power", "start", "autostart",
+    "rules", "memory", "vcpus", NULL,
 };
 
 static void

@@ -17,6 +17,7 @@ struct msettings {
     enum disk_allocation allocation;
     enum manifest_source_power source_power;
     bool start;
+    bool autostart;
     GPtrArray *rules;               /* of char*, owned */
     uint64_t memory;
     unsigned vcpus;

@@ -100,6 +100,8 @@ struct manifest_target {
     char *pool_default;   /* may be NULL */
     GHashTable *pool_map; /* char* → char*, owned; may be empty */
     GPtrArray *networks;  /* of struct manifest_netmap*, owned, in order */
+    bool upload_stream;   /* libvirt: 'upload: stream' forces volume upload
+                           * streams even on a local connection */
 };
 
 enum manifest_on_failure {
@@ -132,6 +134,8 @@ struct manifest_vm {
     enum disk_allocation allocation;
     enum manifest_source_power source_power;
     bool start;
+    bool autostart;       /* libvirt: mark the domain autostart */
+    bool adopt;           /* take over a same-named domain/volume (vm only) */
     GPtrArray *rules;     /* of char*, owned: rule set names, in order */
     uint64_t memory;      /* bytes; 0 = as the source */
     unsigned vcpus;       /* 0 = as the source */

@@ -19,6 +19,7 @@ msettings_init(struct msettings *s)
     s->allocation = DISK_ALLOCATION_SPARSE;
     s->source_power = MANIFEST_SOURCE_POWER_LEAVE;
     s->start = true;
+    s->autostart = false;
     s->rules = g_ptr_array_new_with_free_func(g_free);
     g_ptr_array_add(s->rules, g_strdup("xen-to-kvm"));
     s->memory = 0;
@@ -141,6 +142,9 @@ msettings_apply(struct mload *l, const struct ynode *map, const char *ctx,
     n = ynode_get(map, "start");
     if (n != NULL)
         mget_bool(l, n, "start", &s->start);
+    n = ynode_get(map, "autostart");
+    if (n != NULL)
+        mget_bool(l, n, "autostart", &s->autostart);
     n = ynode_get(map, "rules");
     if (n != NULL)
         apply_rules(l, n, s);

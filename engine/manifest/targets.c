@@ -11,8 +11,9 @@ static const char *const directory_keys[] = {
     "type", "path", "domain_type", "networks", NULL,
 };
 static const char *const libvirt_keys[] = {
-    "type", "uri", "domain_type", "pools", "networks", NULL,
+    "type", "uri", "domain_type", "pools", "networks", "upload", NULL,
 };
+static const char *const upload_modes[] = {"auto", "stream", NULL};
 static const char *const domain_types[] = {"kvm", "qemu", NULL};
 static const char *const pools_keys[] = {"default", "map", NULL};
 static const char *const netmap_keys[] = {"from", "to", NULL};
@@ -198,6 +199,10 @@ mtarget_parse(struct mload *l, const struct ynode *key,
         const struct ynode *pools = ynode_get(body, "pools");
         if (pools != NULL)
             parse_pools(l, pools, t);
+        const struct ynode *up = ynode_get(body, "upload");
+        unsigned mode = 0;
+        if (up != NULL && mget_enum(l, up, "upload", upload_modes, &mode))
+            t->upload_stream = mode == 1;
     }
 
     const struct ynode *dt = ynode_get(body, "domain_type");

@@ -10,11 +10,12 @@
 static const char *const wave_keys[] = {
     "name", "after", "max_parallel", "limits", "window", "on_failure",
     "retries", "hooks", "vms", "target", "disk_format", "allocation",
-    "source_power", "start", "rules", NULL,
+    "source_power", "start", "autostart", "rules", NULL,
 };
 static const char *const vm_keys[] = {
     "name", "source", "rename", "file", "target", "disk_format", "allocation",
-    "source_power", "start", "memory", "vcpus", "rules", "hooks", NULL,
+    "source_power", "start", "autostart", "adopt", "memory", "vcpus", "rules",
+    "hooks", NULL,
 };
 static const char *const limits_keys[] = {
     "per_source_host", "per_target_host", "per_pool", NULL,
@@ -302,6 +303,10 @@ parse_vm(struct waves_ctx *c, const struct ynode *n, struct manifest_wave *w,
         ydiag_error(&l->diag, rn, "'rename': expected a name without '/', got '%s'", vm->rename);
     }
 
+    const struct ynode *an = ynode_get(n, "adopt");
+    if (an != NULL)
+        mget_bool(l, an, "adopt", &vm->adopt);
+
     const struct ynode *fn = ynode_get(n, "file");
     if (fn != NULL && mget_path(l, fn, "file", &vm->file) && src != NULL &&
         src->kind != MANIFEST_SOURCE_XVA) {
@@ -319,6 +324,7 @@ parse_vm(struct waves_ctx *c, const struct ynode *n, struct manifest_wave *w,
     vm->allocation = s.allocation;
     vm->source_power = s.source_power;
     vm->start = s.start;
+    vm->autostart = s.autostart;
     vm->memory = s.memory;
     vm->vcpus = s.vcpus;
     g_ptr_array_unref(vm->rules);

@@ -313,9 +313,15 @@ eval_domain(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
                                                   manifest_vm_target_name(v->mvm),
                                                   xd->dev, v->mvm->disk_format);
         g_ptr_array_add(v->disks, pd);
-        if (!convert_set_disk_file(doc, pd->dev, pd->location,
-                                   disk_format_name(v->mvm->disk_format), error))
+        if (v->tgt->ops->set_disk != NULL) {
+            if (!v->tgt->ops->set_disk(v->tgt, doc, pd->dev, pd->location,
+                                       v->mvm->disk_format, error))
+                return false;
+        } else if (!convert_set_disk_file(doc, pd->dev, pd->location,
+                                          disk_format_name(v->mvm->disk_format),
+                                          error)) {
             return false;
+        }
     }
     apply_overrides(doc, v->mvm, v->mtgt);
     v->kvm_xml = convert_xml_format(doc);
@@ -337,7 +343,76 @@ add_step(struct plan_vm *v, const struct step_ops *ops, struct plan_disk *d)
     return s;
 }
 
-/* The chain: disk-copy × N → domain-convert → domain-define. */
+/* Did convoy make the disk (a done copy, or a checkpoint, which is only
+ * written after the target disk was created)? */
+static bool
+disk_owned(struct state *st, const char *key)
+{
+    g_autoptr(state_step_record) rec = state_step_get(st, key, NULL);
+    g_autoptr(state_checkpoint) ck = NULL;
+
+    if (rec == NULL)
+        return false;
+    if (rec->status == STATE_STEP_DONE)
+        return true;
+    ck = state_checkpoint_get(st, key, NULL);
+    return ck != NULL;
+}
+
+/* The target's read-only check of one VM: problems block it (they become
+ * its evaluation error), notes become plan warnings. */
+static void
+check_target(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
+             GError **error)
+{
+    g_autoptr(GArray) disks = g_array_new(FALSE, TRUE, sizeof(struct target_disk_req));
+    g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *def_key = g_strdup_printf("%s/%s", v->mvm->name,
+                                               step_domain_define.name);
+    g_autoptr(state_step_record) def = NULL;
+    struct target_vm_req req = {
+        .vm = manifest_vm_target_name(v->mvm),
+        .xml = v->kvm_xml,
+        .adopt = v->mvm->adopt,
+    };
+
+    if (v->tgt->ops->check == NULL)
+        return;
+    def = state_step_get(ev->st, def_key, NULL);
+    req.domain_owned = def != NULL;
+    for (guint i = 0; i < v->disks->len; i++) {
+        const struct plan_disk *pd = v->disks->pdata[i];
+        char *key = g_strdup_printf("%s/%s/%s", v->mvm->name,
+                                    step_disk_copy.name, pd->dev);
+        struct target_disk_req d = {
+            .dev = pd->dev,
+            .location = pd->location,
+            .format = v->mvm->disk_format,
+            .allocation = v->mvm->allocation,
+            .size = pd->sdisk->size,
+            .owned = disk_owned(ev->st, key),
+        };
+        g_ptr_array_add(keys, key);
+        g_array_append_val(disks, d);
+    }
+    req.disks = (const struct target_disk_req *)(void *)disks->data;
+    req.n_disks = disks->len;
+    v->tgt->ops->check(v->tgt, &req, problems, notes);
+    for (guint i = 0; i < notes->len; i++)
+        g_ptr_array_add(p->warnings, g_strdup_printf("vm '%s': %s", v->mvm->name,
+                                                     (const char *)notes->pdata[i]));
+    if (problems->len > 0) {
+        g_autofree char *all = NULL;
+        g_ptr_array_add(problems, NULL);
+        all = g_strjoinv("; ", (char **)problems->pdata);
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONFLICT, "%s", all);
+    }
+}
+
+/* The chain: disk-copy × N → domain-convert → domain-define →
+ * domain-start (when asked and the target runs domains). */
 static void
 build_steps(struct plan_vm *v)
 {
@@ -354,6 +429,10 @@ build_steps(struct plan_vm *v)
     g_ptr_array_add(def->deps, conv);
     for (guint i = 0; i < v->disks->len; i++)
         g_ptr_array_add(def->deps, v->steps->pdata[i]);
+    if (v->mvm->start && v->tgt->ops->start != NULL) {
+        struct plan_step *start = add_step(v, &step_domain_start, NULL);
+        g_ptr_array_add(start->deps, def);
+    }
     for (guint i = 0; i < v->steps->len; i++) {
         struct plan_step *s = v->steps->pdata[i];
         s->inputs = s->ops->inputs(s);
@@ -406,6 +485,8 @@ eval_vm(struct plan *p, struct plan_eval *ev, struct plan_vm *v, GError **fatal)
         g_propagate_error(fatal, g_steal_pointer(&err));
         return;
     }
+    if (err == NULL && v->kvm_xml != NULL)
+        check_target(p, ev, v, &err);
     if (err != NULL) {
         v->error = g_strdup(err->message);
         g_ptr_array_add(p->errors, g_strdup_printf("vm '%s': %s", v->mvm->name,
@@ -481,6 +562,7 @@ plan_evaluate(const struct manifest *m, struct state *st, const char *wave,
     ev.warned = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     ev.domain_dirs = rules_dirs(m, "domain");
     ev.guest_dirs = rules_dirs(m, "guest");
+    ev.st = st;
     for (guint i = 0; i < m->vms->len && fatal == NULL; i++) {
         struct manifest_vm *mvm = m->vms->pdata[i];
         struct plan_vm *v;

@@ -11,6 +11,7 @@ struct plan_eval {
     GHashTable *warned;       /* names already warned about */
     char **domain_dirs;       /* rules search path for domain rule sets */
     char **guest_dirs;
+    struct state *st;         /* borrowed, read-only use: who made what */
 };
 
 /* diff.c: set every step's action and reason from st and a probe of the

@@ -69,6 +69,9 @@ struct copy_run {
 
 static const char zeros[1 << 16];
 
+/* How often one copy reconnects to a target whose connection dropped. */
+#define COPY_RECONNECTS 3
+
 static void
 hash_zeros(XXH64_state_t *h, uint64_t len)
 {
@@ -86,7 +89,10 @@ checkpoint(struct copy_run *c, GError **error)
         return true;
     if (!disk_writer_flush(c->w, error))
         return false;
-    if (!state_checkpoint_put(c->ctx->st, c->ps->key, c->pos, NULL, error))
+    if (!state_checkpoint_put(c->ctx->st, c->ps->key, c->pos,
+                              c->ps->vm->tgt->ops->create_disk != NULL
+                                  ? "{\"created\":true}" : NULL,
+                              error))
         return false;
     c->last_ckpt = c->pos;
     return true;
@@ -186,6 +192,28 @@ sink_zero(void *opaque, uint64_t off, uint64_t len, GError **error)
     return advance(c, off + len, error);
 }
 
+/* Targets with storage objects (libvirt volumes) create the disk first,
+ * then record that convoy did (a checkpoint with detail "created"), which
+ * the plan's conflict check and rollback rely on. */
+static bool
+create_disk(struct plan_step *ps, struct step_ctx *ctx, bool replace,
+            bool keep, uint64_t position, GError **error)
+{
+    struct plan_vm *v = ps->vm;
+
+    if (v->tgt->ops->create_disk == NULL)
+        return true;
+    if (!v->tgt->ops->create_disk(v->tgt, ps->disk->location,
+                                  v->mvm->disk_format, v->mvm->allocation,
+                                  ps->disk->sdisk->size, replace, keep,
+                                  error)) {
+        g_prefix_error(error, "disk '%s': ", ps->disk->dev);
+        return false;
+    }
+    return state_checkpoint_put(ctx->st, ps->key, position, "{\"created\":true}",
+                                error);
+}
+
 static bool
 copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
            GError **error)
@@ -203,6 +231,8 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
     g_autoptr(state_checkpoint) ck = NULL;
     g_autoptr(GError) err = NULL;
     gint64 t0 = g_get_monotonic_time();
+    unsigned retries = 0;
+    bool owned;
     bool ok;
 
     ck = state_checkpoint_get(ctx->st, ps->key, error);
@@ -210,6 +240,16 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
         return false;
     if (ck != NULL && ck->position <= c.size)
         c.resume_from = ck->position;
+    /* The target's disk is ours when a checkpoint or a done record says
+     * convoy created it (or the manifest adopts it). */
+    owned = ck != NULL || v->mvm->adopt ||
+            (ps->rec != NULL && ps->rec->status == STATE_STEP_DONE);
+    if (!create_disk(ps, ctx, owned, c.resume_from > 0, c.resume_from, error))
+        return false;
+    c.hash = XXH64_createState();
+retry:
+    XXH64_reset(c.hash, 0);
+    c.pos = 0;
     c.w = v->tgt->ops->open_writer(v->tgt, ps->disk->location,
                                    v->mvm->disk_format, v->mvm->allocation,
                                    c.size, c.resume_from, &err);
@@ -222,17 +262,19 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
         }
         g_clear_error(&err);
         c.resume_from = 0;
+        if (!create_disk(ps, ctx, true, false, 0, error))
+            return false;
         c.w = v->tgt->ops->open_writer(v->tgt, ps->disk->location,
                                        v->mvm->disk_format,
                                        v->mvm->allocation, c.size, 0, &err);
     }
     if (c.w == NULL) {
+        XXH64_freeState(c.hash);
+        g_free(c.cmp);
         g_propagate_error(error, g_steal_pointer(&err));
         return false;
     }
     c.last_ckpt = c.resume_from;
-    c.hash = XXH64_createState();
-    XXH64_reset(c.hash, 0);
 
     ok = v->src->ops->copy_disk(v->src, v->sv, ps->disk->sdisk, &sink, &c, &err);
     if (ok && c.pos != c.size) {
@@ -244,6 +286,22 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
     if (ok) {
         ok = disk_writer_close(c.w, &err);
         c.w = NULL;
+    }
+    if (!ok && retries < COPY_RECONNECTS && !exec_interrupted() &&
+        g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_LIBVIRT)) {
+        /* The connection dropped mid-copy: the writer's next open
+         * reconnects (with backoff) and the copy resumes from the last
+         * checkpoint, re-checking what is before it. */
+        disk_writer_abort(g_steal_pointer(&c.w));
+        retries++;
+        if (ctx->obs != NULL && ctx->obs->note != NULL) {
+            g_autofree char *msg = g_strdup_printf("%s; reconnecting and resuming from %" G_GUINT64_FORMAT " bytes (attempt %u of %u)",
+                                                   err->message, c.last_ckpt, retries, COPY_RECONNECTS);
+            ctx->obs->note(ctx->obs->opaque, ps, msg);
+        }
+        g_clear_error(&err);
+        c.resume_from = c.last_ckpt;
+        goto retry;
     }
     if (!ok) {
         disk_writer_abort(c.w);
@@ -263,6 +321,7 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
     json_init(&j, false);
     json_begin_object(&j);
     json_kv_string(&j, "location", ps->disk->location);
+    json_kv_bool(&j, "created", v->tgt->ops->create_disk != NULL);
     json_kv_uint(&j, "size", c.size);
     json_kv_string(&j, "xxh64", digest);
     json_kv_uint(&j, "written", c.written);

@@ -1,11 +1,14 @@
 /* domain-define: land the KVM domain XML on the target (the directory
- * target writes <path>/<vm>.xml atomically); only after every disk of the
- * VM is copied, so a failed copy leaves no domain behind. */
+ * target writes <path>/<vm>.xml atomically; libvirt defines it persistent,
+ * with autostart as asked); only after every disk of the VM is copied, so
+ * a failed copy leaves no domain behind.  A rejected XML is kept in the
+ * state store's events for inspection. */
 #include "config.h"
 
 #include <string.h>
 #include <glib.h>
 
+#include "exec/exec.h"
 #include "plan/plan.h"
 #include "steps/steps.h"
 #include "util/hash.h"
@@ -19,7 +22,11 @@ define_inputs(const struct plan_step *ps)
     g_autofree char *loc = v->tgt->ops->domain_location(v->tgt,
                                                         manifest_vm_target_name(v->mvm));
 
-    return g_strdup_printf("location=%s\ntarget=%s\ntarget_kind=%s\nxml_sha256=%s\n",
+    if (v->tgt->ops->start == NULL)
+        return g_strdup_printf("location=%s\ntarget=%s\ntarget_kind=%s\nxml_sha256=%s\n",
+                               loc, v->mtgt->name, v->tgt->ops->kind, digest);
+    return g_strdup_printf("autostart=%s\nlocation=%s\ntarget=%s\ntarget_kind=%s\n"
+                           "xml_sha256=%s\n", v->mvm->autostart ? "true" : "false",
                            loc, v->mtgt->name, v->tgt->ops->kind, digest);
 }
 
@@ -36,10 +43,14 @@ define_probe(const struct plan_step *ps, struct target *t, const char *outputs,
              char **why)
 {
     const struct plan_vm *v = ps->vm;
-    g_autofree char *want = hash_sha256_hex(v->kvm_xml, strlen(v->kvm_xml));
+    /* What the target held right after the define (libvirt normalises the
+     * XML), else the digest of the XML itself. */
+    g_autofree char *want = json_lookup_string(outputs, "sha256");
     g_autofree char *have = t->ops->domain_digest(t, manifest_vm_target_name(v->mvm));
     g_autofree char *loc = NULL;
 
+    if (want == NULL)
+        want = hash_sha256_hex(v->kvm_xml, strlen(v->kvm_xml));
     if (have != NULL && strcmp(have, want) == 0)
         return true;
     loc = t->ops->domain_location(t, manifest_vm_target_name(v->mvm));
@@ -55,16 +66,32 @@ define_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
 {
     struct plan_vm *v = ps->vm;
     const char *name = manifest_vm_target_name(v->mvm);
-    g_autofree char *digest = hash_sha256_hex(v->kvm_xml, strlen(v->kvm_xml));
+    g_autofree char *digest = NULL;
     g_autofree char *loc = v->tgt->ops->domain_location(v->tgt, name);
     struct json j;
 
-    if (!v->tgt->ops->define(v->tgt, name, v->kvm_xml, error))
+    if (!v->tgt->ops->define(v->tgt, name, v->kvm_xml, v->mvm->autostart,
+                             error)) {
+        /* Keep what was rejected: the events table of the state store. */
+        state_event(ctx->st, ctx->run_id, ps->key, "rejected-xml", v->kvm_xml,
+                    NULL);
+        if (error != NULL && *error != NULL) {
+            char *old = (*error)->message;
+            (*error)->message = g_strdup_printf("%s (the rejected XML is kept in the state store as event 'rejected-xml' of %s)",
+                                                old, ps->key);
+            g_free(old);
+        }
         return false;
+    }
+    digest = v->tgt->ops->domain_digest(v->tgt, name);
+    if (digest == NULL)
+        digest = hash_sha256_hex(v->kvm_xml, strlen(v->kvm_xml));
     json_init(&j, false);
     json_begin_object(&j);
     json_kv_string(&j, "location", loc);
     json_kv_string(&j, "sha256", digest);
+    if (v->tgt->ops->start != NULL)
+        json_kv_bool(&j, "autostart", v->mvm->autostart);
     json_end_object(&j);
     *outputs = json_steal(&j);
     json_release(&j);

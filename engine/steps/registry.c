@@ -9,6 +9,7 @@ const struct step_ops *const step_kinds[] = {
     &step_disk_copy,
     &step_domain_convert,
     &step_domain_define,
+    &step_domain_start,
     NULL,
 };
 

@@ -1,9 +1,11 @@
 /* engine/steps: one file per step kind, all behind struct step_ops, and the
  * one registry table that lists them (STYLE.md 5).
  *
- * A VM's chain: disk-copy (one per disk) → domain-convert → domain-define.
+ * A VM's chain: disk-copy (one per disk) → domain-convert → domain-define
+ * → domain-start (targets that run domains, when asked).
  * Sections: registry (registry.c) · disk-copy (disk-copy.c) ·
- * domain-convert (domain-convert.c) · domain-define (domain-define.c).
+ * domain-convert (domain-convert.c) · domain-define (domain-define.c) ·
+ * domain-start (domain-start.c).
  */
 #pragma once
 
@@ -41,6 +43,7 @@ struct step_ops {
 extern const struct step_ops step_disk_copy;
 extern const struct step_ops step_domain_convert;
 extern const struct step_ops step_domain_define;
+extern const struct step_ops step_domain_start;
 
 /* All kinds, NULL-terminated, in chain order. */
 extern const struct step_ops *const step_kinds[];

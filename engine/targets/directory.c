@@ -105,7 +105,8 @@ dir_domain_location(struct target *t, const char *vm)
 }
 
 static bool
-dir_define(struct target *t, const char *vm, const char *xml, GError **error)
+dir_define(struct target *t, const char *vm, const char *xml, bool autostart,
+           GError **error)
 {
     g_autofree char *path = dir_domain_location(t, vm);
 
@@ -122,6 +123,39 @@ dir_domain_digest(struct target *t, const char *vm)
     return hash_sha256_file(path);
 }
 
+/* Remove a file convoy wrote; absent is not an error. */
+static bool
+remove_file(const char *path, bool *removed, GError **error)
+{
+    *removed = false;
+    if (unlink(path) == 0) {
+        *removed = true;
+        return true;
+    }
+    if (errno == ENOENT)
+        return true;
+    int e = errno;
+    g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(e),
+                "cannot remove '%s': %s", path, g_strerror(e));
+    return false;
+}
+
+static bool
+dir_remove_disk(struct target *t, const char *location, bool *removed,
+                GError **error)
+{
+    return remove_file(location, removed, error);
+}
+
+static bool
+dir_remove_domain(struct target *t, const char *vm, bool *removed,
+                  GError **error)
+{
+    g_autofree char *path = dir_domain_location(t, vm);
+
+    return remove_file(path, removed, error);
+}
+
 const struct target_ops target_directory_ops = {
     .kind = "directory",
     .open = dir_open,
@@ -132,4 +166,6 @@ const struct target_ops target_directory_ops = {
     .define = dir_define,
     .domain_digest = dir_domain_digest,
     .close = dir_close,
+    .remove_disk = dir_remove_disk,
+    .remove_domain = dir_remove_domain,
 };

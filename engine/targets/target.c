@@ -5,6 +5,7 @@
 #include "util/error.h"
 
 extern const struct target_ops target_directory_ops;
+extern const struct target_ops target_libvirt_ops;
 
 const struct target_ops *
 target_ops_for(enum manifest_target_kind kind)
@@ -13,6 +14,7 @@ target_ops_for(enum manifest_target_kind kind)
     case MANIFEST_TARGET_DIRECTORY:
         return &target_directory_ops;
     case MANIFEST_TARGET_LIBVIRT:
+        return &target_libvirt_ops;
     case MANIFEST_TARGET_LAST:
     default:
         return NULL;

@@ -1,17 +1,40 @@
 /* engine/targets: where migrated VMs land, behind one interface.
  *
- * Sections: registry (target.c) · directory target (directory.c).
+ * Sections: registry (target.c) · directory target (directory.c) ·
+ * libvirt target: connection (libvirt-conn.c), plan-time check
+ * (libvirt-check.c), volumes and domains (libvirt.c).
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <glib.h>
+#include <libxml/tree.h>
 
 #include "disk/disk.h"
 #include "manifest/manifest.h"
 
 struct target;
+
+/* One disk of a VM as the plan-time check sees it; all borrowed. */
+struct target_disk_req {
+    const char *dev;              /* "vda" */
+    const char *location;         /* from disk_location() */
+    enum disk_format format;
+    enum disk_allocation allocation;
+    uint64_t size;                /* virtual size in bytes */
+    bool owned;                   /* the state store says convoy made it */
+};
+
+/* What the plan-time check of one VM gets; all borrowed. */
+struct target_vm_req {
+    const char *vm;               /* name on the target */
+    const char *xml;              /* converted domain XML */
+    const struct target_disk_req *disks;
+    size_t n_disks;
+    bool domain_owned;            /* convoy defined this domain */
+    bool adopt;                   /* manifest: take over existing objects */
+};
 
 struct target_ops {
     const char *kind;
@@ -31,12 +54,46 @@ struct target_ops {
                          enum disk_format format, uint64_t size);
     /* Where the domain of vm is defined (a path for directory). */
     char *(*domain_location)(struct target *t, const char *vm);
-    /* Define (write) the domain; durable when it returns true. */
+    /* Define (write) the domain, marked autostart when asked (targets
+     * without autostart ignore it); durable when it returns true. */
     bool (*define)(struct target *t, const char *vm, const char *xml,
-                   GError **error);
-    /* Digest (hex SHA-256) of the defined domain XML, or NULL if absent. */
+                   bool autostart, GError **error);
+    /* Digest (hex SHA-256) of the defined domain XML as the target holds
+     * it, or NULL if absent. */
     char *(*domain_digest)(struct target *t, const char *vm);
     void (*close)(struct target *t);
+
+    /* Optional (NULL when the kind has none): */
+    /* Read-only plan-time check of one VM: appends a new string per
+     * problem that blocks it (missing pool or network, no room, a
+     * conflicting domain or volume) to problems, and per notice to notes.
+     * May accumulate across calls (pool room over all VMs). */
+    void (*check)(struct target *t, const struct target_vm_req *req,
+                  GPtrArray *problems, GPtrArray *notes);
+    /* Point disk dev of doc at location (default: a file path). */
+    bool (*set_disk)(struct target *t, xmlDoc *doc, const char *dev,
+                     const char *location, enum disk_format format,
+                     GError **error);
+    /* Create the disk before its first write.  An existing one is
+     * replaced only when replace is true (convoy's own, or adopted), and
+     * kept as it is when keep is true (a resume).  CONVOY_ERROR_CONFLICT
+     * when it exists and may not be touched. */
+    bool (*create_disk)(struct target *t, const char *location,
+                        enum disk_format format, enum disk_allocation allocation,
+                        uint64_t size, bool replace, bool keep,
+                        GError **error);
+    /* Delete the disk; true (and *removed false) when already absent. */
+    bool (*remove_disk)(struct target *t, const char *location,
+                        bool *removed, GError **error);
+    /* Start the domain unless running; *already tells which. */
+    bool (*start)(struct target *t, const char *vm, bool *already,
+                  GError **error);
+    /* Is the domain defined and running? */
+    bool (*running)(struct target *t, const char *vm);
+    /* Stop (hard) and undefine the domain; true (and *removed false) when
+     * already absent. */
+    bool (*remove_domain)(struct target *t, const char *vm, bool *removed,
+                          GError **error);
 };
 
 struct target {

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 #include <yaml.h>
 #include <archive.h>
+#include <libvirt/libvirt.h>
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlXPathContext, xmlXPathFreeContext)
@@ -39,3 +40,14 @@ convoy_yaml_parser_free(yaml_parser_t *p)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(yaml_parser_t, convoy_yaml_parser_free)
 
+
+/* libvirt handles: virConnect, virDomain, virStoragePool, virStorageVol,
+ * virStream, virNetwork, virInterface (the *Ptr typedefs are pointers,
+ * so the struct names are used). */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virStoragePool, virStoragePoolFree)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virStorageVol, virStorageVolFree)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virStream, virStreamFree)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virNetwork, virNetworkFree)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virInterface, virInterfaceFree)

@@ -43,6 +43,8 @@ convoy_exit_for_error(const GError *error)
     case CONVOY_ERROR_NBD:
     case CONVOY_ERROR_DRIFT:
     case CONVOY_ERROR_INTERNAL:
+    case CONVOY_ERROR_LIBVIRT:
+    case CONVOY_ERROR_CONFLICT:
     case CONVOY_ERROR_LAST:
     default:
         return CONVOY_EXIT_FAILURE;
@@ -57,6 +59,7 @@ convoy_error_is_transient(const GError *error)
     switch ((enum convoy_error_code)error->code) {
     case CONVOY_ERROR_IO:
     case CONVOY_ERROR_NBD:
+    case CONVOY_ERROR_LIBVIRT:
         return true;
     case CONVOY_ERROR_FAILED:
     case CONVOY_ERROR_INVALID:
@@ -73,6 +76,7 @@ convoy_error_is_transient(const GError *error)
     case CONVOY_ERROR_CONVERT:
     case CONVOY_ERROR_DRIFT:
     case CONVOY_ERROR_INTERNAL:
+    case CONVOY_ERROR_CONFLICT:
     case CONVOY_ERROR_LAST:
     default:
         return false;

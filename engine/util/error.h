@@ -27,6 +27,8 @@ enum convoy_error_code {
     CONVOY_ERROR_NBD = 15,          /* libnbd / qemu-nbd failure */
     CONVOY_ERROR_DRIFT = 16,        /* output changed behind convoy's back */
     CONVOY_ERROR_INTERNAL = 17,     /* a bug in convoy */
+    CONVOY_ERROR_LIBVIRT = 18,      /* a libvirt call failed (connection, pool…) */
+    CONVOY_ERROR_CONFLICT = 19,     /* target object exists and is not convoy's */
     CONVOY_ERROR_LAST,
 };
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #include "util/json.h"
 
@@ -220,4 +221,62 @@ json_kv_bool(struct json *j, const char *key, bool v)
 {
     json_key(j, key);
     json_bool(j, v);
+}
+
+char *
+json_lookup_string(const char *text, const char *key)
+{
+    g_autoptr(GString) needle = g_string_new(NULL);
+    const char *p;
+    GString *out;
+
+    if (text == NULL)
+        return NULL;
+    json_quote(needle, key);
+    g_string_append_c(needle, ':');
+    p = strstr(text, needle->str);
+    if (p == NULL)
+        return NULL;
+    p += needle->len;
+    while (*p == ' ')
+        p++;
+    if (*p != '"')
+        return NULL;
+    out = g_string_new(NULL);
+    for (p++; *p != '\0' && *p != '"'; p++) {
+        if (*p != '\\') {
+            g_string_append_c(out, *p);
+            continue;
+        }
+        p++;
+        switch (*p) {
+        case 'n':
+            g_string_append_c(out, '\n');
+            break;
+        case 't':
+            g_string_append_c(out, '\t');
+            break;
+        case 'r':
+            g_string_append_c(out, '\r');
+            break;
+        case 'u': {
+            guint64 cp = 0;
+            char hex[5] = {0};
+            if (strlen(p + 1) < 4)
+                break;
+            memcpy(hex, p + 1, 4);
+            g_ascii_string_to_unsigned(hex, 16, 0, 0xffff, &cp, NULL);
+            g_string_append_unichar(out, (gunichar)cp);
+            p += 4;
+            break;
+        }
+        case '\0':
+            p--;
+            break;
+        default:
+            g_string_append_c(out, *p);
+            break;
+        }
+    }
+    return g_string_free(out, FALSE);
 }

@@ -39,3 +39,8 @@ void json_kv_bool(struct json *j, const char *key, bool v);
 
 /* Append s as a quoted, escaped JSON string to out. */
 void json_quote(GString *out, const char *s);
+
+/* The value of the top-level string member key of a compact JSON object
+ * that json.c wrote (as step outputs), unescaped; NULL when absent or not
+ * a string.  Not a general parser.  Returns a new string. */
+char *json_lookup_string(const char *text, const char *key);

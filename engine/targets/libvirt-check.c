@@ -1,0 +1,233 @@
+/* The libvirt target's plan-time check (read-only): pools exist, are
+ * active and have room; mapped networks and bridges exist; no domain or
+ * volume of the same name exists that convoy did not create. */
+#include "config.h"
+
+#include <string.h>
+#include <glib.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libxml/xpath.h>
+
+#include "targets/libvirt-priv.h"
+#include "util/autoptr.h"
+#include "util/size.h"
+
+static void
+add(GPtrArray *list, char *msg)
+{
+    g_ptr_array_add(list, msg);
+}
+
+static const char *
+last_error(void)
+{
+    const char *m = virGetLastErrorMessage();
+    return m != NULL ? m : "unknown error";
+}
+
+static uint64_t *
+counter(GHashTable *h, const char *pool)
+{
+    uint64_t *c = g_hash_table_lookup(h, pool);
+
+    if (c == NULL) {
+        c = g_new0(uint64_t, 1);
+        g_hash_table_insert(h, g_strdup(pool), c);
+    }
+    return c;
+}
+
+/* One disk: its pool and volume. */
+static void
+check_disk(struct lv_target *lt, virConnectPtr conn,
+           const struct target_vm_req *req, const struct target_disk_req *d,
+           GHashTable *pools_seen, GPtrArray *problems)
+{
+    g_autofree char *pname = NULL;
+    g_autofree char *vname = NULL;
+    g_autoptr(virStoragePool) pool = NULL;
+    g_autoptr(virStorageVol) vol = NULL;
+    int active;
+
+    if (!lv_split_location(d->location, &pname, &vname)) {
+        add(problems, g_strdup_printf("internal error: disk %s: bad volume location '%s'",
+                                      d->dev, d->location));
+        return;
+    }
+    pool = virStoragePoolLookupByName(conn, pname);
+    if (pool == NULL) {
+        if (!g_hash_table_contains(pools_seen, pname))
+            add(problems, g_strdup_printf("libvirt: storage pool '%s' does not exist on '%s' (disk %s); create it or map the disk to another pool",
+                                          pname, lt->uri, d->dev));
+        g_hash_table_add(pools_seen, g_strdup(pname));
+        return;
+    }
+    active = virStoragePoolIsActive(pool);
+    if (active != 1) {
+        if (!g_hash_table_contains(pools_seen, pname))
+            add(problems, g_strdup_printf("libvirt: storage pool '%s' on '%s' is not active (disk %s); start it with virsh pool-start",
+                                          pname, lt->uri, d->dev));
+        g_hash_table_add(pools_seen, g_strdup(pname));
+        return;
+    }
+    g_hash_table_add(pools_seen, g_strdup(pname));
+    vol = virStorageVolLookupByName(pool, vname);
+    if (vol != NULL) {
+        if (!d->owned && !req->adopt)
+            add(problems, g_strdup_printf("conflict: volume '%s' already exists in pool '%s' and convoy did not create it; it is never overwritten (set 'adopt: true' on the vm to take it over)",
+                                          vname, pname));
+        return;       /* it exists: no new room needed */
+    }
+    *counter(lt->planned_max, pname) += d->size;
+    if (d->allocation == DISK_ALLOCATION_PREALLOCATED)
+        *counter(lt->planned, pname) += d->size;
+}
+
+/* Room in every pool the disks use, over all VMs checked so far. */
+static void
+check_room(struct lv_target *lt, virConnectPtr conn, GHashTable *pools_seen,
+           GPtrArray *problems, GPtrArray *notes)
+{
+    GHashTableIter it;
+    gpointer key;
+
+    g_hash_table_iter_init(&it, pools_seen);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+        const char *pname = key;
+        g_autoptr(virStoragePool) pool = virStoragePoolLookupByName(conn, pname);
+        virStoragePoolInfo info;
+        uint64_t prealloc = *counter(lt->planned, pname);
+        uint64_t max = *counter(lt->planned_max, pname);
+
+        if (pool == NULL || virStoragePoolIsActive(pool) != 1)
+            continue;
+        virStoragePoolRefresh(pool, 0);
+        if (virStoragePoolGetInfo(pool, &info) < 0) {
+            add(problems, g_strdup_printf("libvirt: storage pool '%s': cannot read its size: %s",
+                                          pname, last_error()));
+            continue;
+        }
+        g_autofree char *avail = size_format(info.available);
+        g_autofree char *pre = size_format(prealloc);
+        g_autofree char *mx = size_format(max);
+        if (prealloc > info.available) {
+            add(problems, g_strdup_printf("libvirt: storage pool '%s' has %s available, but the preallocated disks planned there need %s",
+                                          pname, avail, pre));
+        } else if (max > info.available) {
+            add(notes, g_strdup_printf("storage pool '%s' has %s available; the disks planned there need %s preallocated and up to %s sparse (their virtual size), which may not fit",
+                                       pname, avail, pre, mx));
+        }
+    }
+}
+
+static bool
+bridge_exists_locally(const char *name)
+{
+    g_autofree char *path = g_build_filename("/sys/class/net", name, "bridge", NULL);
+
+    return g_file_test(path, G_FILE_TEST_IS_DIR);
+}
+
+/* Every network and bridge the converted XML's interfaces use. */
+static void
+check_networks(struct lv_target *lt, virConnectPtr conn, const char *xml,
+               GPtrArray *problems, GPtrArray *notes)
+{
+    g_autoptr(xmlDoc) doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
+                                          XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                          XML_PARSE_NOWARNING);
+    g_autoptr(xmlXPathContext) ctx = NULL;
+    g_autoptr(xmlXPathObject) obj = NULL;
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+    if (doc == NULL || (ctx = xmlXPathNewContext(doc)) == NULL)
+        return;
+    obj = xmlXPathEvalExpression((const xmlChar *)"/domain/devices/interface/source", ctx);
+    if (obj == NULL || obj->nodesetval == NULL)
+        return;
+    for (int i = 0; i < obj->nodesetval->nodeNr; i++) {
+        xmlNode *src = obj->nodesetval->nodeTab[i];
+        g_autofree char *net = (char *)xmlGetProp(src, (const xmlChar *)"network");
+        g_autofree char *br = (char *)xmlGetProp(src, (const xmlChar *)"bridge");
+
+        if (net != NULL && g_hash_table_add(seen, g_strconcat("n:", net, NULL))) {
+            g_autoptr(virNetwork) n = virNetworkLookupByName(conn, net);
+            if (n == NULL)
+                add(problems, g_strdup_printf("libvirt: network '%s' does not exist on '%s'; define it or map the interface to another network",
+                                              net, lt->uri));
+            else if (virNetworkIsActive(n) != 1)
+                add(notes, g_strdup_printf("network '%s' on '%s' is not active; the domain cannot start until it is",
+                                           net, lt->uri));
+        }
+        if (br != NULL && g_hash_table_add(seen, g_strconcat("b:", br, NULL))) {
+            if (!lt->remote) {
+                if (!bridge_exists_locally(br))
+                    add(problems, g_strdup_printf("bridge '%s' does not exist on this host (no /sys/class/net/%s/bridge)",
+                                                  br, br));
+                continue;
+            }
+            g_autoptr(virInterface) ifc = virInterfaceLookupByName(conn, br);
+            if (ifc == NULL) {
+                virErrorPtr e = virGetLastError();
+                if (e != NULL && e->code == VIR_ERR_NO_INTERFACE)
+                    add(problems, g_strdup_printf("libvirt: bridge '%s' does not exist on '%s'",
+                                                  br, lt->uri));
+                else
+                    add(notes, g_strdup_printf("cannot check bridge '%s' on '%s': %s",
+                                               br, lt->uri, last_error()));
+            }
+        }
+    }
+}
+
+/* Another domain already holding this VM's UUID: libvirt would refuse the
+ * define, so say it at plan time. */
+static void
+check_uuid(struct lv_target *lt, virConnectPtr conn,
+           const struct target_vm_req *req, GPtrArray *problems)
+{
+    g_autoptr(xmlDoc) doc = xmlReadMemory(req->xml, (int)strlen(req->xml), "domain.xml",
+                                          NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                          XML_PARSE_NOWARNING);
+    g_autoptr(xmlXPathContext) ctx = NULL;
+    g_autoptr(xmlXPathObject) obj = NULL;
+    g_autoptr(virDomain) other = NULL;
+    const char *uuid;
+
+    if (doc == NULL || (ctx = xmlXPathNewContext(doc)) == NULL)
+        return;
+    obj = xmlXPathEvalExpression((const xmlChar *)"string(/domain/uuid)", ctx);
+    if (obj == NULL || obj->stringval == NULL || obj->stringval[0] == '\0')
+        return;
+    uuid = (const char *)obj->stringval;
+    other = virDomainLookupByUUIDString(conn, uuid);
+    if (other != NULL && g_strcmp0(virDomainGetName(other), req->vm) != 0)
+        add(problems, g_strdup_printf("conflict: domain '%s' on '%s' already has uuid %s, the uuid of this vm",
+                                      virDomainGetName(other), lt->uri, uuid));
+}
+
+void
+lv_check(struct target *t, const struct target_vm_req *req,
+         GPtrArray *problems, GPtrArray *notes)
+{
+    struct lv_target *lt = t->priv;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GHashTable) pools_seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(virDomain) dom = NULL;
+    virConnectPtr conn = lv_conn(lt, &err);
+
+    if (conn == NULL) {
+        add(problems, g_strdup(err->message));
+        return;
+    }
+    for (size_t i = 0; i < req->n_disks; i++)
+        check_disk(lt, conn, req, &req->disks[i], pools_seen, problems);
+    check_room(lt, conn, pools_seen, problems, notes);
+    check_networks(lt, conn, req->xml, problems, notes);
+    dom = virDomainLookupByName(conn, req->vm);
+    if (dom != NULL && !req->domain_owned && !req->adopt)
+        add(problems, g_strdup_printf("conflict: domain '%s' already exists on '%s' and convoy did not define it; it is never overwritten (set 'adopt: true' on the vm to take it over)",
+                                      req->vm, lt->uri));
+    check_uuid(lt, conn, req, problems);
+}

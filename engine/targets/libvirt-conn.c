@@ -1,0 +1,176 @@
+/* The libvirt target's connection: open through libvirt's own
+ * authentication (ssh agent/keys, TLS certificates, SASL auth file),
+ * keepalive on remote URIs, reconnect with backoff when it drops. */
+#include "config.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <glib.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libxml/xpath.h>
+
+#include "targets/libvirt-priv.h"
+#include "util/autoptr.h"
+#include "util/error.h"
+
+/* Deep code never prints: libvirt's default error handler would. */
+static void
+quiet_errors(void *opaque, virErrorPtr err)
+{
+}
+
+static gpointer
+event_loop(gpointer data)
+{
+    for (;;) {
+        if (virEventRunDefaultImpl() < 0)
+            g_usleep(100000);
+    }
+    return NULL;
+}
+
+/* Once: silence libvirt's stderr reports, run the default event loop
+ * (keepalive needs one), and ignore SIGPIPE, as libvirt asks of its
+ * clients: a connection cut mid-write must be an error, not a death. */
+static void
+lv_init(void)
+{
+    static gsize done = 0;
+
+    if (g_once_init_enter(&done)) {
+        signal(SIGPIPE, SIG_IGN);
+        virSetErrorFunc(NULL, quiet_errors);
+        if (virEventRegisterDefaultImpl() == 0)
+            g_thread_unref(g_thread_new("convoy-libvirt-events", event_loop, NULL));
+        g_once_init_leave(&done, 1);
+    }
+}
+
+bool
+lv_error(GError **error, const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *what = NULL;
+    const char *msg = virGetLastErrorMessage();
+
+    va_start(ap, fmt);
+    what = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_LIBVIRT, "libvirt: %s: %s",
+                what, msg != NULL ? msg : "unknown error");
+    return false;
+}
+
+bool
+lv_uri_is_remote(const char *uri)
+{
+    const char *colon = strchr(uri, ':');
+    const char *plus = strchr(uri, '+');
+
+    if (plus != NULL && (colon == NULL || plus < colon))
+        return true;
+    /* "driver://host/…": anything between "//" and the next '/'. */
+    if (colon != NULL && g_str_has_prefix(colon, "://"))
+        return colon[3] != '/' && colon[3] != '\0';
+    return false;
+}
+
+static bool
+open_once(struct lv_target *lt, GError **error)
+{
+    virConnectPtr c = virConnectOpenAuth(lt->uri, virConnectAuthPtrDefault, 0);
+
+    if (c == NULL)
+        return lv_error(error, "cannot connect to '%s'", lt->uri);
+    /* Keepalive: a dead peer is noticed in about 30 s rather than at the
+     * TCP timeout.  Local connections do not need it. */
+    if (lt->remote)
+        virConnectSetKeepAlive(c, 5, 6);
+    lt->conn = c;
+    return true;
+}
+
+bool
+lv_connect(struct lv_target *lt, GError **error)
+{
+    lv_init();
+    return open_once(lt, error);
+}
+
+virConnectPtr
+lv_conn(struct lv_target *lt, GError **error)
+{
+    const char *env = g_getenv("CONVOY_LIBVIRT_RETRIES");
+    guint64 tries = 6;
+    gulong delay = 250000;
+    g_autoptr(GError) last = NULL;
+
+    if (lt->conn != NULL && virConnectIsAlive(lt->conn) == 1)
+        return lt->conn;
+    if (env != NULL)
+        g_ascii_string_to_unsigned(env, 10, 1, 100, &tries, NULL);
+    if (lt->conn != NULL) {
+        virConnectClose(lt->conn);
+        lt->conn = NULL;
+    }
+    for (guint64 i = 0; i < tries; i++) {
+        g_clear_error(&last);
+        if (open_once(lt, &last))
+            return lt->conn;
+        if (i + 1 < tries) {
+            g_usleep(delay);
+            delay = MIN(delay * 2, 8000000);
+        }
+    }
+    g_propagate_prefixed_error(error, g_steal_pointer(&last),
+                               "connection lost, %u reconnect attempts failed: ",
+                               (unsigned)tries);
+    return NULL;
+}
+
+bool
+lv_split_location(const char *location, char **pool, char **vol)
+{
+    const char *slash = strchr(location, '/');
+
+    if (slash == NULL || slash == location || slash[1] == '\0')
+        return false;
+    *pool = g_strndup(location, (gsize)(slash - location));
+    *vol = g_strdup(slash + 1);
+    return true;
+}
+
+static char *
+xpath_string(xmlDoc *doc, const char *expr)
+{
+    g_autoptr(xmlXPathContext) ctx = xmlXPathNewContext(doc);
+    g_autoptr(xmlXPathObject) obj = NULL;
+
+    if (ctx == NULL)
+        return NULL;
+    obj = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
+    if (obj == NULL || obj->type != XPATH_STRING || obj->stringval == NULL ||
+        obj->stringval[0] == '\0')
+        return NULL;
+    return g_strdup((const char *)obj->stringval);
+}
+
+void
+lv_pool_facts(virStoragePoolPtr pool, char **type, char **path)
+{
+    g_autofree char *xml = virStoragePoolGetXMLDesc(pool, 0);
+    g_autoptr(xmlDoc) doc = NULL;
+
+    *type = NULL;
+    *path = NULL;
+    if (xml == NULL)
+        return;
+    doc = xmlReadMemory(xml, (int)strlen(xml), "pool.xml", NULL,
+                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (doc == NULL)
+        return;
+    *type = xpath_string(doc, "string(/pool/@type)");
+    *path = xpath_string(doc, "string(/pool/target/path)");
+}

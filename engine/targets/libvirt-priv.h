@@ -1,0 +1,44 @@
+/* Internals of the libvirt target shared by libvirt.c, libvirt-conn.c and
+ * libvirt-check.c. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+#include <libvirt/libvirt.h>
+
+#include "targets/targets.h"
+
+struct lv_target {
+    char *uri;                /* owned */
+    virConnectPtr conn;       /* owned; NULL while disconnected */
+    bool remote;              /* the URI names a transport or a host */
+    bool stream;              /* write volumes through upload streams */
+    GHashTable *planned;      /* pool name → uint64_t* bytes the checks so
+                               * far planned there (preallocated), owned */
+    GHashTable *planned_max;  /* pool name → uint64_t* virtual sizes */
+};
+
+/* libvirt-conn.c */
+
+/* Open the connection once (no retries: a plan must fail fast); keepalive
+ * on remote URIs.  CONVOY_ERROR_LIBVIRT naming the URI. */
+bool lv_connect(struct lv_target *lt, GError **error);
+/* The live connection: when it dropped, reconnect with backoff
+ * (0.25 s doubling, CONVOY_LIBVIRT_RETRIES tries, default 6). */
+virConnectPtr lv_conn(struct lv_target *lt, GError **error);
+/* Set a CONVOY_ERROR_LIBVIRT error "libvirt: WHAT: <libvirt's message>";
+ * returns false. */
+bool lv_error(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* Does the URI name a remote host or a transport ("qemu+ssh://…",
+ * "qemu+unix:///…")? */
+bool lv_uri_is_remote(const char *uri);
+/* "pool/volume" → its parts (new strings); false if malformed. */
+bool lv_split_location(const char *location, char **pool, char **vol);
+/* The pool's type ("dir") and target path from its XML; new strings,
+ * either may be NULL. */
+void lv_pool_facts(virStoragePoolPtr pool, char **type, char **path);
+
+/* libvirt-check.c */
+void lv_check(struct target *t, const struct target_vm_req *req,
+              GPtrArray *problems, GPtrArray *notes);
