@@ -367,6 +367,10 @@ get_source(struct plan *p, const struct manifest_source *ms, GError **error)
         if (s == NULL)
             return NULL;
         g_hash_table_insert(p->sources, g_strdup(ms->name), s);
+        if (ms->insecure)
+            g_ptr_array_add(p->warnings,
+                            g_strdup_printf("source '%s': insecure: true — TLS certificates are not verified; anyone on the path can read or change what is copied",
+                                            ms->name));
     }
     return s;
 }
