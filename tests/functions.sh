@@ -15,11 +15,14 @@ cleanup_fn() { _cleanup_fns="$* ; $_cleanup_fns"; }
 _run_cleanup() { eval "$_cleanup_fns" 2>/dev/null || true; }
 trap _run_cleanup EXIT INT TERM
 
-# A fresh scratch directory, removed at exit.
+# A fresh scratch directory, removed at exit.  Tests call it as
+# d=$(scratch), a subshell whose cleanup_fn would be lost: so every
+# scratch directory lives under one per-test directory that the test's
+# own shell removes.
+_scratch_root=$(mktemp -d "${TMPDIR:-/tmp}/convoy-test.XXXXXX")
+cleanup_fn "rm -rf '$_scratch_root'"
 scratch() {
-    d=$(mktemp -d "${TMPDIR:-/tmp}/convoy-test.XXXXXX")
-    cleanup_fn "rm -rf '$d'"
-    echo "$d"
+    mktemp -d "$_scratch_root/s.XXXXXX"
 }
 
 skip() { echo "SKIP: $*" >&2; exit 77; }

@@ -333,23 +333,33 @@ add_step(struct plan_vm *v, const struct step_ops *ops, struct plan_disk *d)
     return s;
 }
 
-/* The chain: disk-copy × N → domain-convert → domain-define. */
+/* The chain: [source-shutdown] → disk-copy × N → domain-convert →
+ * domain-define. */
 static void
 build_steps(struct plan_vm *v)
 {
+    struct plan_step *down = NULL;
     struct plan_step *conv;
     struct plan_step *def;
+    guint first_copy;
 
     v->steps = g_ptr_array_new_with_free_func(plan_step_free);
     if (v->error != NULL)
         return;
-    for (guint i = 0; i < v->disks->len; i++)
-        add_step(v, &step_disk_copy, v->disks->pdata[i]);
+    if (v->mvm->source_power == MANIFEST_SOURCE_POWER_SHUTDOWN &&
+        v->src->ops->shutdown != NULL)
+        down = add_step(v, &step_source_shutdown, NULL);
+    first_copy = v->steps->len;
+    for (guint i = 0; i < v->disks->len; i++) {
+        struct plan_step *c = add_step(v, &step_disk_copy, v->disks->pdata[i]);
+        if (down != NULL)
+            g_ptr_array_add(c->deps, down);
+    }
     conv = add_step(v, &step_domain_convert, NULL);
     def = add_step(v, &step_domain_define, NULL);
     g_ptr_array_add(def->deps, conv);
     for (guint i = 0; i < v->disks->len; i++)
-        g_ptr_array_add(def->deps, v->steps->pdata[i]);
+        g_ptr_array_add(def->deps, v->steps->pdata[first_copy + i]);
     for (guint i = 0; i < v->steps->len; i++) {
         struct plan_step *s = v->steps->pdata[i];
         s->inputs = s->ops->inputs(s);

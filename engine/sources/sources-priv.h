@@ -11,6 +11,18 @@
 #include "manifest/manifest.h"
 
 /* ------------------------------------------------------------------ */
+/* source.c: helpers of every driver                                  */
+
+struct xva_meta;
+
+/* The source_vm of an ova.xml model (from an XVA or built from XenAPI
+ * records): domain XML, disks (id = VDI ref), Xen networks.  where is
+ * the location shown in messages.  identity is left NULL. */
+struct source_vm *source_vm_from_meta(const struct xva_meta *meta,
+                                      const char *where, GError **error);
+void source_disk_free(gpointer p);
+
+/* ------------------------------------------------------------------ */
 /* secret.c: secrets from files or the environment                    */
 
 /* The secret named by password_file (first line, without its newline)

@@ -27,17 +27,6 @@ struct xva_source {
     char *label;            /* "GET <url without credentials or query>" */
 };
 
-static void
-source_disk_free(gpointer p)
-{
-    struct source_disk *d = p;
-
-    g_free(d->id);
-    g_free(d->xen_dev);
-    g_free(d->xml_source);
-    g_free(d);
-}
-
 static struct source *
 xva_open(const struct manifest_source *ms, GError **error)
 {
@@ -182,45 +171,6 @@ xva_find_file(struct source *s, const struct manifest_vm *vm, GError **error)
     return g_strdup(path);
 }
 
-/* The source_vm of an ova.xml: domain XML, disks, networks. */
-static struct source_vm *
-vm_from_meta(const struct xva_meta *meta, const char *where, GError **error)
-{
-    g_autoptr(source_vm) v = g_new0(struct source_vm, 1);
-    g_autoptr(xmlDoc) doc = NULL;
-
-    v->name = g_strdup(meta->vm.name_label);
-    v->uuid = g_strdup(meta->vm.uuid);
-    v->location = g_strdup(where);
-    doc = convert_domain_from_ova(meta, error);
-    if (doc == NULL) {
-        g_prefix_error(error, "'%s': ", where);
-        return NULL;
-    }
-    v->domain_xml = convert_xml_format(doc);
-    v->disks = g_ptr_array_new_with_free_func(source_disk_free);
-    for (guint i = 0; i < meta->vm.vbds->len; i++) {
-        const struct xva_vbd *vbd = meta->vm.vbds->pdata[i];
-        struct source_disk *d;
-
-        if (vbd->is_cd || vbd->vdi == NULL || !vbd->vdi->has_data)
-            continue;
-        d = g_new0(struct source_disk, 1);
-        d->id = g_strdup(vbd->vdi->ref);
-        d->xen_dev = g_strdup(vbd->device);
-        d->xml_source = g_strconcat(CONVERT_XVA_VDI_PREFIX, vbd->vdi->ref, NULL);
-        d->size = vbd->vdi->virtual_size;
-        g_ptr_array_add(v->disks, d);
-    }
-    v->xen_networks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    for (guint i = 0; i < meta->vm.vifs->len; i++) {
-        const struct xva_vif *vif = meta->vm.vifs->pdata[i];
-        g_hash_table_insert(v->xen_networks, g_ascii_strdown(vif->mac, -1),
-                            g_strdup(vif->network_name));
-    }
-    return g_steal_pointer(&v);
-}
-
 /* url: read ova.xml over HTTP(S) and stop; the identity is the URL, the
  * response's validators and the ova.xml digest. */
 static struct source_vm *
@@ -251,7 +201,7 @@ xva_describe_url(struct source *s, const struct manifest_vm *vm,
                     shown, meta->vm.name_label, vm->name);
         return NULL;
     }
-    v = vm_from_meta(meta, shown, error);
+    v = source_vm_from_meta(meta, shown, error);
     if (v == NULL)
         return NULL;
     digest = hash_sha256_hex(ova, len);
@@ -294,7 +244,7 @@ xva_describe_file(struct source *s, const struct manifest_vm *vm,
     ova = xva_reader_ova_xml(r, &ova_len);
     ova_digest = hash_sha256_hex(ova, ova_len);
 
-    v = vm_from_meta(meta, file, error);
+    v = source_vm_from_meta(meta, file, error);
     if (v == NULL)
         return NULL;
     v->identity = g_strdup_printf("xva_file=%s\nxva_mtime=%lld\nxva_ova_sha256=%s\nxva_size=%lld\n",
