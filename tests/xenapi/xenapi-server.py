@@ -216,7 +216,7 @@ def make_handler(pool, args):
             if u.path != '/export':
                 return self.simple(404)
             with LOCK:
-                pool.calls.append('GET /export')
+                pool.calls.append('GET /export' + (' zstd' if q.get('use_compression') == 'zstd' else ''))
                 pool.save()
             if args.export_redirect:
                 return self.simple(302, extra=[('Location', args.export_redirect + self.path)])
