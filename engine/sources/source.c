@@ -13,6 +13,7 @@
 
 extern const struct source_ops source_xva_ops;
 extern const struct source_ops source_xenserver_ops;
+extern const struct source_ops source_libvirtxml_ops;
 
 const struct source_ops *
 source_ops_for(enum manifest_source_kind kind)
@@ -22,8 +23,9 @@ source_ops_for(enum manifest_source_kind kind)
         return &source_xva_ops;
     case MANIFEST_SOURCE_XENSERVER:
         return &source_xenserver_ops;
-    case MANIFEST_SOURCE_LIBVIRT:
     case MANIFEST_SOURCE_LIBVIRTXML:
+        return &source_libvirtxml_ops;
+    case MANIFEST_SOURCE_LIBVIRT:
     case MANIFEST_SOURCE_XL:
     case MANIFEST_SOURCE_LAST:
     default:

@@ -11,7 +11,7 @@ requires strings
 SERVE="python3 $abs_top_srcdir/tests/tools/xva-http-server.py"
 export CONVOY_HTTP_RETRY_MS=50
 d=$(scratch)
-make_fixture "$d" 8M
+make_fixture "$d" 64M
 cd "$d"
 cp -p exports/web1.xva exports/web1.xva.orig
 size=$(stat -c %s exports/web1.xva)
