@@ -28,11 +28,11 @@ expect_grep 'Applied: 4 steps done, 0 failed, 0 skipped.' apply1.txt
 cmp src/xvda.raw out/web1-kvm-vda.raw || fail "vda differs"
 cmp src/xvdb.raw out/web1-kvm-vdb.raw || fail "vdb differs"
 grep -q ' 500 ' http.log || fail "no 500 was served"
-[ "$(grep -c ' 200 3000000$' http.log)" -eq 3 ] || fail "expected 3 cut transfers"
+grep -q ' 200 3000000 cut$' http.log || fail "no transfer was cut"
 expect_exit 0 "$CONVOY" plan manifest.yaml > plan2.txt 2>&1
 cat http.log >&2
 # Discovery (this last plan, no faults left) stopped after ova.xml.
-tail -n 1 http.log | awk -v s="$size" '{ if ($2 != 200 || $3 >= s / 4) exit 1 }' ||
+tail -n 1 http.log | awk -v s="$size" '{ if ($2 != 200 || $3 >= s / 4 || NF != 3) exit 1 }' ||
     fail "discovery read $(tail -n 1 http.log | cut -d' ' -f3) of $size bytes"
 cmp exports/web1.xva exports/web1.xva.orig || fail "the source XVA changed"
 no_secret "$secret" plan1.txt apply1.txt plan2.txt .convoy/state.db

@@ -41,10 +41,11 @@ def make_handler(args):
         def log_message(self, fmt, *a):
             pass
 
-        def log_get(self, status, sent):
+        def log_get(self, status, sent, cut=None):
             if args.log:
                 with State.lock, open(args.log, 'a') as f:
-                    f.write('%s %d %d\n' % (self.path, status, sent))
+                    f.write('%s %d %d%s\n' % (self.path, status, sent,
+                                              ' cut' if cut is not None and sent >= cut else ''))
 
         def authorized(self):
             got = self.headers.get('Authorization', '')
@@ -118,7 +119,7 @@ def make_handler(args):
                         sent += len(buf)
             except (BrokenPipeError, ConnectionResetError):
                 pass
-            self.log_get(200, sent)
+            self.log_get(200, sent, cut)
             if cut is not None:
                 self.close_connection = True
                 try:
@@ -144,7 +145,11 @@ def main():
     args = ap.parse_args()
     State.drops = {}
 
-    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), make_handler(args))
+    class Server(http.server.ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            pass  # clients that hang up early are what the tests do
+
+    srv = Server(('127.0.0.1', 0), make_handler(args))
     srv.daemon_threads = True
     if args.tls:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
