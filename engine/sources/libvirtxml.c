@@ -133,28 +133,18 @@ lx_find_file(struct source *s, const struct manifest_vm *vm, GError **error)
     return NULL;
 }
 
-static struct source_vm *
-lx_describe(struct source *s, const struct manifest_vm *vm, GError **error)
+struct source_vm *
+source_vm_from_domain_xml(const char *data, size_t len, const char *file,
+                          GError **error)
 {
-    g_autofree char *file = lx_find_file(s, vm, error);
-    g_autofree char *data = NULL;
-    g_autofree char *digest = NULL;
-    g_autoptr(GError) err = NULL;
     g_autoptr(xmlDoc) doc = NULL;
     g_autoptr(xmlXPathContext) ctx = NULL;
     g_autoptr(xmlXPathObject) disks = NULL;
     g_autoptr(xmlXPathObject) nics = NULL;
     g_autoptr(source_vm) v = NULL;
     g_autoptr(GString) id = g_string_new(NULL);
-    size_t len = 0;
+    g_autofree char *digest = NULL;
 
-    if (file == NULL)
-        return NULL;
-    if (!g_file_get_contents(file, &data, &len, &err)) {
-        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
-                    "source '%s': %s", s->ms->name, err->message);
-        return NULL;
-    }
     doc = lx_parse(file, data, len, error);
     if (doc == NULL)
         return NULL;
@@ -163,22 +153,8 @@ lx_describe(struct source *s, const struct manifest_vm *vm, GError **error)
     v->uuid = xpath_string(doc, NULL, "string(/domain/uuid)");
     v->location = g_strdup(file);
     v->domain_xml = g_strndup(data, len);
-    if (vm->file != NULL && g_strcmp0(v->name, vm->name) != 0) {
-        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
-                    "'%s' holds domain '%s', not '%s'", file,
-                    v->name ? v->name : "", vm->name);
-        return NULL;
-    }
-    if (vm->file == NULL && !g_file_test(s->ms->path, G_FILE_TEST_IS_DIR) &&
-        g_strcmp0(v->name, vm->name) != 0) {
-        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
-                    "'%s' holds domain '%s', not '%s'; fix the name or the path",
-                    file, v->name ? v->name : "", vm->name);
-        return NULL;
-    }
     digest = hash_sha256_hex(data, len);
-    g_string_append_printf(id, "libvirtxml_file=%s\nlibvirtxml_sha256=%s\n", file,
-                           digest);
+    g_string_append_printf(id, "domain_xml_sha256=%s\n", digest);
 
     v->disks = g_ptr_array_new_with_free_func(source_disk_free);
     ctx = xmlXPathNewContext(doc);
@@ -230,7 +206,7 @@ lx_describe(struct source *s, const struct manifest_vm *vm, GError **error)
         d->xml_source = g_strdup(path);
         d->size = (uint64_t)size;
         g_ptr_array_add(v->disks, d);
-        g_string_append_printf(id, "libvirtxml_disk=%s:%" G_GUINT64_FORMAT ":%lld\n",
+        g_string_append_printf(id, "disk=%s:%" G_GUINT64_FORMAT ":%lld\n",
                                path, d->size, (long long)sb.st_mtime);
     }
     v->identity = g_string_free(g_steal_pointer(&id), FALSE);
@@ -249,16 +225,49 @@ lx_describe(struct source *s, const struct manifest_vm *vm, GError **error)
     return g_steal_pointer(&v);
 }
 
+static struct source_vm *
+lx_describe(struct source *s, const struct manifest_vm *vm, GError **error)
+{
+    g_autofree char *file = lx_find_file(s, vm, error);
+    g_autofree char *data = NULL;
+    g_autoptr(GError) err = NULL;
+    struct source_vm *v;
+    char *id;
+    size_t len = 0;
+
+    if (file == NULL)
+        return NULL;
+    if (!g_file_get_contents(file, &data, &len, &err)) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
+                    "source '%s': %s", s->ms->name, err->message);
+        return NULL;
+    }
+    v = source_vm_from_domain_xml(data, len, file, error);
+    if (v == NULL)
+        return NULL;
+    if (g_strcmp0(v->name, vm->name) != 0) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
+                    "'%s' holds domain '%s', not '%s'; fix the name or the path",
+                    file, v->name ? v->name : "", vm->name);
+        source_vm_free(v);
+        return NULL;
+    }
+    id = g_strdup_printf("libvirtxml_file=%s\n%s", file, v->identity);
+    g_free(v->identity);
+    v->identity = id;
+    return v;
+}
+
 static bool
 all_zero(const unsigned char *p, size_t n)
 {
     return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
-static bool
-lx_copy_disk(struct source *s, const struct source_vm *v,
-             const struct source_disk *d, const struct source_sink *sink,
-             void *opaque, GError **error)
+bool
+source_copy_local_disk(const struct source_disk *d,
+                       const struct source_sink *sink, void *opaque,
+                       GError **error)
 {
     g_autofree unsigned char *buf = g_malloc(LX_BLOCK);
     uint64_t off = 0;
@@ -296,6 +305,14 @@ lx_copy_disk(struct source *s, const struct source_vm *v,
     }
     close(fd);
     return ok;
+}
+
+static bool
+lx_copy_disk(struct source *s, const struct source_vm *v,
+             const struct source_disk *d, const struct source_sink *sink,
+             void *opaque, GError **error)
+{
+    return source_copy_local_disk(d, sink, opaque, error);
 }
 
 const struct source_ops source_libvirtxml_ops = {

@@ -14,6 +14,7 @@
 extern const struct source_ops source_xva_ops;
 extern const struct source_ops source_xenserver_ops;
 extern const struct source_ops source_libvirtxml_ops;
+extern const struct source_ops source_libvirt_ops;
 
 const struct source_ops *
 source_ops_for(enum manifest_source_kind kind)
@@ -26,6 +27,7 @@ source_ops_for(enum manifest_source_kind kind)
     case MANIFEST_SOURCE_LIBVIRTXML:
         return &source_libvirtxml_ops;
     case MANIFEST_SOURCE_LIBVIRT:
+        return &source_libvirt_ops;
     case MANIFEST_SOURCE_XL:
     case MANIFEST_SOURCE_LAST:
     default:

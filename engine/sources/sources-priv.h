@@ -14,6 +14,7 @@
 /* source.c: helpers of every driver                                  */
 
 struct xva_meta;
+struct source_disk;
 
 /* The source_vm of an ova.xml model (from an XVA or built from XenAPI
  * records): domain XML, disks (id = VDI ref), Xen networks.  where is
@@ -21,6 +22,22 @@ struct xva_meta;
 struct source_vm *source_vm_from_meta(const struct xva_meta *meta,
                                       const char *where, GError **error);
 void source_disk_free(gpointer p);
+
+/* ------------------------------------------------------------------ */
+/* libvirtxml.c: libvirt domain XML with local disks                   */
+
+struct source_sink;
+
+/* The source_vm of a libvirt domain XML (len bytes; file names it in
+ * messages): its disks (raw files or block devices, id and xml_source =
+ * the path) must open now; identity has the XML digest and each disk's
+ * size and mtime. */
+struct source_vm *source_vm_from_domain_xml(const char *data, size_t len,
+                                            const char *file, GError **error);
+/* Stream a local disk (d->id is its path) to sink, zeros as zeros. */
+bool source_copy_local_disk(const struct source_disk *d,
+                            const struct source_sink *sink, void *opaque,
+                            GError **error);
 
 /* ------------------------------------------------------------------ */
 /* secret.c: secrets from files or the environment                    */
