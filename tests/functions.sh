@@ -89,3 +89,48 @@ EOT
 set_default() {
     sed -i "s|^  $2: .*|  $2: $3|" "$1/manifest.yaml"
 }
+
+# start_server PORTVAR CMD…: run a test server in the background (killed at
+# exit by its pid); CMD must write its port to the file named by
+# $_portfile, which is given to it as the environment variable PORT_FILE.
+# Sets PORTVAR.
+start_server() {
+    _var=$1; shift
+    _portfile=$(mktemp -u "${TMPDIR:-/tmp}/convoy-port.XXXXXX")
+    PORT_FILE=$_portfile "$@" &
+    _pid=$!
+    cleanup_fn "kill $_pid; rm -f '$_portfile'"
+    for _i in $(seq 1 100); do
+        [ -s "$_portfile" ] && break
+        kill -0 $_pid 2>/dev/null || fail "server died: $*"
+        sleep 0.1
+    done
+    [ -s "$_portfile" ] || fail "server did not start: $*"
+    eval "$_var=$(cat "$_portfile")"
+}
+
+# make_ca DIR: a self-signed CA (DIR/ca.pem) and a server certificate for
+# 127.0.0.1 signed by it (DIR/server.pem, DIR/server.key).
+make_ca() {
+    requires openssl
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=convoy test CA" \
+        -keyout "$1/ca.key" -out "$1/ca.pem" >/dev/null 2>&1 || fail "openssl: CA"
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$1/server.key" -out "$1/server.csr" >/dev/null 2>&1 || fail "openssl: csr"
+    printf 'subjectAltName=IP:127.0.0.1\n' > "$1/ext.cnf"
+    openssl x509 -req -in "$1/server.csr" -CA "$1/ca.pem" -CAkey "$1/ca.key" \
+        -CAcreateserial -days 2 -extfile "$1/ext.cnf" -out "$1/server.pem" \
+        >/dev/null 2>&1 || fail "openssl: sign"
+}
+
+# no_secret SECRET FILE…: fail if SECRET appears in any FILE (the state db
+# through strings).
+no_secret() {
+    _s=$1; shift
+    for _f in "$@"; do
+        [ -e "$_f" ] || continue
+        if strings "$_f" | grep -qF -- "$_s"; then
+            fail "secret found in $_f"
+        fi
+    done
+}

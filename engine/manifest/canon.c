@@ -47,7 +47,9 @@ source_lines(GPtrArray *lines, const char *prefix,
     line(lines, prefix, "password_file", s->password_file);
     line(lines, prefix, "password_env", s->password_env);
     line(lines, prefix, "ca_file", s->ca_file);
-    if (s->kind == MANIFEST_SOURCE_XENSERVER)
+    line(lines, prefix, "token_file", s->token_file);
+    if (s->kind == MANIFEST_SOURCE_XENSERVER ||
+        (s->kind == MANIFEST_SOURCE_XVA && s->url != NULL))
         line(lines, prefix, "insecure", s->insecure ? "true" : "false");
 }
 

@@ -179,6 +179,11 @@ mget_url(struct mload *l, const struct ynode *n, const char *key,
         ydiag_error(&l->diag, n, "'%s': expected an http:// or https:// URL, got '%s'", key, s);
         return false;
     }
+    if (g_uri_get_userinfo(uri) != NULL) {
+        /* Not echoed: the user info may hold a password. */
+        ydiag_error(&l->diag, n, "'%s': credentials are never written in a URL; use username with password_file or password_env", key);
+        return false;
+    }
     *out = g_steal_pointer(&s);
     return true;
 }

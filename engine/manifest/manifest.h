@@ -66,6 +66,11 @@ struct manifest_source {
     char *password_env;
     char *ca_file;
     bool insecure;
+    char *token_file;     /* xva over http(s): bearer token file */
+    /* xenserver: */
+    bool use_compression;         /* GET /export with use_compression=zstd */
+    uint64_t shutdown_timeout;    /* seconds for a clean shutdown (default 600) */
+    uint64_t hard_shutdown_after; /* seconds; 0: never force a shutdown */
 };
 
 enum manifest_net_from {

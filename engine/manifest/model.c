@@ -88,6 +88,7 @@ msource_free(gpointer p)
     g_free(s->password_file);
     g_free(s->password_env);
     g_free(s->ca_file);
+    g_free(s->token_file);
     g_free(s);
 }
 

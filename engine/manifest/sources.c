@@ -10,11 +10,18 @@ static const char *const kind_names[] = {
     "xva", "xenserver", "libvirt", "libvirtxml", "xl", NULL,
 };
 
-static const char *const xva_keys[] = {"type", "path", "url", NULL};
+static const char *const xva_keys[] = {
+    "type", "path", "url", "username", "password_file", "password_env",
+    "token_file", "ca_file", "insecure", NULL,
+};
 static const char *const xenserver_keys[] = {
     "type", "url", "username", "password_file", "password_env", "ca_file",
-    "insecure", NULL,
+    "insecure", "use_compression", "shutdown_timeout", "hard_shutdown_after",
+    NULL,
 };
+
+#define SHUTDOWN_TIMEOUT_DEFAULT 600
+#define SHUTDOWN_SECONDS_MAX 86400
 static const char *const libvirt_keys[] = {"type", "uri", NULL};
 static const char *const path_keys[] = {"type", "path", NULL};
 
@@ -30,9 +37,50 @@ env_var_name_valid(const char *s)
     return true;
 }
 
+/* ca_file and insecure, for every source spoken to over HTTPS. */
+static void
+parse_tls(struct mload *l, const struct ynode *body, struct manifest_source *s)
+{
+    const struct ynode *n = ynode_get(body, "ca_file");
+
+    if (n != NULL)
+        mget_path(l, n, "ca_file", &s->ca_file);
+    n = ynode_get(body, "insecure");
+    if (n != NULL && mget_bool(l, n, "insecure", &s->insecure) &&
+        s->insecure && s->ca_file != NULL) {
+        ydiag_error(&l->diag, n, "'insecure': cannot be true together with 'ca_file'");
+    }
+}
+
+/* password_file or password_env (never both); required says whether
+ * one of them must be given. */
+static void
+parse_password(struct mload *l, const struct ynode *body,
+               struct manifest_source *s, bool required, const char *what)
+{
+    const struct ynode *pf = ynode_get(body, "password_file");
+    const struct ynode *pe = ynode_get(body, "password_env");
+
+    if (pf != NULL && pe != NULL)
+        ydiag_error(&l->diag, pe, "'password_env': give either 'password_file' or 'password_env', not both");
+    else if (required && pf == NULL && pe == NULL &&
+             ynode_get(body, "password") == NULL)
+        ydiag_error(&l->diag, body, "missing required key 'password_file' or 'password_env' in %s", what);
+    if (pf != NULL)
+        mget_path(l, pf, "password_file", &s->password_file);
+    if (pe != NULL && mget_string(l, pe, "password_env", &s->password_env) &&
+        !env_var_name_valid(s->password_env)) {
+        ydiag_error(&l->diag, pe, "'password_env': expected an environment variable name, got '%s'", s->password_env);
+    }
+}
+
 static void
 parse_xva(struct mload *l, const struct ynode *body, struct manifest_source *s)
 {
+    static const char *const url_only[] = {
+        "username", "password_file", "password_env", "token_file", "ca_file",
+        "insecure", NULL,
+    };
     const struct ynode *path = ynode_get(body, "path");
     const struct ynode *url = ynode_get(body, "url");
 
@@ -44,10 +92,38 @@ parse_xva(struct mload *l, const struct ynode *body, struct manifest_source *s)
         ydiag_error(&l->diag, body, "missing required key 'path' or 'url' in xva source");
         return;
     }
-    if (path != NULL)
+    if (path != NULL) {
         mget_path(l, path, "path", &s->path);
-    else
-        mget_url(l, url, "url", &s->url);
+        for (size_t i = 0; url_only[i] != NULL; i++) {
+            const struct ynode *n = ynode_get(body, url_only[i]);
+            if (n != NULL)
+                ydiag_error(&l->diag, n, "'%s': only an xva source with 'url' takes this key", url_only[i]);
+        }
+        return;
+    }
+    mget_url(l, url, "url", &s->url);
+    parse_tls(l, body, s);
+
+    const struct ynode *user = ynode_get(body, "username");
+    const struct ynode *tok = ynode_get(body, "token_file");
+    if (user != NULL && tok != NULL) {
+        ydiag_error(&l->diag, tok, "'token_file': give either 'username' (basic auth) or 'token_file' (bearer token), not both");
+        return;
+    }
+    if (tok != NULL) {
+        mget_path(l, tok, "token_file", &s->token_file);
+        if (ynode_get(body, "password_file") != NULL ||
+            ynode_get(body, "password_env") != NULL)
+            ydiag_error(&l->diag, tok, "'token_file': a bearer token takes no password_file or password_env");
+        return;
+    }
+    if (user != NULL) {
+        mget_string(l, user, "username", &s->username);
+        parse_password(l, body, s, true, "xva source with 'username'");
+    } else if (ynode_get(body, "password_file") != NULL ||
+               ynode_get(body, "password_env") != NULL) {
+        ydiag_error(&l->diag, body, "missing required key 'username' in xva source with a password");
+    }
 }
 
 static void
@@ -61,27 +137,21 @@ parse_xenserver(struct mload *l, const struct ynode *body,
     if (mrequire(l, body, "username", "xenserver source"))
         mget_string(l, ynode_get(body, "username"), "username", &s->username);
 
-    const struct ynode *pf = ynode_get(body, "password_file");
-    const struct ynode *pe = ynode_get(body, "password_env");
-    if (pf != NULL && pe != NULL)
-        ydiag_error(&l->diag, pe, "'password_env': give either 'password_file' or 'password_env', not both");
-    else if (pf == NULL && pe == NULL && ynode_get(body, "password") == NULL)
-        ydiag_error(&l->diag, body, "missing required key 'password_file' or 'password_env' in xenserver source");
-    if (pf != NULL)
-        mget_path(l, pf, "password_file", &s->password_file);
-    if (pe != NULL && mget_string(l, pe, "password_env", &s->password_env) &&
-        !env_var_name_valid(s->password_env)) {
-        ydiag_error(&l->diag, pe, "'password_env': expected an environment variable name, got '%s'", s->password_env);
-    }
+    parse_password(l, body, s, true, "xenserver source");
+    parse_tls(l, body, s);
 
-    n = ynode_get(body, "ca_file");
+    n = ynode_get(body, "use_compression");
     if (n != NULL)
-        mget_path(l, n, "ca_file", &s->ca_file);
-    n = ynode_get(body, "insecure");
-    if (n != NULL && mget_bool(l, n, "insecure", &s->insecure) &&
-        s->insecure && s->ca_file != NULL) {
-        ydiag_error(&l->diag, n, "'insecure': cannot be true together with 'ca_file'");
-    }
+        mget_bool(l, n, "use_compression", &s->use_compression);
+    s->shutdown_timeout = SHUTDOWN_TIMEOUT_DEFAULT;
+    n = ynode_get(body, "shutdown_timeout");
+    if (n != NULL)
+        mget_uint(l, n, "shutdown_timeout", 1, SHUTDOWN_SECONDS_MAX,
+                  &s->shutdown_timeout);
+    n = ynode_get(body, "hard_shutdown_after");
+    if (n != NULL)
+        mget_uint(l, n, "hard_shutdown_after", 1, SHUTDOWN_SECONDS_MAX,
+                  &s->hard_shutdown_after);
 }
 
 void

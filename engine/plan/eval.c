@@ -411,24 +411,33 @@ check_target(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
     }
 }
 
-/* The chain: disk-copy × N → domain-convert → domain-define →
- * domain-start (when asked and the target runs domains). */
+/* The chain: [source-shutdown] → disk-copy × N → domain-convert →
+ * domain-define → domain-start (when asked and the target runs domains). */
 static void
 build_steps(struct plan_vm *v)
 {
+    struct plan_step *down = NULL;
     struct plan_step *conv;
     struct plan_step *def;
+    guint first_copy;
 
     v->steps = g_ptr_array_new_with_free_func(plan_step_free);
     if (v->error != NULL)
         return;
-    for (guint i = 0; i < v->disks->len; i++)
-        add_step(v, &step_disk_copy, v->disks->pdata[i]);
+    if (v->mvm->source_power == MANIFEST_SOURCE_POWER_SHUTDOWN &&
+        v->src->ops->shutdown != NULL)
+        down = add_step(v, &step_source_shutdown, NULL);
+    first_copy = v->steps->len;
+    for (guint i = 0; i < v->disks->len; i++) {
+        struct plan_step *c = add_step(v, &step_disk_copy, v->disks->pdata[i]);
+        if (down != NULL)
+            g_ptr_array_add(c->deps, down);
+    }
     conv = add_step(v, &step_domain_convert, NULL);
     def = add_step(v, &step_domain_define, NULL);
     g_ptr_array_add(def->deps, conv);
     for (guint i = 0; i < v->disks->len; i++)
-        g_ptr_array_add(def->deps, v->steps->pdata[i]);
+        g_ptr_array_add(def->deps, v->steps->pdata[first_copy + i]);
     if (v->mvm->start && v->tgt->ops->start != NULL) {
         struct plan_step *start = add_step(v, &step_domain_start, NULL);
         g_ptr_array_add(start->deps, def);
@@ -450,6 +459,10 @@ get_source(struct plan *p, const struct manifest_source *ms, GError **error)
         if (s == NULL)
             return NULL;
         g_hash_table_insert(p->sources, g_strdup(ms->name), s);
+        if (ms->insecure)
+            g_ptr_array_add(p->warnings,
+                            g_strdup_printf("source '%s': insecure: true — TLS certificates are not verified; anyone on the path can read or change what is copied",
+                                            ms->name));
     }
     return s;
 }

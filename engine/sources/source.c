@@ -1,11 +1,21 @@
 /* The source registry: manifest source kinds → their drivers. */
 #include "config.h"
 
+#include <glib.h>
+#include <libxml/tree.h>
+
+#include "convert/convert.h"
 #include "sources/sources.h"
+#include "sources/sources-priv.h"
+#include "util/autoptr.h"
 #include "util/error.h"
+#include "xva/xva.h"
 
 extern const struct source_ops source_xva_ops;
 extern const struct source_ops source_xl_ops;
+extern const struct source_ops source_xenserver_ops;
+extern const struct source_ops source_libvirtxml_ops;
+extern const struct source_ops source_libvirt_ops;
 
 const struct source_ops *
 source_ops_for(enum manifest_source_kind kind)
@@ -16,8 +26,11 @@ source_ops_for(enum manifest_source_kind kind)
     case MANIFEST_SOURCE_XL:
         return &source_xl_ops;
     case MANIFEST_SOURCE_XENSERVER:
-    case MANIFEST_SOURCE_LIBVIRT:
+        return &source_xenserver_ops;
     case MANIFEST_SOURCE_LIBVIRTXML:
+        return &source_libvirtxml_ops;
+    case MANIFEST_SOURCE_LIBVIRT:
+        return &source_libvirt_ops;
     case MANIFEST_SOURCE_LAST:
     default:
         return NULL;
@@ -61,4 +74,54 @@ source_vm_free(struct source_vm *v)
     if (v->xen_networks != NULL)
         g_hash_table_unref(v->xen_networks);
     g_free(v);
+}
+
+void
+source_disk_free(gpointer p)
+{
+    struct source_disk *d = p;
+
+    g_free(d->id);
+    g_free(d->xen_dev);
+    g_free(d->xml_source);
+    g_free(d);
+}
+
+/* The source_vm of an ova.xml: domain XML, disks, networks. */
+struct source_vm *
+source_vm_from_meta(const struct xva_meta *meta, const char *where, GError **error)
+{
+    g_autoptr(source_vm) v = g_new0(struct source_vm, 1);
+    g_autoptr(xmlDoc) doc = NULL;
+
+    v->name = g_strdup(meta->vm.name_label);
+    v->uuid = g_strdup(meta->vm.uuid);
+    v->location = g_strdup(where);
+    doc = convert_domain_from_ova(meta, error);
+    if (doc == NULL) {
+        g_prefix_error(error, "'%s': ", where);
+        return NULL;
+    }
+    v->domain_xml = convert_xml_format(doc);
+    v->disks = g_ptr_array_new_with_free_func(source_disk_free);
+    for (guint i = 0; i < meta->vm.vbds->len; i++) {
+        const struct xva_vbd *vbd = meta->vm.vbds->pdata[i];
+        struct source_disk *d;
+
+        if (vbd->is_cd || vbd->vdi == NULL || !vbd->vdi->has_data)
+            continue;
+        d = g_new0(struct source_disk, 1);
+        d->id = g_strdup(vbd->vdi->ref);
+        d->xen_dev = g_strdup(vbd->device);
+        d->xml_source = g_strconcat(CONVERT_XVA_VDI_PREFIX, vbd->vdi->ref, NULL);
+        d->size = vbd->vdi->virtual_size;
+        g_ptr_array_add(v->disks, d);
+    }
+    v->xen_networks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    for (guint i = 0; i < meta->vm.vifs->len; i++) {
+        const struct xva_vif *vif = meta->vm.vifs->pdata[i];
+        g_hash_table_insert(v->xen_networks, g_ascii_strdown(vif->mac, -1),
+                            g_strdup(vif->network_name));
+    }
+    return g_steal_pointer(&v);
 }

@@ -3,8 +3,11 @@
  * domain XML, its disks, identity); copy_disk() streams one disk's content
  * to a sink.  Nothing here ever writes to a source.
  *
- * Sections: registry (source.c) · xva files and directories (xva.c) ·
- * the xl.cfg parser (xl-cfg.c) · xl.cfg files with local disks (xl.c).
+ * Sections: registry (source.c) · xva files, directories and URLs (xva.c)
+ * · XenServer/XCP-ng pools over XenAPI (xenserver.c) · dumped libvirt XML
+ * (libvirtxml.c) · libvirt connections (libvirt.c) · the xl.cfg parser
+ * (xl-cfg.c) · xl.cfg files with local disks (xl.c).  Shared driver
+ * internals (HTTP, secrets, XML-RPC) are in sources-priv.h.
  */
 #pragma once
 
@@ -64,6 +67,11 @@ struct source_ops {
                       const struct source_disk *d,
                       const struct source_sink *sink, void *opaque,
                       GError **error);
+    /* Shut the VM down (source_power: shutdown); NULL when the kind
+     * cannot.  On success *how is a new string saying what was done
+     * ("clean", "hard", "already halted"). */
+    bool (*shutdown)(struct source *s, const struct source_vm *v, char **how,
+                     GError **error);
     void (*close)(struct source *s);
 };
 

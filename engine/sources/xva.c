@@ -1,5 +1,6 @@
 /* The xva source: .xva files, or a directory of them, matched to VMs by
- * the name_label in their ova.xml (or pinned with file:).  Read-only. */
+ * the name_label in their ova.xml (or pinned with file:), or one .xva
+ * served over HTTP(S) (url:).  Read-only. */
 #include "config.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 
 #include "convert/convert.h"
 #include "sources/sources.h"
+#include "sources/sources-priv.h"
 #include "util/autoptr.h"
 #include "util/error.h"
 #include "util/hash.h"
@@ -21,18 +23,9 @@ struct xva_source {
     GHashTable *by_name;    /* name_label → path (directory scan), lazy */
     GHashTable *dups;       /* name_label → second path seen */
     char *scan_error;       /* set when the directory could not be read */
+    struct http_client *http; /* url: sources */
+    char *label;            /* "GET <url without credentials or query>" */
 };
-
-static void
-source_disk_free(gpointer p)
-{
-    struct source_disk *d = p;
-
-    g_free(d->id);
-    g_free(d->xen_dev);
-    g_free(d->xml_source);
-    g_free(d);
-}
 
 static struct source *
 xva_open(const struct manifest_source *ms, GError **error)
@@ -40,13 +33,17 @@ xva_open(const struct manifest_source *ms, GError **error)
     struct source *s;
     struct xva_source *xs;
 
-    if (ms->path == NULL) {
-        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_FAILED,
-                    "source '%s': xva sources over http(s) are not supported yet; download the file and use path:",
-                    ms->name);
-        return NULL;
-    }
     xs = g_new0(struct xva_source, 1);
+    if (ms->url != NULL) {
+        g_autofree char *shown = http_url_for_display(ms->url);
+
+        xs->http = http_client_new(ms, HTTP_CLIENT_AUTH, error);
+        if (xs->http == NULL) {
+            g_free(xs);
+            return NULL;
+        }
+        xs->label = g_strdup_printf("source '%s': GET %s", ms->name, shown);
+    }
     s = g_new0(struct source, 1);
     s->ops = &source_xva_ops;
     s->ms = ms;
@@ -64,6 +61,8 @@ xva_close(struct source *s)
     if (xs->dups != NULL)
         g_hash_table_unref(xs->dups);
     g_free(xs->scan_error);
+    http_client_free(xs->http);
+    g_free(xs->label);
     g_free(xs);
     g_free(s);
 }
@@ -172,13 +171,52 @@ xva_find_file(struct source *s, const struct manifest_vm *vm, GError **error)
     return g_strdup(path);
 }
 
+/* url: read ova.xml over HTTP(S) and stop; the identity is the URL, the
+ * response's validators and the ova.xml digest. */
 static struct source_vm *
-xva_describe(struct source *s, const struct manifest_vm *vm, GError **error)
+xva_describe_url(struct source *s, const struct manifest_vm *vm,
+                 GError **error)
+{
+    struct xva_source *xs = s->priv;
+    g_autofree char *http_id = NULL;
+    g_autofree char *ova = NULL;
+    g_autofree char *digest = NULL;
+    g_autofree char *shown = http_url_for_display(s->ms->url);
+    g_autoptr(xva_meta) meta = NULL;
+    struct source_vm *v;
+    size_t len = 0;
+
+    ova = xva_http_fetch_ova(xs->http, s->ms->url, xs->label, &len, &http_id,
+                             error);
+    if (ova == NULL)
+        return NULL;
+    meta = xva_meta_parse(ova, len, error);
+    if (meta == NULL) {
+        g_prefix_error(error, "%s: ", xs->label);
+        return NULL;
+    }
+    if (g_strcmp0(meta->vm.name_label, vm->name) != 0) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
+                    "'%s' holds VM '%s', not '%s'; fix the name or the url",
+                    shown, meta->vm.name_label, vm->name);
+        return NULL;
+    }
+    v = source_vm_from_meta(meta, shown, error);
+    if (v == NULL)
+        return NULL;
+    digest = hash_sha256_hex(ova, len);
+    v->identity = g_strdup_printf("%sxva_ova_sha256=%s\nxva_url=%s\n", http_id,
+                                  digest, shown);
+    return v;
+}
+
+static struct source_vm *
+xva_describe_file(struct source *s, const struct manifest_vm *vm,
+                  GError **error)
 {
     g_autofree char *file = xva_find_file(s, vm, error);
     g_autoptr(xva_reader) r = NULL;
     g_autoptr(source_vm) v = NULL;
-    g_autoptr(xmlDoc) doc = NULL;
     g_autofree char *ova_digest = NULL;
     const struct xva_meta *meta;
     const char *ova;
@@ -206,40 +244,21 @@ xva_describe(struct source *s, const struct manifest_vm *vm, GError **error)
     ova = xva_reader_ova_xml(r, &ova_len);
     ova_digest = hash_sha256_hex(ova, ova_len);
 
-    v = g_new0(struct source_vm, 1);
-    v->name = g_strdup(meta->vm.name_label);
-    v->uuid = g_strdup(meta->vm.uuid);
-    v->location = g_strdup(file);
+    v = source_vm_from_meta(meta, file, error);
+    if (v == NULL)
+        return NULL;
     v->identity = g_strdup_printf("xva_file=%s\nxva_mtime=%lld\nxva_ova_sha256=%s\nxva_size=%lld\n",
                                   file, (long long)sb.st_mtime, ova_digest,
                                   (long long)sb.st_size);
-    doc = convert_domain_from_ova(meta, error);
-    if (doc == NULL) {
-        g_prefix_error(error, "'%s': ", file);
-        return NULL;
-    }
-    v->domain_xml = convert_xml_format(doc);
-    v->disks = g_ptr_array_new_with_free_func(source_disk_free);
-    for (guint i = 0; i < meta->vm.vbds->len; i++) {
-        const struct xva_vbd *vbd = meta->vm.vbds->pdata[i];
-        struct source_disk *d;
-
-        if (vbd->is_cd || vbd->vdi == NULL || !vbd->vdi->has_data)
-            continue;
-        d = g_new0(struct source_disk, 1);
-        d->id = g_strdup(vbd->vdi->ref);
-        d->xen_dev = g_strdup(vbd->device);
-        d->xml_source = g_strconcat(CONVERT_XVA_VDI_PREFIX, vbd->vdi->ref, NULL);
-        d->size = vbd->vdi->virtual_size;
-        g_ptr_array_add(v->disks, d);
-    }
-    v->xen_networks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    for (guint i = 0; i < meta->vm.vifs->len; i++) {
-        const struct xva_vif *vif = meta->vm.vifs->pdata[i];
-        g_hash_table_insert(v->xen_networks, g_ascii_strdown(vif->mac, -1),
-                            g_strdup(vif->network_name));
-    }
     return g_steal_pointer(&v);
+}
+
+static struct source_vm *
+xva_describe(struct source *s, const struct manifest_vm *vm, GError **error)
+{
+    if (s->ms->url != NULL)
+        return xva_describe_url(s, vm, error);
+    return xva_describe_file(s, vm, error);
 }
 
 struct copy_adapter {
@@ -254,7 +273,7 @@ adapt_data(void *opaque, const struct xva_vdi *vdi, uint64_t offset,
 {
     struct copy_adapter *a = opaque;
 
-    if (a->sink->progress != NULL)
+    if (a->sink->progress != NULL && a->r != NULL)
         a->sink->progress(a->opaque, xva_reader_bytes_read(a->r));
     return a->sink->data(a->opaque, offset, buf, len, error);
 }
@@ -277,9 +296,14 @@ xva_copy_disk(struct source *s, const struct source_vm *v,
         .data = adapt_data,
         .zero = adapt_zero,
     };
-    g_autoptr(xva_reader) r = xva_reader_open(v->location, error);
+    struct xva_source *xs = s->priv;
     struct copy_adapter a = { .sink = sink, .opaque = opaque };
+    g_autoptr(xva_reader) r = NULL;
 
+    if (s->ms->url != NULL)
+        return xva_http_stream_disk(xs->http, s->ms->url, xs->label, d->id,
+                                    NULL, &ops, &a, error);
+    r = xva_reader_open(v->location, error);
     if (r == NULL)
         return false;
     a.r = r;

@@ -6,6 +6,7 @@
 #include "steps/steps.h"
 
 const struct step_ops *const step_kinds[] = {
+    &step_source_shutdown,
     &step_disk_copy,
     &step_domain_convert,
     &step_domain_define,

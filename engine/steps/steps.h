@@ -1,11 +1,14 @@
 /* engine/steps: one file per step kind, all behind struct step_ops, and the
  * one registry table that lists them (STYLE.md 5).
  *
- * A VM's chain: disk-copy (one per disk) → domain-convert → domain-define
- * → domain-start (targets that run domains, when asked).
- * Sections: registry (registry.c) · disk-copy (disk-copy.c) ·
- * domain-convert (domain-convert.c) · domain-define (domain-define.c) ·
- * domain-start (domain-start.c).
+ * A VM's chain: [source-shutdown] → disk-copy (one per disk) →
+ * domain-convert → domain-define → [domain-start].  source-shutdown is
+ * there only when the VM's source_power is shutdown and its source kind
+ * can shut VMs down; domain-start only on targets that run domains, when
+ * asked.
+ * Sections: registry (registry.c) · source-shutdown (source-shutdown.c) ·
+ * disk-copy (disk-copy.c) · domain-convert (domain-convert.c) ·
+ * domain-define (domain-define.c) · domain-start (domain-start.c).
  */
 #pragma once
 
@@ -40,6 +43,7 @@ struct step_ops {
                   GError **error);
 };
 
+extern const struct step_ops step_source_shutdown;
 extern const struct step_ops step_disk_copy;
 extern const struct step_ops step_domain_convert;
 extern const struct step_ops step_domain_define;

@@ -1,0 +1,324 @@
+/* The libvirtxml source: a dumped libvirt domain XML (virsh dumpxml) and
+ * the local disks it names, or a directory of such files matched to VMs
+ * by <name>.  The disks (raw files or block devices) must exist at plan
+ * time; they are read, never written. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+
+#include "convert/convert.h"
+#include "sources/sources.h"
+#include "sources/sources-priv.h"
+#include "util/autoptr.h"
+#include "util/error.h"
+#include "util/hash.h"
+
+extern const struct source_ops source_libvirtxml_ops;
+
+#define LX_BLOCK (1u << 20)
+
+static struct source *
+lx_open(const struct manifest_source *ms, GError **error)
+{
+    struct source *s = g_new0(struct source, 1);
+
+    s->ops = &source_libvirtxml_ops;
+    s->ms = ms;
+    return s;
+}
+
+static void
+lx_close(struct source *s)
+{
+    g_free(s);
+}
+
+static xmlDoc *
+lx_parse(const char *file, const char *data, size_t len, GError **error)
+{
+    xmlDoc *doc;
+
+    if (len > G_MAXINT) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_XML,
+                    "xml: '%s': too large", file);
+        return NULL;
+    }
+    doc = xmlReadMemory(data, (int)len, file, NULL,
+                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (doc == NULL || xmlDocGetRootElement(doc) == NULL ||
+        strcmp((const char *)xmlDocGetRootElement(doc)->name, "domain") != 0) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_XML,
+                    "xml: '%s': not a libvirt domain XML", file);
+        if (doc != NULL)
+            xmlFreeDoc(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+static char *
+xpath_string(xmlDoc *doc, xmlNode *ctx_node, const char *expr)
+{
+    g_autoptr(xmlXPathContext) ctx = xmlXPathNewContext(doc);
+    g_autoptr(xmlXPathObject) obj = NULL;
+    xmlChar *s;
+    char *out;
+
+    if (ctx == NULL)
+        return NULL;
+    if (ctx_node != NULL)
+        ctx->node = ctx_node;
+    obj = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
+    if (obj == NULL)
+        return NULL;
+    s = xmlXPathCastToString(obj);
+    out = s != NULL && *s != '\0' ? g_strdup((const char *)s) : NULL;
+    xmlFree(s);
+    return out;
+}
+
+/* The domain XML file for vm: path itself, or the file in the path
+ * directory whose <name> is the VM's. */
+static char *
+lx_find_file(struct source *s, const struct manifest_vm *vm, GError **error)
+{
+    g_autoptr(GDir) dir = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    const char *ent;
+
+    if (vm->file != NULL)
+        return g_strdup(vm->file);
+    if (!g_file_test(s->ms->path, G_FILE_TEST_IS_DIR))
+        return g_strdup(s->ms->path);
+    dir = g_dir_open(s->ms->path, 0, &err);
+    if (dir == NULL) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO,
+                    "source '%s': cannot read directory '%s': %s", s->ms->name,
+                    s->ms->path, err->message);
+        return NULL;
+    }
+    while ((ent = g_dir_read_name(dir)) != NULL) {
+        if (g_str_has_suffix(ent, ".xml"))
+            g_ptr_array_add(names, g_strdup(ent));
+    }
+    g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *full = g_build_filename(s->ms->path, names->pdata[i], NULL);
+        g_autofree char *data = NULL;
+        g_autofree char *name = NULL;
+        g_autoptr(xmlDoc) doc = NULL;
+        size_t len = 0;
+
+        if (!g_file_get_contents(full, &data, &len, NULL))
+            continue;
+        doc = lx_parse(full, data, len, NULL);
+        if (doc == NULL)
+            continue;
+        name = xpath_string(doc, NULL, "string(/domain/name)");
+        if (g_strcmp0(name, vm->name) == 0)
+            return g_steal_pointer(&full);
+    }
+    g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
+                "source '%s': no domain XML in '%s' has <name>%s</name>",
+                s->ms->name, s->ms->path, vm->name);
+    return NULL;
+}
+
+struct source_vm *
+source_vm_from_domain_xml(const char *data, size_t len, const char *file,
+                          GError **error)
+{
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(xmlXPathContext) ctx = NULL;
+    g_autoptr(xmlXPathObject) disks = NULL;
+    g_autoptr(xmlXPathObject) nics = NULL;
+    g_autoptr(source_vm) v = NULL;
+    g_autoptr(GString) id = g_string_new(NULL);
+    g_autofree char *digest = NULL;
+
+    doc = lx_parse(file, data, len, error);
+    if (doc == NULL)
+        return NULL;
+    v = g_new0(struct source_vm, 1);
+    v->name = xpath_string(doc, NULL, "string(/domain/name)");
+    v->uuid = xpath_string(doc, NULL, "string(/domain/uuid)");
+    v->location = g_strdup(file);
+    v->domain_xml = g_strndup(data, len);
+    digest = hash_sha256_hex(data, len);
+    g_string_append_printf(id, "domain_xml_sha256=%s\n", digest);
+
+    v->disks = g_ptr_array_new_with_free_func(source_disk_free);
+    ctx = xmlXPathNewContext(doc);
+    disks = xmlXPathEvalExpression((const xmlChar *)"/domain/devices/disk[@device='disk' or not(@device)]", ctx);
+    for (int i = 0; disks != NULL && disks->nodesetval != NULL &&
+                    i < disks->nodesetval->nodeNr; i++) {
+        xmlNode *n = disks->nodesetval->nodeTab[i];
+        g_autofree char *path = xpath_string(doc, n, "string(source/@file | source/@dev)");
+        g_autofree char *dev = xpath_string(doc, n, "string(target/@dev)");
+        g_autofree char *fmt = xpath_string(doc, n, "string(driver/@type)");
+        struct source_disk *d;
+        struct stat sb;
+        int fd;
+        off_t size;
+
+        if (path == NULL || dev == NULL) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_FAILED,
+                        "'%s': disk %d has no local source file or device, or no target dev; only local disks are supported",
+                        file, i + 1);
+            return NULL;
+        }
+        if (fmt != NULL && strcmp(fmt, "raw") != 0 && strcmp(fmt, "aio") != 0) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_FAILED,
+                        "'%s': disk %s ('%s') is %s; only raw disks are supported yet",
+                        file, dev, path, fmt);
+            return NULL;
+        }
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &sb) < 0) {
+            int e = errno;
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
+                        "'%s': disk %s: cannot open '%s': %s", file, dev, path,
+                        g_strerror(e));
+            if (fd >= 0)
+                close(fd);
+            return NULL;
+        }
+        /* A block device (LVM) has its size at the end, not in st_size. */
+        size = S_ISBLK(sb.st_mode) ? lseek(fd, 0, SEEK_END) : sb.st_size;
+        close(fd);
+        if (size < 0) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO,
+                        "'%s': disk %s: cannot size '%s'", file, dev, path);
+            return NULL;
+        }
+        d = g_new0(struct source_disk, 1);
+        d->id = g_strdup(path);
+        d->xen_dev = g_strdup(dev);
+        d->xml_source = g_strdup(path);
+        d->size = (uint64_t)size;
+        g_ptr_array_add(v->disks, d);
+        g_string_append_printf(id, "disk=%s:%" G_GUINT64_FORMAT ":%lld\n",
+                               path, d->size, (long long)sb.st_mtime);
+    }
+    v->identity = g_string_free(g_steal_pointer(&id), FALSE);
+    v->xen_networks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    nics = xmlXPathEvalExpression((const xmlChar *)"/domain/devices/interface", ctx);
+    for (int i = 0; nics != NULL && nics->nodesetval != NULL &&
+                    i < nics->nodesetval->nodeNr; i++) {
+        xmlNode *n = nics->nodesetval->nodeTab[i];
+        g_autofree char *mac = xpath_string(doc, n, "string(mac/@address)");
+        g_autofree char *net = xpath_string(doc, n, "string(source/@network | source/@bridge)");
+
+        if (mac != NULL)
+            g_hash_table_insert(v->xen_networks, g_ascii_strdown(mac, -1),
+                                g_strdup(net != NULL ? net : ""));
+    }
+    return g_steal_pointer(&v);
+}
+
+static struct source_vm *
+lx_describe(struct source *s, const struct manifest_vm *vm, GError **error)
+{
+    g_autofree char *file = lx_find_file(s, vm, error);
+    g_autofree char *data = NULL;
+    g_autoptr(GError) err = NULL;
+    struct source_vm *v;
+    char *id;
+    size_t len = 0;
+
+    if (file == NULL)
+        return NULL;
+    if (!g_file_get_contents(file, &data, &len, &err)) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
+                    "source '%s': %s", s->ms->name, err->message);
+        return NULL;
+    }
+    v = source_vm_from_domain_xml(data, len, file, error);
+    if (v == NULL)
+        return NULL;
+    if (g_strcmp0(v->name, vm->name) != 0) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
+                    "'%s' holds domain '%s', not '%s'; fix the name or the path",
+                    file, v->name ? v->name : "", vm->name);
+        source_vm_free(v);
+        return NULL;
+    }
+    id = g_strdup_printf("libvirtxml_file=%s\n%s", file, v->identity);
+    g_free(v->identity);
+    v->identity = id;
+    return v;
+}
+
+static bool
+all_zero(const unsigned char *p, size_t n)
+{
+    return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+bool
+source_copy_local_disk(const struct source_disk *d,
+                       const struct source_sink *sink, void *opaque,
+                       GError **error)
+{
+    g_autofree unsigned char *buf = g_malloc(LX_BLOCK);
+    uint64_t off = 0;
+    int fd = open(d->id, O_RDONLY | O_CLOEXEC);
+    bool ok = true;
+
+    if (fd < 0) {
+        int e = errno;
+        g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(e),
+                    "cannot open '%s': %s", d->id, g_strerror(e));
+        return false;
+    }
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    while (ok && off < d->size) {
+        size_t want = d->size - off < LX_BLOCK ? (size_t)(d->size - off) : LX_BLOCK;
+        ssize_t n = pread(fd, buf, want, (off_t)off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = n < 0 ? errno : EIO;
+            g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(e),
+                        "'%s' at %" G_GUINT64_FORMAT ": %s", d->id, off,
+                        n < 0 ? g_strerror(e) : "unexpected end of file (it shrank?)");
+            ok = false;
+            break;
+        }
+        if (all_zero(buf, (size_t)n))
+            ok = sink->zero(opaque, off, (uint64_t)n, error);
+        else
+            ok = sink->data(opaque, off, buf, (size_t)n, error);
+        off += (uint64_t)n;
+        if (ok && sink->progress != NULL)
+            sink->progress(opaque, off);
+    }
+    close(fd);
+    return ok;
+}
+
+static bool
+lx_copy_disk(struct source *s, const struct source_vm *v,
+             const struct source_disk *d, const struct source_sink *sink,
+             void *opaque, GError **error)
+{
+    return source_copy_local_disk(d, sink, opaque, error);
+}
+
+const struct source_ops source_libvirtxml_ops = {
+    .kind = "libvirtxml",
+    .open = lx_open,
+    .describe = lx_describe,
+    .copy_disk = lx_copy_disk,
+    .close = lx_close,
+};

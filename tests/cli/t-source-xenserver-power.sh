@@ -1,0 +1,61 @@
+#!/bin/sh
+# Source power policy with the XenAPI test double (plain HTTP): a guest
+# that ignores the clean shutdown fails the apply within shutdown_timeout
+# and is never forced off unless hard_shutdown_after says so; then it is
+# hard-shut down and copied (compressed export).  source_power: leave
+# plans no shutdown and a running VM cannot be exported.
+. "$abs_top_srcdir/tests/functions.sh"
+set -e
+[ -n "${TRACE:-}" ] && set -x
+requires python3
+XS="python3 $abs_top_srcdir/tests/xenapi/xenapi-server.py"
+d=$(scratch)
+make_fixture "$d" 4M
+cd "$d"
+printf 'pw-%s\n' "$$" > pw
+start_server port sh -c "exec $XS --port-file \"\$PORT_FILE\" --password-file pw --vm exports/web1.xva:Running --shutdown-hangs 3 --state xs.json"
+write_manifest() {
+    cat > manifest.yaml <<EOT
+version: 1
+defaults: {target: lab, disk_format: raw, source_power: $1}
+sources:
+  pool: {type: xenserver, url: "http://127.0.0.1:$port/", username: root,
+         password_file: pw, use_compression: true $2}
+targets:
+  lab: {type: directory, path: out, networks: [{from: {bridge: xenbr0}, to: {network: default}}]}
+waves:
+  - name: w
+    vms: [{name: web1, source: pool}]
+EOT
+}
+
+# leave: no shutdown step; the copy refuses a running VM.
+write_manifest leave ""
+expect_exit 2 "$CONVOY" plan manifest.yaml > plan0.txt 2>&1
+grep -q 'source-shutdown' plan0.txt && fail "leave planned a shutdown"
+expect_exit 1 "$CONVOY" apply --yes manifest.yaml > apply0.txt 2>&1
+expect_grep "VM 'web1' is Running; /export needs it halted" apply0.txt
+expect_grep '"web1": "Running"' xs.json
+
+# shutdown without a hard fallback: fails after shutdown_timeout.
+write_manifest shutdown ", shutdown_timeout: 1"
+expect_exit 1 "$CONVOY" apply --yes manifest.yaml > apply1.txt 2>&1
+expect_grep "did not shut down cleanly within 1 s" apply1.txt
+expect_grep "set hard_shutdown_after to force it off" apply1.txt
+expect_grep '"web1": "Running"' xs.json
+grep -q 'VM.hard_shutdown' xs.json && fail "forced off without hard_shutdown_after"
+
+# hard_shutdown_after: clean first, then hard.
+write_manifest shutdown ", hard_shutdown_after: 1"
+expect_exit 2 "$CONVOY" plan manifest.yaml > plan2.txt 2>&1
+expect_grep 'source-shutdown    web1 on .pool. (running; clean, then hard after 1 s)' plan2.txt
+expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply2.txt 2>&1
+expect_grep '"web1": "Halted"' xs.json
+grep -q 'VM.hard_shutdown' xs.json || fail "no hard shutdown"
+if command -v zstd >/dev/null; then
+    grep -q 'GET /export zstd' xs.json || fail "use_compression did not ask for zstd"
+fi
+cmp src/xvda.raw out/web1-vda.raw || fail "vda differs"
+cmp src/xvdb.raw out/web1-vdb.raw || fail "vdb differs"
+expect_exit 0 "$CONVOY" plan manifest.yaml > plan3.txt 2>&1
+exit 0
