@@ -123,9 +123,13 @@ xva_scan(struct source *s)
     }
 }
 
-/* The .xva file for vm, or NULL with an error saying why. */
+/* The .xva file for vm, or NULL with an error saying why.  In a folder,
+ * NAME.xva holding VM NAME is taken at once (xe vm-export's usual file
+ * name), its reader handed back in *r so ova.xml is read only once;
+ * otherwise the folder is scanned (once per source) by name_label. */
 static char *
-xva_find_file(struct source *s, const struct manifest_vm *vm, GError **error)
+xva_find_file(struct source *s, const struct manifest_vm *vm,
+              struct xva_reader **r, GError **error)
 {
     struct xva_source *xs = s->priv;
     struct stat sb;
@@ -141,6 +145,18 @@ xva_find_file(struct source *s, const struct manifest_vm *vm, GError **error)
     }
     if (!S_ISDIR(sb.st_mode))
         return g_strdup(s->ms->path);
+    if (strchr(vm->name, '/') == NULL) {
+        g_autofree char *base = g_strconcat(vm->name, ".xva", NULL);
+        g_autofree char *cand = g_build_filename(s->ms->path, base, NULL);
+        if (g_file_test(cand, G_FILE_TEST_IS_REGULAR)) {
+            struct xva_reader *cr = xva_reader_open(cand, NULL);
+            if (cr != NULL && g_strcmp0(xva_reader_meta(cr)->vm.name_label, vm->name) == 0) {
+                *r = cr;
+                return g_steal_pointer(&cand);
+            }
+            xva_reader_free(cr);
+        }
+    }
     xva_scan(s);
     if (xs->scan_error != NULL) {
         g_set_error_literal(error, CONVOY_ERROR, CONVOY_ERROR_IO, xs->scan_error);
@@ -214,8 +230,8 @@ static struct source_vm *
 xva_describe_file(struct source *s, const struct manifest_vm *vm,
                   GError **error)
 {
-    g_autofree char *file = xva_find_file(s, vm, error);
     g_autoptr(xva_reader) r = NULL;
+    g_autofree char *file = xva_find_file(s, vm, &r, error);
     g_autoptr(source_vm) v = NULL;
     g_autofree char *ova_digest = NULL;
     const struct xva_meta *meta;
@@ -231,7 +247,8 @@ xva_describe_file(struct source *s, const struct manifest_vm *vm,
                     "cannot access '%s': %s", file, g_strerror(e));
         return NULL;
     }
-    r = xva_reader_open(file, error);
+    if (r == NULL)
+        r = xva_reader_open(file, error);
     if (r == NULL)
         return NULL;
     meta = xva_reader_meta(r);
