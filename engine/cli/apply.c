@@ -9,8 +9,62 @@
 #include "cli/cli.h"
 #include "exec/exec.h"
 #include "plan/plan.h"
+#include "report/report.h"
+#include "sources/sources.h"
+#include "util/json.h"
 #include "util/error.h"
 #include "util/size.h"
+
+struct notify_ctx {
+    const struct manifest *m;
+    struct state *st;
+    const char *command;
+};
+
+/* At the end of a wave: post the wave's report as JSON to the manifest's
+ * notify: webhook.  A failure to post is a warning, not a failed run. */
+static void
+notify_wave(void *opaque, const struct manifest_wave *w)
+{
+    struct notify_ctx *nc = opaque;
+    const struct manifest_notify *n = nc->m->notify;
+    g_autoptr(report) r = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autofree char *rep = NULL;
+    g_autofree char *body = NULL;
+    g_autofree char *host = NULL;
+
+    if (n == NULL)
+        return;
+    r = report_build(nc->m, nc->st, w->name, &err);
+    if (r != NULL) {
+        g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+        g_autofree char *t = g_date_time_format_iso8601(now);
+        struct json j;
+
+        rep = report_render(r, REPORT_FORMAT_JSON);
+        json_init(&j, false);
+        json_begin_object(&j);
+        json_kv_string(&j, "event", "wave-finished");
+        json_kv_string(&j, "wave", w->name);
+        json_kv_string(&j, "time", t);
+        json_kv_string(&j, "command", nc->command);
+        json_kv_string(&j, "host", g_get_host_name());
+        json_key(&j, "report");
+        json_raw(&j, rep);
+        json_end_object(&j);
+        body = json_steal(&j);
+        json_release(&j);
+    }
+    if (body == NULL ||
+        !source_http_post_json("notify", n->url, n->token_file, n->ca_file,
+                               n->insecure, body, (long)n->timeout, &err)) {
+        fprintf(stderr, "convoy: warning: notify: wave '%s': %s\n", w->name,
+                err != NULL ? err->message : "no report");
+        return;
+    }
+    fprintf(stderr, "convoy: posted the summary of wave '%s' to the notify webhook\n", w->name);
+}
 
 /* --ignore-window is loud: every window it overrides is named. */
 static void
@@ -67,6 +121,7 @@ cmd_apply(int argc, char **argv)
     };
     enum cli_log_format log_format = CLI_LOG_FORMAT_TEXT;
     struct exec_options opts = {0};
+    struct notify_ctx nctx = {0};
     g_autoptr(GDateTime) now = NULL;
     struct progress *pr = NULL;
     struct exec_observer obs;
@@ -91,6 +146,8 @@ cmd_apply(int argc, char **argv)
     }
     opts.now = now;
     opts.ignore_window = opt_ignore_window;
+    opts.wave_done = notify_wave;
+    opts.wave_opaque = &nctx;
     /* From here on a signal means "stop at a consistent point, exit 4". */
     exec_signals_install();
     /* A saved plan (convoy plan -o FILE) instead of manifests: its own
@@ -164,6 +221,9 @@ cmd_apply(int argc, char **argv)
     if (opt_ignore_window)
         warn_ignored_windows(m, opt_wave);
     fflush(stdout);
+    nctx.m = m;
+    nctx.st = st;
+    nctx.command = command;
     pr = progress_new(p, log_format);
     progress_observer(pr, &obs);
     ok = exec_apply(p, st, command, &obs, &opts, &res, &err);

@@ -400,11 +400,14 @@ exec_apply(struct plan *p, struct state *st, const char *command,
             job_keys(j);
             g_ptr_array_add(jobs, j);
         }
+        unsigned started = res->vms_started;
         if (jobs->len > 0 && !run_wave(&r, w, jobs, opts, &clk, res, &err)) {
             ok = false;
             if (g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_INTERRUPTED))
                 res->interrupted = true;
         }
+        if (res->vms_started > started && opts->wave_done != NULL)
+            opts->wave_done(opts->wave_opaque, w);
     }
     if (res->interrupted) {
         state_run_end(st, r.run_id, "interrupted", NULL);

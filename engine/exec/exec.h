@@ -43,6 +43,10 @@ struct exec_options {
     bool ignore_window;   /* start VMs whatever the windows say */
     GDateTime *now;       /* the run's start on the wall clock (borrowed);
                            * NULL: now.  CONVOY_NOW overrides in the CLI */
+    /* Called on the scheduler's thread after each wave in which at least
+     * one VM started, once its workers have finished (may be NULL). */
+    void (*wave_done)(void *opaque, const struct manifest_wave *w);
+    void *wave_opaque;
 };
 
 struct exec_result {

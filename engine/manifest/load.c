@@ -13,7 +13,10 @@
 
 static const char *const top_keys[] = {
     "version", "state", "defaults", "sources", "targets", "waves", "moves",
-    NULL,
+    "notify", NULL,
+};
+static const char *const notify_keys[] = {
+    "url", "token_file", "ca_file", "insecure", "timeout", NULL,
 };
 static const char *const defaults_keys[] = {
     "target", "disk_format", "allocation", "source_power", "start", "autostart",
@@ -40,6 +43,33 @@ mload_init(struct mload *l)
     l->wave_nodes = g_ptr_array_new();
     l->bad_nodes = g_hash_table_new(NULL, NULL);
     msettings_init(&l->base);
+}
+
+static void
+parse_notify(struct mload *l, const struct ynode *n)
+{
+    struct manifest_notify *nt;
+    const struct ynode *x;
+    uint64_t v = 0;
+
+    if (!mcheck_mapping(l, n, "notify") || !mcheck_keys(l, n, "notify", notify_keys))
+        return;
+    nt = g_new0(struct manifest_notify, 1);
+    nt->timeout = 30;
+    nt->loc = mloc(l, n);
+    l->m->notify = nt;
+    if (mrequire(l, n, "url", "notify"))
+        mget_url(l, ynode_get(n, "url"), "url", &nt->url);
+    if ((x = ynode_get(n, "token_file")) != NULL)
+        mget_path(l, x, "token_file", &nt->token_file);
+    if ((x = ynode_get(n, "ca_file")) != NULL)
+        mget_path(l, x, "ca_file", &nt->ca_file);
+    if ((x = ynode_get(n, "insecure")) != NULL)
+        mget_bool(l, x, "insecure", &nt->insecure);
+    if (nt->insecure && nt->ca_file != NULL)
+        ydiag_error(&l->diag, ynode_get(n, "insecure"), "'insecure': not with 'ca_file'; verify with the CA or do not verify at all");
+    if ((x = ynode_get(n, "timeout")) != NULL && mget_uint(l, x, "timeout", 1, 600, &v))
+        nt->timeout = (unsigned)v;
 }
 
 static void
@@ -219,6 +249,9 @@ top_level(struct mload *l, struct ydoc *doc)
                 }
                 g_ptr_array_add(l->wave_nodes, g_ptr_array_index(v->items, j));
             }
+        } else if (strcmp(k, "notify") == 0) {
+            if (once(l, p->key, &l->notify_key))
+                parse_notify(l, v);
         } else if (strcmp(k, "moves") == 0) {
             ydiag_error(&l->diag, p->key, "'moves': host moves are not supported yet");
         }

@@ -32,6 +32,7 @@ struct mload {
     GHashTable *dirs;               /* ydoc file → absolute dir, owned */
     const struct ynode *state_key;  /* first 'state:' key, or NULL */
     const struct ynode *defaults_key;
+    const struct ynode *notify_key;     /* the first notify: */
     const struct ynode *defaults;   /* the defaults mapping, or NULL */
     GHashTable *source_keys;        /* name → key node of its definition */
     GHashTable *target_keys;

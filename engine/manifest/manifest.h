@@ -172,8 +172,19 @@ struct manifest_wave {
     GPtrArray *vms;       /* of struct manifest_vm*, borrowed, in order */
 };
 
+/* notify: where apply posts a JSON summary at the end of each wave. */
+struct manifest_notify {
+    char *url;            /* http(s) */
+    char *token_file;     /* bearer token (first line); never loaded here */
+    char *ca_file;
+    bool insecure;
+    unsigned timeout;     /* seconds; default 30 */
+    struct manifest_loc loc;
+};
+
 struct manifest {
     unsigned version;
+    struct manifest_notify *notify; /* NULL: none */
     char *state_path;     /* absolute; default <dir of first file>/.convoy/state.db */
     char *base_dir;       /* directory of the first manifest file */
     GPtrArray *files;     /* of char*, owned: every file loaded, in order */

@@ -194,6 +194,12 @@ manifest_free(struct manifest *m)
 {
     if (m == NULL)
         return;
+    if (m->notify != NULL) {
+        g_free(m->notify->url);
+        g_free(m->notify->token_file);
+        g_free(m->notify->ca_file);
+        g_free(m->notify);
+    }
     g_free(m->state_path);
     g_free(m->base_dir);
     /* VMs first: waves only borrow them. */

@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <glib.h>
 
+#include "sources/sources.h"
 #include "sources/sources-priv.h"
 #include "util/error.h"
 
@@ -423,4 +424,30 @@ http_stream_free(struct http_stream *s)
     g_free(s->last_modified);
     g_mutex_clear(&s->lock);
     g_free(s);
+}
+
+bool
+source_http_post_json(const char *name, const char *url,
+                      const char *token_file, const char *ca_file,
+                      bool insecure, const char *body, long timeout_s,
+                      GError **error)
+{
+    /* A webhook is a source-like endpoint: the same TLS and token rules. */
+    struct manifest_source ms = {
+        .name = (char *)name,
+        .url = (char *)url,
+        .token_file = (char *)token_file,
+        .ca_file = (char *)ca_file,
+        .insecure = insecure,
+    };
+    g_autoptr(http_client) c = http_client_new(&ms, token_file != NULL ? HTTP_CLIENT_AUTH : 0,
+                                               error);
+    g_autofree char *label = NULL;
+    g_autoptr(GBytes) reply = NULL;
+
+    if (c == NULL)
+        return false;
+    label = http_url_for_display(url);
+    reply = http_post(c, url, label, "application/json", body, timeout_s, NULL, error);
+    return reply != NULL;
 }

@@ -110,3 +110,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(source, source_close)
  * caller frees. */
 xmlDoc *xl_cfg_parse(const char *name, const char *data, size_t len, GPtrArray *warnings,
                      GError **error);
+
+/* POST a JSON body to a webhook (http or https), with the sources' TLS
+ * rules (verified, with ca_file when given, unless insecure) and a bearer
+ * token from token_file when given.  name names it in errors; the token
+ * never appears in one.  CONVOY_ERROR_IO on failure (http.c). */
+bool source_http_post_json(const char *name, const char *url,
+                           const char *token_file, const char *ca_file,
+                           bool insecure, const char *body, long timeout_s,
+                           GError **error);
