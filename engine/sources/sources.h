@@ -4,8 +4,10 @@
  * to a sink.  Nothing here ever writes to a source.
  *
  * Sections: registry (source.c) · xva files, directories and URLs (xva.c)
- * · XenServer/XCP-ng pools over XenAPI (xenserver.c).  Shared driver
- * internals (HTTP, secrets, XML-RPC) are in sources-priv.h.
+ * · XenServer/XCP-ng pools over XenAPI (xenserver.c) · dumped domain XML
+ * (libvirtxml.c) · libvirt connections (libvirt.c).  Shared driver
+ * internals (HTTP, XVA over HTTP, secrets, XML-RPC, local disks) are in
+ * sources-priv.h.
  */
 #pragma once
 
