@@ -33,6 +33,7 @@ EOT
 write_manifest leave ""
 expect_exit 2 "$CONVOY" plan manifest.yaml > plan0.txt 2>&1
 grep -q 'source-shutdown' plan0.txt && fail "leave planned a shutdown"
+expect_grep "vm 'web1' is running and source_power is leave" plan0.txt
 expect_exit 1 "$CONVOY" apply --yes manifest.yaml > apply0.txt 2>&1
 expect_grep "VM 'web1' is Running; /export needs it halted" apply0.txt
 expect_grep '"web1": "Running"' xs.json
