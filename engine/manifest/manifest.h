@@ -69,6 +69,7 @@ struct manifest_source {
     char *token_file;     /* xva over http(s): bearer token file */
     /* xenserver: */
     bool use_compression;         /* GET /export with use_compression=zstd */
+    bool export_raw_vdi;          /* export: raw_vdi — per-disk raw streams */
     uint64_t shutdown_timeout;    /* seconds for a clean shutdown (default 600) */
     uint64_t hard_shutdown_after; /* seconds; 0: never force a shutdown */
 };

@@ -17,8 +17,9 @@ static const char *const xva_keys[] = {
 static const char *const xenserver_keys[] = {
     "type", "url", "username", "password_file", "password_env", "ca_file",
     "insecure", "use_compression", "shutdown_timeout", "hard_shutdown_after",
-    NULL,
+    "export", NULL,
 };
+static const char *const export_names[] = {"xva", "raw_vdi", NULL};
 
 #define SHUTDOWN_TIMEOUT_DEFAULT 600
 #define SHUTDOWN_SECONDS_MAX 86400
@@ -143,6 +144,10 @@ parse_xenserver(struct mload *l, const struct ynode *body,
     n = ynode_get(body, "use_compression");
     if (n != NULL)
         mget_bool(l, n, "use_compression", &s->use_compression);
+    n = ynode_get(body, "export");
+    unsigned ex = 0;
+    if (n != NULL && mget_enum(l, n, "export", export_names, &ex))
+        s->export_raw_vdi = ex == 1;
     s->shutdown_timeout = SHUTDOWN_TIMEOUT_DEFAULT;
     n = ynode_get(body, "shutdown_timeout");
     if (n != NULL)

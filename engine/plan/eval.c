@@ -493,6 +493,13 @@ eval_vm(struct plan *p, struct plan_eval *ev, struct plan_vm *v, GError **fatal)
         v->tgt = get_target(p, v->mtgt, &err);
     if (v->tgt != NULL)
         v->sv = v->src->ops->describe(v->src, v->mvm, &err);
+    /* XenAPI exports only halted VMs: say so before apply fails. */
+    if (v->sv != NULL && v->sv->powered_on &&
+        v->mvm->source_power == MANIFEST_SOURCE_POWER_LEAVE &&
+        v->msrc->kind == MANIFEST_SOURCE_XENSERVER)
+        g_ptr_array_add(p->warnings,
+                        g_strdup_printf("vm '%s' is running and source_power is leave: its disks cannot be exported until it is shut down",
+                                        v->mvm->name));
     if (v->sv != NULL && !eval_domain(p, ev, v, &err) &&
         g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_INVALID)) {
         g_propagate_error(fatal, g_steal_pointer(&err));

@@ -138,6 +138,13 @@ bool xva_http_stream_disk(struct http_client *c, const char *url,
                           const struct xva_stream_ops *ops, void *opaque,
                           GError **error);
 
+/* GET url, a raw disk image of size bytes, to ops (data and zero; vdi
+ * NULL), with the same retry rule as xva_http_stream_disk(). */
+bool http_stream_raw_disk(struct http_client *c, const char *url,
+                          const char *label, uint64_t size,
+                          const struct xva_stream_ops *ops, void *opaque,
+                          GError **error);
+
 /* ------------------------------------------------------------------ */
 /* xmlrpc.c: XML-RPC values, requests and XenAPI results               */
 

@@ -4,10 +4,11 @@
  * to a sink.  Nothing here ever writes to a source.
  *
  * Sections: registry (source.c) · xva files, directories and URLs (xva.c)
- * · XenServer/XCP-ng pools over XenAPI (xenserver.c) · dumped libvirt XML
+ * · XenServer/XCP-ng pools over XenAPI (xenserver.c) · dumped domain XML
  * (libvirtxml.c) · libvirt connections (libvirt.c) · the xl.cfg parser
- * (xl-cfg.c) · xl.cfg files with local disks (xl.c).  Shared driver
- * internals (HTTP, secrets, XML-RPC) are in sources-priv.h.
+ * (xl-cfg.c) · xl.cfg files with local disks (xl.c) · webhooks
+ * (source_http_post_json, http.c).  Shared driver internals (HTTP, XVA
+ * over HTTP, secrets, XML-RPC, local disks) are in sources-priv.h.
  */
 #pragma once
 

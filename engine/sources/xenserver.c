@@ -597,6 +597,15 @@ xs_copy_disk(struct source *s, const struct source_vm *v,
                     s->ms->name, v->name, power);
         return false;
     }
+    if (s->ms->export_raw_vdi) {
+        label = g_strdup_printf("source '%s': GET /export_raw_vdi of VM '%s' disk %s",
+                                s->ms->name, v->name, d->xen_dev);
+        url = g_strdup_printf("%s/export_raw_vdi?vdi=%s&format=raw&session_id=%s",
+                              xs->base, d->id, xs->session);
+        ok = http_stream_raw_disk(xs->http, url, label, d->size, &ops, &c, error);
+        memset(url, 0, strlen(url));
+        return ok;
+    }
     label = g_strdup_printf("source '%s': GET /export of VM '%s'", s->ms->name,
                             v->name);
     /* The session id is in the query: never shown (label stands in). */

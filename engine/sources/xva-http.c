@@ -1,10 +1,12 @@
 /* XVA streams over HTTP(S), shared by the xva (url:) and xenserver
  * (/export) sources: read ova.xml and stop, or stream one disk with
- * retries.  A retry re-reads the stream from the start (exports have no
+ * retries; and raw disk streams (/export_raw_vdi) with the same rule.  A retry re-reads the stream from the start (exports have no
  * Range support) and delivers only the bytes past what was delivered. */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib.h>
 
 #include "sources/sources-priv.h"
@@ -186,6 +188,82 @@ xva_http_stream_disk(struct http_client *c, const char *url, const char *label,
         if (ok) {
             /* The disk is complete; whatever the transfer says about the
              * rest of the stream no longer matters. */
+            http_stream_finish(st, NULL, NULL);
+            return true;
+        }
+        if (a.sink_failed) {
+            http_stream_finish(st, NULL, NULL);
+            g_propagate_error(error, g_steal_pointer(&rerr));
+            return false;
+        }
+        attempt_failed(st, &rerr, has_length(st), &transient, &err);
+        if (!transient || attempt >= max) {
+            if (attempt > 1)
+                g_prefix_error(&err, "after %u attempts: ", attempt);
+            g_propagate_error(error, g_steal_pointer(&err));
+            return false;
+        }
+        http_backoff(attempt);
+    }
+}
+
+/* Read the raw body from fd into the adapter, 1 MiB at a time (zeros as
+ * zeros), up to size bytes. */
+static bool
+raw_read(int fd, uint64_t size, struct resume_adapter *a, const char *label,
+         GError **error)
+{
+    g_autofree unsigned char *buf = g_malloc(XVA_CHUNK_MAX);
+    uint64_t off = 0;
+
+    while (off < size) {
+        size_t want = size - off < XVA_CHUNK_MAX ? (size_t)(size - off) : XVA_CHUNK_MAX;
+        size_t got = 0;
+        bool zero;
+
+        while (got < want) {
+            ssize_t n = read(fd, buf + got, want - got);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_FORMAT,
+                            "%s: the stream ended at %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes",
+                            label, off + got, size);
+                return false;
+            }
+            got += (size_t)n;
+        }
+        zero = buf[0] == 0 && memcmp(buf, buf + 1, want - 1) == 0;
+        if (zero ? !ra_zero(a, NULL, off, want, error)
+                 : !ra_data(a, NULL, off, buf, want, error))
+            return false;
+        off += want;
+    }
+    return true;
+}
+
+bool
+http_stream_raw_disk(struct http_client *c, const char *url, const char *label,
+                     uint64_t size, const struct xva_stream_ops *ops,
+                     void *opaque, GError **error)
+{
+    struct resume_adapter a = { .ops = ops, .opaque = opaque };
+    unsigned max = http_max_attempts();
+
+    for (unsigned attempt = 1;; attempt++) {
+        g_autoptr(http_stream) st = http_stream_open(c, url, label, error);
+        g_autoptr(GError) rerr = NULL;
+        g_autoptr(GError) err = NULL;
+        bool transient = false;
+        bool ok;
+        int fd;
+
+        if (st == NULL)
+            return false;
+        fd = http_stream_take_fd(st);
+        ok = raw_read(fd, size, &a, label, &rerr);
+        close(fd);
+        if (ok) {
             http_stream_finish(st, NULL, NULL);
             return true;
         }

@@ -33,6 +33,7 @@ EOT
 write_manifest leave ""
 expect_exit 2 "$CONVOY" plan manifest.yaml > plan0.txt 2>&1
 grep -q 'source-shutdown' plan0.txt && fail "leave planned a shutdown"
+expect_grep "vm 'web1' is running and source_power is leave" plan0.txt
 expect_exit 1 "$CONVOY" apply --yes manifest.yaml > apply0.txt 2>&1
 expect_grep "VM 'web1' is Running; /export needs it halted" apply0.txt
 expect_grep '"web1": "Running"' xs.json
@@ -58,4 +59,19 @@ fi
 cmp src/xvda.raw out/web1-vda.raw || fail "vda differs"
 cmp src/xvdb.raw out/web1-vdb.raw || fail "vdb differs"
 expect_exit 0 "$CONVOY" plan manifest.yaml > plan3.txt 2>&1
+
+# export: raw_vdi streams each disk alone (a first transfer cut and
+# retried); the VM is already halted, so nothing is shut down.
+start_server port2 sh -c "exec $XS --port-file \"\$PORT_FILE\" --password-file pw --vm exports/web1.xva:Halted --drop-export 1:1500000 --state xs2.json"
+port=$port2
+write_manifest shutdown ", export: raw_vdi"
+rm -rf out .convoy
+export CONVOY_HTTP_RETRY_MS=50
+expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply4.txt 2>&1
+grep -q 'GET /export_raw_vdi' xs2.json || fail "no raw VDI export"
+grep -q 'raw sent 1500000 (cut)' xs2.json || fail "the raw export was not cut"
+grep -q '"GET /export"' xs2.json && fail "a whole-VM export"
+grep -q 'VM.clean_shutdown' xs2.json && fail "a halted VM was shut down"
+cmp src/xvda.raw out/web1-vda.raw || fail "vda differs (raw_vdi)"
+cmp src/xvdb.raw out/web1-vdb.raw || fail "vdb differs (raw_vdi)"
 exit 0

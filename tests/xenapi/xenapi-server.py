@@ -74,6 +74,7 @@ class Pool:
         self.calls = []
         self.records = {}      # class -> ref -> record
         self.xva = {}          # VM ref -> path
+        self.raw = {}          # VDI uuid -> (xva path, ref in the XVA, size)
         self.password = open(args.password_file).readline().rstrip('\r\n')
         for i, spec in enumerate(args.vm):
             path, _, power = spec.partition(':')
@@ -100,6 +101,9 @@ class Pool:
         for o in top['objects']:
             rec = fix_ints(fix_refs(o['snapshot']))
             r = ref(o['id'])
+            if o['class'] == 'VDI':
+                self.raw[rec.get('uuid')] = (path, o['id'],
+                                             int(rec.get('virtual_size', '0')))
             self.records.setdefault(o['class'], {})[r] = rec
             if o['class'] == 'VM' and not rec.get('is_a_template') \
                     and not rec.get('is_a_snapshot'):
@@ -213,6 +217,8 @@ def make_handler(pool, args):
         def do_GET(self):
             u = urllib.parse.urlsplit(self.path)
             q = dict(urllib.parse.parse_qsl(u.query))
+            if u.path == '/export_raw_vdi':
+                return self.raw_vdi(q)
             if u.path != '/export':
                 return self.simple(404)
             with LOCK:
@@ -273,6 +279,68 @@ def make_handler(pool, args):
             with LOCK:
                 pool.calls.append('export sent %d%s' % (sent, ' (cut)' if cut is not None else ''))
                 pool.save()
+
+        def raw_vdi(self, q):
+            """The VDI's content rebuilt from its XVA chunks, with a length."""
+            with LOCK:
+                pool.calls.append('GET /export_raw_vdi')
+                pool.save()
+            if q.get('session_id') not in pool.sessions and not args.trust_sessions:
+                return self.simple(401)
+            if q.get('vdi') not in pool.raw or q.get('format') != 'raw':
+                return self.simple(404)
+            path, ref, size = pool.raw[q['vdi']]
+            cut = None
+            if args.drop_export:
+                count, nbytes = args.drop_export.split(':')
+                with LOCK:
+                    if pool.drops < int(count):
+                        pool.drops += 1
+                        cut = int(nbytes)
+            self.send_response(200)
+            self.send_header('Content-Length', str(size))
+            self.send_header('Connection', 'close')
+            self.end_headers()
+            self.close_connection = True
+            pos = 0
+            sent = 0
+
+            def out(buf):
+                nonlocal sent
+                if cut is not None and sent + len(buf) > cut:
+                    buf = buf[:cut - sent]
+                self.wfile.write(buf)
+                sent += len(buf)
+                if cut is not None and sent >= cut:
+                    with LOCK:
+                        pool.calls.append('raw sent %d (cut)' % sent)
+                        pool.save()
+                    return False
+                return True
+
+            try:
+                with tarfile.open(path, 'r|*') as t:
+                    for m in t:
+                        name = m.name
+                        if not name.startswith(ref + '/') or '.' in name[len(ref) + 1:]:
+                            continue
+                        off = int(name[len(ref) + 1:]) * 1024 * 1024
+                        while pos < off:
+                            n = min(off - pos, 1 << 20)
+                            if not out(b'\0' * n):
+                                return
+                            pos += n
+                        data = t.extractfile(m).read()
+                        if not out(data):
+                            return
+                        pos += len(data)
+                while pos < size:
+                    n = min(size - pos, 1 << 20)
+                    if not out(b'\0' * n):
+                        return
+                    pos += n
+            except (BrokenPipeError, ConnectionResetError):
+                pass
 
     return Handler
 
