@@ -95,4 +95,25 @@ $VIRSH vol-dumpxml --pool "$pool" "$vm-vdb.qcow2" | grep -q "<capacity unit='byt
     fail "libvirt does not see the qcow2 capacity"
 [ -z "$(ls "$CONVOY_TMPDIR")" ] || fail "temporary qcow2 files left: $(ls "$CONVOY_TMPDIR")"
 expect_exit 0 "$CONVOY" plan manifest.yaml > replan.txt
+
+# d. qcow2 through the stream, killed (local build or upload) and resumed.
+"$CONVOY" rollback --yes manifest.yaml web1 > /dev/null
+kills=0
+for i in $(seq 1 6); do
+    [ "$kills" -ge 2 ] && break
+    ms=$(shuf -i "$lo-$hi" -n 1)
+    "$CONVOY" apply --yes manifest.yaml >> apply.d.log 2>&1 &
+    pid=$!
+    sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+    kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
+    wait "$pid" 2>/dev/null || true
+done
+echo "qcow2: killed $kills times"
+"$CONVOY" apply --yes manifest.yaml >> apply.d.log 2>&1 || { tail -20 apply.d.log; fail "final qcow2 apply failed"; }
+qemu-img check -q "pool/$vm-vdb.qcow2" || fail "resumed vdb is not a valid qcow2"
+same_content "pool/$vm-vda.qcow2" src/xvda.raw
+same_content "pool/$vm-vdb.qcow2" src/xvdb.raw
+[ "$(vols)" = "$vm-vda.qcow2 $vm-vdb.qcow2 other.raw " ] || fail "after resume, volumes: $(vols)"
+[ -z "$(ls "$CONVOY_TMPDIR")" ] || fail "temporary qcow2 files left: $(ls "$CONVOY_TMPDIR")"
+expect_exit 0 "$CONVOY" plan manifest.yaml > replan.txt
 exit 0
