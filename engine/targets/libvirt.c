@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 #include <glib.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -187,13 +188,18 @@ lvt_create_disk(struct target *t, const char *location,
     return true;
 }
 
+static char *upload_tmp_path(struct target *t, const char *location);
+
 static bool
 lvt_remove_disk(struct target *t, const char *location, bool *removed,
                 GError **error)
 {
     g_autoptr(virStoragePool) pool = NULL;
     g_autoptr(virStorageVol) vol = NULL;
+    g_autofree char *tmp = upload_tmp_path(t, location);
 
+    /* A qcow2 built for an upload that never finished goes too. */
+    unlink(tmp);
     *removed = false;
     if (!lookup(t, location, &pool, &vol, error)) {
         /* A missing pool holds no volume. */

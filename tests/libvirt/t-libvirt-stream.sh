@@ -96,8 +96,20 @@ $VIRSH vol-dumpxml --pool "$pool" "$vm-vdb.qcow2" | grep -q "<capacity unit='byt
 [ -z "$(ls "$CONVOY_TMPDIR")" ] || fail "temporary qcow2 files left: $(ls "$CONVOY_TMPDIR")"
 expect_exit 0 "$CONVOY" plan manifest.yaml > replan.txt
 
-# d. qcow2 through the stream, killed (local build or upload) and resumed.
+# d. qcow2 through the stream, killed (local build or upload) and resumed;
+# a rollback of an interrupted one removes its temporary qcow2 too.
 "$CONVOY" rollback --yes manifest.yaml web1 > /dev/null
+"$CONVOY" apply --yes manifest.yaml > apply.d.log 2>&1 &
+pid=$!
+for i in $(seq 1 200); do
+    [ -n "$(ls "$CONVOY_TMPDIR")" ] && break
+    sleep 0.02
+done
+kill -9 "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+"$CONVOY" rollback --yes manifest.yaml web1 > rb.txt || { cat rb.txt; fail "rollback failed"; }
+[ -z "$(ls "$CONVOY_TMPDIR")" ] || fail "rollback left temporary files: $(ls "$CONVOY_TMPDIR")"
+[ "$(vols)" = "other.raw " ] || fail "after rollback, volumes: $(vols)"
 kills=0
 for i in $(seq 1 6); do
     [ "$kills" -ge 2 ] && break
