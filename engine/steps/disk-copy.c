@@ -296,7 +296,8 @@ retry:
         retries++;
         if (ctx->obs != NULL && ctx->obs->note != NULL) {
             g_autofree char *msg = g_strdup_printf("%s; reconnecting and resuming from %" G_GUINT64_FORMAT " bytes (attempt %u of %u)",
-                                                   err->message, c.last_ckpt, retries, COPY_RECONNECTS);
+                                                   err->message, c.last_ckpt, retries,
+                                                   COPY_RECONNECTS);
             ctx->obs->note(ctx->obs->opaque, ps, msg);
         }
         g_clear_error(&err);

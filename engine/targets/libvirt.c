@@ -264,7 +264,8 @@ lvt_open_writer(struct target *t, const char *location, enum disk_format format,
     if (!lookup(t, location, &pool, &vol, error))
         return NULL;
     if (vol == NULL) {
-        g_set_error(error, CONVOY_ERROR, resume_from > 0 ? CONVOY_ERROR_DRIFT : CONVOY_ERROR_NOT_FOUND,
+        g_set_error(error, CONVOY_ERROR,
+                    resume_from > 0 ? CONVOY_ERROR_DRIFT : CONVOY_ERROR_NOT_FOUND,
                     "volume '%s' does not exist%s", location,
                     resume_from > 0 ? "; it cannot be resumed" : "");
         return NULL;
