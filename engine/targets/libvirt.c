@@ -22,6 +22,7 @@ lv_free(struct lv_target *lt)
 {
     if (lt->conn != NULL)
         virConnectClose(lt->conn);
+    g_mutex_clear(&lt->lock);
     g_free(lt->uri);
     g_hash_table_unref(lt->planned);
     g_hash_table_unref(lt->planned_max);
@@ -34,6 +35,7 @@ lvt_open(const struct manifest_target *mt, GError **error)
     struct lv_target *lt = g_new0(struct lv_target, 1);
     struct target *t;
 
+    g_mutex_init(&lt->lock);
     lt->uri = g_strdup(mt->uri);
     lt->remote = lv_uri_is_remote(mt->uri);
     lt->stream = mt->upload_stream || lt->remote;
