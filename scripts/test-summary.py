@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
 """Add up meson's testlog.json of several build dirs; print the closing line
 "N passed, N failed, N skipped" and list failures.  Exit 1 on any failure."""
+import glob
 import json
 import sys
 
 passed = failed = skipped = 0
 bad = []
 for d in sys.argv[1:]:
-    try:
-        with open(f"{d}/meson-logs/testlog.json") as f:
-            lines = f.readlines()
-    except OSError:
-        continue
+    lines = []
+    for log in sorted(glob.glob(f"{d}/meson-logs/testlog*.json")):
+        with open(log) as f:
+            lines += f.readlines()
     for line in lines:
         t = json.loads(line)
         r = t.get("result")

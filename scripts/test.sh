@@ -1,6 +1,7 @@
 #!/bin/sh
 # Set up (scripts/setup.sh), then run every test suite:
-#  1. the default build: unit, golden, cli, lint, integration suites;
+#  1. the default build: unit, golden, cli, lint suites, then the
+#     integration suite (a real libvirtd, started by the tests);
 #  2. an ASan+UBSan build of the same suites;
 #  3. the fuzzers (clang, libFuzzer), a short run each.
 # Prints "N passed, N failed, N skipped" at the end; exits non-zero on any
@@ -11,6 +12,9 @@ cd "$(dirname "$0")/.."
 
 status=0
 meson test -C build --print-errorlogs --num-processes 2 || status=1
+# The suites that start their own libvirtd (one at a time: they share it).
+meson test -C build --setup integration --suite integration \
+    --print-errorlogs --num-processes 1 || status=1
 
 if [ ! -f build-asan/build.ninja ]; then
     meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \

@@ -15,13 +15,15 @@ cleanup_fn() { _cleanup_fns="$* ; $_cleanup_fns"; }
 _run_cleanup() { eval "$_cleanup_fns" 2>/dev/null || true; }
 trap _run_cleanup EXIT INT TERM
 
-# A fresh scratch directory, removed at exit.  Tests call it as
-# d=$(scratch), a subshell whose cleanup_fn would never reach this shell:
-# so every scratch directory lives under one root registered here.
+# Every scratch directory of this test lives under one root made here, in
+# the test's own shell, and removed at exit: scratch is called as
+# d=$(scratch), in a subshell, which could not register a cleanup itself.
 _scratch_root=$(mktemp -d "${TMPDIR:-/tmp}/convoy-test.XXXXXX")
 cleanup_fn "rm -rf '$_scratch_root'"
+
+# A fresh scratch directory, removed at exit.
 scratch() {
-    mktemp -d "$_scratch_root/d.XXXXXX"
+    mktemp -d "$_scratch_root/s.XXXXXX"
 }
 
 skip() { echo "SKIP: $*" >&2; exit 77; }

@@ -12,76 +12,21 @@
 #include "util/error.h"
 #include "util/size.h"
 
-struct progress {
-    bool tty;                 /* stderr is a terminal: live line */
-    gint64 t0;                /* step start, monotonic µs */
-    gint64 last_print;
-    unsigned last_decile;
-    bool line_open;
-};
-
+/* --ignore-window is loud: every window it overrides is named. */
 static void
-obs_begin(void *opaque, const struct plan_step *ps)
+warn_ignored_windows(const struct manifest *m, const char *wave)
 {
-    struct progress *pr = opaque;
-
-    pr->t0 = g_get_monotonic_time();
-    pr->last_print = 0;
-    pr->last_decile = 0;
-    printf("%s: %s…\n", ps->key,
-           ps->action == PLAN_ACTION_RESUME ? "resuming" : "starting");
-    fflush(stdout);
-}
-
-static void
-obs_progress(void *opaque, const struct plan_step *ps, uint64_t done,
-             uint64_t total)
-{
-    struct progress *pr = opaque;
-    gint64 now = g_get_monotonic_time();
-    double secs = (double)(now - pr->t0) / 1e6;
-    unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
-    g_autofree char *d = size_format(done);
-    g_autofree char *t = size_format(total);
-    g_autofree char *rate = size_format(secs > 0 ? (uint64_t)((double)done / secs) : 0);
-
-    if (pr->tty) {
-        if (now - pr->last_print < 200000 && done != total)
-            return;
-        pr->last_print = now;
-        fprintf(stderr, "\r  %s %3u%% %s / %s  %s/s   ", ps->key, pct, d, t, rate);
-        pr->line_open = true;
-    } else if (pct / 10 > pr->last_decile) {
-        pr->last_decile = pct / 10;
-        printf("%s: %u%% (%s of %s, %s/s)\n", ps->key, pct, d, t, rate);
-        fflush(stdout);
+    for (guint i = 0; i < m->waves->len; i++) {
+        const struct manifest_wave *w = m->waves->pdata[i];
+        if (wave != NULL && strcmp(w->name, wave) != 0)
+            continue;
+        if (w->not_before == NULL && w->not_after == NULL && w->weekly == NULL)
+            continue;
+        fprintf(stderr, "convoy: warning: --ignore-window: wave '%s' starts whatever its window (%s%s%s%s%s) says\n",
+                w->name, w->not_before ? w->not_before : "", w->not_after ? " to " : "",
+                w->not_after ? w->not_after : "", w->weekly ? " weekly " : "",
+                w->weekly ? w->weekly : "");
     }
-}
-
-static void
-obs_end(void *opaque, const struct plan_step *ps, const GError *error)
-{
-    struct progress *pr = opaque;
-    double secs = (double)(g_get_monotonic_time() - pr->t0) / 1e6;
-
-    if (pr->line_open) {
-        fputs("\r\033[K", stderr);
-        pr->line_open = false;
-    }
-    if (error == NULL)
-        printf("%s: done in %.1f s\n", ps->key, secs);
-    else if (g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_INTERRUPTED))
-        printf("%s: %s\n", ps->key, error->message);
-    else
-        printf("%s: failed: %s\n", ps->key, error->message);
-    fflush(stdout);
-}
-
-static void
-obs_note(void *opaque, const struct plan_step *ps, const char *msg)
-{
-    printf("%s: note: %s\n", ps->key, msg);
-    fflush(stdout);
 }
 
 static bool
@@ -99,42 +44,80 @@ confirm(void)
 int
 cmd_apply(int argc, char **argv)
 {
-    g_autoptr(GOptionContext) ctx = g_option_context_new("MANIFEST…");
+    g_autoptr(GOptionContext) ctx = g_option_context_new("MANIFEST…|PLAN.json");
     g_autoptr(manifest) m = NULL;
     g_autoptr(state) st = NULL;
     g_autoptr(plan) p = NULL;
+    g_autoptr(saved_plan) saved = NULL;
     g_autoptr(GError) err = NULL;
     g_autofree char *text = NULL;
     g_autofree char *opt_state = NULL;
     g_autofree char *opt_wave = NULL;
     g_autofree char *command = NULL;
+    g_autofree char *opt_log_format = NULL;
     gboolean opt_yes = FALSE;
+    gboolean opt_ignore_window = FALSE;
     GOptionEntry entries[] = {
         {"wave", 'w', 0, G_OPTION_ARG_STRING, &opt_wave, "Apply only this wave", "NAME"},
         {"yes", 'y', 0, G_OPTION_ARG_NONE, &opt_yes, "Do not ask for confirmation", NULL},
+        {"ignore-window", 0, 0, G_OPTION_ARG_NONE, &opt_ignore_window, "Start VMs whatever the waves' windows say", NULL},
+        {"log-format", 0, 0, G_OPTION_ARG_STRING, &opt_log_format, "Progress as text (default) or json lines", "FORMAT"},
         {"state", 0, 0, G_OPTION_ARG_FILENAME, &opt_state, "State store (default: the manifest's state:)", "PATH"},
         G_OPTION_ENTRY_NULL,
     };
-    struct progress pr = { .tty = isatty(STDERR_FILENO) };
-    struct exec_observer obs = {
-        .step_begin = obs_begin,
-        .step_progress = obs_progress,
-        .step_end = obs_end,
-        .note = obs_note,
-        .opaque = &pr,
-    };
+    enum cli_log_format log_format = CLI_LOG_FORMAT_TEXT;
+    struct exec_options opts = {0};
+    g_autoptr(GDateTime) now = NULL;
+    struct progress *pr = NULL;
+    struct exec_observer obs;
     struct exec_result res;
+    bool ok;
     int status;
 
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_summary(ctx, "Carry out the plan: copy disks, convert and define domains, with checkpoints.\nExit 0: done, 1: a step failed, 4: interrupted (run again to resume).");
     if (!cli_parse(ctx, &argc, &argv, "apply"))
         return CONVOY_EXIT_USAGE;
+    if (opt_log_format != NULL && strcmp(opt_log_format, "json") == 0)
+        log_format = CLI_LOG_FORMAT_JSON;
+    else if (opt_log_format != NULL && strcmp(opt_log_format, "text") != 0)
+        return cli_usage("apply", "'--log-format': expected text or json, got '%s'", opt_log_format);
+    /* CONVOY_NOW (RFC 3339) fixes the wall clock of windows, for tests and
+     * dry runs of a maintenance night. */
+    if (g_getenv("CONVOY_NOW") != NULL) {
+        now = g_date_time_new_from_iso8601(g_getenv("CONVOY_NOW"), NULL);
+        if (now == NULL)
+            return cli_usage("apply", "CONVOY_NOW: expected an RFC 3339 time with seconds and a zone, got '%s'", g_getenv("CONVOY_NOW"));
+    }
+    opts.now = now;
+    opts.ignore_window = opt_ignore_window;
     /* From here on a signal means "stop at a consistent point, exit 4". */
     exec_signals_install();
-    m = cli_load_manifest(argc, argv, "apply", &status);
-    if (m == NULL)
-        return status;
+    /* A saved plan (convoy plan -o FILE) instead of manifests: its own
+     * manifests, wave and state, applied only if nothing moved. */
+    if (argc == 2 && plan_saved_sniff(argv[1])) {
+        saved = saved_plan_load(argv[1], &err);
+        if (saved == NULL)
+            return cli_report(err);
+        if (opt_wave != NULL && g_strcmp0(opt_wave, saved->wave) != 0)
+            return cli_usage("apply", "--wave '%s' differs from the saved plan's wave '%s'", opt_wave, saved->wave ? saved->wave : "(all)");
+        g_free(opt_wave);
+        opt_wave = g_strdup(saved->wave);
+        if (opt_state == NULL)
+            opt_state = g_strdup(saved->state);
+        g_autoptr(GError) lerr = NULL;
+        m = manifest_load((const char *const *)saved->manifests,
+                          g_strv_length(saved->manifests), &lerr);
+        if (m == NULL) {
+            g_set_error(&err, CONVOY_ERROR, CONVOY_ERROR_STALE_PLAN,
+                        "saved plan '%s': its manifests no longer load: %s", argv[1], lerr->message);
+            return cli_report(err);
+        }
+    } else {
+        m = cli_load_manifest(argc, argv, "apply", &status);
+        if (m == NULL)
+            return status;
+    }
     st = state_open(cli_state_path(m, opt_state), true, false, &err);
     if (st == NULL)
         return cli_report(err);
@@ -148,6 +131,8 @@ cmd_apply(int argc, char **argv)
         return cli_report(err);
     p = plan_evaluate(m, st, opt_wave, &err);
     if (p == NULL)
+        return cli_report(err);
+    if (saved != NULL && !saved_plan_check(saved, p, st, &err))
         return cli_report(err);
     if (exec_interrupted()) {
         fprintf(stderr, "convoy: interrupted before anything was started\n");
@@ -163,7 +148,8 @@ cmd_apply(int argc, char **argv)
         printf("Nothing to do.\n");
         return CONVOY_EXIT_OK;
     }
-    if (!opt_yes) {
+    /* A saved plan was reviewed when it was saved: no second question. */
+    if (!opt_yes && saved == NULL) {
         if (!isatty(STDIN_FILENO)) {
             fprintf(stderr, "convoy: error: refusing to apply without confirmation: standard input is not a terminal; pass --yes to apply\n");
             return CONVOY_EXIT_USAGE;
@@ -175,8 +161,14 @@ cmd_apply(int argc, char **argv)
             return CONVOY_EXIT_OK;
         }
     }
+    if (opt_ignore_window)
+        warn_ignored_windows(m, opt_wave);
     fflush(stdout);
-    if (!exec_apply(p, st, command, &obs, &res, &err)) {
+    pr = progress_new(p, log_format);
+    progress_observer(pr, &obs);
+    ok = exec_apply(p, st, command, &obs, &opts, &res, &err);
+    progress_free(pr);
+    if (!ok) {
         if (res.interrupted) {
             fprintf(stderr, "convoy: interrupted: %u step%s done; progress is saved, run '%s' again to resume\n",
                     res.done, res.done == 1 ? "" : "s", command);
@@ -184,8 +176,19 @@ cmd_apply(int argc, char **argv)
         }
         return cli_report(err);
     }
+    if (res.vms_started == 0 && res.vms_outside_window > 0 && res.failed == 0) {
+        printf("\nOutside window, nothing started: %u VM%s wait for their wave's window.\n",
+               res.vms_outside_window, res.vms_outside_window == 1 ? "" : "s");
+        return CONVOY_EXIT_OK;
+    }
     printf("\nApplied: %u step%s done, %u failed, %u skipped", res.done,
            res.done == 1 ? "" : "s", res.failed, res.skipped);
+    if (res.vms_deferred > 0)
+        printf(", %u VM%s deferred to the next window", res.vms_deferred,
+               res.vms_deferred == 1 ? "" : "s");
+    if (res.vms_outside_window > 0)
+        printf(", %u VM%s outside their window", res.vms_outside_window,
+               res.vms_outside_window == 1 ? "" : "s");
     if (p->errors->len > 0)
         printf(", %u VM%s not evaluated", p->errors->len, p->errors->len == 1 ? "" : "s");
     printf(".\n");

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <glib.h>
 
+#include "exec/exec.h"
 #include "manifest/manifest.h"
 #include "state/state.h"
 
@@ -28,7 +29,9 @@ int cmd_validate(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 int cmd_xva(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);
 
 /* Print an error to stderr: manifest-style lines as they are, others as
@@ -47,3 +50,16 @@ struct manifest *cli_load_manifest(int argc, char **argv, const char *cmd,
 
 /* The state path: --state, else the manifest's. */
 const char *cli_state_path(const struct manifest *m, const char *opt_state);
+
+/* progress.c: the apply's progress for people or machines. */
+enum cli_log_format {
+    CLI_LOG_FORMAT_TEXT,
+    CLI_LOG_FORMAT_JSON,
+    CLI_LOG_FORMAT_LAST,
+};
+struct progress;
+/* Borrows p for the byte total.  Returns a new progress, progress_free. */
+struct progress *progress_new(const struct plan *p, enum cli_log_format format);
+/* Fill obs with callbacks into pr. */
+void progress_observer(struct progress *pr, struct exec_observer *obs);
+void progress_free(struct progress *pr);

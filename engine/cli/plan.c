@@ -4,10 +4,12 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "plan/plan.h"
 #include "util/error.h"
+#include "util/fileutil.h"
 
 int
 cmd_plan(int argc, char **argv)
@@ -20,9 +22,11 @@ cmd_plan(int argc, char **argv)
     g_autofree char *text = NULL;
     g_autofree char *opt_state = NULL;
     g_autofree char *opt_wave = NULL;
+    g_autofree char *opt_out = NULL;
     gboolean opt_json = FALSE;
     GOptionEntry entries[] = {
         {"json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print the plan as JSON", NULL},
+        {"out", 'o', 0, G_OPTION_ARG_FILENAME, &opt_out, "Also save the plan to FILE, for 'convoy apply FILE'", "FILE"},
         {"wave", 'w', 0, G_OPTION_ARG_STRING, &opt_wave, "Plan only this wave", "NAME"},
         {"state", 0, 0, G_OPTION_ARG_FILENAME, &opt_state, "State store (default: the manifest's state:)", "PATH"},
         G_OPTION_ENTRY_NULL,
@@ -45,6 +49,13 @@ cmd_plan(int argc, char **argv)
     text = opt_json ? plan_render_json(p) : plan_render_text(p);
     fputs(text, stdout);
     fflush(stdout);
+    if (opt_out != NULL) {
+        g_autofree char *saved = plan_saved_render(p, st);
+        if (!file_write_atomic(opt_out, saved, strlen(saved), 0644, &err))
+            return cli_report(err);
+        if (!opt_json)
+            printf("Saved the plan to '%s'; 'convoy apply %s' applies exactly this plan.\n", opt_out, opt_out);
+    }
     if (p->errors->len > 0)
         return CONVOY_EXIT_FAILURE;
     return plan_has_changes(p) ? CONVOY_EXIT_CHANGES : CONVOY_EXIT_OK;

@@ -7,7 +7,8 @@
  *
  * Sections: safe XML parse/serialise (xml.c) · ova.xml → Xen domain XML
  * (ova-domain.c) · rule sets: load (rules-load.c) and apply (rules-apply.c)
- * · network and disk mapping (mapping.c).
+ * · network and disk mapping (mapping.c) · the whole pipeline that plan,
+ * apply and `convoy convert` share (domain.c).
  */
 #pragma once
 
@@ -29,6 +30,10 @@
  * Returns a new doc, caller frees (g_autoptr(xmlDoc)). */
 xmlDoc *convert_xml_parse(const char *data, size_t len, const char *name,
                           GError **error);
+/* The same for a document a user gives (convoy convert FILE): errors are
+ * CONVOY_ERROR_INVALID "NAME:LINE:COL: error: malformed XML: …". */
+xmlDoc *convert_xml_parse_input(const char *data, size_t len, const char *name,
+                                GError **error);
 /* Canonical serialisation: no XML declaration, 2-space indentation,
  * attributes in document order, trailing newline.  Returns a new string. */
 char *convert_xml_format(xmlDoc *doc);
@@ -140,3 +145,54 @@ struct convert_disk {
     char *source;         /* source file/dev/volume text, may be NULL */
 };
 GPtrArray *convert_list_disks(xmlDoc *doc);
+
+/* ------------------------------------------------------------------ */
+/* domain.c */
+
+/* A storage mapping: a disk whose source path is FROM, or lies under the
+ * directory FROM, lands in pool TO (volume named after the file); FROM
+ * "*" matches every disk.  The longest matching FROM wins.  Borrowed. */
+struct convert_poolmap {
+    const char *from;
+    const char *to;
+};
+
+/* Rewrite every disk (device='disk') to <disk type='volume'> <source
+ * pool=TO volume=BASENAME/>.  A disk no mapping matches fails with
+ * CONVOY_ERROR_CONVERT naming its source. */
+bool convert_map_pools(xmlDoc *doc, const struct convert_poolmap *maps, size_t n_maps,
+                       GError **error);
+
+/* What to convert with; everything borrowed. */
+struct convert_request {
+    const char *input_name;             /* FILE in messages (NULL: "domain XML") */
+    struct rule_set *const *sets;       /* applied in order */
+    size_t n_sets;
+    bool map_networks;                  /* apply netmaps (an unmapped NIC fails) */
+    const struct convert_netmap *netmaps;
+    size_t n_netmaps;
+    GHashTable *xen_networks;           /* lower-case MAC → Xen network, may be NULL */
+    const struct convert_poolmap *poolmaps; /* none: disks keep their source */
+    size_t n_poolmaps;
+    /* Where the guest's direct-boot kernel and initrd are on the KVM host
+     * (same file names as on Xen), or NULL: then a <kernel> of the source,
+     * which names a file on the Xen host, is dropped by the rules and the
+     * guest boots from its disk.  With it, <kernel>/<initrd> point into
+     * boot_dir and <cmdline> is kept with console=hvc0 → ttyS0 and
+     * /dev/xvdX → /dev/vdX. */
+    const char *boot_dir;
+    /* Read the first bytes of every disk image that is readable here and
+     * set <driver type> to its real format (qcow2, vpc, raw), with a note
+     * when the source configuration said otherwise. */
+    bool probe_formats;
+};
+
+/* Convert doc in place: check it is a Xen domain whose disks all have a
+ * source (CONVOY_ERROR_INVALID "NAME: error: …" otherwise), apply the rule sets (changes
+ * into explain, as convert_apply_rules), keep a direct-kernel boot when
+ * boot_dir says where the kernel is, then the network and pool
+ * mappings.  A domain of type kvm or qemu is left alone and a note
+ * ("NAME: note: …", a new string) is added to notes (may be NULL).  On failure
+ * doc may be half converted: callers print nothing of it. */
+bool convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explain,
+                    GPtrArray *notes, GError **error);

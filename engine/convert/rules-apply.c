@@ -431,10 +431,84 @@ apply_rule(struct apply *a, xmlXPathContext *ctx, GError **error)
     return true;
 }
 
-static bool
-apply_set(xmlDoc *doc, const struct rule_set *rs, GPtrArray *explain, GError **error)
+/* ------------------------------------------------------------------ */
+/* Built-in source facts */
+
+/* The facts every set sees, computed from the document as it was before
+ * the first set ran (so they describe the source). */
+struct source_facts {
+    char *guest_kind;      /* pv, pvh, hvm or "" */
+    char *guest_os;        /* libosinfo id or "" */
+    char *guest_os_family; /* linux, windows, bsd or "" */
+};
+
+static char *
+eval_string(xmlXPathContext *ctx, const char *expr)
+{
+    g_autoptr(xmlXPathObject) v = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
+    g_autofree xmlChar *s = v != NULL ? xmlXPathCastToString(v) : NULL;
+
+    return g_strdup(s != NULL ? (const char *)s : "");
+}
+
+static void
+source_facts_init(struct source_facts *sf, xmlDoc *doc)
 {
     g_autoptr(xmlXPathContext) ctx = convert_xpath_context(doc);
+    g_autofree char *type = NULL;
+    g_autofree char *os_type = NULL;
+    g_autofree char *machine = NULL;
+    g_autofree char *id = NULL;
+
+    ctx->node = (xmlNode *)doc;
+    type = eval_string(ctx, "string(/domain/@type)");
+    os_type = eval_string(ctx, "string(/domain/os/type)");
+    machine = eval_string(ctx, "string(/domain/os/type/@machine)");
+    if (strcmp(os_type, "hvm") == 0)
+        sf->guest_kind = g_strdup("hvm");
+    else if (strcmp(os_type, "xenpvh") == 0 || strcmp(machine, "xenpvh") == 0)
+        sf->guest_kind = g_strdup("pvh");
+    else if (strcmp(type, "xen") == 0)
+        sf->guest_kind = g_strdup("pv");
+    else
+        sf->guest_kind = g_strdup("");
+    id = eval_string(ctx, "string(/domain/metadata/*[local-name() = 'libosinfo']/*[local-name() = 'os']/@id)");
+    sf->guest_os = g_strdup(id);
+    if (strstr(id, "microsoft.com") != NULL)
+        sf->guest_os_family = g_strdup("windows");
+    else if (strstr(id, "bsd") != NULL)
+        sf->guest_os_family = g_strdup("bsd");
+    else if (id[0] != '\0')
+        sf->guest_os_family = g_strdup("linux");
+    else
+        sf->guest_os_family = g_strdup("");
+}
+
+static void
+source_facts_release(struct source_facts *sf)
+{
+    g_free(sf->guest_kind);
+    g_free(sf->guest_os);
+    g_free(sf->guest_os_family);
+}
+
+static void
+source_facts_register(const struct source_facts *sf, xmlXPathContext *ctx)
+{
+    xmlXPathRegisterVariable(ctx, (const xmlChar *)"guest_kind",
+                             xmlXPathNewCString(sf->guest_kind));
+    xmlXPathRegisterVariable(ctx, (const xmlChar *)"guest_os", xmlXPathNewCString(sf->guest_os));
+    xmlXPathRegisterVariable(ctx, (const xmlChar *)"guest_os_family",
+                             xmlXPathNewCString(sf->guest_os_family));
+}
+
+static bool
+apply_set(xmlDoc *doc, const struct rule_set *rs, const struct source_facts *sf,
+          GPtrArray *explain, GError **error)
+{
+    g_autoptr(xmlXPathContext) ctx = convert_xpath_context(doc);
+
+    source_facts_register(sf, ctx);
 
     for (guint i = 0; i < rs->facts->len; i++) {
         const struct rule_fact *f = rs->facts->pdata[i];
@@ -495,11 +569,14 @@ convert_apply_rules(xmlDoc *doc, struct rule_set *const *sets, size_t n_sets, GP
                     GError **error)
 {
     struct convert_xml_quiet quiet;
+    struct source_facts sf = {NULL};
     bool ok = true;
 
     convert_xml_quiet_begin(&quiet);
+    source_facts_init(&sf, doc);
     for (size_t i = 0; ok && i < n_sets; i++)
-        ok = apply_set(doc, sets[i], explain, error);
+        ok = apply_set(doc, sets[i], &sf, explain, error);
+    source_facts_release(&sf);
     convert_xml_quiet_end(&quiet);
     return ok;
 }

@@ -298,6 +298,12 @@ load_facts(struct loader *l, const struct ynode *facts)
         const struct ynode_pair *p = facts->pairs->pdata[i];
         struct rule_fact *f;
 
+        if (strcmp(p->key->value, "guest_kind") == 0 || strcmp(p->key->value, "guest_os") == 0 ||
+            strcmp(p->key->value, "guest_os_family") == 0) {
+            ydiag_error(&l->diag, p->key, "'facts': '%s' is a built-in fact and cannot be redefined",
+                        p->key->value);
+            continue;
+        }
         if (!is_identifier(p->key->value, false)) {
             ydiag_error(
                 &l->diag, p->key,
@@ -728,6 +734,10 @@ rule_set_load_data(const char *name, const char *data, size_t len, GError **erro
     probe_doc = xmlNewDoc((const xmlChar *)"1.0");
     xmlDocSetRootElement(probe_doc, xmlNewNode(NULL, (const xmlChar *)"domain"));
     l.probe = convert_xpath_context(probe_doc);
+    /* the built-in source facts (rules-apply.c) */
+    xmlXPathRegisterVariable(l.probe, (const xmlChar *)"guest_kind", xmlXPathNewCString(""));
+    xmlXPathRegisterVariable(l.probe, (const xmlChar *)"guest_os", xmlXPathNewCString(""));
+    xmlXPathRegisterVariable(l.probe, (const xmlChar *)"guest_os_family", xmlXPathNewCString(""));
     l.rs = rs;
     ydiag_init(&l.diag, RULES_MAX_ERRORS);
     struct convert_xml_quiet quiet;

@@ -110,6 +110,29 @@ convert_xml_parse(const char *data, size_t len, const char *name, GError **error
     return doc;
 }
 
+xmlDoc *
+convert_xml_parse_input(const char *data, size_t len, const char *name, GError **error)
+{
+    struct convert_xml_error err;
+    xmlDoc *doc;
+
+    if (len > CONVERT_XML_MAX_BYTES) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
+                    "%s: error: document of %zu bytes is larger than the limit of %u bytes", name,
+                    len, CONVERT_XML_MAX_BYTES);
+        return NULL;
+    }
+    doc = convert_xml_parse_raw(data, len, &err);
+    if (doc == NULL) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
+                    "%s:%d:%d: error: malformed XML: %s", name, err.line > 0 ? err.line : 1,
+                    err.col > 0 ? err.col : 1, err.message);
+        convert_xml_error_release(&err);
+        return NULL;
+    }
+    return doc;
+}
+
 /* ------------------------------------------------------------------ */
 /* Serialisation */
 

@@ -1,12 +1,16 @@
-/* The executor: runs a plan's pending steps in chain order, records every
- * transition in the state store, keeps going past a failed VM, and stops
- * at a consistent point when interrupted. */
+/* The scheduler: waves in plan order; within a wave, VMs start on their
+ * own worker thread while the wave's max_parallel and limits allow, its
+ * window is open and their estimated duration fits before it closes.
+ * Workers record every transition in the state store; the scheduler only
+ * decides what starts. */
 #include "config.h"
 
+#include <string.h>
 #include <glib.h>
 
-#include "exec/exec.h"
+#include "exec/exec-priv.h"
 #include "util/error.h"
+#include "util/size.h"
 
 #define CHECKPOINT_DEFAULT (64ULL << 20)
 #define CHECKPOINT_MAX (256ULL << 20)
@@ -23,101 +27,400 @@ exec_checkpoint_interval(void)
     return CHECKPOINT_DEFAULT;
 }
 
-/* One step: begin → apply → done/failed, with events. */
-static bool
-run_step(struct plan_step *s, struct step_ctx *ctx, GError **error)
-{
-    g_autofree char *outputs = NULL;
-    g_autoptr(GError) err = NULL;
+/* ---- the serialising observer handed to steps ---- */
 
-    if (ctx->obs != NULL && ctx->obs->step_begin != NULL)
-        ctx->obs->step_begin(ctx->obs->opaque, s);
-    if (!state_step_begin(ctx->st, s->key, s->vm->mvm->name, s->ops->name,
-                          s->fingerprint, s->inputs, error))
+static void
+ser_begin(void *opaque, const struct plan_step *ps)
+{
+    struct exec_run *r = opaque;
+    g_autoptr(GMutexLocker) l = g_mutex_locker_new(&r->obs_lock);
+    if (r->user_obs != NULL && r->user_obs->step_begin != NULL)
+        r->user_obs->step_begin(r->user_obs->opaque, ps);
+}
+
+static void
+ser_progress(void *opaque, const struct plan_step *ps, uint64_t done,
+             uint64_t total)
+{
+    struct exec_run *r = opaque;
+    g_autoptr(GMutexLocker) l = g_mutex_locker_new(&r->obs_lock);
+    if (r->user_obs != NULL && r->user_obs->step_progress != NULL)
+        r->user_obs->step_progress(r->user_obs->opaque, ps, done, total);
+}
+
+static void
+ser_end(void *opaque, const struct plan_step *ps, const GError *error)
+{
+    struct exec_run *r = opaque;
+    g_autoptr(GMutexLocker) l = g_mutex_locker_new(&r->obs_lock);
+    if (r->user_obs != NULL && r->user_obs->step_end != NULL)
+        r->user_obs->step_end(r->user_obs->opaque, ps, error);
+}
+
+static void
+ser_note(void *opaque, const struct plan_step *ps, const char *msg)
+{
+    struct exec_run *r = opaque;
+    g_autoptr(GMutexLocker) l = g_mutex_locker_new(&r->obs_lock);
+    if (r->user_obs != NULL && r->user_obs->note != NULL)
+        r->user_obs->note(r->user_obs->opaque, ps, msg);
+}
+
+static void
+ser_vm_note(void *opaque, const struct plan_vm *v, const char *msg)
+{
+    struct exec_run *r = opaque;
+    g_autoptr(GMutexLocker) l = g_mutex_locker_new(&r->obs_lock);
+    if (r->user_obs != NULL && r->user_obs->vm_note != NULL)
+        r->user_obs->vm_note(r->user_obs->opaque, v, msg);
+}
+
+/* ---- limits ---- */
+
+/* The host part of a URL or URI ("https://root@xs-a:443/x" → "xs-a"),
+ * or NULL. */
+static char *
+uri_host(const char *uri)
+{
+    g_autoptr(GUri) u = NULL;
+
+    if (uri == NULL)
+        return NULL;
+    u = g_uri_parse(uri, G_URI_FLAGS_NONE, NULL);
+    if (u == NULL || g_uri_get_host(u) == NULL || g_uri_get_host(u)[0] == '\0')
+        return NULL;
+    return g_strdup(g_uri_get_host(u));
+}
+
+static void
+job_keys(struct job *j)
+{
+    const struct manifest_source *ms = j->v->msrc;
+    const struct manifest_target *mt = j->v->mtgt;
+    g_autofree char *sh = uri_host(ms->url != NULL ? ms->url : ms->uri);
+    g_autofree char *th = uri_host(mt->uri);
+
+    /* A source without a host (files) is one "host": this machine. */
+    j->keys[0] = g_strdup_printf("source-host:%s", sh != NULL ? sh : "localhost");
+    j->keys[1] = g_strdup_printf("target-host:%s", th != NULL ? th : "localhost");
+    /* The pool the VM's disks land in: the default pool of a libvirt
+     * target, the folder of a directory target. */
+    j->keys[2] = g_strdup_printf("pool:%s/%s", mt->name,
+                                 mt->pool_default != NULL ? mt->pool_default
+                                 : mt->path != NULL       ? mt->path
+                                                          : "");
+}
+
+static unsigned
+in_flight(struct exec_run *r, const char *key)
+{
+    return GPOINTER_TO_UINT(g_hash_table_lookup(r->in_flight, key));
+}
+
+static void
+in_flight_add(struct exec_run *r, struct job *j, int delta)
+{
+    for (unsigned i = 0; i < G_N_ELEMENTS(j->keys); i++) {
+        unsigned n = in_flight(r, j->keys[i]) + (unsigned)delta;
+        g_hash_table_insert(r->in_flight, g_strdup(j->keys[i]), GUINT_TO_POINTER(n));
+    }
+}
+
+/* NULL when j may start now, else what holds it back (static text). */
+static const char *
+limit_reached(struct exec_run *r, const struct manifest_wave *w,
+              const struct job *j)
+{
+    const unsigned limits[] = {w->per_source_host, w->per_target_host, w->per_pool};
+    static const char *const names[] = {"per_source_host", "per_target_host", "per_pool"};
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(limits); i++) {
+        if (limits[i] > 0 && in_flight(r, j->keys[i]) >= limits[i])
+            return names[i];
+    }
+    return NULL;
+}
+
+/* ---- time ---- */
+
+struct clock {
+    gint64 wall0;     /* the run's start, µs (CONVOY_NOW or now) */
+    gint64 mono0;
+};
+
+static gint64
+clock_now(const struct clock *c)
+{
+    return c->wall0 + (g_get_monotonic_time() - c->mono0);
+}
+
+static char *
+format_us(gint64 us)
+{
+    g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(us / G_USEC_PER_SEC);
+    return dt != NULL ? g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup("?");
+}
+
+/* ---- one wave ---- */
+
+static void
+vm_note(struct exec_run *r, const struct plan_vm *v, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+
+static void
+vm_note(struct exec_run *r, const struct plan_vm *v, const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *msg = NULL;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    r->obs.vm_note(r->obs.opaque, v, msg);
+}
+
+static bool
+vm_has_work(const struct plan_vm *v)
+{
+    if (v->error != NULL)
         return false;
-    state_event(ctx->st, ctx->run_id, s->key,
-                s->action == PLAN_ACTION_RESUME ? "resume" : "begin",
-                s->reason, NULL);
-    if (s->ops->apply(s, ctx, &outputs, &err)) {
-        if (!state_step_done(ctx->st, s->key, outputs, error))
-            return false;
-        state_event(ctx->st, ctx->run_id, s->key, "done", outputs, NULL);
-        if (ctx->obs != NULL && ctx->obs->step_end != NULL)
-            ctx->obs->step_end(ctx->obs->opaque, s, NULL);
-        return true;
+    for (guint k = 0; k < v->steps->len; k++) {
+        const struct plan_step *s = v->steps->pdata[k];
+        if (s->action != PLAN_ACTION_DONE)
+            return true;
     }
-    if (g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_INTERRUPTED)) {
-        state_event(ctx->st, ctx->run_id, s->key, "interrupted", err->message, NULL);
-    } else {
-        if (!state_step_failed(ctx->st, s->key, err->message, error))
-            return false;
-        state_event(ctx->st, ctx->run_id, s->key, "failed", err->message, NULL);
-    }
-    if (ctx->obs != NULL && ctx->obs->step_end != NULL)
-        ctx->obs->step_end(ctx->obs->opaque, s, err);
-    g_propagate_error(error, g_steal_pointer(&err));
     return false;
+}
+
+/* Would j, started at now_us, finish before end_us?  true when no estimate
+ * can be made (nothing measured yet). */
+static bool
+fits_window(struct exec_run *r, const struct job *j, gint64 now_us,
+            gint64 end_us, double *est_out)
+{
+    uint64_t bytes = exec_vm_remaining_bytes(j->v);
+    double rate;
+
+    *est_out = 0;
+    if (end_us == G_MAXINT64 || r->measured_seconds <= 0 || bytes == 0)
+        return true;
+    rate = r->measured_bytes / r->measured_seconds;
+    if (rate <= 0)
+        return true;
+    *est_out = (double)bytes / rate;
+    return now_us + (gint64)(*est_out * G_USEC_PER_SEC) <= end_us;
+}
+
+static void
+finish_job(struct exec_run *r, struct job *j, struct exec_result *res)
+{
+    g_thread_join(j->thread);
+    j->thread = NULL;
+    in_flight_add(r, j, -1);
+    r->running--;
+    res->done += j->done;
+    res->failed += j->failed;
+    res->skipped += j->skipped;
+    r->measured_bytes += (double)j->copied_bytes;
+    r->measured_seconds += j->copy_seconds;
+}
+
+static bool
+run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
+         const struct exec_options *opts, const struct clock *clk,
+         struct exec_result *res, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&r->lock);
+    gint64 end_us = G_MAXINT64;
+    g_autofree char *why = NULL;
+    bool stop = false;
+    GError *fatal = NULL;
+
+    if (!exec_window_check(w, clock_now(clk), &end_us, &why)) {
+        if (!opts->ignore_window) {
+            for (guint i = 0; i < jobs->len; i++) {
+                struct job *j = jobs->pdata[i];
+                j->state = JOB_STATE_NOT_STARTED;
+                res->vms_outside_window++;
+                vm_note(r, j->v, "not started: wave '%s' is outside its window (%s)", w->name, why);
+            }
+            return true;
+        }
+        end_us = G_MAXINT64;
+    }
+    if (opts->ignore_window && (w->not_before != NULL || w->not_after != NULL || w->weekly != NULL))
+        end_us = G_MAXINT64;
+
+    for (;;) {
+        /* Start what may start, in manifest order. */
+        for (guint i = 0; i < jobs->len && !stop; i++) {
+            struct job *j = jobs->pdata[i];
+            double est = 0;
+
+            if (j->state != JOB_STATE_WAITING)
+                continue;
+            if (exec_interrupted()) {
+                stop = true;
+                break;
+            }
+            if (r->running >= w->max_parallel)
+                break;
+            if (limit_reached(r, w, j) != NULL)
+                continue;
+            if (!fits_window(r, j, clock_now(clk), end_us, &est)) {
+                g_autofree char *closes = format_us(end_us);
+                g_autofree char *left = size_format(exec_vm_remaining_bytes(j->v));
+                j->state = JOB_STATE_DEFERRED;
+                res->vms_deferred++;
+                state_event(r->st, r->run_id, NULL, "deferred", j->v->mvm->name, NULL);
+                vm_note(r, j->v, "deferred: %s to copy would take about %.0f s at the measured %.1f MiB/s and run past the window's end (%s)",
+                        left, est, r->measured_bytes / r->measured_seconds / (1 << 20), closes);
+                continue;
+            }
+            j->state = JOB_STATE_RUNNING;
+            r->running++;
+            in_flight_add(r, j, +1);
+            res->vms_started++;
+            if (r->running > res->max_in_flight)
+                res->max_in_flight = r->running;
+            j->thread = g_thread_new("convoy-vm", job_run, j);
+        }
+        if (r->running == 0)
+            break;
+        g_cond_wait(&r->changed, &r->lock);
+        /* Collect finished workers. */
+        for (guint i = 0; i < jobs->len; i++) {
+            struct job *j = jobs->pdata[i];
+            if (j->state != JOB_STATE_FINISHED || j->thread == NULL)
+                continue;
+            finish_job(r, j, res);
+            if (j->fatal != NULL && fatal == NULL) {
+                fatal = g_steal_pointer(&j->fatal);
+                stop = true;
+            }
+            if (j->failed > 0 && w->on_failure == MANIFEST_ON_FAILURE_STOP_WAVE && !stop) {
+                stop = true;
+                vm_note(r, j->v, "failed; on_failure: stop-wave, so no other VM of wave '%s' starts", w->name);
+            }
+        }
+    }
+    for (guint i = 0; i < jobs->len; i++) {
+        struct job *j = jobs->pdata[i];
+        if (j->state == JOB_STATE_WAITING) {
+            j->state = JOB_STATE_NOT_STARTED;
+            if (fatal == NULL && !exec_interrupted()) {
+                res->skipped += j->v->steps->len;
+                vm_note(r, j->v, "not started: an earlier VM of wave '%s' failed (on_failure: stop-wave)", w->name);
+            }
+        }
+    }
+    if (fatal != NULL) {
+        g_propagate_error(error, fatal);
+        return false;
+    }
+    if (exec_interrupted()) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERRUPTED, "interrupted");
+        return false;
+    }
+    return true;
+}
+
+static void
+job_free(struct job *j)
+{
+    for (unsigned i = 0; i < G_N_ELEMENTS(j->keys); i++)
+        g_free(j->keys[i]);
+    if (j->fatal != NULL)
+        g_error_free(j->fatal);
+    g_free(j);
 }
 
 bool
 exec_apply(struct plan *p, struct state *st, const char *command,
-           const struct exec_observer *obs, struct exec_result *res,
-           GError **error)
+           const struct exec_observer *obs, const struct exec_options *opts,
+           struct exec_result *res, GError **error)
 {
-    g_autoptr(GHashTable) broken = g_hash_table_new(NULL, NULL);
-    struct step_ctx ctx = {
-        .st = st,
+    static const struct exec_options no_opts = {0};
+    struct exec_run r = {
         .plan = p,
-        .obs = obs,
+        .st = st,
+        .user_obs = obs,
         .checkpoint_interval = exec_checkpoint_interval(),
     };
+    struct clock clk = {
+        .wall0 = g_get_real_time(),
+        .mono0 = g_get_monotonic_time(),
+    };
+    GError *err = NULL;
+    bool ok = true;
 
+    if (opts == NULL)
+        opts = &no_opts;
+    if (opts->now != NULL)
+        clk.wall0 = g_date_time_to_unix(opts->now) * G_USEC_PER_SEC +
+                    g_date_time_get_microsecond(opts->now);
     *res = (struct exec_result){0};
-    ctx.run_id = state_run_begin(st, command, error);
-    if (ctx.run_id < 0)
-        return false;
-    for (guint i = 0; i < p->vms->len; i++) {
-        struct plan_vm *v = p->vms->pdata[i];
+    r.obs = (struct exec_observer){
+        .step_begin = ser_begin,
+        .step_progress = ser_progress,
+        .step_end = ser_end,
+        .note = ser_note,
+        .vm_note = ser_vm_note,
+        .opaque = &r,
+    };
+    g_mutex_init(&r.obs_lock);
+    g_mutex_init(&r.lock);
+    g_cond_init(&r.changed);
+    r.in_flight = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    exec_measured_copies(st, &r.measured_bytes, &r.measured_seconds);
 
-        if (v->error != NULL) {
-            res->failed++;
-            continue;
-        }
-        for (guint k = 0; k < v->steps->len; k++) {
-            struct plan_step *s = v->steps->pdata[k];
-            bool dep_broken = false;
-            GError *err = NULL;
+    r.run_id = state_run_begin(st, command, error);
+    if (r.run_id < 0) {
+        ok = false;
+        goto out;
+    }
+    /* Waves in the plan's order (the manifest's), one after the other. */
+    for (guint i = 0; i < p->vms->len && ok;) {
+        const struct manifest_wave *w = ((struct plan_vm *)p->vms->pdata[i])->mvm->wave;
+        g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func((GDestroyNotify)job_free);
 
-            if (s->action == PLAN_ACTION_DONE)
-                continue;
-            for (guint d = 0; d < s->deps->len; d++) {
-                if (g_hash_table_contains(broken, s->deps->pdata[d]))
-                    dep_broken = true;
-            }
-            if (dep_broken) {
-                g_hash_table_add(broken, s);
-                res->skipped++;
-                continue;
-            }
-            if (!exec_check_interrupt(&err) || !run_step(s, &ctx, &err)) {
-                if (g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_INTERRUPTED)) {
-                    res->interrupted = true;
-                    state_run_end(st, ctx.run_id, "interrupted", NULL);
-                    g_propagate_error(error, err);
-                    return false;
-                }
-                if (err->domain == CONVOY_ERROR && err->code == CONVOY_ERROR_SQLITE) {
-                    g_propagate_error(error, err);
-                    return false;
-                }
-                g_error_free(err);
-                g_hash_table_add(broken, s);
+        for (; i < p->vms->len; i++) {
+            struct plan_vm *v = p->vms->pdata[i];
+            if (v->mvm->wave != w)
+                break;
+            if (v->error != NULL) {
                 res->failed++;
                 continue;
             }
-            s->action = PLAN_ACTION_DONE;
-            res->done++;
+            if (!vm_has_work(v))
+                continue;
+            struct job *j = g_new0(struct job, 1);
+            j->v = v;
+            j->run = &r;
+            job_keys(j);
+            g_ptr_array_add(jobs, j);
+        }
+        if (jobs->len > 0 && !run_wave(&r, w, jobs, opts, &clk, res, &err)) {
+            ok = false;
+            if (g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_INTERRUPTED))
+                res->interrupted = true;
         }
     }
-    return state_run_end(st, ctx.run_id, res->failed > 0 ? "failed" : "ok", error);
+    if (res->interrupted) {
+        state_run_end(st, r.run_id, "interrupted", NULL);
+        g_clear_error(&err);
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERRUPTED,
+                    "interrupted by %s", "a signal");
+    } else if (!ok) {
+        state_run_end(st, r.run_id, "failed", NULL);
+        g_propagate_error(error, err);
+    } else {
+        ok = state_run_end(st, r.run_id, res->failed > 0 ? "failed" : "ok", error);
+    }
+out:
+    g_hash_table_unref(r.in_flight);
+    g_cond_clear(&r.changed);
+    g_mutex_clear(&r.lock);
+    g_mutex_clear(&r.obs_lock);
+    return ok;
 }

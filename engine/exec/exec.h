@@ -1,8 +1,10 @@
-/* engine/exec: executing a plan — order, checkpoints, signals, progress.
- * Sequential today; the step context is per step so parallel workers can
- * come without a rewrite.
+/* engine/exec: executing a plan — waves in order, VMs of a wave in
+ * parallel within max_parallel and the wave's limits, maintenance windows,
+ * hooks, retries, checkpoints and signals.
  *
- * Sections: executor (exec.c) · signals (signals.c).
+ * Sections: scheduler (exec.c) · one VM's job: hooks, steps, retries
+ * (job.c) · windows and duration estimates (window.c) · hooks (hooks.c) ·
+ * signals (signals.c).
  */
 #pragma once
 
@@ -13,7 +15,9 @@
 #include "plan/plan.h"
 #include "state/state.h"
 
-/* What the executor tells its caller (the CLI prints; deep code never). */
+/* What the executor tells its caller (the CLI prints; deep code never).
+ * Called from worker threads, one call at a time: steps get an observer
+ * whose calls the executor serialises. */
 struct exec_observer {
     void (*step_begin)(void *opaque, const struct plan_step *ps);
     void (*step_progress)(void *opaque, const struct plan_step *ps,
@@ -21,22 +25,35 @@ struct exec_observer {
     void (*step_end)(void *opaque, const struct plan_step *ps,
                      const GError *error);
     void (*note)(void *opaque, const struct plan_step *ps, const char *msg);
+    /* A VM-level message (deferred, hook output, skipped…); may be NULL. */
+    void (*vm_note)(void *opaque, const struct plan_vm *v, const char *msg);
     void *opaque;
 };
 
-/* Everything a step needs while it runs. */
+/* Everything a step needs while it runs (one per worker). */
 struct step_ctx {
-    struct state *st;
+    struct state *st;                 /* shared; the store serialises */
     int64_t run_id;
     struct plan *plan;
-    const struct exec_observer *obs;
+    const struct exec_observer *obs;  /* serialised by the executor */
     uint64_t checkpoint_interval;     /* bytes between disk checkpoints */
+};
+
+struct exec_options {
+    bool ignore_window;   /* start VMs whatever the windows say */
+    GDateTime *now;       /* the run's start on the wall clock (borrowed);
+                           * NULL: now.  CONVOY_NOW overrides in the CLI */
 };
 
 struct exec_result {
     unsigned done;                    /* steps carried out now */
-    unsigned failed;
-    unsigned skipped;                 /* not run: a dependency failed */
+    unsigned failed;                  /* steps that failed */
+    unsigned skipped;                 /* not run: a dependency failed, a
+                                       * pre-hook failed, or stop-wave */
+    unsigned vms_started;
+    unsigned vms_deferred;            /* would not fit the window */
+    unsigned vms_outside_window;      /* their wave's window is closed */
+    unsigned max_in_flight;           /* most VMs running at once */
     bool interrupted;
 };
 
@@ -44,13 +61,46 @@ struct exec_result {
  * overrides it, capped at 256 MiB. */
 uint64_t exec_checkpoint_interval(void);
 
-/* Carry out every non-DONE step of p in order.  A failed step is recorded
- * failed, its dependents are skipped, other VMs continue.  Returns false
- * only when the run could not go on (interrupted: CONVOY_ERROR_INTERRUPTED;
- * state store failure); failures of steps are counted in *res. */
+/* Carry out every non-DONE step of p: waves in plan order, each wave's VMs
+ * on up to max_parallel workers within its limits and window.  A failed
+ * step is recorded failed, its dependents are skipped, other VMs continue
+ * (unless the wave says on_failure: stop-wave).  Returns false only when
+ * the run could not go on (interrupted: CONVOY_ERROR_INTERRUPTED; state
+ * store failure); failures of steps are counted in *res. */
 bool exec_apply(struct plan *p, struct state *st, const char *command,
-                const struct exec_observer *obs, struct exec_result *res,
+                const struct exec_observer *obs,
+                const struct exec_options *opts, struct exec_result *res,
                 GError **error);
+
+/* ------------------------------------------------------------------ */
+/* window.c */
+
+/* Is t (unix µs) inside w's window?  On true, *end_us is when it closes
+ * (G_MAXINT64 when it never does); on false, *why says why (a new
+ * string: "opens at …", "closed at …"). */
+bool exec_window_check(const struct manifest_wave *w, gint64 t_us,
+                       gint64 *end_us, char **why);
+/* Bytes and seconds of the earlier copies the state store recorded (its
+ * done disk-copy steps); both 0 when there are none. */
+void exec_measured_copies(struct state *st, double *bytes, double *seconds);
+/* Bytes the VM still has to copy (its pending disk-copy steps, less
+ * their checkpoints). */
+uint64_t exec_vm_remaining_bytes(const struct plan_vm *v);
+
+/* ------------------------------------------------------------------ */
+/* hooks.c */
+
+/* Run a hook command with /bin/sh -c, the VM's facts in CONVOY_*
+ * environment variables (what = "pre" or "post"; status is the VM's
+ * outcome for post hooks, else NULL), killed after timeout seconds.  The
+ * combined output (at most 64 KiB) goes to *output (new string).  false
+ * with an error naming the hook when it cannot run, fails or times out. */
+bool exec_run_hook(const struct plan_vm *v, const char *what,
+                   const char *command, unsigned timeout, const char *status,
+                   char **output, GError **error);
+
+/* ------------------------------------------------------------------ */
+/* signals.c */
 
 /* SIGINT/SIGTERM set a flag the copy loops poll (a second one exits at
  * once). */

@@ -104,6 +104,21 @@ struct manifest_target {
                            * streams even on a local connection */
 };
 
+enum manifest_on_failure {
+    MANIFEST_ON_FAILURE_CONTINUE,   /* other VMs go on (default) */
+    MANIFEST_ON_FAILURE_STOP_WAVE,  /* no new VM of the wave starts */
+    MANIFEST_ON_FAILURE_LAST,
+};
+
+const char *manifest_on_failure_name(enum manifest_on_failure f);
+
+/* Hooks: shell commands run before and after a VM (wave or VM level). */
+struct manifest_hooks {
+    char *pre;            /* NULL: none; a failing pre-hook skips the VM */
+    char *post;
+    unsigned timeout;     /* seconds; default 600 */
+};
+
 struct manifest_wave;
 
 struct manifest_vm {
@@ -124,6 +139,7 @@ struct manifest_vm {
     GPtrArray *rules;     /* of char*, owned: rule set names, in order */
     uint64_t memory;      /* bytes; 0 = as the source */
     unsigned vcpus;       /* 0 = as the source */
+    struct manifest_hooks hooks; /* effective: the VM's, else the wave's */
 };
 
 /* The name the VM has on the target: rename or name. */
@@ -134,8 +150,20 @@ struct manifest_wave {
     struct manifest_loc loc;
     GPtrArray *after;     /* of char*, owned: names of earlier waves */
     unsigned max_parallel;/* >= 1; default 1 */
-    char *not_before;     /* window, RFC 3339 text or NULL */
+    /* limits: 0 = none */
+    unsigned per_source_host;
+    unsigned per_target_host;
+    unsigned per_pool;
+    enum manifest_on_failure on_failure;
+    unsigned retries;     /* extra attempts of a retryable step; default 2 */
+    /* window: absolute (RFC 3339 text) and/or weekly */
+    char *not_before;
     char *not_after;
+    char *weekly;         /* "Sat 22:00-Sun 04:00" or NULL */
+    unsigned weekly_start;/* minutes since Monday 00:00 */
+    unsigned weekly_end;  /* the same; may be < start (wraps the week) */
+    char *timezone;       /* of weekly: "Europe/Paris"; NULL = UTC */
+    struct manifest_hooks hooks;
     GPtrArray *vms;       /* of struct manifest_vm*, borrowed, in order */
 };
 

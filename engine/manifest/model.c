@@ -24,6 +24,19 @@ static const char *const source_power_names[MANIFEST_SOURCE_POWER_LAST] = {
     [MANIFEST_SOURCE_POWER_SHUTDOWN] = "shutdown",
 };
 
+static const char *const on_failure_names[MANIFEST_ON_FAILURE_LAST] = {
+    [MANIFEST_ON_FAILURE_CONTINUE] = "continue",
+    [MANIFEST_ON_FAILURE_STOP_WAVE] = "stop-wave",
+};
+
+const char *
+manifest_on_failure_name(enum manifest_on_failure f)
+{
+    if ((unsigned)f >= MANIFEST_ON_FAILURE_LAST)
+        return "unknown";
+    return on_failure_names[f];
+}
+
 const char *
 manifest_source_kind_name(enum manifest_source_kind k)
 {
@@ -124,6 +137,8 @@ mwave_new(void)
     w->after = g_ptr_array_new_with_free_func(g_free);
     w->vms = g_ptr_array_new();
     w->max_parallel = 1;
+    w->retries = 2;
+    w->hooks.timeout = 600;
     return w;
 }
 
@@ -138,6 +153,10 @@ mwave_free(gpointer p)
     g_ptr_array_unref(w->after);
     g_free(w->not_before);
     g_free(w->not_after);
+    g_free(w->weekly);
+    g_free(w->timezone);
+    g_free(w->hooks.pre);
+    g_free(w->hooks.post);
     g_ptr_array_unref(w->vms);
     g_free(w);
 }
@@ -163,6 +182,8 @@ mvm_free(gpointer p)
     g_free(vm->source);
     g_free(vm->file);
     g_free(vm->target);
+    g_free(vm->hooks.pre);
+    g_free(vm->hooks.post);
     g_ptr_array_unref(vm->rules);
     g_free(vm);
 }

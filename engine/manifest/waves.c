@@ -8,17 +8,26 @@
 #include "manifest/manifest-priv.h"
 
 static const char *const wave_keys[] = {
-    "name", "after", "max_parallel", "limits", "window", "vms", "target",
-    "disk_format", "allocation", "source_power", "start", "autostart", "rules",
-    NULL,
+    "name", "after", "max_parallel", "limits", "window", "on_failure",
+    "retries", "hooks", "vms", "target", "disk_format", "allocation",
+    "source_power", "start", "autostart", "rules", NULL,
 };
 static const char *const vm_keys[] = {
     "name", "source", "rename", "file", "target", "disk_format", "allocation",
     "source_power", "start", "autostart", "adopt", "memory", "vcpus", "rules",
-    NULL,
+    "hooks", NULL,
 };
-static const char *const limits_keys[] = {"per_source_host", "per_pool", NULL};
-static const char *const window_keys[] = {"not_before", "not_after", NULL};
+static const char *const limits_keys[] = {
+    "per_source_host", "per_target_host", "per_pool", NULL,
+};
+static const char *const window_keys[] = {
+    "not_before", "not_after", "weekly", "timezone", NULL,
+};
+static const char *const hooks_keys[] = {"pre", "post", "timeout", NULL};
+static const char *const on_failure_names[] = {"continue", "stop-wave", NULL};
+static const char *const day_names[] = {
+    "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", NULL,
+};
 
 /* A wave while loading: the model object and the nodes of its 'after'. */
 struct wave_src {
@@ -63,6 +72,91 @@ rfc3339(struct mload *l, const struct ynode *n, const char *key, char **out,
     return true;
 }
 
+/* "Sat 22:00" → minutes since Monday 00:00. */
+static bool
+parse_week_time(const char *s, unsigned *out)
+{
+    g_auto(GStrv) parts = g_strsplit(s, " ", -1);
+    guint64 h = 0, m = 0;
+
+    if (g_strv_length(parts) != 2 || strlen(parts[1]) != 5 || parts[1][2] != ':')
+        return false;
+    for (unsigned d = 0; day_names[d] != NULL; d++) {
+        g_autofree char *hh = g_strndup(parts[1], 2);
+        if (g_ascii_strcasecmp(parts[0], day_names[d]) != 0)
+            continue;
+        if (!g_ascii_string_to_unsigned(hh, 10, 0, 23, &h, NULL) ||
+            !g_ascii_string_to_unsigned(parts[1] + 3, 10, 0, 59, &m, NULL))
+            return false;
+        *out = d * 24 * 60 + (unsigned)(h * 60 + m);
+        return true;
+    }
+    return false;
+}
+
+static bool
+parse_weekly(const char *s, unsigned *start, unsigned *end)
+{
+    g_auto(GStrv) ends = g_strsplit(s, "-", -1);
+
+    if (g_strv_length(ends) != 2)
+        return false;
+    g_strstrip(ends[0]);
+    g_strstrip(ends[1]);
+    return parse_week_time(ends[0], start) && parse_week_time(ends[1], end) &&
+           *start != *end;
+}
+
+/* "90", "90s", "10m", "2h" → seconds, at most a week. */
+static bool
+parse_duration(const char *s, uint64_t *out)
+{
+    size_t n = strlen(s);
+    uint64_t mult = 1, v = 0;
+    g_autofree char *num = NULL;
+
+    if (n > 1 && strchr("smh", s[n - 1]) != NULL) {
+        mult = s[n - 1] == 'h' ? 3600 : s[n - 1] == 'm' ? 60 : 1;
+        n--;
+    }
+    num = g_strndup(s, n);
+    if (!g_ascii_string_to_unsigned(num, 10, 1, 7 * 24 * 3600, &v, NULL) ||
+        v * mult > 7 * 24 * 3600)
+        return false;
+    *out = v * mult;
+    return true;
+}
+
+static void
+parse_hooks(struct mload *l, const struct ynode *n, struct manifest_hooks *h)
+{
+    if (!mcheck_mapping(l, n, "hooks") || !mcheck_keys(l, n, "hooks", hooks_keys))
+        return;
+    const struct ynode *x = ynode_get(n, "pre");
+    if (x != NULL) {
+        g_free(h->pre);
+        h->pre = NULL;
+        mget_string(l, x, "pre", &h->pre);
+    }
+    x = ynode_get(n, "post");
+    if (x != NULL) {
+        g_free(h->post);
+        h->post = NULL;
+        mget_string(l, x, "post", &h->post);
+    }
+    x = ynode_get(n, "timeout");
+    if (x != NULL) {
+        g_autofree char *t = NULL;
+        uint64_t secs = 0;
+        if (mget_string(l, x, "timeout", &t)) {
+            if (parse_duration(t, &secs))
+                h->timeout = (unsigned)secs;
+            else
+                ydiag_error(&l->diag, x, "'timeout': expected a duration such as 90s, 10m or 1h (at most a week), got '%s'", t);
+        }
+    }
+}
+
 static void
 parse_window(struct mload *l, const struct ynode *n, struct manifest_wave *w)
 {
@@ -79,20 +173,34 @@ parse_window(struct mload *l, const struct ynode *n, struct manifest_wave *w)
         rfc3339(l, na, "not_after", &w->not_after, &to);
     if (from != NULL && to != NULL && g_date_time_compare(from, to) >= 0)
         ydiag_error(&l->diag, na, "'not_after': expected a time after not_before (%s), got '%s'", w->not_before, w->not_after);
+
+    const struct ynode *wk = ynode_get(n, "weekly");
+    if (wk != NULL && mget_string(l, wk, "weekly", &w->weekly) &&
+        !parse_weekly(w->weekly, &w->weekly_start, &w->weekly_end))
+        ydiag_error(&l->diag, wk, "'weekly': expected 'DAY HH:MM-DAY HH:MM' with days Mon..Sun, such as 'Sat 22:00-Sun 04:00', got '%s'", w->weekly);
+    const struct ynode *tz = ynode_get(n, "timezone");
+    if (tz != NULL && mget_string(l, tz, "timezone", &w->timezone)) {
+        g_autoptr(GTimeZone) z = g_time_zone_new_identifier(w->timezone);
+        if (wk == NULL)
+            ydiag_error(&l->diag, tz, "'timezone': applies to a 'weekly' window, and this window has none");
+        else if (z == NULL)
+            ydiag_error(&l->diag, tz, "'timezone': expected a time zone name such as Europe/Paris or UTC, got '%s'", w->timezone);
+    }
 }
 
 static void
-parse_limits(struct mload *l, const struct ynode *n)
+parse_limits(struct mload *l, const struct ynode *n, struct manifest_wave *w)
 {
-    uint64_t v = 0;
+    unsigned *slots[] = {&w->per_source_host, &w->per_target_host, &w->per_pool};
 
     if (!mcheck_mapping(l, n, "limits") ||
         !mcheck_keys(l, n, "limits", limits_keys))
         return;
     for (unsigned i = 0; limits_keys[i] != NULL; i++) {
         const struct ynode *x = ynode_get(n, limits_keys[i]);
-        if (x != NULL)
-            mget_uint(l, x, limits_keys[i], 1, 65535, &v);
+        uint64_t v = 0;
+        if (x != NULL && mget_uint(l, x, limits_keys[i], 1, 65535, &v))
+            *slots[i] = (unsigned)v;
     }
 }
 
@@ -223,6 +331,13 @@ parse_vm(struct waves_ctx *c, const struct ynode *n, struct manifest_wave *w,
     vm->rules = g_steal_pointer(&s.rules);
     msettings_release(&s);
 
+    vm->hooks.pre = g_strdup(w->hooks.pre);
+    vm->hooks.post = g_strdup(w->hooks.post);
+    vm->hooks.timeout = w->hooks.timeout;
+    const struct ynode *hn = ynode_get(n, "hooks");
+    if (hn != NULL)
+        parse_hooks(l, hn, &vm->hooks);
+
     if (vm->target != NULL)
         check_target_name(c, rn != NULL ? rn : name_node, vm);
 }
@@ -266,7 +381,17 @@ parse_wave(struct waves_ctx *c, const struct ynode *n, guint index)
         ws.w->max_parallel = (unsigned)v;
     x = ynode_get(n, "limits");
     if (x != NULL)
-        parse_limits(l, x);
+        parse_limits(l, x, ws.w);
+    x = ynode_get(n, "on_failure");
+    unsigned of = 0;
+    if (x != NULL && mget_enum(l, x, "on_failure", on_failure_names, &of))
+        ws.w->on_failure = (enum manifest_on_failure)of;
+    x = ynode_get(n, "retries");
+    if (x != NULL && mget_uint(l, x, "retries", 0, 100, &v))
+        ws.w->retries = (unsigned)v;
+    x = ynode_get(n, "hooks");
+    if (x != NULL)
+        parse_hooks(l, x, &ws.w->hooks);
     x = ynode_get(n, "window");
     if (x != NULL)
         parse_window(l, x, ws.w);

@@ -252,6 +252,7 @@ eval_domain(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
     g_autoptr(GArray) maps = g_array_new(FALSE, TRUE, sizeof(struct convert_netmap));
     g_autoptr(GPtrArray) xdisks = NULL;
     g_autoptr(GString) rules_text = g_string_new(NULL);
+    struct convert_request req = {0};
 
     if (!vm_rule_sets(p, ev, v->mvm, sets, error))
         return false;
@@ -266,9 +267,6 @@ eval_domain(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
     if (doc == NULL)
         return false;
     v->changes = g_ptr_array_new_with_free_func((GDestroyNotify)convert_change_free);
-    if (!convert_apply_rules(doc, (struct rule_set *const *)sets->pdata, sets->len,
-                             v->changes, error))
-        return false;
     for (guint i = 0; i < v->mtgt->networks->len; i++) {
         const struct manifest_netmap *n = v->mtgt->networks->pdata[i];
         struct convert_netmap cm = {
@@ -279,8 +277,14 @@ eval_domain(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
         };
         g_array_append_val(maps, cm);
     }
-    if (!convert_map_networks(doc, (const struct convert_netmap *)(void *)maps->data,
-                              maps->len, v->sv->xen_networks, error))
+    req.input_name = v->sv->location;
+    req.sets = (struct rule_set *const *)sets->pdata;
+    req.n_sets = sets->len;
+    req.map_networks = true;
+    req.netmaps = (const struct convert_netmap *)(void *)maps->data;
+    req.n_netmaps = maps->len;
+    req.xen_networks = v->sv->xen_networks;
+    if (!convert_domain(doc, &req, v->changes, NULL, error))
         return false;
 
     xdisks = convert_list_disks(doc);

@@ -3,7 +3,7 @@
  * and the rendering of the result as text or JSON.
  *
  * Sections: model and evaluation (eval.c) · diff (diff.c) ·
- * rendering (render.c).
+ * rendering (render.c) · saved plans (saved.c).
  */
 #pragma once
 
@@ -103,3 +103,33 @@ char *plan_inputs_diff(const char *old_inputs, const char *new_inputs);
  * directory are shown relative to it. */
 char *plan_render_text(const struct plan *p);
 char *plan_render_json(const struct plan *p);
+
+/* ------------------------------------------------------------------ */
+/* saved.c */
+
+struct jval;
+
+/* A plan saved by `convoy plan -o FILE`. */
+struct saved_plan {
+    char *path;             /* the file it was read from */
+    char *wave;             /* --wave of the plan, or NULL */
+    char *state;            /* absolute path of the state store */
+    char *state_sha256;     /* digest of the state's steps then */
+    char **manifests;       /* absolute paths of every manifest file */
+    char **manifest_sha256; /* their digests then, parallel */
+    struct jval *plan;      /* the plan JSON (plan_render_json) */
+};
+void saved_plan_free(struct saved_plan *sp);
+typedef struct saved_plan saved_plan; /* for g_autoptr() only */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(saved_plan, saved_plan_free)
+
+/* The saved form of p computed against st; a new string. */
+char *plan_saved_render(const struct plan *p, struct state *st);
+/* Does path look like a saved plan (a JSON object with saved_plan)? */
+bool plan_saved_sniff(const char *path);
+/* Read a saved plan; CONVOY_ERROR_FORMAT when it is not one. */
+struct saved_plan *saved_plan_load(const char *path, GError **error);
+/* Is p (evaluated now from sp's manifests, wave and state) exactly the
+ * saved plan?  Otherwise CONVOY_ERROR_STALE_PLAN listing what moved. */
+bool saved_plan_check(const struct saved_plan *sp, const struct plan *p,
+                      struct state *st, GError **error);

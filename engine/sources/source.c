@@ -5,6 +5,7 @@
 #include "util/error.h"
 
 extern const struct source_ops source_xva_ops;
+extern const struct source_ops source_xl_ops;
 
 const struct source_ops *
 source_ops_for(enum manifest_source_kind kind)
@@ -12,10 +13,11 @@ source_ops_for(enum manifest_source_kind kind)
     switch (kind) {
     case MANIFEST_SOURCE_XVA:
         return &source_xva_ops;
+    case MANIFEST_SOURCE_XL:
+        return &source_xl_ops;
     case MANIFEST_SOURCE_XENSERVER:
     case MANIFEST_SOURCE_LIBVIRT:
     case MANIFEST_SOURCE_LIBVIRTXML:
-    case MANIFEST_SOURCE_XL:
     case MANIFEST_SOURCE_LAST:
     default:
         return NULL;

@@ -3,13 +3,15 @@
  * domain XML, its disks, identity); copy_disk() streams one disk's content
  * to a sink.  Nothing here ever writes to a source.
  *
- * Sections: registry (source.c) · xva files and directories (xva.c).
+ * Sections: registry (source.c) · xva files and directories (xva.c) ·
+ * the xl.cfg parser (xl-cfg.c) · xl.cfg files with local disks (xl.c).
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <glib.h>
+#include <libxml/tree.h>
 
 #include "manifest/manifest.h"
 
@@ -80,3 +82,23 @@ struct source *source_open(const struct manifest_source *ms, GError **error);
 void source_close(struct source *s);
 typedef struct source source; /* for g_autoptr() only */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(source, source_close)
+
+/* ------------------------------------------------------------------ */
+/* xl-cfg.c: xl.cfg(5) files → Xen-flavoured libvirt domain XML */
+
+/* Bounds on one xl.cfg file. */
+#define XL_CFG_MAX_BYTES (1u * 1024 * 1024)
+#define XL_CFG_MAX_ITEMS 4096 /* settings plus list items */
+
+/* Parse an xl.cfg text (pure code, no file access) into the domain XML
+ * the Xen rules convert: type='xen', name, uuid, memory, vcpus, PV
+ * (bootloader or kernel/ramdisk/cmdline), PVH or HVM os (hvmloader or
+ * OVMF, boot order), disks, vifs, vfb/vnc, serial, lifecycle actions,
+ * clock, usb input.  name is FILE in messages.  Keys convoy does not
+ * know are not errors: each adds "FILE:LINE:COL: warning: …" to warnings
+ * (a GPtrArray of new strings; may be NULL), as do settings that are not
+ * carried over.  Syntax and value errors are CONVOY_ERROR_INVALID, every
+ * problem (up to 50) as "FILE:LINE:COL: error: …".  Returns a new doc,
+ * caller frees. */
+xmlDoc *xl_cfg_parse(const char *name, const char *data, size_t len, GPtrArray *warnings,
+                     GError **error);

@@ -27,6 +27,7 @@ run_begin_tx(struct state *st, const char *command, int64_t *id,
 int64_t
 state_run_begin(struct state *st, const char *command, GError **error)
 {
+    STATE_LOCKED(st);
     if (!state_db_begin(st, error))
         return -1;
     int64_t id = -1;
@@ -64,6 +65,7 @@ bool
 state_run_end(struct state *st, int64_t run_id, const char *status,
               GError **error)
 {
+    STATE_LOCKED(st);
     if (!state_db_begin(st, error))
         return false;
     if (!run_end_tx(st, run_id, status, error)) {
@@ -100,6 +102,7 @@ bool
 state_event(struct state *st, int64_t run_id, const char *step_key,
             const char *kind, const char *message, GError **error)
 {
+    STATE_LOCKED(st);
     if (!state_db_begin(st, error))
         return false;
     if (!event_tx(st, run_id, step_key, kind, message, error)) {
@@ -123,6 +126,7 @@ state_event_record_free(struct state_event_record *e)
 GPtrArray *
 state_event_list(struct state *st, int64_t run_id, GError **error)
 {
+    STATE_LOCKED(st);
     g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
         st,
         "SELECT id, run_id, time, step_key, kind, message FROM events "

@@ -15,7 +15,15 @@ struct state {
     sqlite3 *db;            /* the connection */
     bool read_only;         /* opened for plan: every mutation refused */
     int lock_fd;            /* "<path>.lock" while state_lock holds it */
+    GRecMutex mutex;        /* serialises the connection between the
+                             * executor's workers: every public function
+                             * holds it (STATE_LOCKED) */
 };
+
+/* Hold st's mutex until the end of the enclosing block. */
+#define STATE_LOCKED(st)                                                    \
+    g_autoptr(GRecMutexLocker) state_locker_ G_GNUC_UNUSED =                \
+        g_rec_mutex_locker_new(&(st)->mutex)
 
 /* Fill error from the connection's last error; returns false. */
 bool state_db_error(struct state *st, GError **error);

@@ -67,6 +67,7 @@ read_step(sqlite3_stmt *stmt)
 struct state_step_record *
 state_step_get(struct state *st, const char *key, GError **error)
 {
+    STATE_LOCKED(st);
     g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
         st, "SELECT " STEP_COLUMNS " FROM steps WHERE key = ?1", error);
     if (stmt == NULL)
@@ -86,6 +87,7 @@ state_step_get(struct state *st, const char *key, GError **error)
 GPtrArray *
 state_step_list(struct state *st, GError **error)
 {
+    STATE_LOCKED(st);
     g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
         st, "SELECT " STEP_COLUMNS " FROM steps ORDER BY key", error);
     if (stmt == NULL)
@@ -172,6 +174,7 @@ state_step_begin(struct state *st, const char *key, const char *vm,
                  const char *kind, const char *fingerprint,
                  const char *inputs, GError **error)
 {
+    STATE_LOCKED(st);
     if (!state_db_begin(st, error))
         return false;
     if (!step_begin_tx(st, key, vm, kind, fingerprint, inputs, error)) {
@@ -205,6 +208,7 @@ bool
 state_step_done(struct state *st, const char *key, const char *outputs,
                 GError **error)
 {
+    STATE_LOCKED(st);
     return step_finish(st, key,
                        "UPDATE steps SET status = 'done', outputs = ?2, "
                        "error = NULL, updated = ?3 WHERE key = ?1",
@@ -215,6 +219,7 @@ bool
 state_step_failed(struct state *st, const char *key, const char *message,
                   GError **error)
 {
+    STATE_LOCKED(st);
     return step_finish(st, key,
                        "UPDATE steps SET status = 'failed', error = ?2, "
                        "updated = ?3 WHERE key = ?1",
@@ -224,6 +229,7 @@ state_step_failed(struct state *st, const char *key, const char *message,
 bool
 state_step_forget(struct state *st, const char *key, GError **error)
 {
+    STATE_LOCKED(st);
     if (!state_db_begin(st, error))
         return false;
     if (!run_keyed(st, "DELETE FROM checkpoints WHERE step_key = ?1", key,
@@ -271,6 +277,7 @@ bool
 state_checkpoint_put(struct state *st, const char *key, uint64_t position,
                      const char *detail, GError **error)
 {
+    STATE_LOCKED(st);
     if (!state_db_begin(st, error))
         return false;
     if (!checkpoint_put_tx(st, key, position, detail, error)) {
@@ -283,6 +290,7 @@ state_checkpoint_put(struct state *st, const char *key, uint64_t position,
 struct state_checkpoint *
 state_checkpoint_get(struct state *st, const char *key, GError **error)
 {
+    STATE_LOCKED(st);
     g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
         st,
         "SELECT step_key, position, detail FROM checkpoints WHERE step_key = ?1",

@@ -251,6 +251,7 @@ state_open(const char *path, bool create, bool read_only, GError **error)
     st->path = g_strdup(path);
     st->read_only = read_only;
     st->lock_fd = -1;
+    g_rec_mutex_init(&st->mutex);
 
     bool exists = g_file_test(path, G_FILE_TEST_EXISTS);
     if (read_only) {
@@ -305,5 +306,6 @@ state_free(struct state *st)
     if (st->db != NULL)
         sqlite3_close_v2(st->db);
     g_free(st->path);
+    g_rec_mutex_clear(&st->mutex);
     g_free(st);
 }

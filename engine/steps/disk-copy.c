@@ -342,6 +342,7 @@ const struct step_ops step_disk_copy = {
     .name = "disk-copy",
     .version = 1,
     .checkpointed = true,
+    .retryable = true,
     .inputs = copy_inputs,
     .describe = copy_describe,
     .probe = copy_probe,

@@ -22,6 +22,8 @@ struct step_ops {
     unsigned version;         /* bumped when the kind's behaviour changes;
                                * enters every fingerprint */
     bool checkpointed;        /* long step that can resume */
+    bool retryable;           /* a transient failure is tried again (the
+                               * wave's retries:, with backoff) */
     /* Canonical "key=value\n" inputs of the step, sorted, secret-free;
      * returns a new string. */
     char *(*inputs)(const struct plan_step *ps);

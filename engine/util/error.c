@@ -50,3 +50,35 @@ convoy_exit_for_error(const GError *error)
         return CONVOY_EXIT_FAILURE;
     }
 }
+
+bool
+convoy_error_is_transient(const GError *error)
+{
+    if (error == NULL || error->domain != CONVOY_ERROR)
+        return false;
+    switch ((enum convoy_error_code)error->code) {
+    case CONVOY_ERROR_IO:
+    case CONVOY_ERROR_NBD:
+    case CONVOY_ERROR_LIBVIRT:
+        return true;
+    case CONVOY_ERROR_FAILED:
+    case CONVOY_ERROR_INVALID:
+    case CONVOY_ERROR_USAGE:
+    case CONVOY_ERROR_NOSPACE:
+    case CONVOY_ERROR_CHECKSUM:
+    case CONVOY_ERROR_FORMAT:
+    case CONVOY_ERROR_XML:
+    case CONVOY_ERROR_SQLITE:
+    case CONVOY_ERROR_LOCKED:
+    case CONVOY_ERROR_INTERRUPTED:
+    case CONVOY_ERROR_NOT_FOUND:
+    case CONVOY_ERROR_STALE_PLAN:
+    case CONVOY_ERROR_CONVERT:
+    case CONVOY_ERROR_DRIFT:
+    case CONVOY_ERROR_INTERNAL:
+    case CONVOY_ERROR_CONFLICT:
+    case CONVOY_ERROR_LAST:
+    default:
+        return false;
+    }
+}

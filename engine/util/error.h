@@ -2,6 +2,7 @@
  * Codes are never renumbered; docs/errors.md describes each one. */
 #pragma once
 
+#include <stdbool.h>
 #include <glib.h>
 
 #define CONVOY_ERROR (convoy_error_quark())
@@ -46,3 +47,7 @@ enum convoy_exit {
 
 /* Exit status for a failed command given its error (NULL → FAILURE). */
 enum convoy_exit convoy_exit_for_error(const GError *error);
+/* May the same operation succeed when tried again (a dropped connection,
+ * an I/O error on a network path)?  Never for checksum, format, space or
+ * manifest errors. */
+bool convoy_error_is_transient(const GError *error);

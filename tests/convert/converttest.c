@@ -3,6 +3,12 @@
  *   converttest RULESET CASE   tests/convert/RULESET/CASE.in.xml → .out.xml|.err
  *   converttest ova CASE       tests/convert/ova/CASE.ova.xml → CASE.xen.xml|.err
  *   converttest rules-invalid CASE   tests/convert/rules-invalid/CASE.yaml → .err
+ *   converttest xl CASE        tests/convert/xl/CASE.cfg → CASE.xen.xml (the
+ *                              parsed Xen domain), then xen-to-kvm → .out.xml
+ * CASE.boot-dir (optional) holds the convert_request boot_dir.
+ * In the XML families .err holds what `convoy convert` prints on standard
+ * error: the error of a failed case, or the warnings and notes of a case
+ * that converts (absent when there are none).
  * CONVOY_TEST_REGENERATE=1 rewrites the expected files; CONVOY_TEST_DEBUG=1
  * prints the first differing region. */
 #include "config.h"
@@ -18,6 +24,9 @@
 #include <glib/gstdio.h>
 
 #include "convert/convert.h"
+#ifdef HAVE_XL_CFG
+#include "sources/sources.h"
+#endif
 #include "util/autoptr.h"
 #include "util/error.h"
 #ifdef HAVE_XVA_PARSE
@@ -133,6 +142,36 @@ check_golden(const char *path, const char *other, const char *actual, bool canon
         fprintf(stderr, "'%s' differs from the result\n", path);
         if (env_flag("CONVOY_TEST_DEBUG"))
             print_difference(expected, actual);
+        return 1;
+    }
+    return 0;
+}
+
+/* Compare actual with a file that is never regenerated (the corpus). */
+static int
+check_golden_ro(const char *path, const char *actual)
+{
+    g_autofree char *expected = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autofree char *canon = NULL;
+    size_t len = 0;
+
+    expected = read_file(path, &len);
+    if (expected == NULL) {
+        fprintf(stderr, "cannot read '%s'\n", path);
+        return 1;
+    }
+    doc = convert_xml_parse(expected, len, path, &err);
+    if (doc == NULL) {
+        fprintf(stderr, "%s\n", err->message);
+        return 1;
+    }
+    canon = convert_xml_format(doc);
+    if (strcmp(canon, actual) != 0) {
+        fprintf(stderr, "the parsed domain differs from libvirt's '%s'\n", path);
+        if (env_flag("CONVOY_TEST_DEBUG"))
+            print_difference(canon, actual);
         return 1;
     }
     return 0;
@@ -276,18 +315,19 @@ struct xml_run {
     struct rule_set *rs; /* NULL when loading failed (error in err) */
     char *result;        /* canonical output, or NULL */
     char *error;         /* error text, or NULL */
+    bool xl;             /* input is CASE.cfg (xl family) */
 };
 
 static struct rule_set *
 load_rules(const struct tcase *tc, GError **error)
 {
     g_autofree char *override = g_strconcat(tc->base, ".rules.yaml", NULL);
-    g_autofree char *shipped =
-        g_strdup_printf("%s/rules/domain/%s.yaml", ABS_TOP_SRCDIR, tc->family);
+    const char *set = strcmp(tc->family, "xl") == 0 ? "xen-to-kvm" : tc->family;
+    g_autofree char *shipped = g_strdup_printf("%s/rules/domain/%s.yaml", ABS_TOP_SRCDIR, set);
     const char *path = g_file_test(override, G_FILE_TEST_EXISTS) ? override : shipped;
     g_autofree char *shown = g_file_test(override, G_FILE_TEST_EXISTS)
                                  ? g_strconcat(tc->name, ".rules.yaml", NULL)
-                                 : g_strdup_printf("rules/domain/%s.yaml", tc->family);
+                                 : g_strdup_printf("rules/domain/%s.yaml", set);
     g_autofree char *data = NULL;
     size_t len = 0;
 
@@ -329,30 +369,128 @@ convert_text(const struct xml_run *run, const char *text, size_t len, bool with_
     return convert_xml_format(doc);
 }
 
+/* The case's network mapping file, when it has one (else maps is NULL). */
+static bool
+load_net(const struct xml_run *run, struct netfile *nf)
+{
+    g_autofree char *net_path = g_strconcat(run->tc->base, ".net", NULL);
+
+    if (!g_file_test(net_path, G_FILE_TEST_EXISTS))
+        return false;
+    if (!netfile_load(net_path, nf))
+        exit(EXIT_HARNESS);
+    return true;
+}
+
+/* The input as a Xen domain doc: CASE.in.xml parsed, or CASE.cfg through
+ * the xl.cfg parser (its warnings into diags), checked against
+ * CASE.xen.xml.  NULL with *error when the input is rejected; *xen_rc
+ * gets the result of the CASE.xen.xml comparison. */
+static xmlDoc *
+load_case_input(const struct xml_run *run, GPtrArray *diags, int *xen_rc, GError **error)
+{
+    g_autofree char *in_name = g_strconcat(run->tc->name, run->xl ? ".cfg" : ".in.xml", NULL);
+    g_autofree char *in_path = g_strconcat(run->tc->base, run->xl ? ".cfg" : ".in.xml", NULL);
+    g_autofree char *in = NULL;
+    size_t len = 0;
+
+    *xen_rc = 0;
+    in = read_file(in_path, &len);
+    if (in == NULL) {
+        fprintf(stderr, "cannot read '%s'\n", in_path);
+        exit(EXIT_HARNESS);
+    }
+    if (!run->xl)
+        return convert_xml_parse_input(in, len, in_name, error);
+#ifdef HAVE_XL_CFG
+    {
+        g_autofree char *xen_path = g_strconcat(run->tc->base, ".xen.xml", NULL);
+        xmlDoc *doc = xl_cfg_parse(in_name, in, len, diags, error);
+        g_autofree char *text = NULL;
+
+        if (doc == NULL) {
+            if (!env_flag("CONVOY_TEST_REGENERATE") && g_file_test(xen_path, G_FILE_TEST_EXISTS)) {
+                fprintf(stderr, "'%s' exists, but the input is rejected\n", xen_path);
+                *xen_rc = 1;
+            } else if (env_flag("CONVOY_TEST_REGENERATE")) {
+                g_unlink(xen_path);
+            }
+            return NULL;
+        }
+        text = convert_xml_format(doc);
+        *xen_rc = check_golden(xen_path, NULL, text, true);
+        /* corpus-NAME.cfg: libvirt's own NAME.xml is what the parser
+         * must produce too */
+        if (g_str_has_prefix(run->tc->name, "corpus-")) {
+            g_autofree char *want = g_strdup_printf("%s/libvirt/xlconfigdata/%s.xml",
+                                                    SHARED_CORPUS,
+                                                    run->tc->name + strlen("corpus-"));
+            if (g_file_test(want, G_FILE_TEST_EXISTS) && check_golden_ro(want, text) != 0)
+                *xen_rc = 1;
+        }
+        return doc;
+    }
+#else
+    fprintf(stderr, "engine/sources is not built; xl cases skipped\n");
+    exit(EXIT_SKIP);
+#endif
+}
+
 static int
 check_convert(const void *data)
 {
     struct xml_run *run = (struct xml_run *)data;
     g_autofree char *out_path = g_strconcat(run->tc->base, ".out.xml", NULL);
     g_autofree char *err_path = g_strconcat(run->tc->base, ".err", NULL);
-    g_autofree char *in_path = g_strconcat(run->tc->base, ".in.xml", NULL);
-    g_autofree char *in = NULL;
+    g_autoptr(GPtrArray) diags = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GString) diag_text = g_string_new(NULL);
     g_autoptr(GError) err = NULL;
-    size_t len = 0;
+    g_autoptr(xmlDoc) doc = NULL;
+    struct netfile nf = {NULL};
+    int xen_rc = 0;
+    int rc;
 
     run->rs = load_rules(run->tc, &err);
-    if (run->rs != NULL) {
-        in = read_file(in_path, &len);
-        if (in == NULL) {
-            fprintf(stderr, "cannot read '%s'\n", in_path);
-            exit(EXIT_HARNESS);
+    if (run->rs != NULL)
+        doc = load_case_input(run, diags, &xen_rc, &err);
+    if (doc != NULL) {
+        struct rule_set *sets[] = {run->rs};
+        g_autofree char *in_name =
+            g_strconcat(run->tc->name, run->xl ? ".cfg" : ".in.xml", NULL);
+        struct convert_request req = {.input_name = in_name, .sets = sets, .n_sets = 1};
+        g_autofree char *boot_path = g_strconcat(run->tc->base, ".boot-dir", NULL);
+        g_autofree char *boot_dir = read_file(boot_path, NULL);
+
+        if (boot_dir != NULL)
+            req.boot_dir = g_strstrip(boot_dir);
+
+        if (load_net(run, &nf)) {
+            req.map_networks = true;
+            req.netmaps = (const struct convert_netmap *)(void *)nf.maps->data;
+            req.n_netmaps = nf.maps->len;
+            req.xen_networks = nf.xen_networks;
         }
-        run->result = convert_text(run, in, len, true, NULL, &err);
+        if (convert_domain(doc, &req, NULL, diags, &err))
+            run->result = convert_xml_format(doc);
+        netfile_release(&nf);
     }
-    if (run->result != NULL)
-        return check_golden(out_path, err_path, run->result, true);
-    run->error = g_strconcat(err->message, "\n", NULL);
-    return check_golden(err_path, out_path, run->error, false);
+    for (guint i = 0; i < diags->len; i++)
+        g_string_append_printf(diag_text, "%s\n", (const char *)diags->pdata[i]);
+    if (run->result != NULL) {
+        rc = check_golden(out_path, NULL, run->result, true);
+        if (diag_text->len != 0) {
+            rc |= check_golden(err_path, NULL, diag_text->str, false);
+        } else if (env_flag("CONVOY_TEST_REGENERATE")) {
+            g_unlink(err_path);
+        } else if (g_file_test(err_path, G_FILE_TEST_EXISTS)) {
+            fprintf(stderr, "'%s' exists, but the case printed no messages\n", err_path);
+            rc = 1;
+        }
+        return rc | xen_rc;
+    }
+    g_string_append_printf(diag_text, "%s\n", err->message);
+    run->error = g_strdup(diag_text->str);
+    return check_golden(err_path, out_path, run->error, false) | xen_rc;
 }
 
 /* Converting the output again changes nothing (rules only: a network
@@ -466,9 +604,9 @@ check_interfaces(const void *data)
 }
 
 static int
-run_xml_case(const struct tcase *tc)
+run_xml_case(const struct tcase *tc, bool xl)
 {
-    struct xml_run run = {.tc = tc};
+    struct xml_run run = {.tc = tc, .xl = xl};
     int failed = 0;
     g_autofree char *t1 = g_strdup_printf("%s/%s: convert", tc->family, tc->name);
     g_autofree char *t2 = g_strdup_printf("%s/%s: fixed point", tc->family, tc->name);
@@ -611,7 +749,7 @@ main(int argc, char **argv)
         rc = EXIT_SKIP;
 #endif
     } else {
-        rc = run_xml_case(&tc);
+        rc = run_xml_case(&tc, strcmp(tc.family, "xl") == 0);
     }
     g_free(tc.dir);
     g_free(tc.base);

@@ -1,0 +1,380 @@
+/* domain: the one conversion pipeline shared by plan/apply and `convoy
+ * convert` — input checks, rule sets in order, network mapping, storage
+ * pool mapping — so a reviewer sees in a plan exactly what convert prints. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib.h>
+#include <libxml/tree.h>
+
+#include "convert/convert-priv.h"
+#include "util/autoptr.h"
+#include "util/error.h"
+
+static bool
+is_el(const xmlNode *n, const char *name)
+{
+    return n != NULL && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+static xmlNode *
+first_child(const xmlNode *parent, const char *name)
+{
+    for (xmlNode *c = parent->children; c != NULL; c = c->next) {
+        if (is_el(c, name))
+            return c;
+    }
+    return NULL;
+}
+
+static char *
+prop(const xmlNode *n, const char *name)
+{
+    xmlChar *v;
+    char *s;
+
+    if (n == NULL)
+        return NULL;
+    v = xmlGetNoNsProp(n, (const xmlChar *)name);
+    if (v == NULL)
+        return NULL;
+    s = g_strdup((const char *)v);
+    xmlFree(v);
+    return s;
+}
+
+/* The source text of a disk (file, dev, volume, network name), or NULL. */
+static char *
+disk_source(const xmlNode *disk)
+{
+    static const char *const attrs[] = {"file", "dev", "volume", "name", "dir"};
+    const xmlNode *src = first_child(disk, "source");
+
+    for (size_t i = 0; src != NULL && i < G_N_ELEMENTS(attrs); i++) {
+        char *v = prop(src, attrs[i]);
+        if (v != NULL && v[0] != '\0')
+            return v;
+        g_free(v);
+    }
+    return NULL;
+}
+
+/* Every disk (device='disk' or no device) must have a source: a disk with
+ * none would be defined on KVM as a drive without data.  CD-ROMs and
+ * floppies may be empty drives. */
+static bool
+check_disks(xmlNode *devs, const char *name, GError **error)
+{
+    unsigned index = 0;
+
+    for (xmlNode *c = devs != NULL ? devs->children : NULL; c != NULL; c = c->next) {
+        g_autofree char *device = NULL;
+        g_autofree char *source = NULL;
+        g_autofree char *dev = NULL;
+
+        if (!is_el(c, "disk"))
+            continue;
+        index++;
+        device = prop(c, "device");
+        if (device != NULL && strcmp(device, "disk") != 0)
+            continue;
+        source = disk_source(c);
+        if (source != NULL)
+            continue;
+        dev = prop(first_child(c, "target"), "dev");
+        if (dev != NULL)
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
+                        "%s: error: disk '%s' has no source (no <source file|dev|volume>); a disk without data cannot be migrated",
+                        name, dev);
+        else
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
+                        "%s: error: disk #%u has no source (no <source file|dev|volume>); a disk without data cannot be migrated",
+                        name, index);
+        return false;
+    }
+    return true;
+}
+
+/* True when path is from, or lies under the directory from. */
+static bool
+path_under(const char *path, const char *from)
+{
+    size_t n = strlen(from);
+
+    if (strcmp(from, "*") == 0)
+        return true;
+    if (n > 1 && from[n - 1] == '/')
+        n--;
+    return strncmp(path, from, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* The longest FROM that holds path, then the catch-all "*".  NULL when
+ * none does. */
+static const struct convert_poolmap *
+poolmap_find(const struct convert_poolmap *maps, size_t n_maps, const char *path)
+{
+    const struct convert_poolmap *best = NULL;
+    size_t best_len = 0;
+
+    for (size_t i = 0; i < n_maps; i++) {
+        size_t len = strcmp(maps[i].from, "*") == 0 ? 0 : strlen(maps[i].from) + 1;
+
+        if (!path_under(path, maps[i].from))
+            continue;
+        if (best == NULL || len > best_len) {
+            best = &maps[i];
+            best_len = len;
+        }
+    }
+    return best;
+}
+
+bool
+convert_map_pools(xmlDoc *doc, const struct convert_poolmap *maps, size_t n_maps,
+                  GError **error)
+{
+    xmlNode *root = xmlDocGetRootElement(doc);
+    xmlNode *devs = root != NULL ? first_child(root, "devices") : NULL;
+
+    for (xmlNode *c = devs != NULL ? devs->children : NULL; c != NULL; c = c->next) {
+        g_autofree char *device = NULL;
+        g_autofree char *source = NULL;
+        g_autofree char *volume = NULL;
+        const struct convert_poolmap *m;
+        xmlNode *src;
+
+        if (!is_el(c, "disk"))
+            continue;
+        device = prop(c, "device");
+        if (device != NULL && strcmp(device, "disk") != 0)
+            continue;
+        source = disk_source(c);
+        if (source == NULL)
+            continue;
+        m = poolmap_find(maps, n_maps, source);
+        if (m == NULL) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONVERT,
+                        "disk '%s' has no storage pool mapping; add --pool FROM=POOL for it or a catch-all --pool '*=POOL'",
+                        source);
+            return false;
+        }
+        volume = g_path_get_basename(source);
+        xmlSetProp(c, (const xmlChar *)"type", (const xmlChar *)"volume");
+        src = xmlNewDocNode(doc, NULL, (const xmlChar *)"source", NULL);
+        xmlSetProp(src, (const xmlChar *)"pool", (const xmlChar *)m->to);
+        xmlSetProp(src, (const xmlChar *)"volume", (const xmlChar *)volume);
+        for (xmlNode *old = first_child(c, "source"); old != NULL;
+             old = first_child(c, "source")) {
+            xmlUnlinkNode(old);
+            xmlFreeNode(old);
+        }
+        xmlNode *driver = first_child(c, "driver");
+        if (driver != NULL)
+            xmlAddNextSibling(driver, src);
+        else if (c->children != NULL)
+            xmlAddPrevSibling(c->children, src);
+        else
+            xmlAddChild(c, src);
+    }
+    return true;
+}
+
+/* The text of /domain/os/NAME, or NULL. */
+static char *
+os_text(xmlNode *root, const char *name)
+{
+    xmlNode *os = first_child(root, "os");
+    xmlNode *n = os != NULL ? first_child(os, name) : NULL;
+    xmlChar *t = n != NULL ? xmlNodeGetContent(n) : NULL;
+    char *s = t != NULL && t[0] != '\0' ? g_strdup((const char *)t) : NULL;
+
+    xmlFree(t);
+    return s;
+}
+
+/* A PV kernel command line for KVM: the Xen console and disk names
+ * become the serial console and virtio names the rules give the guest. */
+static char *
+kvm_cmdline(const char *cmdline)
+{
+    g_autoptr(GRegex) console = g_regex_new("\\bconsole=(hvc0|xvc0)\\b", 0, 0, NULL);
+    g_autoptr(GRegex) disk = g_regex_new("/dev/xvd([a-z]+)", 0, 0, NULL);
+    g_autofree char *a = g_regex_replace(console, cmdline, -1, 0, "console=ttyS0", 0, NULL);
+
+    return g_regex_replace(disk, a, -1, 0, "/dev/vd\\1", 0, NULL);
+}
+
+static void
+record_boot(GPtrArray *explain, const char *what)
+{
+    struct convert_change *c;
+
+    if (explain == NULL)
+        return;
+    c = g_new0(struct convert_change, 1);
+    c->rule_file = g_strdup("(boot directory)");
+    c->rule_id = g_strdup("direct-kernel-boot");
+    c->what = g_strdup(what);
+    g_ptr_array_add(explain, c);
+}
+
+/* Keep a direct-kernel boot: the kernel and initrd are the same file names
+ * in dir on the KVM host.  Called after the rules, which drop the Xen
+ * host's paths. */
+static void
+keep_direct_kernel(xmlDoc *doc, const char *dir, const char *kernel, const char *initrd,
+                   const char *cmdline, GPtrArray *explain)
+{
+    xmlNode *root = xmlDocGetRootElement(doc);
+    xmlNode *os = first_child(root, "os");
+    xmlNode *anchor;
+    const char *names[] = {"kernel", "initrd", "cmdline"};
+    g_autofree char *kbase = g_path_get_basename(kernel);
+    g_autofree char *kpath = g_build_filename(dir, kbase, NULL);
+    g_autofree char *ipath = NULL;
+    g_autofree char *cl = cmdline != NULL ? kvm_cmdline(cmdline) : NULL;
+    const char *values[3];
+
+    if (os == NULL)
+        return;
+    if (initrd != NULL) {
+        g_autofree char *ibase = g_path_get_basename(initrd);
+        ipath = g_build_filename(dir, ibase, NULL);
+    }
+    values[0] = kpath;
+    values[1] = ipath;
+    values[2] = cl;
+    /* after <type> and <loader>, before <boot> */
+    anchor = first_child(os, "loader");
+    if (anchor == NULL)
+        anchor = first_child(os, "type");
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        xmlNode *n;
+        g_autofree char *what = NULL;
+
+        if (values[i] == NULL)
+            continue;
+        n = xmlNewDocNode(doc, NULL, (const xmlChar *)names[i], NULL);
+        xmlNodeAddContent(n, (const xmlChar *)values[i]);
+        if (anchor != NULL)
+            anchor = xmlAddNextSibling(anchor, n);
+        else
+            anchor = xmlAddChild(os, n);
+        what = g_strdup_printf("add <%s>%s</%s> to /domain/os", names[i], values[i], names[i]);
+        record_boot(explain, what);
+    }
+}
+
+/* The image format of a readable local file or device from its first
+ * bytes: qcow2, vpc (VHD) or raw; NULL when it cannot be read. */
+static const char *
+probe_format(const char *path)
+{
+    char head[8] = {0};
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+    if (fd < 0)
+        return NULL;
+    n = pread(fd, head, sizeof(head), 0);
+    close(fd);
+    if (n < 0)
+        return NULL;
+    if (n >= 4 && memcmp(head, "QFI\xfb", 4) == 0)
+        return "qcow2";
+    if (n >= 8 && memcmp(head, "conectix", 8) == 0)
+        return "vpc";
+    return "raw";
+}
+
+/* Set each disk's <driver type> from the real format of its image, when
+ * the image is readable here; a note names every disk whose configured
+ * format was wrong. */
+static void
+probe_formats(xmlDoc *doc, const char *name, GPtrArray *notes)
+{
+    xmlNode *root = xmlDocGetRootElement(doc);
+    xmlNode *devs = first_child(root, "devices");
+
+    for (xmlNode *c = devs != NULL ? devs->children : NULL; c != NULL; c = c->next) {
+        g_autofree char *device = NULL;
+        g_autofree char *source = NULL;
+        g_autofree char *old = NULL;
+        g_autofree char *dev = NULL;
+        const char *real;
+        xmlNode *driver;
+
+        if (!is_el(c, "disk"))
+            continue;
+        device = prop(c, "device");
+        if (device != NULL && strcmp(device, "disk") != 0)
+            continue;
+        source = disk_source(c);
+        if (source == NULL || source[0] != '/' || (real = probe_format(source)) == NULL)
+            continue;
+        driver = first_child(c, "driver");
+        if (driver == NULL)
+            continue;
+        old = prop(driver, "type");
+        if (g_strcmp0(old, real) == 0)
+            continue;
+        dev = prop(first_child(c, "target"), "dev");
+        xmlSetProp(driver, (const xmlChar *)"type", (const xmlChar *)real);
+        if (notes != NULL)
+            g_ptr_array_add(notes, g_strdup_printf("%s: note: disk '%s' (%s) is a %s image, not %s as configured; driver type set to %s",
+                                                   name, dev != NULL ? dev : "?", source, real,
+                                                   old != NULL ? old : "untyped", real));
+    }
+}
+
+bool
+convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explain,
+               GPtrArray *notes, GError **error)
+{
+    xmlNode *root = xmlDocGetRootElement(doc);
+    const char *name = req->input_name != NULL ? req->input_name : "domain XML";
+    g_autofree char *type = NULL;
+
+    if (!is_el(root, "domain")) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
+                    "%s: error: not a libvirt domain: the root element is <%s>, expected <domain>",
+                    name, root != NULL ? (const char *)root->name : "");
+        return false;
+    }
+    type = prop(root, "type");
+    if (type == NULL) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
+                    "%s: error: the domain has no type attribute; expected <domain type='xen'>",
+                    name);
+        return false;
+    }
+    if (strcmp(type, "kvm") == 0 || strcmp(type, "qemu") == 0) {
+        if (notes != NULL)
+            g_ptr_array_add(notes,
+                            g_strdup_printf("%s: note: the domain is already of type '%s'; nothing to convert",
+                                            name, type));
+        return true;
+    }
+    if (!check_disks(first_child(root, "devices"), name, error))
+        return false;
+    g_autofree char *kernel = os_text(root, "kernel");
+    g_autofree char *initrd = os_text(root, "initrd");
+    g_autofree char *cmdline = os_text(root, "cmdline");
+    if (!convert_apply_rules(doc, req->sets, req->n_sets, explain, error))
+        return false;
+    if (req->probe_formats)
+        probe_formats(doc, name, notes);
+    if (req->boot_dir != NULL && kernel != NULL) {
+        g_autofree char *left = os_text(xmlDocGetRootElement(doc), "kernel");
+        if (left == NULL)
+            keep_direct_kernel(doc, req->boot_dir, kernel, initrd, cmdline, explain);
+    }
+    if (req->map_networks &&
+        !convert_map_networks(doc, req->netmaps, req->n_netmaps, req->xen_networks, error))
+        return false;
+    if (req->n_poolmaps > 0 && !convert_map_pools(doc, req->poolmaps, req->n_poolmaps, error))
+        return false;
+    return true;
+}

@@ -1,0 +1,53 @@
+/* engine/exec internals shared by exec.c (the scheduler) and job.c (one
+ * VM's work on a worker thread). */
+#pragma once
+
+#include <stdbool.h>
+#include <glib.h>
+
+#include "exec/exec.h"
+
+enum job_state {
+    JOB_STATE_WAITING,
+    JOB_STATE_RUNNING,
+    JOB_STATE_FINISHED,       /* ran: see the counters */
+    JOB_STATE_DEFERRED,       /* would not fit the window */
+    JOB_STATE_NOT_STARTED,    /* stop-wave, interruption, closed window */
+    JOB_STATE_LAST,
+};
+
+struct exec_run;
+
+/* One VM of the plan with work to do. */
+struct job {
+    struct plan_vm *v;        /* borrowed */
+    struct exec_run *run;     /* borrowed */
+    enum job_state state;
+    char *keys[3];            /* limit keys: source host, target host, pool */
+    GThread *thread;
+    /* Results, written by the worker, read after it signalled: */
+    unsigned done, failed, skipped;
+    uint64_t copied_bytes;    /* disk copies finished now */
+    double copy_seconds;
+    GError *fatal;            /* interrupted, or the state store failed */
+};
+
+/* The run, shared by the scheduler and its workers. */
+struct exec_run {
+    struct plan *plan;
+    struct state *st;
+    int64_t run_id;
+    const struct exec_observer *user_obs;
+    struct exec_observer obs;     /* serialising wrapper handed to steps */
+    GMutex obs_lock;
+    GMutex lock;                  /* guards the fields below and jobs */
+    GCond changed;                /* a worker finished */
+    unsigned running;
+    GHashTable *in_flight;        /* limit key → count (GUINT_TO_POINTER) */
+    double measured_bytes;        /* throughput of copies, for estimates */
+    double measured_seconds;
+    uint64_t checkpoint_interval;
+};
+
+/* The worker's body: hooks, steps in chain order with retries. */
+gpointer job_run(gpointer job);

@@ -1,0 +1,94 @@
+/* engine/report: what happened, from the state store — per VM its steps,
+ * durations, bytes, throughput, checksums, errors and final domain XML,
+ * and a timeline of every attempt — rendered for people (text, Markdown,
+ * a self-contained HTML page) and machines (JSON).
+ *
+ * Sections: model (report.c) · text, Markdown and JSON (render.c) ·
+ * HTML with a timeline (render-html.c).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "manifest/manifest.h"
+#include "state/state.h"
+
+enum report_format {
+    REPORT_FORMAT_TEXT,
+    REPORT_FORMAT_MARKDOWN,
+    REPORT_FORMAT_HTML,
+    REPORT_FORMAT_JSON,
+    REPORT_FORMAT_LAST,
+};
+
+/* "text" → REPORT_FORMAT_TEXT…; false if unknown. */
+bool report_format_parse(const char *s, enum report_format *out);
+
+/* One attempt of a step, from its events: [start, end) in unix seconds. */
+struct report_span {
+    double start;
+    double end;           /* 0 while it never ended (killed) */
+    char *outcome;        /* "done", "failed", "interrupted", "killed" */
+};
+
+struct report_step {
+    char *key;            /* "web1/disk-copy/vda" */
+    char *name;           /* the key less the VM: "disk-copy/vda" */
+    char *kind;
+    char *status;         /* done, failed, running, pending */
+    unsigned attempts;
+    char *error;          /* last error, or NULL */
+    double seconds;       /* of the successful attempt (outputs), or 0 */
+    uint64_t bytes;       /* disk-copy: disk size */
+    uint64_t written;     /* disk-copy: bytes written */
+    char *checksum;       /* disk-copy: "xxh64:…", or NULL */
+    GPtrArray *spans;     /* of struct report_span*, owned, oldest first */
+};
+
+struct report_vm {
+    char *name;           /* at the source */
+    char *target_name;
+    char *wave;
+    char *status;         /* done, failed, partial, pending */
+    GPtrArray *steps;     /* of struct report_step*, owned, in key order */
+    uint64_t bytes;       /* sum of copied disk sizes */
+    double copy_seconds;  /* sum of successful copy durations */
+    char *domain_xml;     /* the converted domain XML, or NULL */
+    GPtrArray *hooks;     /* of struct report_hook*, owned, oldest first */
+};
+
+/* One run of a pre or post hook, from the event log. */
+struct report_hook {
+    char *hook;           /* "pre" or "post" */
+    bool ok;
+    double time;
+    char *output;         /* "ok" / "failed: why", then the output */
+};
+
+struct report {
+    char *wave;           /* --wave filter, or NULL */
+    char *state_path;
+    GPtrArray *vms;       /* of struct report_vm*, owned, manifest order */
+    double first;         /* earliest span start, or 0 */
+    double last;          /* latest span end, or 0 */
+    unsigned n_done, n_failed, n_partial, n_pending;
+};
+
+/* Build the report of m's VMs (only wave's when wave is non-NULL) from st
+ * (read only).  CONVOY_ERROR_USAGE for an unknown wave.  Returns a new
+ * report, caller frees. */
+struct report *report_build(const struct manifest *m, struct state *st,
+                            const char *wave, GError **error);
+void report_free(struct report *r);
+typedef struct report report; /* for g_autoptr() only */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(report, report_free)
+
+/* Renderings; new strings.  Deterministic for the same state. */
+char *report_render(const struct report *r, enum report_format format);
+char *report_render_html(const struct report *r);
+
+/* Helpers shared by the renderers (render.c). */
+char *report_time(double t);           /* ISO 8601 UTC, new string */
+char *report_rate(uint64_t bytes, double seconds); /* "123.4 MiB/s" */

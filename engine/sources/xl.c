@@ -1,0 +1,239 @@
+/* The xl source: xl.cfg files (a file, or a directory holding NAME.cfg or
+ * NAME), converted to domain XML by xl-cfg.c, whose disks are local raw
+ * images or block devices read in place.  Read-only. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib.h>
+#include <libxml/tree.h>
+
+#include "convert/convert.h"
+#include "disk/disk.h"
+#include "sources/sources.h"
+#include "util/autoptr.h"
+#include "util/error.h"
+#include "util/hash.h"
+
+extern const struct source_ops source_xl_ops;
+
+#define XL_COPY_CHUNK (1024 * 1024)
+
+static void
+source_disk_free(gpointer p)
+{
+    struct source_disk *d = p;
+
+    g_free(d->id);
+    g_free(d->xen_dev);
+    g_free(d->xml_source);
+    g_free(d);
+}
+
+static struct source *
+xl_open(const struct manifest_source *ms, GError **error)
+{
+    struct source *s = g_new0(struct source, 1);
+
+    s->ops = &source_xl_ops;
+    s->ms = ms;
+    return s;
+}
+
+static void
+xl_close(struct source *s)
+{
+    g_free(s);
+}
+
+/* The xl.cfg of vm: its pinned file:, the source path when it is a file,
+ * else DIR/NAME.cfg or DIR/NAME.  Returns a new path. */
+static char *
+xl_find_file(struct source *s, const struct manifest_vm *vm, GError **error)
+{
+    const char *path = s->ms->path;
+    g_autofree char *base = NULL;
+    g_autofree char *plain = NULL;
+
+    if (vm->file != NULL)
+        return g_strdup(vm->file);
+    if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
+        return g_strdup(path);
+    base = g_strdup_printf("%s/%s.cfg", path, vm->name);
+    if (g_file_test(base, G_FILE_TEST_IS_REGULAR))
+        return g_steal_pointer(&base);
+    plain = g_build_filename(path, vm->name, NULL);
+    if (g_file_test(plain, G_FILE_TEST_IS_REGULAR))
+        return g_steal_pointer(&plain);
+    g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
+                "source '%s': no xl.cfg for VM '%s' in '%s' (looked for %s.cfg and %s)",
+                s->ms->name, vm->name, path, vm->name, vm->name);
+    return NULL;
+}
+
+/* Size of a regular file or block device; its format from its first
+ * bytes (raw when nothing else is recognised). */
+static bool
+probe_disk(const char *path, uint64_t *size, const char **format, struct stat *sb,
+           GError **error)
+{
+    char head[8] = {0};
+    ssize_t n;
+    off_t end;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0 || fstat(fd, sb) < 0) {
+        int e = errno;
+        g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(e), "cannot open disk '%s': %s",
+                    path, g_strerror(e));
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    end = lseek(fd, 0, SEEK_END);
+    n = pread(fd, head, sizeof(head), 0);
+    close(fd);
+    if (end < 0 || n < 0) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO, "cannot read disk '%s'", path);
+        return false;
+    }
+    *size = (uint64_t)end;
+    if (n >= 4 && memcmp(head, "QFI\xfb", 4) == 0)
+        *format = "qcow2";
+    else if (n >= 8 && memcmp(head, "conectix", 8) == 0)
+        *format = "vpc";
+    else
+        *format = "raw";
+    return true;
+}
+
+static struct source_vm *
+xl_describe(struct source *s, const struct manifest_vm *vm, GError **error)
+{
+    g_autofree char *file = xl_find_file(s, vm, error);
+    g_autofree char *data = NULL;
+    g_autofree char *digest = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(source_vm) v = NULL;
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(GPtrArray) disks = NULL;
+    g_autoptr(GString) identity = g_string_new(NULL);
+    gsize len = 0;
+    xmlNode *root;
+
+    if (file == NULL)
+        return NULL;
+    if (!g_file_get_contents(file, &data, &len, &err)) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND, "cannot read '%s': %s", file,
+                    err->message);
+        return NULL;
+    }
+    doc = xl_cfg_parse(file, data, len, NULL, error);
+    if (doc == NULL)
+        return NULL;
+    root = xmlDocGetRootElement(doc);
+    v = g_new0(struct source_vm, 1);
+    for (xmlNode *c = root->children; c != NULL; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (strcmp((const char *)c->name, "name") == 0 && v->name == NULL)
+            v->name = (char *)xmlNodeGetContent(c);
+        else if (strcmp((const char *)c->name, "uuid") == 0 && v->uuid == NULL)
+            v->uuid = (char *)xmlNodeGetContent(c);
+    }
+    if (vm->file == NULL && g_strcmp0(v->name, vm->name) != 0) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
+                    "'%s' holds VM '%s', not '%s'; fix the name or pin the file with file:", file,
+                    v->name, vm->name);
+        return NULL;
+    }
+    digest = hash_sha256_hex(data, len);
+    g_string_append_printf(identity, "xl_cfg=%s\nxl_cfg_sha256=%s\n", file, digest);
+    v->location = g_strdup(file);
+    v->disks = g_ptr_array_new_with_free_func(source_disk_free);
+    disks = convert_list_disks(doc);
+    for (guint i = 0; i < disks->len; i++) {
+        const struct convert_disk *cd = disks->pdata[i];
+        struct source_disk *d;
+        struct stat sb;
+        const char *format = NULL;
+        uint64_t size = 0;
+
+        if (cd->source == NULL)
+            continue; /* convert_domain() reports it */
+        if (!probe_disk(cd->source, &size, &format, &sb, error)) {
+            g_prefix_error(error, "'%s': ", file);
+            return NULL;
+        }
+        if (strcmp(format, "raw") != 0) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_FAILED,
+                        "'%s': disk '%s' (%s) is a %s image; only raw images and block devices can be copied from an xl source yet",
+                        file, cd->source, cd->dev, format);
+            return NULL;
+        }
+        d = g_new0(struct source_disk, 1);
+        d->id = g_strdup(cd->source);
+        d->xen_dev = g_strdup(cd->dev);
+        d->xml_source = g_strdup(cd->source);
+        d->size = size;
+        g_ptr_array_add(v->disks, d);
+        g_string_append_printf(identity, "disk=%s size=%" G_GUINT64_FORMAT " mtime=%lld\n",
+                               cd->source, size, (long long)sb.st_mtime);
+    }
+    v->identity = g_string_free(g_steal_pointer(&identity), FALSE);
+    v->domain_xml = convert_xml_format(doc);
+    v->xen_networks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    return g_steal_pointer(&v);
+}
+
+static bool
+xl_copy_disk(struct source *s, const struct source_vm *v, const struct source_disk *d,
+             const struct source_sink *sink, void *opaque, GError **error)
+{
+    g_autofree char *buf = g_malloc(XL_COPY_CHUNK);
+    uint64_t off = 0;
+    int fd = open(d->xml_source, O_RDONLY | O_CLOEXEC);
+    bool ok = true;
+
+    if (fd < 0) {
+        int e = errno;
+        g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(e), "cannot open disk '%s': %s",
+                    d->xml_source, g_strerror(e));
+        return false;
+    }
+    while (ok && off < d->size) {
+        size_t want = (size_t)MIN((uint64_t)XL_COPY_CHUNK, d->size - off);
+        ssize_t n = pread(fd, buf, want, (off_t)off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = n < 0 ? errno : EIO;
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO,
+                        "cannot read disk '%s' at offset %" G_GUINT64_FORMAT ": %s",
+                        d->xml_source, off, n < 0 ? g_strerror(e) : "unexpected end of file");
+            ok = false;
+            break;
+        }
+        if (disk_is_zero(buf, (size_t)n))
+            ok = sink->zero(opaque, off, (uint64_t)n, error);
+        else
+            ok = sink->data(opaque, off, buf, (size_t)n, error);
+        off += (uint64_t)n;
+        if (ok && sink->progress != NULL)
+            sink->progress(opaque, off);
+    }
+    close(fd);
+    return ok;
+}
+
+const struct source_ops source_xl_ops = {
+    .kind = "xl",
+    .open = xl_open,
+    .describe = xl_describe,
+    .copy_disk = xl_copy_disk,
+    .close = xl_close,
+};

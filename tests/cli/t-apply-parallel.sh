@@ -1,0 +1,55 @@
+#!/bin/sh
+# Eight VMs, max_parallel 3 and per_pool 2 over two target folders: the
+# recorded events never show more in flight than the limits, the limit is
+# reached (the VMs really ran side by side), and every disk is byte-exact.
+. "$abs_top_srcdir/tests/functions.sh"
+set -e
+requires python3
+d=$(scratch)
+mkdir -p "$d/exports" "$d/src"
+cd "$d"
+cat > manifest.yaml <<EOT
+version: 1
+defaults: {disk_format: raw}
+sources:
+  exports: {type: xva, path: exports}
+targets:
+  a: {type: directory, path: out-a, networks: [{from: any, to: {network: default}}]}
+  b: {type: directory, path: out-b, networks: [{from: any, to: {network: default}}]}
+waves:
+  - name: night
+    max_parallel: 3
+    limits: {per_pool: 2}
+    vms:
+EOT
+for i in 1 2 3 4 5 6 7 8; do
+    $MKXVA -o exports/vm$i.xva --name vm$i --pv --bootloader pygrub \
+        --disk "xvda=size:48M,ref=Ref:$i,pattern=$i,save=src/vm$i.raw" \
+        --vif "0=aa:bb:cc:00:01:0$i,bridge=xenbr0" > /dev/null
+    t=a; [ $((i % 2)) -eq 0 ] && t=b
+    echo "      - {name: vm$i, source: exports, target: $t}" >> manifest.yaml
+done
+expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply.log 2>&1 || { cat apply.log; exit 1; }
+expect_grep 'Applied: 24 steps done, 0 failed, 0 skipped' apply.log
+python3 "$abs_top_srcdir/tests/tools/inflight.py" .convoy/state.db \
+    pool-a=vm1,vm3,vm5,vm7 pool-b=vm2,vm4,vm6,vm8 > inflight.txt
+cat inflight.txt
+all=$(awk '$1 == "all" {print $2}' inflight.txt)
+pa=$(awk '$1 == "pool-a" {print $2}' inflight.txt)
+pb=$(awk '$1 == "pool-b" {print $2}' inflight.txt)
+[ "$all" -le 3 ] || fail "$all VMs in flight, max_parallel is 3"
+[ "$pa" -le 2 ] && [ "$pb" -le 2 ] || fail "per_pool 2 exceeded: $pa in out-a, $pb in out-b"
+[ "$all" -ge 2 ] || fail "the VMs never ran side by side"
+for i in 1 2 3 4 5 6 7 8; do
+    t=a; [ $((i % 2)) -eq 0 ] && t=b
+    cmp "src/vm$i.raw" "out-$t/vm$i-vda.raw" || fail "vm$i differs"
+done
+expect_exit 0 "$CONVOY" plan manifest.yaml > /dev/null
+
+# max_parallel 1 is sequential: never two at once.
+rm -rf out-a out-b .convoy
+sed -i 's/max_parallel: 3/max_parallel: 1/' manifest.yaml
+expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply1.log 2>&1
+python3 "$abs_top_srcdir/tests/tools/inflight.py" .convoy/state.db > inflight1.txt
+expect_grep '^all 1$' inflight1.txt
+exit 0

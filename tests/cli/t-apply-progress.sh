@@ -1,0 +1,45 @@
+#!/bin/sh
+# Progress as people and machines see it: on a terminal (script(1) gives
+# apply a pty) a live block with a line per running step and a total;
+# without one, a line per step start/finish and every 10 % of a copy;
+# with --log-format=json, one JSON object per line.
+. "$abs_top_srcdir/tests/functions.sh"
+set -e
+requires script
+d=$(scratch)
+make_fixture "$d" 64M
+cd "$d"
+export CONVOY_CHECKPOINT_INTERVAL=$((4 * 1024 * 1024))
+
+# Without a terminal.
+expect_exit 0 "$CONVOY" apply --yes manifest.yaml > plain.log 2> plain.err
+expect_grep '^web1/disk-copy/vdb: starting…$' plain.log
+expect_grep '^web1/disk-copy/vdb: 50% (32.0 MiB of 64.0 MiB, .*/s)$' plain.log
+expect_grep '^web1/disk-copy/vdb: done in ' plain.log
+! grep -q "$(printf '\033')" plain.log plain.err || fail "escape sequences without a terminal"
+
+# On a terminal: the live block is drawn on it (and erased at the end).
+rm -rf out .convoy
+script -qec "'$CONVOY' apply --yes manifest.yaml" tty.log > /dev/null 2>&1 < /dev/null ||
+    { cat tty.log; fail "apply under script(1) failed"; }
+grep -q 'total: 1 running, ' tty.log || { cat -v tty.log | tail -20; fail "no total line on the terminal"; }
+grep -q "$(printf '\033')\[K" tty.log || fail "no live redraw on the terminal"
+grep -Eq '  web1/disk-copy/vd[ab] +([0-9]+% .*/s|disk-copy…)' tty.log || fail "no per-step live line"
+expect_grep 'Applied: 4 steps done' tty.log
+
+# JSON lines.
+rm -rf out .convoy
+expect_exit 0 "$CONVOY" apply --yes --log-format=json manifest.yaml > json.log
+sed -n '/^{/p' json.log > events.jsonl
+python3 - events.jsonl <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+kinds = {e["event"] for e in ev}
+assert {"step-begin", "step-progress", "step-done"} <= kinds, kinds
+assert all(e["vm"] == "web1" and e["time"].endswith("Z") for e in ev)
+prog = [e for e in ev if e["event"] == "step-progress" and e["step"] == "web1/disk-copy/vdb"]
+assert len(prog) == 10, len(prog)
+PY
+expect_exit 64 "$CONVOY" apply --yes --log-format=xml manifest.yaml 2> bad.err
+expect_grep "'--log-format': expected text or json, got 'xml'" bad.err
+exit 0

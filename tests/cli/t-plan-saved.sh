@@ -1,0 +1,52 @@
+#!/bin/sh
+# Saved plans: `convoy plan -o plan.json` then `convoy apply plan.json`
+# applies exactly that plan, and refuses (exit 1, saying what moved) after
+# a manifest edit, a changed source or another apply.
+. "$abs_top_srcdir/tests/functions.sh"
+set -e
+d=$(scratch)
+make_fixture "$d" 4M
+cd "$d"
+expect_exit 2 "$CONVOY" plan -o plan.json manifest.yaml > plan.txt
+expect_grep "Saved the plan to 'plan.json'" plan.txt
+[ ! -e .convoy/state.db ] || fail "plan -o created the state store"
+python3 -c 'import json,sys; d=json.load(open("plan.json")); assert d["saved_plan"] == 1 and d["plan"]["summary"]["todo"] == 4' ||
+    fail "plan.json is not a saved plan"
+# Applied from another folder: the plan knows its manifests and state.
+mkdir elsewhere
+(cd elsewhere && expect_exit 0 "$CONVOY" apply ../plan.json > ../apply.log 2>&1) || { cat apply.log; fail "apply plan.json"; }
+expect_grep 'Applied: 4 steps done, 0 failed, 0 skipped' apply.log
+cmp src/xvdb.raw out/web1-kvm-vdb.raw || fail "vdb differs"
+expect_exit 0 "$CONVOY" plan manifest.yaml > /dev/null
+# The same plan once more: the state moved (it was applied).
+expect_exit 1 "$CONVOY" apply plan.json > again.log 2> again.err
+expect_grep "saved plan 'plan.json' is out of date; run 'convoy plan -o' again and review it:" again.err
+expect_grep "step 'web1/disk-copy/vda' was todo, is now done" again.err
+expect_grep 'the state store changed (another apply ran)' again.err
+
+# A manifest edit after saving: refused, naming the file and the steps.
+expect_exit 0 "$CONVOY" plan -o plan2.json manifest.yaml > /dev/null
+set_default . disk_format qcow2
+expect_exit 1 "$CONVOY" apply plan2.json > /dev/null 2> edit.err
+expect_grep "manifest '$d/manifest.yaml' changed" edit.err
+expect_grep "step 'web1/disk-copy/vda' was done, is now redo" edit.err
+[ ! -e out/web1-kvm-vda.qcow2 ] || fail "a stale plan was applied"
+
+# A changed source after saving: refused, though the manifest is the same.
+expect_exit 2 "$CONVOY" plan -o plan3.json manifest.yaml > /dev/null
+touch -d '2001-01-01' exports/web1.xva
+expect_exit 1 "$CONVOY" apply plan3.json > /dev/null 2> src.err
+expect_grep "step 'web1/disk-copy/vda': its inputs changed (manifest, rules or source)" src.err
+[ ! -e out/web1-kvm-vda.qcow2 ] || fail "a stale plan was applied"
+expect_exit 2 "$CONVOY" plan -o plan4.json manifest.yaml > /dev/null
+expect_exit 0 "$CONVOY" apply plan4.json > /dev/null
+qemu-img compare -q src/xvda.raw out/web1-kvm-vda.qcow2 || fail "vda differs after the saved plan"
+
+# Not a saved plan, and options that contradict it.
+echo '{"saved_plan": 2}' > bogus.json
+expect_exit 1 "$CONVOY" apply bogus.json 2> bogus.err
+expect_grep "'bogus.json' is not a saved plan of this convoy version" bogus.err
+expect_exit 0 "$CONVOY" plan -o plan5.json --wave wave-1 manifest.yaml > /dev/null
+expect_exit 64 "$CONVOY" apply --wave wave-2 plan5.json 2> wave.err
+expect_grep "differs from the saved plan's wave 'wave-1'" wave.err
+exit 0

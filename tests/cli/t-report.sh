@@ -1,0 +1,87 @@
+#!/bin/sh
+# convoy report after a night with one good VM, one failed VM (a damaged
+# chunk) and one never started: every format says so, the JSON parses,
+# and the HTML page renders in headless Chromium (a screenshot is taken).
+. "$abs_top_srcdir/tests/functions.sh"
+set -e
+d=$(scratch)
+make_fixture "$d" 8M
+cd "$d"
+$MKXVA -o exports/db1.xva --name db1 --pv --bootloader pygrub \
+    --disk "xvda=size:6M,ref=Ref:20,pattern=3" --corrupt-chunk Ref:20/0 \
+    --vif "0=aa:bb:cc:00:00:02,bridge=xenbr0" > /dev/null
+$MKXVA -o exports/app1.xva --name app1 --pv --bootloader pygrub \
+    --disk "xvda=size:2M,ref=Ref:30,pattern=4" \
+    --vif "0=aa:bb:cc:00:00:03,bridge=xenbr0" > /dev/null
+cat >> manifest.yaml <<EOT
+      - {name: db1, source: exports}
+  - name: wave-2
+    after: [wave-1]
+    vms:
+      - {name: app1, source: exports}
+EOT
+expect_exit 0 "$CONVOY" report manifest.yaml > before.txt
+expect_grep '3 VMs: 0 done, 0 failed, 0 partial, 3 not started' before.txt
+
+expect_exit 1 "$CONVOY" apply --yes --wave wave-1 manifest.yaml > apply.log 2>&1
+
+expect_exit 0 "$CONVOY" report manifest.yaml > r.txt
+expect_grep '3 VMs: 1 done, 1 failed, 0 partial, 1 not started' r.txt
+expect_grep '^app1 → app1 (wave wave-2): pending' r.txt
+expect_grep '^web1 → web1-kvm (wave wave-1): done, copied 72.0 MiB' r.txt
+expect_grep '^  disk-copy/vda          done .*64.0 MiB at .*, xxh64:[0-9a-f]\{16\}' r.txt
+expect_grep '^db1 → db1 (wave wave-1): failed' r.txt
+expect_grep "error: disk 'vda': disk 'Ref:20' chunk 00000000: xxhash mismatch" r.txt
+
+expect_exit 0 "$CONVOY" report --wave wave-1 --format markdown manifest.yaml > r.md
+expect_grep '^# convoy report: wave wave-1' r.md
+expect_grep '^| disk-copy/vda | failed |' r.md
+expect_grep "^<domain type='kvm'>" r.md
+
+expect_exit 0 "$CONVOY" report --format json -o r.json manifest.yaml
+python3 - r.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["format_version"] == 1
+assert r["summary"] == {**r["summary"], "vms": 3, "done": 1, "failed": 1, "not_started": 1}, r["summary"]
+web1 = r["vms"][0]
+assert web1["name"] == "web1" and web1["status"] == "done"
+assert web1["bytes_copied"] == (64 + 8) * 1024 * 1024
+copies = [s for s in web1["steps"] if s["kind"] == "disk-copy"]
+assert len(copies) == 2 and all(s["checksum"].startswith("xxh64:") for s in copies)
+assert all(s["attempts_log"][-1]["outcome"] == "done" for s in web1["steps"])
+assert "<uuid>" in web1["domain_xml"]
+db1 = r["vms"][1]
+assert db1["status"] == "failed" and "xxhash mismatch" in db1["steps"][0]["error"]
+PY
+
+expect_exit 0 "$CONVOY" report --format html -o r.html manifest.yaml
+expect_grep "<div class='bar done'" r.html
+expect_grep "<div class='bar failed'" r.html
+expect_grep '&lt;domain type=' r.html
+expect_exit 64 "$CONVOY" report --format pdf manifest.yaml 2> bad.err
+expect_grep "'--format': expected text, markdown, html or json, got 'pdf'" bad.err
+expect_exit 64 "$CONVOY" report --wave nope manifest.yaml 2> nope.err
+expect_grep "no wave 'nope' in the manifest" nope.err
+
+# The page as a person sees it: headless Chromium, no network.
+chromium=""
+for c in chromium chromium-browser; do
+    command -v "$c" > /dev/null && chromium=$c && break
+done
+[ -n "$chromium" ] || skip "chromium is not installed (the report checks above passed)"
+shot=${CONVOY_REPORT_SCREENSHOT:-$d/report.png}
+"$chromium" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$d/chromium" --window-size=1200,900 \
+    --screenshot="$shot" "file://$d/r.html" > chromium.log 2>&1 ||
+    { cat chromium.log; fail "chromium failed"; }
+[ -s "$shot" ] || fail "no screenshot"
+python3 - "$shot" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+assert b[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+w, h = struct.unpack(">II", b[16:24])
+assert w == 1200 and h == 900, (w, h)
+PY
+exit 0

@@ -1,0 +1,35 @@
+#!/usr/bin/env python3
+"""inflight.py STATE.db [GROUP=VM,VM… …]: the most VMs that were in flight
+at once, from the state store's events (a VM is in flight from its first
+step's begin to its last step's end), overall and per named group.
+Prints "all N" and "GROUP N" lines."""
+import sqlite3
+import sys
+
+db = sqlite3.connect(sys.argv[1])
+spans = {}
+for key, kind, t in db.execute(
+        "SELECT step_key, kind, time FROM events WHERE step_key IS NOT NULL ORDER BY id"):
+    vm = key.split("/", 1)[0]
+    lo, hi = spans.get(vm, (t, t))
+    spans[vm] = (min(lo, t), max(hi, t))
+
+
+def most(vms):
+    edges = []
+    for vm in vms:
+        if vm in spans:
+            lo, hi = spans[vm]
+            edges += [(lo, 1), (hi, -1)]
+    edges.sort(key=lambda e: (e[0], e[1]))   # an end before a start at a tie
+    cur = best = 0
+    for _, d in edges:
+        cur += d
+        best = max(best, cur)
+    return best
+
+
+print("all", most(spans))
+for g in sys.argv[2:]:
+    name, vms = g.split("=", 1)
+    print(name, most(vms.split(",")))
