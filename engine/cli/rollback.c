@@ -38,7 +38,7 @@ disk_ours(struct state *st, struct target *t, const struct state_step_record *r)
     if (t->ops->create_disk == NULL || r->status == STATE_STEP_DONE)
         return true;
     ck = state_checkpoint_get(st, r->key, NULL);
-    return ck != NULL;
+    return step_disk_claimed(ck);
 }
 
 static bool

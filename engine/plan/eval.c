@@ -356,7 +356,7 @@ disk_owned(struct state *st, const char *key)
     if (rec->status == STATE_STEP_DONE)
         return true;
     ck = state_checkpoint_get(st, key, NULL);
-    return ck != NULL;
+    return step_disk_claimed(ck);
 }
 
 /* The target's read-only check of one VM: problems block it (they become

@@ -216,6 +216,23 @@ db_connect(struct state *st, const char *filename, int flags, GError **error)
     return state_db_exec(st, "PRAGMA synchronous = FULL", error);
 }
 
+/* Open an existing store for reading.  A SQLITE_OPEN_READONLY connection
+ * cannot recover the WAL index that an apply killed with -9 leaves
+ * behind ("attempt to write a readonly database"), so it is opened
+ * read-write with query_only, which refuses every write but lets SQLite
+ * rebuild its index; read-only only when the file is not writable. */
+static bool
+db_connect_query_only(struct state *st, const char *filename, GError **error)
+{
+    if (access(filename, W_OK) != 0)
+        return db_connect(st, filename, SQLITE_OPEN_READONLY, error);
+    if (sqlite3_open_v2(filename, &st->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        return state_db_error(st, error);
+    sqlite3_busy_timeout(st->db, 5000);
+    return state_db_exec(st, "PRAGMA query_only = ON", error) &&
+           state_db_exec(st, "PRAGMA foreign_keys = ON", error);
+}
+
 /* Create the file (and its directories) with owner-only permissions before
  * SQLite opens it; SQLite gives its -wal and -shm files the same mode. */
 static bool
@@ -256,7 +273,7 @@ state_open(const char *path, bool create, bool read_only, GError **error)
     bool exists = g_file_test(path, G_FILE_TEST_EXISTS);
     if (read_only) {
         if (exists) {
-            if (!db_connect(st, path, SQLITE_OPEN_READONLY, error))
+            if (!db_connect_query_only(st, path, error))
                 return NULL;
             int64_t v = 0;
             if (!user_version(st, &v, error))

@@ -69,6 +69,13 @@ struct copy_run {
 
 static const char zeros[1 << 16];
 
+bool
+step_disk_claimed(const struct state_checkpoint *ck)
+{
+    return ck != NULL &&
+           (ck->detail == NULL || strcmp(ck->detail, STEP_DISK_NOT_OURS) != 0);
+}
+
 /* How often one copy reconnects to a target whose connection dropped. */
 #define COPY_RECONNECTS 3
 
@@ -203,15 +210,23 @@ create_disk(struct plan_step *ps, struct step_ctx *ctx, bool replace,
 
     if (v->tgt->ops->create_disk == NULL)
         return true;
+    /* Claim the disk before creating it: a kill -9 between the two then
+     * leaves a claimed disk (convoy's), never an unrecorded one that the
+     * next plan would call a conflict.  A conflict found here (a volume
+     * that appeared since the plan) withdraws the claim. */
+    if (!state_checkpoint_put(ctx->st, ps->key, position, "{\"created\":true}",
+                              error))
+        return false;
     if (!v->tgt->ops->create_disk(v->tgt, ps->disk->location,
                                   v->mvm->disk_format, v->mvm->allocation,
                                   ps->disk->sdisk->size, replace, keep,
                                   error)) {
+        if (g_error_matches(*error, CONVOY_ERROR, CONVOY_ERROR_CONFLICT))
+            state_checkpoint_put(ctx->st, ps->key, 0, STEP_DISK_NOT_OURS, NULL);
         g_prefix_error(error, "disk '%s': ", ps->disk->dev);
         return false;
     }
-    return state_checkpoint_put(ctx->st, ps->key, position, "{\"created\":true}",
-                                error);
+    return true;
 }
 
 static bool
@@ -242,7 +257,7 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
         c.resume_from = ck->position;
     /* The target's disk is ours when a checkpoint or a done record says
      * convoy created it (or the manifest adopts it). */
-    owned = ck != NULL || v->mvm->adopt ||
+    owned = step_disk_claimed(ck) || v->mvm->adopt ||
             (ps->rec != NULL && ps->rec->status == STATE_STEP_DONE);
     if (!create_disk(ps, ctx, owned, c.resume_from > 0, c.resume_from, error))
         return false;
@@ -296,7 +311,8 @@ retry:
         retries++;
         if (ctx->obs != NULL && ctx->obs->note != NULL) {
             g_autofree char *msg = g_strdup_printf("%s; reconnecting and resuming from %" G_GUINT64_FORMAT " bytes (attempt %u of %u)",
-                                                   err->message, c.last_ckpt, retries, COPY_RECONNECTS);
+                                                   err->message, c.last_ckpt, retries,
+                                                   COPY_RECONNECTS);
             ctx->obs->note(ctx->obs->opaque, ps, msg);
         }
         g_clear_error(&err);

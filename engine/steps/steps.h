@@ -49,6 +49,15 @@ extern const struct step_ops step_domain_convert;
 extern const struct step_ops step_domain_define;
 extern const struct step_ops step_domain_start;
 
+struct state_checkpoint;
+
+/* disk-copy on targets that create disks (libvirt volumes): the step's
+ * checkpoint claims the disk as convoy's from just before it is created;
+ * a checkpoint with this detail withdraws the claim (the disk was found
+ * to be someone else's).  Does this checkpoint (may be NULL) claim it? */
+#define STEP_DISK_NOT_OURS "{\"created\":false}"
+bool step_disk_claimed(const struct state_checkpoint *ck);
+
 /* All kinds, NULL-terminated, in chain order. */
 extern const struct step_ops *const step_kinds[];
 

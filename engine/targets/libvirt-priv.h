@@ -12,6 +12,7 @@
 struct lv_target {
     char *uri;                /* owned */
     virConnectPtr conn;       /* owned; NULL while disconnected */
+    GMutex lock;              /* guards conn while workers reconnect */
     bool remote;              /* the URI names a transport or a host */
     bool stream;              /* write volumes through upload streams */
     GHashTable *planned;      /* pool name → uint64_t* bytes the checks so
@@ -24,7 +25,8 @@ struct lv_target {
 /* Open the connection once (no retries: a plan must fail fast); keepalive
  * on remote URIs.  CONVOY_ERROR_LIBVIRT naming the URI. */
 bool lv_connect(struct lv_target *lt, GError **error);
-/* The live connection: when it dropped, reconnect with backoff
+/* The live connection (one reconnect at a time across workers; the handle
+ * itself is thread-safe): when it dropped, reconnect with backoff
  * (0.25 s doubling, CONVOY_LIBVIRT_RETRIES tries, default 6). */
 virConnectPtr lv_conn(struct lv_target *lt, GError **error);
 /* Set a CONVOY_ERROR_LIBVIRT error "libvirt: WHAT: <libvirt's message>";

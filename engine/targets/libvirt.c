@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 #include <glib.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -21,6 +22,7 @@ lv_free(struct lv_target *lt)
 {
     if (lt->conn != NULL)
         virConnectClose(lt->conn);
+    g_mutex_clear(&lt->lock);
     g_free(lt->uri);
     g_hash_table_unref(lt->planned);
     g_hash_table_unref(lt->planned_max);
@@ -33,6 +35,7 @@ lvt_open(const struct manifest_target *mt, GError **error)
     struct lv_target *lt = g_new0(struct lv_target, 1);
     struct target *t;
 
+    g_mutex_init(&lt->lock);
     lt->uri = g_strdup(mt->uri);
     lt->remote = lv_uri_is_remote(mt->uri);
     lt->stream = mt->upload_stream || lt->remote;
@@ -187,13 +190,18 @@ lvt_create_disk(struct target *t, const char *location,
     return true;
 }
 
+static char *upload_tmp_path(struct target *t, const char *location);
+
 static bool
 lvt_remove_disk(struct target *t, const char *location, bool *removed,
                 GError **error)
 {
     g_autoptr(virStoragePool) pool = NULL;
     g_autoptr(virStorageVol) vol = NULL;
+    g_autofree char *tmp = upload_tmp_path(t, location);
 
+    /* A qcow2 built for an upload that never finished goes too. */
+    unlink(tmp);
     *removed = false;
     if (!lookup(t, location, &pool, &vol, error)) {
         /* A missing pool holds no volume. */
@@ -258,7 +266,8 @@ lvt_open_writer(struct target *t, const char *location, enum disk_format format,
     if (!lookup(t, location, &pool, &vol, error))
         return NULL;
     if (vol == NULL) {
-        g_set_error(error, CONVOY_ERROR, resume_from > 0 ? CONVOY_ERROR_DRIFT : CONVOY_ERROR_NOT_FOUND,
+        g_set_error(error, CONVOY_ERROR,
+                    resume_from > 0 ? CONVOY_ERROR_DRIFT : CONVOY_ERROR_NOT_FOUND,
                     "volume '%s' does not exist%s", location,
                     resume_from > 0 ? "; it cannot be resumed" : "");
         return NULL;

@@ -58,10 +58,17 @@ kills=0
 resumed=0
 for i in $(seq 1 8); do
     [ "$kills" -ge 3 ] && break
-    ms=$(shuf -i "$lo-$hi" -n 1)
-    "$CONVOY" apply --yes manifest.yaml >> apply.b.log 2>&1 &
+    # Kill while vdb streams: after its first progress line, plus a
+    # random delay.
+    ms=$(shuf -i 0-300 -n 1)
+    "$CONVOY" apply --yes manifest.yaml > apply.b.$i.log 2>&1 &
     pid=$!
-    sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+    for k in $(seq 1 400); do
+        grep -q 'web1/disk-copy/vdb: [0-9]*%' apply.b.$i.log 2>/dev/null && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.02
+    done
+    sleep "$(printf '0.%03d' "$ms")"
     kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
     wait "$pid" 2>/dev/null || true
     set +e
@@ -73,7 +80,7 @@ for i in $(seq 1 8); do
 done
 echo "killed $kills times; $resumed plans offered to resume"
 [ "$kills" -ge 1 ] || fail "no kill landed"
-"$CONVOY" apply --yes manifest.yaml >> apply.b.log 2>&1 || { tail -20 apply.b.log; fail "final apply failed"; }
+"$CONVOY" apply --yes manifest.yaml > apply.b.log 2>&1 || { tail -20 apply.b.log; fail "final apply failed"; }
 same_content "pool/$vm-vda.raw" src/xvda.raw
 same_content "pool/$vm-vdb.raw" src/xvdb.raw
 [ "$(vols)" = "$vm-vda.raw $vm-vdb.raw other.raw " ] || fail "after resume, volumes: $(vols)"
@@ -93,6 +100,58 @@ same_content "pool/$vm-vda.qcow2" src/xvda.raw
 same_content "pool/$vm-vdb.qcow2" src/xvdb.raw
 $VIRSH vol-dumpxml --pool "$pool" "$vm-vdb.qcow2" | grep -q "<capacity unit='bytes'>268435456</capacity>" ||
     fail "libvirt does not see the qcow2 capacity"
+[ -z "$(ls "$CONVOY_TMPDIR")" ] || fail "temporary qcow2 files left: $(ls "$CONVOY_TMPDIR")"
+expect_exit 0 "$CONVOY" plan manifest.yaml > replan.txt
+
+# After kill -9, the killed apply's qemu-nbd (building the local qcow2)
+# exits on its own once it sees the disconnect, holding the image's lock
+# until then; one killed before libnbd connected waits for a client
+# forever (known limitation, see the internals doc): stop those, which
+# this test's applies started, by PID.
+nbd_gone() {
+    for i in $(seq 1 20); do
+        pgrep -f "qemu-nbd.*$CONVOY_TMPDIR" >/dev/null || return 0
+        sleep 0.1
+    done
+    for p in $(pgrep -f "qemu-nbd.*$CONVOY_TMPDIR"); do
+        echo "stopping orphaned qemu-nbd $p"
+        kill "$p" 2>/dev/null || true
+    done
+    sleep 0.3
+}
+
+# d. qcow2 through the stream, killed (local build or upload) and resumed;
+# a rollback of an interrupted one removes its temporary qcow2 too.
+"$CONVOY" rollback --yes manifest.yaml web1 > /dev/null
+"$CONVOY" apply --yes manifest.yaml > apply.d.log 2>&1 &
+pid=$!
+for i in $(seq 1 200); do
+    [ -n "$(ls "$CONVOY_TMPDIR")" ] && break
+    sleep 0.02
+done
+kill -9 "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+nbd_gone
+"$CONVOY" rollback --yes manifest.yaml web1 > rb.txt || { cat rb.txt; fail "rollback failed"; }
+[ -z "$(ls "$CONVOY_TMPDIR")" ] || fail "rollback left temporary files: $(ls "$CONVOY_TMPDIR")"
+[ "$(vols)" = "other.raw " ] || fail "after rollback, volumes: $(vols)"
+kills=0
+for i in $(seq 1 6); do
+    [ "$kills" -ge 2 ] && break
+    ms=$(shuf -i "$lo-$hi" -n 1)
+    "$CONVOY" apply --yes manifest.yaml >> apply.d.log 2>&1 &
+    pid=$!
+    sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+    kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
+    wait "$pid" 2>/dev/null || true
+    nbd_gone
+done
+echo "qcow2: killed $kills times"
+"$CONVOY" apply --yes manifest.yaml >> apply.d.log 2>&1 || { tail -20 apply.d.log; fail "final qcow2 apply failed"; }
+qemu-img check -q "pool/$vm-vdb.qcow2" || fail "resumed vdb is not a valid qcow2"
+same_content "pool/$vm-vda.qcow2" src/xvda.raw
+same_content "pool/$vm-vdb.qcow2" src/xvdb.raw
+[ "$(vols)" = "$vm-vda.qcow2 $vm-vdb.qcow2 other.raw " ] || fail "after resume, volumes: $(vols)"
 [ -z "$(ls "$CONVOY_TMPDIR")" ] || fail "temporary qcow2 files left: $(ls "$CONVOY_TMPDIR")"
 expect_exit 0 "$CONVOY" plan manifest.yaml > replan.txt
 exit 0
