@@ -242,6 +242,50 @@ convert_disk_free(gpointer p)
     g_free(d);
 }
 
+/* The pool a disk lands in: the target's pools.map by the disk's SR
+ * name_label (XenServer, XVA) or by its path or a folder above it (file
+ * sources, the longest match), else pools.default (*pool NULL).  With a
+ * map, a disk that matches nothing and no default is a plan-time error
+ * naming it. */
+static bool
+disk_pool(const struct manifest_target *mt, const struct source_disk *sd,
+          const char **pool, GError **error)
+{
+    GHashTableIter it;
+    gpointer k, val;
+    size_t best = 0;
+
+    *pool = NULL;
+    if (mt->pool_map == NULL || g_hash_table_size(mt->pool_map) == 0)
+        return true;
+    if (sd->storage != NULL) {
+        *pool = g_hash_table_lookup(mt->pool_map, sd->storage);
+        if (*pool != NULL)
+            return true;
+        g_hash_table_iter_init(&it, mt->pool_map);
+        while (sd->storage[0] == '/' && g_hash_table_iter_next(&it, &k, &val)) {
+            const char *key = k;
+            size_t n = strlen(key);
+            while (n > 1 && key[n - 1] == '/')
+                n--;
+            if (key[0] == '/' && n > best && strncmp(sd->storage, key, n) == 0 &&
+                (sd->storage[n] == '/' || n == 1)) {
+                best = n;
+                *pool = val;
+            }
+        }
+        if (*pool != NULL)
+            return true;
+    }
+    if (mt->pool_default != NULL)
+        return true;
+    g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONVERT,
+                "disk '%s' (%s '%s') has no storage pool on target '%s': add it to pools.map, or set pools.default",
+                sd->xen_dev, sd->storage != NULL && sd->storage[0] == '/' ? "path" : "SR",
+                sd->storage != NULL ? sd->storage : "unknown", mt->name);
+    return false;
+}
+
 /* Convert the VM's domain XML and map its disks and networks. */
 static bool
 eval_domain(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
@@ -306,12 +350,16 @@ eval_domain(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
                         sd->xen_dev, sd->id);
             return false;
         }
+        const char *pool = NULL;
+        if (!disk_pool(v->mtgt, sd, &pool, error))
+            return false;
         pd = g_new0(struct plan_disk, 1);
         pd->sdisk = sd;
         pd->dev = g_strdup(xd->dev);
         pd->location = v->tgt->ops->disk_location(v->tgt,
                                                   manifest_vm_target_name(v->mvm),
-                                                  xd->dev, v->mvm->disk_format);
+                                                  xd->dev, v->mvm->disk_format,
+                                                  pool);
         g_ptr_array_add(v->disks, pd);
         if (v->tgt->ops->set_disk != NULL) {
             if (!v->tgt->ops->set_disk(v->tgt, doc, pd->dev, pd->location,

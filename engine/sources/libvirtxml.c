@@ -205,6 +205,7 @@ source_vm_from_domain_xml(const char *data, size_t len, const char *file,
         d->xen_dev = g_strdup(dev);
         d->xml_source = g_strdup(path);
         d->size = (uint64_t)size;
+        d->storage = g_strdup(path);
         g_ptr_array_add(v->disks, d);
         g_string_append_printf(id, "disk=%s:%" G_GUINT64_FORMAT ":%lld\n",
                                path, d->size, (long long)sb.st_mtime);

@@ -84,6 +84,7 @@ source_disk_free(gpointer p)
     g_free(d->id);
     g_free(d->xen_dev);
     g_free(d->xml_source);
+    g_free(d->storage);
     g_free(d);
 }
 
@@ -115,6 +116,7 @@ source_vm_from_meta(const struct xva_meta *meta, const char *where, GError **err
         d->xen_dev = g_strdup(vbd->device);
         d->xml_source = g_strconcat(CONVERT_XVA_VDI_PREFIX, vbd->vdi->ref, NULL);
         d->size = vbd->vdi->virtual_size;
+        d->storage = g_strdup(vbd->vdi->sr_name);
         g_ptr_array_add(v->disks, d);
     }
     v->xen_networks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);

@@ -26,6 +26,9 @@ struct source_disk {
     char *xml_source;     /* the disk's source text in domain_xml, which
                            * identifies it there ("xva-vdi:Ref:12") */
     uint64_t size;        /* virtual size in bytes */
+    char *storage;        /* where it lives at the source, for a target's
+                           * pools.map: the SR name_label (XenServer, XVA)
+                           * or the disk's path (file sources); may be NULL */
 };
 
 /* Everything discovery learns about one VM.  Owned; source_vm_free(). */

@@ -321,6 +321,7 @@ meta_vdi_free(gpointer p)
     g_free(d->uuid);
     g_free(d->name_label);
     g_free(d->sr_ref);
+    g_free(d->sr_name);
     g_free(d);
 }
 
@@ -440,6 +441,7 @@ fill_vbds(struct source *s, struct xva_meta *m, const struct xmlrpc_value *rec,
                 meta_vdi_free(vdi);
                 return false;
             }
+            vdi->sr_name = g_strdup(xmlrpc_member_string(sr, "name_label"));
             if (g_strcmp0(xmlrpc_member_string(sr, "type"), "iso") == 0 ||
                 g_strcmp0(xmlrpc_member_string(sr, "content_type"), "iso") == 0)
                 vdi->has_data = false;

@@ -14,6 +14,7 @@
 #include "convert/convert.h"
 #include "disk/disk.h"
 #include "sources/sources.h"
+#include "sources/sources-priv.h"
 #include "util/autoptr.h"
 #include "util/error.h"
 #include "util/hash.h"
@@ -21,17 +22,6 @@
 extern const struct source_ops source_xl_ops;
 
 #define XL_COPY_CHUNK (1024 * 1024)
-
-static void
-source_disk_free(gpointer p)
-{
-    struct source_disk *d = p;
-
-    g_free(d->id);
-    g_free(d->xen_dev);
-    g_free(d->xml_source);
-    g_free(d);
-}
 
 static struct source *
 xl_open(const struct manifest_source *ms, GError **error)
@@ -179,6 +169,7 @@ xl_describe(struct source *s, const struct manifest_vm *vm, GError **error)
         d->xen_dev = g_strdup(cd->dev);
         d->xml_source = g_strdup(cd->source);
         d->size = size;
+        d->storage = g_strdup(cd->source);
         g_ptr_array_add(v->disks, d);
         g_string_append_printf(identity, "disk=%s size=%" G_GUINT64_FORMAT " mtime=%lld\n",
                                cd->source, size, (long long)sb.st_mtime);

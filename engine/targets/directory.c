@@ -32,9 +32,10 @@ dir_close(struct target *t)
     g_free(t);
 }
 
+/* A directory target has no pools (the loader refuses pools: for it). */
 static char *
 dir_disk_location(struct target *t, const char *vm, const char *dev,
-                  enum disk_format format)
+                  enum disk_format format, const char *pool)
 {
     g_autofree char *base = g_strdup_printf("%s-%s.%s", vm, dev,
                                             disk_format_name(format));

@@ -66,12 +66,13 @@ pool_for(struct target *t)
     return t->mt->pool_default != NULL ? t->mt->pool_default : "default";
 }
 
+/* "POOL/VOLUME": the disk's mapped pool, else the target's default. */
 static char *
 lvt_disk_location(struct target *t, const char *vm, const char *dev,
-                  enum disk_format format)
+                  enum disk_format format, const char *pool)
 {
-    return g_strdup_printf("%s/%s-%s.%s", pool_for(t), vm, dev,
-                           disk_format_name(format));
+    return g_strdup_printf("%s/%s-%s.%s", pool != NULL ? pool : pool_for(t),
+                           vm, dev, disk_format_name(format));
 }
 
 /* The pool and (when it exists) the volume of a location. */

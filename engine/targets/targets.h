@@ -42,7 +42,7 @@ struct target_ops {
     /* Where the disk dev of vm lands (a path for file-based targets);
      * returns a new string. */
     char *(*disk_location)(struct target *t, const char *vm, const char *dev,
-                           enum disk_format format);
+                           enum disk_format format, const char *pool);
     /* Open a writer for that location (see disk_writer_open). */
     struct disk_writer *(*open_writer)(struct target *t, const char *location,
                                        enum disk_format format,

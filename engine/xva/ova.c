@@ -307,6 +307,7 @@ vdi_free(gpointer data)
     g_free(d->uuid);
     g_free(d->name_label);
     g_free(d->sr_ref);
+    g_free(d->sr_name);
     g_free(d);
 }
 
@@ -633,6 +634,13 @@ get_vdi(struct ova_parse *p, struct xva_meta *m, GHashTable *made,
     d->name_label = g_strdup(label);
     d->virtual_size = size;
     d->sr_ref = is_null_ref(sr) ? NULL : g_strdup(sr);
+    if (d->sr_ref != NULL) {
+        struct ova_object *sr_o = g_hash_table_lookup(p->objects, d->sr_ref);
+        const char *sr_label = NULL;
+        if (sr_o != NULL && strcmp(sr_o->cls, "SR") == 0)
+            sr_label = value_scalar(p, struct_get(sr_o->snapshot, "name_label"));
+        d->sr_name = g_strdup(sr_label);
+    }
     g_ptr_array_add(m->vdis, d);
     g_hash_table_insert(made, (gpointer)o->id, d);
     *out = d;

@@ -43,6 +43,7 @@ struct xva_vdi {
     char *name_label;     /* may be "" */
     uint64_t virtual_size;/* bytes */
     char *sr_ref;         /* may be NULL */
+    char *sr_name;        /* the SR's name_label, or NULL (for pools.map) */
     bool has_data;        /* false for CD VDIs and VDIs on ISO SRs */
 };
 

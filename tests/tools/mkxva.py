@@ -327,8 +327,19 @@ def build_ova(args, disks, cds, vifs, rng):
     objects = []
     sr_ref = refs.take()
     iso_sr_ref = None
+    # Disks given sr=NAME live on an SR of that name (one per name), the
+    # others on "Local storage".
+    other_srs = {}
     vbd_refs, vif_refs = [], []
     vbd_objs, vdi_objs, vif_objs, net_objs = [], [], [], []
+
+    def disk_sr(d):
+        name = d.get("sr")
+        if name is None or name == "Local storage":
+            return sr_ref
+        if name not in other_srs:
+            other_srs[name] = refs.take()
+        return other_srs[name]
 
     for d in disks:
         vbd = refs.take()
@@ -355,7 +366,7 @@ def build_ova(args, disks, cds, vifs, rng):
             "name_label": d.get("label", "%s disk %s" % (args.name,
                                                           d["device"])),
             "name_description": "", "allowed_operations": [],
-            "current_operations": {}, "SR": sr_ref, "VBDs": [vbd],
+            "current_operations": {}, "SR": disk_sr(d), "VBDs": [vbd],
             "crash_dumps": [], "virtual_size": str(d["size"]),
             "physical_utilisation": str(d["size"]), "type": "user",
             "sharable": False, "read_only": False, "other_config": {},
@@ -489,6 +500,12 @@ def build_ova(args, disks, cds, vifs, rng):
                                          if o[2].get("SR") == sr_ref],
         "PBDs": [], "type": "lvm", "content_type": "user", "shared": False,
         "other_config": {}, "tags": [], "sm_config": {}, "blobs": {}}))
+    for name, ref in other_srs.items():
+        objects.append(("SR", ref, {
+            "uuid": _uuid(rng), "name_label": name, "name_description": "",
+            "VDIs": [o[1] for o in vdi_objs if o[2].get("SR") == ref],
+            "PBDs": [], "type": "nfs", "content_type": "user", "shared": True,
+            "other_config": {}, "tags": [], "sm_config": {}, "blobs": {}}))
     if iso_sr_ref:
         objects.append(("SR", iso_sr_ref, {
             "uuid": _uuid(rng), "name_label": "ISO library",
@@ -722,6 +739,8 @@ def parse_disk(text):
             d["bootable"] = v in ("", "1", "true", "yes")
         elif k == "label":
             d["label"] = v
+        elif k == "sr":
+            d["sr"] = v
         elif k == "uuid":
             d["uuid"] = v
         elif k == "size" and d["path"] is not None:
@@ -802,7 +821,8 @@ def main(argv=None):
                    help="a disk: SRC is a raw image PATH or size:SIZE "
                         "(synthesized); options ref=Ref:N, pattern=SEED, "
                         "save=RAW (write the synthesized image), "
-                        "bootable[=0|1], label=NAME, uuid=U, size=SIZE")
+                        "bootable[=0|1], label=NAME, uuid=U, size=SIZE, "
+                        "sr=NAME (the SR it lives on; default Local storage)")
     g.add_argument("--cd", type=parse_cd, action="append", default=[],
                    metavar="DEV[=empty|iso:NAME]",
                    help="a CD drive: empty, or with an ISO from an ISO SR "
