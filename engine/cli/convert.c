@@ -319,6 +319,7 @@ cmd_convert(int argc, char **argv)
     g_auto(GStrv) opt_rules = NULL;
     g_auto(GStrv) opt_networks = NULL;
     g_auto(GStrv) opt_pools = NULL;
+    g_auto(GStrv) opt_cdroms = NULL;
     g_autofree char *opt_format = NULL;
     g_autofree char *opt_boot_dir = NULL;
     gboolean opt_explain = FALSE;
@@ -326,6 +327,7 @@ cmd_convert(int argc, char **argv)
         {"rules", 'r', 0, G_OPTION_ARG_STRING_ARRAY, &opt_rules, "Domain rule set by name or file, in order (default: xen-to-kvm)", "NAME|FILE"},
         {"network", 'n', 0, G_OPTION_ARG_STRING_ARRAY, &opt_networks, "Map a NIC: [bridge:|network:|mac:]FROM=[network:|bridge:]TO, FROM * for any", "FROM=TO"},
         {"pool", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &opt_pools, "Put disks whose path is or lies under FROM (* for any) in storage pool TO", "FROM=TO"},
+        {"cdrom", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_cdroms, "Insert ISO into the converted CD-ROM drive DEV (e.g. sdc)", "DEV=ISO"},
         {"boot-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_boot_dir, "Keep a PV direct-kernel boot: the kernel and initrd are in DIR on the KVM host", "DIR"},
         {"explain", 'e', 0, G_OPTION_ARG_NONE, &opt_explain, "List each change and the rule (file:line) that made it, on standard error", NULL},
         {"format", 'f', 0, G_OPTION_ARG_STRING, &opt_format, "Output xml (default) or json", "xml|json"},
@@ -334,6 +336,7 @@ cmd_convert(int argc, char **argv)
     g_autoptr(GPtrArray) sets = g_ptr_array_new_with_free_func((GDestroyNotify)rule_set_free);
     g_autoptr(GArray) netmaps = g_array_new(FALSE, TRUE, sizeof(struct convert_netmap));
     g_autoptr(GArray) poolmaps = g_array_new(FALSE, TRUE, sizeof(struct convert_poolmap));
+    g_autoptr(GArray) cdmaps = g_array_new(FALSE, TRUE, sizeof(struct convert_cdmap));
     g_autoptr(GPtrArray) changes =
         g_ptr_array_new_with_free_func((GDestroyNotify)convert_change_free);
     g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
@@ -371,6 +374,16 @@ cmd_convert(int argc, char **argv)
         m.to = eq + 1;
         g_array_append_val(poolmaps, m);
     }
+    for (char **p = opt_cdroms; p != NULL && *p != NULL; p++) {
+        char *eq = strchr(*p, '=');
+        struct convert_cdmap m;
+        if (eq == NULL || eq == *p || eq[1] == '\0')
+            return cli_usage("convert", "'--cdrom': expected DEV=ISO, got '%s'", *p);
+        *eq = '\0';
+        m.dev = *p;
+        m.iso = eq + 1;
+        g_array_append_val(cdmaps, m);
+    }
 
     if (!load_rules(opt_rules, sets, &err))
         return cli_report(err);
@@ -396,6 +409,8 @@ cmd_convert(int argc, char **argv)
     req.input_name = argv[1];
     req.boot_dir = opt_boot_dir;
     req.probe_formats = true;
+    req.cdmaps = (const struct convert_cdmap *)(void *)cdmaps->data;
+    req.n_cdmaps = cdmaps->len;
     guint before = notes->len;
     if (!convert_domain(doc, &req, changes, notes, &err))
         return cli_report(err);

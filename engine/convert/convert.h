@@ -163,6 +163,13 @@ struct convert_poolmap {
 bool convert_map_pools(xmlDoc *doc, const struct convert_poolmap *maps, size_t n_maps,
                        GError **error);
 
+/* An ISO image for a CD-ROM drive, by its converted target dev ("sdc").
+ * Borrowed. */
+struct convert_cdmap {
+    const char *dev;
+    const char *iso;
+};
+
 /* What to convert with; everything borrowed. */
 struct convert_request {
     const char *input_name;             /* FILE in messages (NULL: "domain XML") */
@@ -185,6 +192,10 @@ struct convert_request {
      * set <driver type> to its real format (qcow2, vpc, raw), with a note
      * when the source configuration said otherwise. */
     bool probe_formats;
+    /* ISOs for CD-ROM drives (the rules empty them, as their Xen paths
+     * would dangle); a dev with no such drive is CONVOY_ERROR_CONVERT. */
+    const struct convert_cdmap *cdmaps;
+    size_t n_cdmaps;
 };
 
 /* Convert doc in place: check it is a Xen domain whose disks all have a

@@ -329,6 +329,53 @@ probe_formats(xmlDoc *doc, const char *name, GPtrArray *notes)
     }
 }
 
+/* Insert ISO images into CD-ROM drives (by their converted target dev). */
+static bool
+map_cdroms(xmlDoc *doc, const struct convert_cdmap *maps, size_t n_maps, GError **error)
+{
+    xmlNode *root = xmlDocGetRootElement(doc);
+    xmlNode *devs = first_child(root, "devices");
+
+    for (size_t i = 0; i < n_maps; i++) {
+        xmlNode *drive = NULL;
+
+        for (xmlNode *c = devs != NULL ? devs->children : NULL; c != NULL && drive == NULL;
+             c = c->next) {
+            g_autofree char *device = NULL;
+            g_autofree char *dev = NULL;
+
+            if (!is_el(c, "disk"))
+                continue;
+            device = prop(c, "device");
+            dev = prop(first_child(c, "target"), "dev");
+            if (g_strcmp0(device, "cdrom") == 0 && g_strcmp0(dev, maps[i].dev) == 0)
+                drive = c;
+        }
+        if (drive == NULL) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONVERT,
+                        "no CD-ROM drive '%s' to insert '%s' into (CD-ROM names are the converted ones, e.g. sdc)",
+                        maps[i].dev, maps[i].iso);
+            return false;
+        }
+        for (xmlNode *old = first_child(drive, "source"); old != NULL;
+             old = first_child(drive, "source")) {
+            xmlUnlinkNode(old);
+            xmlFreeNode(old);
+        }
+        xmlSetProp(drive, (const xmlChar *)"type", (const xmlChar *)"file");
+        xmlNode *src = xmlNewDocNode(doc, NULL, (const xmlChar *)"source", NULL);
+        xmlSetProp(src, (const xmlChar *)"file", (const xmlChar *)maps[i].iso);
+        xmlNode *driver = first_child(drive, "driver");
+        if (driver != NULL)
+            xmlAddNextSibling(driver, src);
+        else if (drive->children != NULL)
+            xmlAddPrevSibling(drive->children, src);
+        else
+            xmlAddChild(drive, src);
+    }
+    return true;
+}
+
 bool
 convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explain,
                GPtrArray *notes, GError **error)
@@ -371,6 +418,8 @@ convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explai
         if (left == NULL)
             keep_direct_kernel(doc, req->boot_dir, kernel, initrd, cmdline, explain);
     }
+    if (req->n_cdmaps > 0 && !map_cdroms(doc, req->cdmaps, req->n_cdmaps, error))
+        return false;
     if (req->map_networks &&
         !convert_map_networks(doc, req->netmaps, req->n_netmaps, req->xen_networks, error))
         return false;

@@ -70,6 +70,16 @@ expect_grep "<kernel>/boot/guests/vmlinuz-5.10</kernel>" k.xml
 expect_grep "<cmdline>root=/dev/vda1 ro console=ttyS0</cmdline>" k.xml
 expect_grep "direct-kernel-boot: add <kernel>/boot/guests/vmlinuz-5.10</kernel>" k.err
 
+# --cdrom puts an ISO of the KVM host into an emptied drive
+cd1=$g/xen-to-kvm/cdrom.in.xml
+"$CONVOY" convert "$cd1" > cd0.xml
+if grep -q '/srv/iso/debian-12.iso' cd0.xml; then fail "a Xen host ISO path was kept"; fi
+"$CONVOY" convert --cdrom sdc=/var/lib/libvirt/images/debian-12.iso "$cd1" > cd.xml
+expect_grep "<source file='/var/lib/libvirt/images/debian-12.iso'/>" cd.xml
+expect_exit 1 "$CONVOY" convert --cdrom sdz=/x.iso "$cd1" > no.xml 2> cd.err
+expect_grep "no CD-ROM drive 'sdz'" cd.err
+expect_exit 64 "$CONVOY" convert --cdrom sdc "$cd1" > /dev/null 2> use.err
+
 # invalid input or rules: exit 3 with FILE:LINE:COL
 expect_exit 3 "$CONVOY" convert "$g/xl/syntax-error-invalid.cfg" > no.xml 2> syn.err
 expect_grep "syntax-error-invalid.cfg:2:8: error: expected '=' after 'memory'" syn.err
