@@ -133,6 +133,14 @@ manifest_vm_canonical(const struct manifest *m, const struct manifest_vm *vm)
     line(lines, "", "memory", mem);
     g_autofree char *vcpus = g_strdup_printf("%u", vm->vcpus);
     line(lines, "", "vcpus", vcpus);
+    line(lines, "", "boot_dir", vm->boot_dir);
+    if (vm->cdroms != NULL) {
+        GHashTableIter it;
+        gpointer k, v;
+        g_hash_table_iter_init(&it, vm->cdroms);
+        while (g_hash_table_iter_next(&it, &k, &v))
+            line(lines, "cdroms.", k, v);
+    }
     return join_sorted(lines);
 }
 

@@ -146,6 +146,11 @@ struct manifest_vm {
     uint64_t memory;      /* bytes; 0 = as the source */
     unsigned vcpus;       /* 0 = as the source */
     struct manifest_hooks hooks; /* effective: the VM's, else the wave's */
+    char *boot_dir;       /* PV direct-kernel boot: where the kernel and
+                           * initrd are on the KVM host; NULL: the guest
+                           * boots from its disk */
+    GHashTable *cdroms;   /* converted CD-ROM dev ("sdc") → ISO path on the
+                           * KVM host, owned; NULL when none */
 };
 
 /* The name the VM has on the target: rename or name. */

@@ -185,6 +185,9 @@ mvm_free(gpointer p)
     g_free(vm->target);
     g_free(vm->hooks.pre);
     g_free(vm->hooks.post);
+    g_free(vm->boot_dir);
+    if (vm->cdroms != NULL)
+        g_hash_table_unref(vm->cdroms);
     g_ptr_array_unref(vm->rules);
     g_free(vm);
 }

@@ -15,7 +15,7 @@ static const char *const wave_keys[] = {
 static const char *const vm_keys[] = {
     "name", "source", "rename", "file", "target", "disk_format", "allocation",
     "source_power", "start", "autostart", "adopt", "memory", "vcpus", "rules",
-    "hooks", NULL,
+    "hooks", "boot_dir", "cdroms", NULL,
 };
 static const char *const limits_keys[] = {
     "per_source_host", "per_target_host", "per_pool", NULL,
@@ -337,6 +337,24 @@ parse_vm(struct waves_ctx *c, const struct ynode *n, struct manifest_wave *w,
     const struct ynode *hn = ynode_get(n, "hooks");
     if (hn != NULL)
         parse_hooks(l, hn, &vm->hooks);
+
+    const struct ynode *bd = ynode_get(n, "boot_dir");
+    if (bd != NULL)
+        mget_path(l, bd, "boot_dir", &vm->boot_dir);
+    const struct ynode *cds = ynode_get(n, "cdroms");
+    if (cds != NULL && mcheck_mapping(l, cds, "cdroms")) {
+        vm->cdroms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        for (guint i = 0; i < cds->pairs->len; i++) {
+            const struct ynode_pair *p = g_ptr_array_index(cds->pairs, i);
+            char *iso = NULL;
+            if (!g_regex_match_simple("^(sd|hd|vd)[a-z]{1,3}$", p->key->value, 0, 0)) {
+                ydiag_error(&l->diag, p->key, "'cdroms': expected a CD-ROM drive of the converted domain such as sdc or hdc, got '%s'", p->key->value);
+                continue;
+            }
+            if (mget_path(l, p->value, p->key->value, &iso))
+                g_hash_table_replace(vm->cdroms, g_strdup(p->key->value), iso);
+        }
+    }
 
     if (vm->target != NULL)
         check_target_name(c, rn != NULL ? rn : name_node, vm);

@@ -328,6 +328,21 @@ eval_domain(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
     req.netmaps = (const struct convert_netmap *)(void *)maps->data;
     req.n_netmaps = maps->len;
     req.xen_networks = v->sv->xen_networks;
+    req.boot_dir = v->mvm->boot_dir;
+    g_autoptr(GArray) cdmaps = g_array_new(FALSE, TRUE, sizeof(struct convert_cdmap));
+    if (v->mvm->cdroms != NULL) {
+        g_autoptr(GList) devs = g_list_sort(g_hash_table_get_keys(v->mvm->cdroms),
+                                            (GCompareFunc)strcmp);
+        for (GList *l = devs; l != NULL; l = l->next) {
+            struct convert_cdmap cm = {
+                .dev = l->data,
+                .iso = g_hash_table_lookup(v->mvm->cdroms, l->data),
+            };
+            g_array_append_val(cdmaps, cm);
+        }
+    }
+    req.cdmaps = (const struct convert_cdmap *)(void *)cdmaps->data;
+    req.n_cdmaps = cdmaps->len;
     if (!convert_domain(doc, &req, v->changes, NULL, error))
         return false;
 
