@@ -13,25 +13,26 @@
 #include "targets/libvirt-priv.h"
 #include "targets/targets.h"
 
-static const char *const manifest_text =
-    "version: 1\n"
-    "defaults: {target: t}\n"
-    "sources:\n"
-    "  s: {type: xva, path: /nonexistent}\n"
-    "targets:\n"
-    "  t:\n"
-    "    type: libvirt\n"
-    "    uri: test:///default\n"
-    "    pools: {default: %s}\n"
-    "waves:\n"
-    "  - name: w\n"
-    "    vms: [{name: a, source: s}]\n";
+/* Macros, not variables: printf formats stay string literals. */
+#define MANIFEST_TEXT \
+    "version: 1\n" \
+    "defaults: {target: t}\n" \
+    "sources:\n" \
+    "  s: {type: xva, path: /nonexistent}\n" \
+    "targets:\n" \
+    "  t:\n" \
+    "    type: libvirt\n" \
+    "    uri: test:///default\n" \
+    "    pools: {default: %s}\n" \
+    "waves:\n" \
+    "  - name: w\n" \
+    "    vms: [{name: a, source: s}]\n"
 
-static const char *const xml_net =
-    "<domain type='kvm'><name>%s</name><uuid>%s</uuid><devices>"
-    "<interface type='network'><source network='%s'/></interface>"
-    "<interface type='bridge'><source bridge='%s'/></interface>"
-    "</devices></domain>";
+#define XML_NET \
+    "<domain type='kvm'><name>%s</name><uuid>%s</uuid><devices>" \
+    "<interface type='network'><source network='%s'/></interface>" \
+    "<interface type='bridge'><source bridge='%s'/></interface>" \
+    "</devices></domain>"
 
 struct check_case {
     const char *title;
@@ -95,7 +96,7 @@ joined(GPtrArray *a)
 static int
 run_case(const struct check_case *c)
 {
-    g_autofree char *text = g_strdup_printf(manifest_text, c->pool);
+    g_autofree char *text = g_strdup_printf(MANIFEST_TEXT, c->pool);
     g_autoptr(GError) err = NULL;
     g_autoptr(manifest) m = manifest_load_data("t.yaml", text, strlen(text), &err);
     g_autoptr(target) t = NULL;
@@ -118,7 +119,7 @@ run_case(const struct check_case *c)
         fprintf(stderr, "%s: open: %s\n", c->title, err->message);
         return 1;
     }
-    xml = g_strdup_printf(xml_net, c->vm, c->uuid != NULL ? c->uuid
+    xml = g_strdup_printf(XML_NET, c->vm, c->uuid != NULL ? c->uuid
                           : "6695eb01-f6a4-8304-79aa-97f2502e193f",
                           c->network, c->bridge != NULL ? c->bridge : "virbr-unused");
     if (c->bridge == NULL) {
