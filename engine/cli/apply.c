@@ -32,7 +32,6 @@ notify_wave(void *opaque, const struct manifest_wave *w)
     g_autoptr(GError) err = NULL;
     g_autofree char *rep = NULL;
     g_autofree char *body = NULL;
-    g_autofree char *host = NULL;
 
     if (n == NULL)
         return;

@@ -33,7 +33,7 @@ static void
 ser_begin(void *opaque, const struct plan_step *ps)
 {
     struct exec_run *r = opaque;
-    g_autoptr(GMutexLocker) l = g_mutex_locker_new(&r->obs_lock);
+    g_autoptr(GMutexLocker) l G_GNUC_UNUSED = g_mutex_locker_new(&r->obs_lock);
     if (r->user_obs != NULL && r->user_obs->step_begin != NULL)
         r->user_obs->step_begin(r->user_obs->opaque, ps);
 }
@@ -43,7 +43,7 @@ ser_progress(void *opaque, const struct plan_step *ps, uint64_t done,
              uint64_t total)
 {
     struct exec_run *r = opaque;
-    g_autoptr(GMutexLocker) l = g_mutex_locker_new(&r->obs_lock);
+    g_autoptr(GMutexLocker) l G_GNUC_UNUSED = g_mutex_locker_new(&r->obs_lock);
     if (r->user_obs != NULL && r->user_obs->step_progress != NULL)
         r->user_obs->step_progress(r->user_obs->opaque, ps, done, total);
 }
@@ -52,7 +52,7 @@ static void
 ser_end(void *opaque, const struct plan_step *ps, const GError *error)
 {
     struct exec_run *r = opaque;
-    g_autoptr(GMutexLocker) l = g_mutex_locker_new(&r->obs_lock);
+    g_autoptr(GMutexLocker) l G_GNUC_UNUSED = g_mutex_locker_new(&r->obs_lock);
     if (r->user_obs != NULL && r->user_obs->step_end != NULL)
         r->user_obs->step_end(r->user_obs->opaque, ps, error);
 }
@@ -61,7 +61,7 @@ static void
 ser_note(void *opaque, const struct plan_step *ps, const char *msg)
 {
     struct exec_run *r = opaque;
-    g_autoptr(GMutexLocker) l = g_mutex_locker_new(&r->obs_lock);
+    g_autoptr(GMutexLocker) l G_GNUC_UNUSED = g_mutex_locker_new(&r->obs_lock);
     if (r->user_obs != NULL && r->user_obs->note != NULL)
         r->user_obs->note(r->user_obs->opaque, ps, msg);
 }
@@ -70,7 +70,7 @@ static void
 ser_vm_note(void *opaque, const struct plan_vm *v, const char *msg)
 {
     struct exec_run *r = opaque;
-    g_autoptr(GMutexLocker) l = g_mutex_locker_new(&r->obs_lock);
+    g_autoptr(GMutexLocker) l G_GNUC_UNUSED = g_mutex_locker_new(&r->obs_lock);
     if (r->user_obs != NULL && r->user_obs->vm_note != NULL)
         r->user_obs->vm_note(r->user_obs->opaque, v, msg);
 }
@@ -230,7 +230,7 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
          const struct exec_options *opts, const struct clock *clk,
          struct exec_result *res, GError **error)
 {
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&r->lock);
+    g_autoptr(GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new(&r->lock);
     gint64 end_us = G_MAXINT64;
     g_autofree char *why = NULL;
     bool stop = false;

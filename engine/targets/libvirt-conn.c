@@ -107,7 +107,7 @@ lv_conn(struct lv_target *lt, GError **error)
     gulong delay = 250000;
     g_autoptr(GError) last = NULL;
 
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&lt->lock);
+    g_autoptr(GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new(&lt->lock);
 
     if (lt->conn != NULL && virConnectIsAlive(lt->conn) == 1)
         return lt->conn;
