@@ -22,7 +22,7 @@ echo "uninterrupted apply: $tref ms; killing after $lo..$hi ms"
 cd "$d"
 kills=0
 resumed=0
-for i in $(seq 1 12); do
+for i in $(seq 1 24); do
     [ "$kills" -ge 6 ] && break
     ms=$(shuf -i "$lo-$hi" -n 1)
     "$CONVOY" apply --yes manifest.yaml >> apply.log 2>&1 &
@@ -30,8 +30,13 @@ for i in $(seq 1 12); do
     sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
     if kill -9 "$pid" 2>/dev/null; then
         kills=$((kills + 1))
+        wait "$pid" 2>/dev/null || true
+    else
+        # The resumed apply finished before the kill: start the import
+        # over, so that every kill lands in the middle of one.
+        wait "$pid" 2>/dev/null || true
+        rm -rf out .convoy
     fi
-    wait "$pid" 2>/dev/null || true
     # After a kill, the plan must be readable and say resume/todo/done.
     set +e
     "$CONVOY" plan manifest.yaml > plan.$i.txt 2>&1
