@@ -312,43 +312,6 @@ dup_or_empty(const char *s)
     return g_strdup(s != NULL ? s : "");
 }
 
-static void
-meta_vdi_free(gpointer p)
-{
-    struct xva_vdi *d = p;
-
-    g_free(d->ref);
-    g_free(d->uuid);
-    g_free(d->name_label);
-    g_free(d->sr_ref);
-    g_free(d->sr_name);
-    g_free(d);
-}
-
-static void
-meta_vbd_free(gpointer p)
-{
-    struct xva_vbd *b = p;
-
-    g_free(b->ref);
-    g_free(b->device);
-    g_free(b->userdevice);
-    g_free(b);
-}
-
-static void
-meta_vif_free(gpointer p)
-{
-    struct xva_vif *f = p;
-
-    g_free(f->ref);
-    g_free(f->device);
-    g_free(f->mac);
-    g_free(f->network_name);
-    g_free(f->bridge);
-    g_free(f);
-}
-
 static gint
 vif_cmp(gconstpointer a, gconstpointer b)
 {
@@ -438,7 +401,7 @@ fill_vbds(struct source *s, struct xva_meta *m, const struct xmlrpc_value *rec,
         if (!is_null_ref(sr_ref)) {
             g_autoptr(xmlrpc_value) sr = xs_record(s, "SR", sr_ref, error);
             if (sr == NULL) {
-                meta_vdi_free(vdi);
+                xva_vdi_free(vdi);
                 return false;
             }
             vdi->sr_name = g_strdup(xmlrpc_member_string(sr, "name_label"));
@@ -510,9 +473,9 @@ xs_describe(struct source *s, const struct manifest_vm *mvm, GError **error)
         return NULL;
     m = g_new0(struct xva_meta, 1);
     m->version_major = 2;
-    m->vm.vbds = g_ptr_array_new_with_free_func(meta_vbd_free);
-    m->vm.vifs = g_ptr_array_new_with_free_func(meta_vif_free);
-    m->vdis = g_ptr_array_new_with_free_func(meta_vdi_free);
+    m->vm.vbds = g_ptr_array_new_with_free_func(xva_vbd_free);
+    m->vm.vifs = g_ptr_array_new_with_free_func(xva_vif_free);
+    m->vdis = g_ptr_array_new_with_free_func(xva_vdi_free);
     fill_vm(&m->vm, rec);
     g_string_append_printf(id, "xenserver_vm_uuid=%s\n", m->vm.uuid ? m->vm.uuid : "");
     g_string_append_printf(id, "xenserver_snapshot_time=%s\n",

@@ -298,8 +298,8 @@ field_refs(struct ova_parse *p, const struct ova_object *o, const char *name,
 
 /* ---- the model's lifecycle ---- */
 
-static void
-vdi_free(gpointer data)
+void
+xva_vdi_free(gpointer data)
 {
     struct xva_vdi *d = data;
 
@@ -311,8 +311,8 @@ vdi_free(gpointer data)
     g_free(d);
 }
 
-static void
-vbd_free(gpointer data)
+void
+xva_vbd_free(gpointer data)
 {
     struct xva_vbd *b = data;
 
@@ -322,8 +322,8 @@ vbd_free(gpointer data)
     g_free(b);
 }
 
-static void
-vif_free(gpointer data)
+void
+xva_vif_free(gpointer data)
 {
     struct xva_vif *f = data;
 
@@ -350,9 +350,9 @@ meta_new_empty(void)
     vm->pv_ramdisk = g_strdup("");
     vm->pv_args = g_strdup("");
     vm->domain_type = g_strdup("");
-    vm->vbds = g_ptr_array_new_with_free_func(vbd_free);
-    vm->vifs = g_ptr_array_new_with_free_func(vif_free);
-    m->vdis = g_ptr_array_new_with_free_func(vdi_free);
+    vm->vbds = g_ptr_array_new_with_free_func(xva_vbd_free);
+    vm->vifs = g_ptr_array_new_with_free_func(xva_vif_free);
+    m->vdis = g_ptr_array_new_with_free_func(xva_vdi_free);
     return m;
 }
 

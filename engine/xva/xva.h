@@ -107,6 +107,12 @@ void xva_meta_free(struct xva_meta *meta);
 typedef struct xva_meta xva_meta; /* for g_autoptr() only */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xva_meta, xva_meta_free)
 
+/* Free one element of a meta's arrays (GDestroyNotify), for code that
+ * builds a meta itself (the xenserver source). */
+void xva_vdi_free(gpointer vdi);
+void xva_vbd_free(gpointer vbd);
+void xva_vif_free(gpointer vif);
+
 /* The VDI with this ref, borrowed; NULL if none. */
 struct xva_vdi *xva_meta_find_vdi(const struct xva_meta *meta, const char *ref);
 
