@@ -49,6 +49,11 @@ xmlXPathContext *convert_xpath_context(xmlDoc *doc);
  * from a static table; "XPath error" when unknown. */
 const char *convert_xpath_error_text(const xmlXPathContext *ctx);
 
+/* Is n an element called name? */
+bool convert_is_el(const xmlNode *n, const char *name);
+/* The first child element of parent called name, or NULL; borrowed. */
+xmlNode *convert_first_child(const xmlNode *parent, const char *name);
+
 /* ------------------------------------------------------------------ */
 /* rules-load.c, rules-apply.c: the rule set model */
 

@@ -13,22 +13,6 @@
 #include "util/autoptr.h"
 #include "util/error.h"
 
-static bool
-is_el(const xmlNode *n, const char *name)
-{
-    return n != NULL && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
-}
-
-static xmlNode *
-first_child(const xmlNode *parent, const char *name)
-{
-    for (xmlNode *c = parent->children; c != NULL; c = c->next) {
-        if (is_el(c, name))
-            return c;
-    }
-    return NULL;
-}
-
 static char *
 prop(const xmlNode *n, const char *name)
 {
@@ -50,7 +34,7 @@ static char *
 disk_source(const xmlNode *disk)
 {
     static const char *const attrs[] = {"file", "dev", "volume", "name", "dir"};
-    const xmlNode *src = first_child(disk, "source");
+    const xmlNode *src = convert_first_child(disk, "source");
 
     for (size_t i = 0; src != NULL && i < G_N_ELEMENTS(attrs); i++) {
         char *v = prop(src, attrs[i]);
@@ -74,7 +58,7 @@ check_disks(xmlNode *devs, const char *name, GError **error)
         g_autofree char *source = NULL;
         g_autofree char *dev = NULL;
 
-        if (!is_el(c, "disk"))
+        if (!convert_is_el(c, "disk"))
             continue;
         index++;
         device = prop(c, "device");
@@ -83,7 +67,7 @@ check_disks(xmlNode *devs, const char *name, GError **error)
         source = disk_source(c);
         if (source != NULL)
             continue;
-        dev = prop(first_child(c, "target"), "dev");
+        dev = prop(convert_first_child(c, "target"), "dev");
         if (dev != NULL)
             g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
                         "%s: error: disk '%s' has no source (no <source file|dev|volume>); a disk without data cannot be migrated",
@@ -136,7 +120,7 @@ convert_map_pools(xmlDoc *doc, const struct convert_poolmap *maps, size_t n_maps
                   GError **error)
 {
     xmlNode *root = xmlDocGetRootElement(doc);
-    xmlNode *devs = root != NULL ? first_child(root, "devices") : NULL;
+    xmlNode *devs = root != NULL ? convert_first_child(root, "devices") : NULL;
 
     for (xmlNode *c = devs != NULL ? devs->children : NULL; c != NULL; c = c->next) {
         g_autofree char *device = NULL;
@@ -145,7 +129,7 @@ convert_map_pools(xmlDoc *doc, const struct convert_poolmap *maps, size_t n_maps
         const struct convert_poolmap *m;
         xmlNode *src;
 
-        if (!is_el(c, "disk"))
+        if (!convert_is_el(c, "disk"))
             continue;
         device = prop(c, "device");
         if (device != NULL && strcmp(device, "disk") != 0)
@@ -165,12 +149,12 @@ convert_map_pools(xmlDoc *doc, const struct convert_poolmap *maps, size_t n_maps
         src = xmlNewDocNode(doc, NULL, (const xmlChar *)"source", NULL);
         xmlSetProp(src, (const xmlChar *)"pool", (const xmlChar *)m->to);
         xmlSetProp(src, (const xmlChar *)"volume", (const xmlChar *)volume);
-        for (xmlNode *old = first_child(c, "source"); old != NULL;
-             old = first_child(c, "source")) {
+        for (xmlNode *old = convert_first_child(c, "source"); old != NULL;
+             old = convert_first_child(c, "source")) {
             xmlUnlinkNode(old);
             xmlFreeNode(old);
         }
-        xmlNode *driver = first_child(c, "driver");
+        xmlNode *driver = convert_first_child(c, "driver");
         if (driver != NULL)
             xmlAddNextSibling(driver, src);
         else if (c->children != NULL)
@@ -185,8 +169,8 @@ convert_map_pools(xmlDoc *doc, const struct convert_poolmap *maps, size_t n_maps
 static char *
 os_text(xmlNode *root, const char *name)
 {
-    xmlNode *os = first_child(root, "os");
-    xmlNode *n = os != NULL ? first_child(os, name) : NULL;
+    xmlNode *os = convert_first_child(root, "os");
+    xmlNode *n = os != NULL ? convert_first_child(os, name) : NULL;
     xmlChar *t = n != NULL ? xmlNodeGetContent(n) : NULL;
     char *s = t != NULL && t[0] != '\0' ? g_strdup((const char *)t) : NULL;
 
@@ -228,7 +212,7 @@ keep_direct_kernel(xmlDoc *doc, const char *dir, const char *kernel, const char 
                    const char *cmdline, GPtrArray *explain)
 {
     xmlNode *root = xmlDocGetRootElement(doc);
-    xmlNode *os = first_child(root, "os");
+    xmlNode *os = convert_first_child(root, "os");
     xmlNode *anchor;
     const char *names[] = {"kernel", "initrd", "cmdline"};
     g_autofree char *kbase = g_path_get_basename(kernel);
@@ -247,9 +231,9 @@ keep_direct_kernel(xmlDoc *doc, const char *dir, const char *kernel, const char 
     values[1] = ipath;
     values[2] = cl;
     /* after <type> and <loader>, before <boot> */
-    anchor = first_child(os, "loader");
+    anchor = convert_first_child(os, "loader");
     if (anchor == NULL)
-        anchor = first_child(os, "type");
+        anchor = convert_first_child(os, "type");
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
         xmlNode *n;
         g_autofree char *what = NULL;
@@ -296,7 +280,7 @@ static void
 probe_formats(xmlDoc *doc, const char *name, GPtrArray *notes)
 {
     xmlNode *root = xmlDocGetRootElement(doc);
-    xmlNode *devs = first_child(root, "devices");
+    xmlNode *devs = convert_first_child(root, "devices");
 
     for (xmlNode *c = devs != NULL ? devs->children : NULL; c != NULL; c = c->next) {
         g_autofree char *device = NULL;
@@ -306,7 +290,7 @@ probe_formats(xmlDoc *doc, const char *name, GPtrArray *notes)
         const char *real;
         xmlNode *driver;
 
-        if (!is_el(c, "disk"))
+        if (!convert_is_el(c, "disk"))
             continue;
         device = prop(c, "device");
         if (device != NULL && strcmp(device, "disk") != 0)
@@ -314,13 +298,13 @@ probe_formats(xmlDoc *doc, const char *name, GPtrArray *notes)
         source = disk_source(c);
         if (source == NULL || source[0] != '/' || (real = probe_format(source)) == NULL)
             continue;
-        driver = first_child(c, "driver");
+        driver = convert_first_child(c, "driver");
         if (driver == NULL)
             continue;
         old = prop(driver, "type");
         if (g_strcmp0(old, real) == 0)
             continue;
-        dev = prop(first_child(c, "target"), "dev");
+        dev = prop(convert_first_child(c, "target"), "dev");
         xmlSetProp(driver, (const xmlChar *)"type", (const xmlChar *)real);
         if (notes != NULL)
             g_ptr_array_add(notes, g_strdup_printf("%s: note: disk '%s' (%s) is a %s image, not %s as configured; driver type set to %s",
@@ -334,7 +318,7 @@ static bool
 map_cdroms(xmlDoc *doc, const struct convert_cdmap *maps, size_t n_maps, GError **error)
 {
     xmlNode *root = xmlDocGetRootElement(doc);
-    xmlNode *devs = first_child(root, "devices");
+    xmlNode *devs = convert_first_child(root, "devices");
 
     for (size_t i = 0; i < n_maps; i++) {
         xmlNode *drive = NULL;
@@ -344,10 +328,10 @@ map_cdroms(xmlDoc *doc, const struct convert_cdmap *maps, size_t n_maps, GError 
             g_autofree char *device = NULL;
             g_autofree char *dev = NULL;
 
-            if (!is_el(c, "disk"))
+            if (!convert_is_el(c, "disk"))
                 continue;
             device = prop(c, "device");
-            dev = prop(first_child(c, "target"), "dev");
+            dev = prop(convert_first_child(c, "target"), "dev");
             if (g_strcmp0(device, "cdrom") == 0 && g_strcmp0(dev, maps[i].dev) == 0)
                 drive = c;
         }
@@ -357,15 +341,15 @@ map_cdroms(xmlDoc *doc, const struct convert_cdmap *maps, size_t n_maps, GError 
                         maps[i].dev, maps[i].iso);
             return false;
         }
-        for (xmlNode *old = first_child(drive, "source"); old != NULL;
-             old = first_child(drive, "source")) {
+        for (xmlNode *old = convert_first_child(drive, "source"); old != NULL;
+             old = convert_first_child(drive, "source")) {
             xmlUnlinkNode(old);
             xmlFreeNode(old);
         }
         xmlSetProp(drive, (const xmlChar *)"type", (const xmlChar *)"file");
         xmlNode *src = xmlNewDocNode(doc, NULL, (const xmlChar *)"source", NULL);
         xmlSetProp(src, (const xmlChar *)"file", (const xmlChar *)maps[i].iso);
-        xmlNode *driver = first_child(drive, "driver");
+        xmlNode *driver = convert_first_child(drive, "driver");
         if (driver != NULL)
             xmlAddNextSibling(driver, src);
         else if (drive->children != NULL)
@@ -384,7 +368,7 @@ convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explai
     const char *name = req->input_name != NULL ? req->input_name : "domain XML";
     g_autofree char *type = NULL;
 
-    if (!is_el(root, "domain")) {
+    if (!convert_is_el(root, "domain")) {
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
                     "%s: error: not a libvirt domain: the root element is <%s>, expected <domain>",
                     name, root != NULL ? (const char *)root->name : "");
@@ -404,7 +388,7 @@ convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explai
                                             name, type));
         return true;
     }
-    if (!check_disks(first_child(root, "devices"), name, error))
+    if (!check_disks(convert_first_child(root, "devices"), name, error))
         return false;
     g_autofree char *kernel = os_text(root, "kernel");
     g_autofree char *initrd = os_text(root, "initrd");

@@ -11,31 +11,15 @@
 #include "util/autoptr.h"
 #include "util/error.h"
 
-static bool
-is_el(const xmlNode *n, const char *name)
-{
-    return n != NULL && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
-}
-
-static xmlNode *
-first_child(const xmlNode *parent, const char *name)
-{
-    for (xmlNode *c = parent->children; c != NULL; c = c->next) {
-        if (is_el(c, name))
-            return c;
-    }
-    return NULL;
-}
-
 /* The <devices> element of /domain, or NULL. */
 static xmlNode *
 devices_of(xmlDoc *doc)
 {
     xmlNode *root = xmlDocGetRootElement(doc);
 
-    if (root == NULL || !is_el(root, "domain"))
+    if (root == NULL || !convert_is_el(root, "domain"))
         return NULL;
-    return first_child(root, "devices");
+    return convert_first_child(root, "devices");
 }
 
 static char *
@@ -62,7 +46,7 @@ drop_children_except(xmlNode *parent, const char *name, const xmlNode *keep)
 
     while (c != NULL) {
         xmlNode *next = c->next;
-        if (c != keep && is_el(c, name)) {
+        if (c != keep && convert_is_el(c, name)) {
             xmlUnlinkNode(c);
             xmlFreeNode(c);
         }
@@ -82,8 +66,8 @@ static void
 replace_source(xmlNode *parent, const char *attr, const char *value, const char *after)
 {
     xmlNode *src = xmlNewDocNode(parent->doc, NULL, (const xmlChar *)"source", NULL);
-    xmlNode *old = first_child(parent, "source");
-    xmlNode *anchor = first_child(parent, after);
+    xmlNode *old = convert_first_child(parent, "source");
+    xmlNode *anchor = convert_first_child(parent, after);
 
     xmlSetProp(src, (const xmlChar *)attr, (const xmlChar *)value);
     if (old != NULL)
@@ -205,11 +189,11 @@ convert_map_networks(xmlDoc *doc, const struct convert_netmap *maps, size_t n_ma
         const struct convert_netmap *m;
         xmlNode *src;
 
-        if (!is_el(c, "interface"))
+        if (!convert_is_el(c, "interface"))
             continue;
         index++;
-        src = first_child(c, "source");
-        n.mac = prop(first_child(c, "mac"), "address");
+        src = convert_first_child(c, "source");
+        n.mac = prop(convert_first_child(c, "mac"), "address");
         if (n.mac != NULL) {
             char *lower = g_ascii_strdown(n.mac, -1);
             g_free(n.mac);
@@ -263,9 +247,9 @@ find_disk(xmlDoc *doc, const char *dev)
     for (xmlNode *c = devs->children; c != NULL; c = c->next) {
         g_autofree char *d = NULL;
 
-        if (!is_el(c, "disk"))
+        if (!convert_is_el(c, "disk"))
             continue;
-        d = prop(first_child(c, "target"), "dev");
+        d = prop(convert_first_child(c, "target"), "dev");
         if (g_strcmp0(d, dev) == 0)
             return c;
     }
@@ -285,7 +269,7 @@ convert_set_disk_file(xmlDoc *doc, const char *dev, const char *path, const char
         return false;
     }
     xmlSetProp(disk, (const xmlChar *)"type", (const xmlChar *)"file");
-    driver = first_child(disk, "driver");
+    driver = convert_first_child(disk, "driver");
     if (driver == NULL) {
         driver = xmlNewDocNode(doc, NULL, (const xmlChar *)"driver", NULL);
         if (disk->children != NULL)
@@ -323,14 +307,14 @@ convert_list_disks(xmlDoc *doc)
         xmlNode *src;
         struct convert_disk *d;
 
-        if (!is_el(c, "disk"))
+        if (!convert_is_el(c, "disk"))
             continue;
         device = prop(c, "device");
         if (device != NULL && strcmp(device, "disk") != 0)
             continue;
         d = g_new0(struct convert_disk, 1);
-        d->dev = prop(first_child(c, "target"), "dev");
-        src = first_child(c, "source");
+        d->dev = prop(convert_first_child(c, "target"), "dev");
+        src = convert_first_child(c, "source");
         static const char *const attrs[] = {"file", "dev", "volume", "name", "dir"};
         for (size_t i = 0; src != NULL && d->source == NULL && i < G_N_ELEMENTS(attrs); i++)
             d->source = prop(src, attrs[i]);

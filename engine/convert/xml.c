@@ -388,3 +388,19 @@ convert_xpath_error_text(const xmlXPathContext *ctx)
         return xpath_errors[code];
     return "XPath error";
 }
+
+bool
+convert_is_el(const xmlNode *n, const char *name)
+{
+    return n != NULL && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+xmlNode *
+convert_first_child(const xmlNode *parent, const char *name)
+{
+    for (xmlNode *c = parent->children; c != NULL; c = c->next) {
+        if (convert_is_el(c, name))
+            return c;
+    }
+    return NULL;
+}

@@ -15,6 +15,7 @@
 #include <libxml/xpath.h>
 
 #include "convert/convert.h"
+#include "disk/disk.h"
 #include "sources/sources.h"
 #include "sources/sources-priv.h"
 #include "util/autoptr.h"
@@ -259,12 +260,6 @@ lx_describe(struct source *s, const struct manifest_vm *vm, GError **error)
     return v;
 }
 
-static bool
-all_zero(const unsigned char *p, size_t n)
-{
-    return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
-}
-
 bool
 source_copy_local_disk(const struct source_disk *d,
                        const struct source_sink *sink, void *opaque,
@@ -296,7 +291,7 @@ source_copy_local_disk(const struct source_disk *d,
             ok = false;
             break;
         }
-        if (all_zero(buf, (size_t)n))
+        if (disk_is_zero(buf, (size_t)n))
             ok = sink->zero(opaque, off, (uint64_t)n, error);
         else
             ok = sink->data(opaque, off, buf, (size_t)n, error);

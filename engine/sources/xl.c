@@ -21,8 +21,6 @@
 
 extern const struct source_ops source_xl_ops;
 
-#define XL_COPY_CHUNK (1024 * 1024)
-
 static struct source *
 xl_open(const struct manifest_source *ms, GError **error)
 {
@@ -180,45 +178,13 @@ xl_describe(struct source *s, const struct manifest_vm *vm, GError **error)
     return g_steal_pointer(&v);
 }
 
+/* Raw files and block devices are read in place, by the local reader
+ * the libvirtxml source uses too. */
 static bool
 xl_copy_disk(struct source *s, const struct source_vm *v, const struct source_disk *d,
              const struct source_sink *sink, void *opaque, GError **error)
 {
-    g_autofree char *buf = g_malloc(XL_COPY_CHUNK);
-    uint64_t off = 0;
-    int fd = open(d->xml_source, O_RDONLY | O_CLOEXEC);
-    bool ok = true;
-
-    if (fd < 0) {
-        int e = errno;
-        g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(e), "cannot open disk '%s': %s",
-                    d->xml_source, g_strerror(e));
-        return false;
-    }
-    while (ok && off < d->size) {
-        size_t want = (size_t)MIN((uint64_t)XL_COPY_CHUNK, d->size - off);
-        ssize_t n = pread(fd, buf, want, (off_t)off);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int e = n < 0 ? errno : EIO;
-            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO,
-                        "cannot read disk '%s' at offset %" G_GUINT64_FORMAT ": %s",
-                        d->xml_source, off, n < 0 ? g_strerror(e) : "unexpected end of file");
-            ok = false;
-            break;
-        }
-        if (disk_is_zero(buf, (size_t)n))
-            ok = sink->zero(opaque, off, (uint64_t)n, error);
-        else
-            ok = sink->data(opaque, off, buf, (size_t)n, error);
-        off += (uint64_t)n;
-        if (ok && sink->progress != NULL)
-            sink->progress(opaque, off);
-    }
-    close(fd);
-    return ok;
+    return source_copy_local_disk(d, sink, opaque, error);
 }
 
 const struct source_ops source_xl_ops = {

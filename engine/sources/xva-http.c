@@ -43,6 +43,36 @@ has_length(struct http_stream *st)
     return strstr(id, "http_content_length=") != NULL;
 }
 
+/* After one attempt of a disk transfer: true when the loop is over, with
+ * *done its outcome (a complete disk, or a failure reported in error);
+ * false to try again after a backoff.  A failure of the sink (the target)
+ * is not the transfer's and is never retried. */
+static bool
+attempt_end(struct http_stream *st, bool ok, bool sink_failed,
+            GError **reader_err, unsigned attempt, unsigned max, bool *done,
+            GError **error)
+{
+    g_autoptr(GError) err = NULL;
+    bool transient = false;
+
+    *done = ok;
+    if (ok || sink_failed) {
+        /* Complete (whatever the transfer says about the rest of the
+         * stream no longer matters), or the target failed. */
+        http_stream_finish(st, NULL, NULL);
+        if (!ok)
+            g_propagate_error(error, g_steal_pointer(reader_err));
+        return true;
+    }
+    attempt_failed(st, reader_err, has_length(st), &transient, &err);
+    if (transient && attempt < max)
+        return false;
+    if (attempt > 1)
+        g_prefix_error(&err, "after %u attempts: ", attempt);
+    g_propagate_error(error, g_steal_pointer(&err));
+    return true;
+}
+
 char *
 xva_http_fetch_ova(struct http_client *c, const char *url, const char *label,
                    size_t *len, char **identity, GError **error)
@@ -169,9 +199,8 @@ xva_http_stream_disk(struct http_client *c, const char *url, const char *label,
     for (unsigned attempt = 1;; attempt++) {
         g_autoptr(http_stream) st = http_stream_open(c, url, label, error);
         g_autoptr(GError) rerr = NULL;
-        g_autoptr(GError) err = NULL;
         struct xva_reader *r;
-        bool transient = false;
+        bool done = false;
         bool ok = false;
 
         if (st == NULL)
@@ -185,24 +214,8 @@ xva_http_stream_disk(struct http_client *c, const char *url, const char *label,
             xva_reader_free(r);
             a.r = NULL;
         }
-        if (ok) {
-            /* The disk is complete; whatever the transfer says about the
-             * rest of the stream no longer matters. */
-            http_stream_finish(st, NULL, NULL);
-            return true;
-        }
-        if (a.sink_failed) {
-            http_stream_finish(st, NULL, NULL);
-            g_propagate_error(error, g_steal_pointer(&rerr));
-            return false;
-        }
-        attempt_failed(st, &rerr, has_length(st), &transient, &err);
-        if (!transient || attempt >= max) {
-            if (attempt > 1)
-                g_prefix_error(&err, "after %u attempts: ", attempt);
-            g_propagate_error(error, g_steal_pointer(&err));
-            return false;
-        }
+        if (attempt_end(st, ok, a.sink_failed, &rerr, attempt, max, &done, error))
+            return done;
         http_backoff(attempt);
     }
 }
@@ -253,8 +266,7 @@ http_stream_raw_disk(struct http_client *c, const char *url, const char *label,
     for (unsigned attempt = 1;; attempt++) {
         g_autoptr(http_stream) st = http_stream_open(c, url, label, error);
         g_autoptr(GError) rerr = NULL;
-        g_autoptr(GError) err = NULL;
-        bool transient = false;
+        bool done = false;
         bool ok;
         int fd;
 
@@ -263,22 +275,8 @@ http_stream_raw_disk(struct http_client *c, const char *url, const char *label,
         fd = http_stream_take_fd(st);
         ok = raw_read(fd, size, &a, label, &rerr);
         close(fd);
-        if (ok) {
-            http_stream_finish(st, NULL, NULL);
-            return true;
-        }
-        if (a.sink_failed) {
-            http_stream_finish(st, NULL, NULL);
-            g_propagate_error(error, g_steal_pointer(&rerr));
-            return false;
-        }
-        attempt_failed(st, &rerr, has_length(st), &transient, &err);
-        if (!transient || attempt >= max) {
-            if (attempt > 1)
-                g_prefix_error(&err, "after %u attempts: ", attempt);
-            g_propagate_error(error, g_steal_pointer(&err));
-            return false;
-        }
+        if (attempt_end(st, ok, a.sink_failed, &rerr, attempt, max, &done, error))
+            return done;
         http_backoff(attempt);
     }
 }
