@@ -14,13 +14,13 @@ const char *const guest_fact_names[] = {
     "package_format", "package_management", "init",  "root_device", "root_uuid",
     "root_fstype", "boot_disk",     "boot_dev",      "partitioned", "boot_sector",
     "bootloader",  "needs_bootloader", "direct_boot", "kernels",   "kernel",
-    "xen_kernels_only", "encrypted_root", NULL,
+    "xen_kernels_only", "has_xen_kernel", "encrypted_root", NULL,
 };
 
 /* Facts whose values are booleans or numbers in JSON. */
 static const char *const bool_facts[] = {
     "partitioned", "boot_sector", "needs_bootloader", "direct_boot",
-    "xen_kernels_only", "encrypted_root", NULL,
+    "xen_kernels_only", "has_xen_kernel", "encrypted_root", NULL,
 };
 
 static bool

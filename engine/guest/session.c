@@ -144,7 +144,7 @@ cmp_version(gconstpointer a, gconstpointer b)
     return strverscmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* kernels, kernel, xen_kernels_only: every /lib/modules/VERSION with a
+/* kernels, kernel, xen_kernels_only, has_xen_kernel: every /lib/modules/VERSION with a
  * kernel image in /boot. */
 static void
 find_kernels(struct guest_session *gs)
@@ -152,6 +152,7 @@ find_kernels(struct guest_session *gs)
     g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GString) all = g_string_new(NULL);
     const char *best = NULL;
+    bool any_xen = false;
     char **mods = NULL;
 
     if (guestfs_is_dir(gs->g, "/lib/modules") > 0)
@@ -169,10 +170,13 @@ find_kernels(struct guest_session *gs)
         g_string_append_printf(all, "%s%s", i ? " " : "", v);
         if (!is_xen_kernel(v))
             best = v;
+        else
+            any_xen = true;
     }
     set_fact(gs, "kernels", all->str);
     set_fact(gs, "kernel", best);
     set_bool(gs, "xen_kernels_only", found->len > 0 && best == NULL);
+    set_bool(gs, "has_xen_kernel", any_xen);
 }
 
 static const char *
