@@ -8,7 +8,8 @@
 # FAMILY: debian-12 ubuntu-22.04 centos-7 rhel-8 sles-12 sles-11 (only a
 # Xen kernel), noos (a filesystem, no OS), luks (LUKS-encrypted root).
 #
-# Each image holds Debian's busybox-static as /bin/sh and its applets, and
+# Each image holds Debian's busybox-static and its applets (and dash as
+# /bin/sh, see base() below), and
 # the fake guest tools of tests/tools/fake-guest-tools (test doubles of
 # update-initramfs, dracut, mkinitrd, grub-install, grub-mkconfig, dpkg,
 # apt-get, rpm), so command and remove-packages rules really run in the
@@ -37,7 +38,7 @@ ldd "$busybox" 2>&1 | grep -q 'not a dynamic' ||
     { echo "mkfamily.sh: $busybox is not static (install busybox-static)" >&2; exit 77; }
 
 cache=${CONVOY_TEST_CACHE:-${HOME:-/tmp}/.cache/convoy-tests}
-key=$( { cat "$0"; cat "$fakes"/*; sha256sum < "$busybox"; echo "$family"; } |
+key=$( { cat "$0"; cat "$fakes"/*; cat "$busybox" /bin/dash /lib/x86_64-linux-gnu/libc.so.6 | sha256sum; echo "$family"; } |
        sha256sum | cut -c1-16)
 cached=$cache/family-$family-$key.img
 if [ -f "$cached" ]; then
@@ -75,9 +76,20 @@ base() {
         mkdir -p "$root/bin" "$root/sbin" "$root/lib" "$root/lib64"
     fi
     cp "$busybox" "$root/bin/busybox"
+    # /bin/sh is the host's dash (with its C library), not busybox: this
+    # busybox runs its own applets before PATH (FEATURE_SH_STANDALONE), so
+    # "rpm" and "dpkg" in a busybox shell would never reach the fakes.
+    mkdir -p "$root/lib/x86_64-linux-gnu" "$root/lib64"
+    cp -L /lib/x86_64-linux-gnu/libc.so.6 "$root/lib/x86_64-linux-gnu/libc.so.6"
+    cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/ld-linux-x86-64.so.2"
+    cp /bin/dash "$root/bin/dash"
+    ln -s dash "$root/bin/sh"
     for a in $("$busybox" --list-full); do
         case ${a##*/} in
-            busybox|init|linuxrc|dpkg|dpkg-deb|rpm|rpm2cpio) continue ;;
+            busybox|sh|init|linuxrc|dpkg|dpkg-deb|rpm|rpm2cpio) continue ;;
+            # busybox timeout leaves its watcher process in the guest for up
+            # to a second after the command: the unmount then fails busy.
+            timeout) continue ;;
         esac
         [ -e "$root/$a" ] || [ -L "$root/$a" ] || ln -s /bin/busybox "$root/$a"
     done
