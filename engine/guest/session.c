@@ -281,21 +281,36 @@ static void
 no_os(struct guest_session *gs, const struct guest_disk *disks, size_t n,
       GError **error)
 {
-    char **fs = guestfs_list_filesystems(gs->g);
+    /* list_filesystems leaves LUKS volumes out (they are not mountable):
+     * ask every partition and whole disk for its type. */
+    char **parts = guestfs_list_partitions(gs->g);
+    char **devs = guestfs_list_devices(gs->g);
+    char **lists[] = {parts, devs};
     g_autoptr(GString) names = g_string_new(NULL);
 
     for (size_t i = 0; i < n; i++)
         g_string_append_printf(names, "%s%s", i ? ", " : "", disks[i].path);
-    for (size_t i = 0; fs != NULL && fs[i] != NULL && fs[i + 1] != NULL; i += 2) {
-        if (strcmp(fs[i + 1], "crypto_LUKS") == 0) {
-            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST,
-                        "guestfs: the guest's filesystem %s is encrypted (LUKS) on %s: convoy cannot inspect or repair an encrypted root; repair it by hand, or set guest: {fixup: false}",
-                        fs[i], names->str);
-            free_strv(fs);
-            return;
+    guestfs_push_error_handler(gs->g, NULL, NULL);
+    for (size_t l = 0; l < G_N_ELEMENTS(lists); l++) {
+        for (size_t i = 0; lists[l] != NULL && lists[l][i] != NULL; i++) {
+            char *type = guestfs_vfs_type(gs->g, lists[l][i]);
+            bool luks = type != NULL && strcmp(type, "crypto_LUKS") == 0;
+
+            free(type);
+            if (luks) {
+                g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST,
+                            "guestfs: the guest's filesystem %s is encrypted (LUKS) on %s: convoy cannot inspect or repair an encrypted root; repair it by hand, or set guest: {fixup: false}",
+                            lists[l][i], names->str);
+                guestfs_pop_error_handler(gs->g);
+                free_strv(parts);
+                free_strv(devs);
+                return;
+            }
         }
     }
-    free_strv(fs);
+    guestfs_pop_error_handler(gs->g);
+    free_strv(parts);
+    free_strv(devs);
     g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST,
                 "guestfs: no operating system found on %s (libguestfs inspection needs a root filesystem with /etc/fstab and an OS release file); set guest: {fixup: false} for a data-only VM",
                 names->str);
