@@ -325,6 +325,8 @@ sles-12|sles-11)
         mkdir -p "$root/etc/dracut.conf.d" "$root/boot/grub2/i386-pc"
         systemd /usr/lib/systemd/system hvc0
         securetty xvc0 hvc0
+        printf '## Path:\tSystem/Bootloader\nLOADER_TYPE="grub2"\nDEFAULT_APPEND="resume=/dev/xvda2 splash=silent quiet showopts console=hvc0"\nFAILSAFE_APPEND="showopts apm=off noresume edd=off powersaved=off nohz=off highres=off processor.max_cstate=1 nomodeset x11failsafe console=hvc0 xencons=tty"\n' |
+            put /etc/sysconfig/bootloader
         mods="xenblk xennet"
         rpm_db "bash 4.2-68.1" "kernel-xen 3.12.28-4.6" "kernel-default 3.12.28-4.6" \
                "xen-tools-domU 4.4.1_06-2.2" "xe-guest-utilities 7.30.0-11"
