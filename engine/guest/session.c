@@ -343,7 +343,13 @@ disk_facts(struct guest_session *gs, const char *root, GError **error)
     if (disk == NULL)
         return guest_fail(gs, error, "cannot find the disk holding %s", fs);
     head = guestfs_pread_device(gs->g, disk, 440, 0, &got);
-    for (size_t i = 0; head != NULL && i < got; i++)
+    if (head == NULL) {
+        /* Not "no boot code": that would install a bootloader again. */
+        guest_fail(gs, error, "cannot read the boot sector of %s", disk);
+        free(disk);
+        return false;
+    }
+    for (size_t i = 0; i < got; i++)
         code = code || head[i] != 0;
     free(head);
     set_fact(gs, "boot_disk", disk);
