@@ -20,8 +20,9 @@ while [ $q -lt "$jobs" ]; do
         i=0
         for f in $families; do
             if [ $((i % jobs)) -eq $q ]; then
-                ( run_family "$f" "$d/$f" ) > "$d/$f.log" 2>&1
-                echo $? > "$d/$f.rc"
+                rc=0
+                ( run_family "$f" "$d/$f" ) > "$d/$f.log" 2>&1 || rc=$?
+                echo $rc > "$d/$f.rc"
             fi
             i=$((i + 1))
         done
