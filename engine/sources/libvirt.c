@@ -122,7 +122,8 @@ lv_describe(struct source *s, const struct manifest_vm *vm, GError **error)
         free(xml);
         return NULL;
     }
-    v = source_vm_from_domain_xml(xml, strlen(xml), where, error);
+    v = source_vm_from_domain_xml(xml, strlen(xml), where, SOURCE_XML_DISKS_PROBE,
+                                  error);
     free(xml);
     if (v == NULL)
         return NULL;

@@ -73,6 +73,8 @@ source_vm_free(struct source_vm *v)
         g_ptr_array_unref(v->disks);
     if (v->xen_networks != NULL)
         g_hash_table_unref(v->xen_networks);
+    if (v->warnings != NULL)
+        g_ptr_array_unref(v->warnings);
     g_free(v);
 }
 

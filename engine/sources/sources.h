@@ -29,6 +29,9 @@ struct source_disk {
     char *storage;        /* where it lives at the source, for a target's
                            * pools.map: the SR name_label (XenServer, XVA)
                            * or the disk's path (file sources); may be NULL */
+    enum disk_format format; /* the image's format at the source, from its
+                           * content (qcow2 is read as its guest content,
+                           * size is its virtual size) */
 };
 
 /* Everything discovery learns about one VM.  Owned; source_vm_free(). */
@@ -41,6 +44,8 @@ struct source_vm {
     GPtrArray *disks;     /* of struct source_disk*, owned, in device order */
     GHashTable *xen_networks; /* lower-case MAC → Xen network name, owned */
     bool powered_on;      /* false when unknown or not applicable */
+    GPtrArray *warnings;  /* of char*, owned; may be NULL: what the plan
+                           * should say (a disk format the XML misnames) */
 };
 void source_vm_free(struct source_vm *v);
 typedef struct source_vm source_vm; /* for g_autoptr() only */
