@@ -87,6 +87,7 @@ source_disk_free(gpointer p)
     g_free(d->xen_dev);
     g_free(d->xml_source);
     g_free(d->storage);
+    g_free(d->volume);
     g_free(d);
 }
 

@@ -32,6 +32,10 @@ struct source_disk {
     enum disk_format format; /* the image's format at the source, from its
                            * content (qcow2 is read as its guest content,
                            * size is its virtual size) */
+    bool seekable;        /* copy_disk_from can start past 0: a resume
+                           * starts at its checkpoint */
+    char *volume;         /* libvirt: the storage volume's key, when the
+                           * disk is read as a volume stream; else NULL */
 };
 
 /* Everything discovery learns about one VM.  Owned; source_vm_free(). */
@@ -76,6 +80,12 @@ struct source_ops {
                       const struct source_disk *d,
                       const struct source_sink *sink, void *opaque,
                       GError **error);
+    /* Optional: like copy_disk, but from offset start (d->seekable only),
+     * so that a resume re-reads nothing before its checkpoint. */
+    bool (*copy_disk_from)(struct source *s, const struct source_vm *v,
+                           const struct source_disk *d, uint64_t start,
+                           const struct source_sink *sink, void *opaque,
+                           GError **error);
     /* Shut the VM down (source_power: shutdown); NULL when the kind
      * cannot.  On success *how is a new string saying what was done
      * ("clean", "hard", "already halted"). */
