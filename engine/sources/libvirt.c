@@ -279,6 +279,39 @@ resolve_volume(struct source *s, struct source_disk *d, const char *why, GString
     return true;
 }
 
+/* A <disk type='volume'>: the path of volume d->id in pool d->pool
+ * becomes the disk's id, as if the XML had named the file. */
+static bool
+resolve_pool_volume(struct source *s, struct source_disk *d, GError **error)
+{
+    struct lv_source *ls = s->priv;
+    g_autoptr(virStoragePool) pool = NULL;
+    g_autoptr(virStorageVol) vol = NULL;
+    char *path;
+
+    {
+        g_autoptr(GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new(&ls->lock);
+        pool = virStoragePoolLookupByName(ls->conn, d->pool);
+    }
+    if (pool != NULL)
+        vol = virStorageVolLookupByName(pool, d->id);
+    path = vol != NULL ? virStorageVolGetPath(vol) : NULL;
+    if (path == NULL) {
+        g_autofree char *what = g_strdup_printf("disk %s: volume '%s' of pool '%s'",
+                                                d->xen_dev, d->id, d->pool);
+        lv_error(error, s->ms->name, what);
+        if (error != NULL && *error != NULL)
+            (*error)->code = CONVOY_ERROR_NOT_FOUND;
+        return false;
+    }
+    g_free(d->id);
+    d->id = path;
+    g_free(d->storage);
+    d->storage = g_strdup(path);
+    g_clear_pointer(&d->pool, g_free);
+    return true;
+}
+
 static struct source_vm *
 lv_describe(struct source *s, const struct manifest_vm *vm, GError **error)
 {
@@ -322,6 +355,8 @@ lv_describe(struct source *s, const struct manifest_vm *vm, GError **error)
         struct disk_image_info info;
         struct source_disk *local;
 
+        if (d->pool != NULL && !resolve_pool_volume(s, d, error))
+            return NULL;
         if (mode == MANIFEST_DISK_ACCESS_AUTO) {
             if (ls->remote) {
                 mode = MANIFEST_DISK_ACCESS_STREAM;
@@ -343,6 +378,9 @@ lv_describe(struct source *s, const struct manifest_vm *vm, GError **error)
                                   &info, error);
         if (local == NULL)
             return NULL;
+        /* What the domain XML names (a volume's name for type='volume'). */
+        g_free(local->xml_source);
+        local->xml_source = g_strdup(d->xml_source);
         g_string_append_printf(id, "disk=%s:%" G_GUINT64_FORMAT ":%lld%s\n",
                                local->id, local->size, (long long)info.mtime,
                                local->format == DISK_FORMAT_QCOW2 ? ":qcow2" : "");

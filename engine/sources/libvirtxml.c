@@ -216,9 +216,24 @@ source_vm_from_domain_xml(const char *data, size_t len, const char *file,
         g_autofree char *path = xpath_string(doc, n, "string(source/@file | source/@dev)");
         g_autofree char *dev = xpath_string(doc, n, "string(target/@dev)");
         g_autofree char *fmt = xpath_string(doc, n, "string(driver/@type)");
+        g_autofree char *pool = xpath_string(doc, n, "string(source/@pool)");
+        g_autofree char *volume = xpath_string(doc, n, "string(source/@volume)");
         struct disk_image_info info;
         struct source_disk *d;
 
+        if (how == SOURCE_XML_DISKS_LIST && path == NULL && dev != NULL &&
+            pool != NULL && volume != NULL) {
+            /* <disk type='volume'>: the caller finds the volume. */
+            d = g_new0(struct source_disk, 1);
+            d->id = g_strdup(volume);
+            d->xen_dev = g_strdup(dev);
+            d->xml_source = g_strdup(volume);
+            d->pool = g_steal_pointer(&pool);
+            d->format = g_strcmp0(fmt, "qcow2") == 0 ? DISK_FORMAT_QCOW2
+                                                     : DISK_FORMAT_RAW;
+            g_ptr_array_add(v->disks, d);
+            continue;
+        }
         if (path == NULL || dev == NULL) {
             g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_FAILED,
                         "'%s': disk %d has no local source file or device, or no target dev; only local disks are supported",

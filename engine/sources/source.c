@@ -88,6 +88,7 @@ source_disk_free(gpointer p)
     g_free(d->xml_source);
     g_free(d->storage);
     g_free(d->volume);
+    g_free(d->pool);
     g_free(d);
 }
 

@@ -34,7 +34,8 @@ struct disk_image_info;
 enum source_xml_disks {
     SOURCE_XML_DISKS_PROBE,   /* open and probe each local disk now */
     SOURCE_XML_DISKS_LIST,    /* only list them: size 0, format as the XML
-                               * declares; the caller resolves them */
+                               * declares, a <disk type='volume'> with its
+                               * pool; the caller resolves them */
 };
 
 /* The source_vm of a libvirt domain XML (len bytes; file names it in

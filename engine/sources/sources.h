@@ -36,6 +36,9 @@ struct source_disk {
                            * starts at its checkpoint */
     char *volume;         /* libvirt: the storage volume's key, when the
                            * disk is read as a volume stream; else NULL */
+    char *pool;           /* libvirt: the pool of a <disk type='volume'>
+                           * while discovery resolves it (id is then the
+                           * volume's name); else NULL */
 };
 
 /* Everything discovery learns about one VM.  Owned; source_vm_free(). */

@@ -11,6 +11,7 @@
 #     by path, the qcow2 as its guest content (qemu-img compare).
 #  e. SIGINT during a download, then resume: the stream starts at the
 #     checkpoint, the result is byte for byte.
+#  g. A <disk type='volume'> (pool + volume name), streamed and by path.
 #  f. The connection drops mid-download (a proxy in front of the daemon's
 #     socket is killed and comes back a second later): the same apply
 #     reconnects and resumes from its checkpoint.
@@ -124,6 +125,30 @@ expect_exit 0 "$CONVOY" apply --yes manifest.yaml > d.log 2>&1
 cmp "$p/data.raw" "out/$vm-b-vda.raw" || fail "d: vda differs"
 qemu-img compare -q "$p/sys.qcow2" "out/$vm-b-vdb.raw" || fail "d: qemu-img compare: the qcow2's content differs"
 cmp content.raw "out/$vm-b-vdb.raw" || fail "d: vdb differs from the qcow2's content"
+
+# g. <disk type='volume'>
+cat > "$vm-g.xml" <<EOT
+<domain type='qemu'><name>$vm-g</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
+<os><type arch='x86_64'>hvm</type></os><devices>
+<disk type='volume' device='disk'><driver name='qemu' type='raw'/><source pool='$pool' volume='data.raw'/><target dev='vda' bus='virtio'/></disk>
+<disk type='volume' device='disk'><driver name='qemu' type='qcow2'/><source pool='$pool' volume='sys.qcow2'/><target dev='vdb' bus='virtio'/></disk>
+</devices></domain>
+EOT
+$VIRSH define "$vm-g.xml" >/dev/null || fail "cannot define $vm-g"
+cleanup_fn "domain_down '$vm-g'"
+rm -rf out .convoy
+manifest "$vm-g" "qemu:///system"
+expect_exit 0 "$CONVOY" apply --yes manifest.yaml > g.log 2>&1
+cmp "$p/data.raw" "out/$vm-g-vda.raw" || fail "g: vda (volume by path) differs"
+cmp content.raw "out/$vm-g-vdb.raw" || fail "g: vdb (qcow2 volume by path) differs"
+expect_grep "out/$vm-g-vda.raw" "out/$vm-g.xml"
+rm -rf out .convoy
+sed -e "/sys.qcow2/d" -e "s|<name>$vm-g</name>|<name>$vm-h</name>|" "$vm-g.xml" > "$vm-h.xml"
+$VIRSH define "$vm-h.xml" >/dev/null || fail "cannot define $vm-h"
+cleanup_fn "domain_down '$vm-h'"
+manifest "$vm-h" "$REMOTE"
+expect_exit 0 "$CONVOY" apply --yes manifest.yaml > g2.log 2>&1
+cmp "$p/data.raw" "out/$vm-h-vda.raw" || fail "g: vda (volume, streamed) differs"
 
 # e. interrupt a download and resume at the checkpoint
 rm -rf out .convoy
