@@ -21,6 +21,7 @@
 #include "sources/sources-priv.h"
 #include "util/autoptr.h"
 #include "util/error.h"
+#include "util/virt.h"
 
 extern const struct source_ops source_libvirt_ops;
 
@@ -56,35 +57,13 @@ lv_error(GError **error, const char *source_name, const char *what)
                 msg != NULL ? msg : "unknown error");
 }
 
-static void
-lv_silence(void *opaque, virErrorPtr err)
-{
-    /* Errors are reported through GError, not on stderr. */
-}
-
-/* Local means: no transport ("qemu+ssh", "qemu+unix") and no host in the
- * URI, the same rule as the libvirt target's.  A qemu+unix URI thus
- * counts as remote (its disks stream) even on this host. */
-static bool
-uri_is_remote(const char *uri)
-{
-    const char *colon = strchr(uri, ':');
-    const char *plus = strchr(uri, '+');
-
-    if (plus != NULL && (colon == NULL || plus < colon))
-        return true;
-    if (colon != NULL && g_str_has_prefix(colon, "://"))
-        return colon[3] != '/' && colon[3] != '\0';
-    return false;
-}
-
 static struct source *
 lv_open(const struct manifest_source *ms, GError **error)
 {
     struct lv_source *ls = g_new0(struct lv_source, 1);
     struct source *s;
 
-    virSetErrorFunc(NULL, lv_silence);
+    virt_init();
     ls->conn = virConnectOpenReadOnly(ms->uri);
     if (ls->conn == NULL) {
         lv_error(error, ms->name, "cannot connect");
@@ -92,7 +71,13 @@ lv_open(const struct manifest_source *ms, GError **error)
         return NULL;
     }
     g_mutex_init(&ls->lock);
-    ls->remote = uri_is_remote(ms->uri);
+    /* Local: no transport and no host in the URI, the libvirt target's
+     * rule; qemu+unix:///system is remote, so its disks stream. */
+    ls->remote = virt_uri_is_remote(ms->uri);
+    /* Keepalive: a dead peer is noticed in about 30 s, not at the TCP
+     * timeout, and a stream waiting on it fails (and is retried). */
+    if (ls->remote)
+        virConnectSetKeepAlive(ls->conn, 5, 6);
     s = g_new0(struct source, 1);
     s->ops = &source_libvirt_ops;
     s->ms = ms;
@@ -128,9 +113,11 @@ lv_rw_conn(struct source *s, GError **error)
         return ls->conn;
     }
     for (unsigned i = 0;; i++) {
-        virConnectPtr rw = virConnectOpen(s->ms->uri);
+        virConnectPtr rw = virConnectOpenAuth(s->ms->uri, virConnectAuthPtrDefault, 0);
 
         if (rw != NULL) {
+            if (ls->remote)
+                virConnectSetKeepAlive(rw, 5, 6);
             virConnectClose(ls->conn);
             ls->conn = rw;
             ls->read_write = true;
