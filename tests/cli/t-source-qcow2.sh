@@ -5,6 +5,8 @@
 # compare, zero clusters stay holes, and the source images are unchanged
 # (sha256sum).  A qcow2 the XML calls raw is read as qcow2 with a plan
 # warning, unless its header names a backing file: then it is refused.
+# kill -9 while a qcow2 is read leaves no qemu-nbd behind, and the
+# resumed copy is byte for byte.
 . "$abs_top_srcdir/tests/functions.sh"
 set -e
 [ -n "${TRACE:-}" ] && set -x
@@ -113,4 +115,34 @@ domain_xml vm4 "$d/img/overlay.qcow2" xvda qcow2 > xml/vm4.xml
 expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply4.txt 2>&1
 cmp img/content.raw out/vm4-vda.raw || fail "vm4 (overlay over a backing file) differs"
 [ "$(sha256sum img/disk.qcow2 img/packed.qcow2 img/data.raw)" = "$sums0" ] || fail "a source image changed"
+
+# kill -9 mid-read: the qemu-nbd child goes with its socket; resume.
+head -c $((128 << 20)) /dev/urandom > img/dense.raw
+qemu-img convert -q -f raw -O qcow2 img/dense.raw img/dense.qcow2
+domain_xml vm5 "$d/img/dense.qcow2" xvda qcow2 > xml/vm5.xml
+sed -i 's|      - {name: vm4, source: dumps}|      - {name: vm5, source: dumps}|' manifest.yaml
+export CONVOY_CHECKPOINT_INTERVAL=$((4 * 1024 * 1024))
+"$CONVOY" apply --yes manifest.yaml > apply5.txt 2>&1 &
+pid=$!
+for i in $(seq 1 500); do
+    grep -q 'vm5/disk-copy/vda: [1-9][0-9]*%' apply5.txt 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.02
+done
+kill -9 "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+for i in $(seq 1 50); do
+    pgrep -f "qemu-nbd.*$d/img/dense.qcow2" >/dev/null || break
+    sleep 0.1
+done
+if pgrep -f "qemu-nbd.*$d/img/dense.qcow2" >/dev/null; then
+    for p in $(pgrep -f "qemu-nbd.*$d/img/dense.qcow2"); do kill -9 "$p"; done
+    fail "qemu-nbd outlived a killed apply"
+fi
+set +e
+"$CONVOY" plan manifest.yaml > plan5.txt 2>&1
+set -e
+grep -q '~ resume disk-copy vda' plan5.txt && echo "vm5: killed mid-read, $(grep -o 'resume from [0-9.]* MiB' plan5.txt)"
+expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply6.txt 2>&1
+cmp img/dense.raw out/vm5-vda.raw || fail "vm5 differs after kill -9 and resume"
 exit 0
