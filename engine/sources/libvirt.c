@@ -233,7 +233,9 @@ resolve_volume(struct source *s, struct source_disk *d, const char *why, GString
         lv_error(error, s->ms->name, what);
         return false;
     }
-    if (!vol_head(conn, vol, head, sizeof head, &got)) {
+    /* Never ask for more than the volume holds. */
+    if (vi.capacity > 0 &&
+        !vol_head(conn, vol, head, (size_t)MIN((unsigned long long)sizeof head, vi.capacity), &got)) {
         g_autofree char *w = g_strdup_printf("%s: cannot download its header", what);
         lv_error(error, s->ms->name, w);
         return false;

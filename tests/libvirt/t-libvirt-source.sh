@@ -3,7 +3,7 @@
 # raw volume (data and holes) and a qcow2 volume; qemu domains (defined,
 # not started) use them.
 #  a. Through qemu+unix:///system (a transport: remote for convoy) the
-#     raw volume is read with virStorageVolDownload sparse streams into a
+#     raw volume (and a 300-byte one) is read with virStorageVolDownload sparse streams into a
 #     directory target: byte for byte, holes kept; re-plan is a no-op.
 #  b. A qcow2 volume over a stream is refused at plan time, naming it.
 #  c. A disk that is in no pool, over the stream: a plan-time error.
@@ -49,6 +49,8 @@ PY
 qemu-img convert -q -f raw -O qcow2 content.raw "$p/sys.qcow2"
 head -c $((192 << 20)) /dev/urandom > "$p/big.raw"
 truncate -s 4M loose.raw
+printf 'a volume of 300 bytes, smaller than a header probe' > "$p/tiny.raw"
+truncate -s 300 "$p/tiny.raw"
 chmod 644 "$p"/*
 $VIRSH pool-refresh "$pool" >/dev/null
 sums0=$(sha256sum "$p/data.raw" "$p/sys.qcow2" "$p/big.raw")
@@ -68,7 +70,7 @@ domain() { # NAME DISK:FORMAT…
     } > "$_n.xml"
     $VIRSH define "$_n.xml" >/dev/null || fail "cannot define $_n"
 }
-domain "$vm-a" "$p/data.raw:raw"
+domain "$vm-a" "$p/data.raw:raw" "$p/tiny.raw:raw"
 domain "$vm-b" "$p/data.raw:raw" "$p/sys.qcow2:qcow2"
 domain "$vm-c" "$d/loose.raw:raw"
 domain "$vm-e" "$p/big.raw:raw"
@@ -98,6 +100,7 @@ t0=$(date +%s%N)
 expect_exit 0 "$CONVOY" apply --yes manifest.yaml > a.log 2>&1
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 cmp "$p/data.raw" "out/$vm-a-vda.raw" || fail "a: the streamed disk differs"
+cmp "$p/tiny.raw" "out/$vm-a-vdb.raw" || fail "a: the streamed 300-byte disk differs"
 out_k=$(du -k "out/$vm-a-vda.raw" | cut -f1)
 echo "a: 64 MiB volume (256 KiB data) streamed in $ms ms; output allocates $out_k KiB"
 [ "$out_k" -le 1024 ] || fail "a: holes were not kept: $out_k KiB allocated"
