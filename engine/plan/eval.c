@@ -12,6 +12,7 @@
 #include "plan/plan-priv.h"
 #include "util/autoptr.h"
 #include "util/error.h"
+#include "util/hash.h"
 
 const char *
 plan_action_name(enum plan_action a)
@@ -112,7 +113,7 @@ plan_fingerprint(const struct step_ops *ops, const char *inputs)
 {
     g_autofree char *text = g_strdup_printf("%s\nversion=%u\n%s", ops->name,
                                             ops->version, inputs);
-    return g_compute_checksum_for_string(G_CHECKSUM_SHA256, text, -1);
+    return hash_sha256_hex(text, strlen(text));
 }
 
 /* The directories searched for rule set NAME.yaml of one kind
