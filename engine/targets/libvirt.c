@@ -482,4 +482,6 @@ const struct target_ops target_libvirt_ops = {
     .start = lvt_start,
     .running = lvt_running,
     .remove_domain = lvt_remove_domain,
+    .domain_state = lv_domain_state,
+    .migrate = lv_migrate,
 };
