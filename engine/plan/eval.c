@@ -74,6 +74,7 @@ plan_vm_free(gpointer p)
     if (v->steps != NULL)
         g_ptr_array_unref(v->steps);
     g_free(v->error);
+    g_free(v->move_at);
     g_free(v);
 }
 
@@ -488,6 +489,12 @@ build_steps(struct plan_vm *v)
     v->steps = g_ptr_array_new_with_free_func(plan_step_free);
     if (v->error != NULL)
         return;
+    if (v->move != NULL) {
+        struct plan_step *s = add_step(v, &step_host_migrate, NULL);
+        s->inputs = s->ops->inputs(s);
+        s->fingerprint = plan_fingerprint(s->ops, s->inputs);
+        return;
+    }
     if (v->mvm->source_power == MANIFEST_SOURCE_POWER_SHUTDOWN &&
         v->src->ops->shutdown != NULL)
         down = add_step(v, &step_source_shutdown, NULL);
@@ -531,8 +538,9 @@ get_source(struct plan *p, const struct manifest_source *ms, GError **error)
     return s;
 }
 
-static struct target *
-get_target(struct plan *p, const struct manifest_target *mt, GError **error)
+struct target *
+plan_get_target(struct plan *p, const struct manifest_target *mt,
+                GError **error)
 {
     struct target *t = g_hash_table_lookup(p->targets, mt->name);
 
@@ -554,7 +562,7 @@ eval_vm(struct plan *p, struct plan_eval *ev, struct plan_vm *v, GError **fatal)
     v->mtgt = manifest_find_target(p->m, v->mvm->target);
     v->src = get_source(p, v->msrc, &err);
     if (v->src != NULL)
-        v->tgt = get_target(p, v->mtgt, &err);
+        v->tgt = plan_get_target(p, v->mtgt, &err);
     if (v->tgt != NULL)
         v->sv = v->src->ops->describe(v->src, v->mvm, &err);
     /* XenAPI exports only halted VMs: say so before apply fails. */
@@ -595,6 +603,14 @@ check_after(const struct manifest *m, const struct manifest_wave *w,
             const struct manifest_vm *vm = a->vms->pdata[k];
             g_autofree char *key = g_strdup_printf("%s/%s", vm->name,
                                                    step_domain_define.name);
+            g_autoptr(state_step_record) rec = state_step_get(st, key, NULL);
+            if (rec == NULL || rec->status != STATE_STEP_DONE)
+                left++;
+        }
+        for (guint k = 0; k < a->moves->len; k++) {
+            const struct manifest_move *mv = a->moves->pdata[k];
+            g_autofree char *key = g_strdup_printf("%s/%s", mv->domain,
+                                                   step_host_migrate.name);
             g_autoptr(state_step_record) rec = state_step_get(st, key, NULL);
             if (rec == NULL || rec->status != STATE_STEP_DONE)
                 left++;
@@ -647,16 +663,25 @@ plan_evaluate(const struct manifest *m, struct state *st, const char *wave,
     ev.domain_dirs = rules_dirs(m, "domain");
     ev.guest_dirs = rules_dirs(m, "guest");
     ev.st = st;
-    for (guint i = 0; i < m->vms->len && fatal == NULL; i++) {
-        struct manifest_vm *mvm = m->vms->pdata[i];
-        struct plan_vm *v;
+    /* Wave by wave: its VMs, then its host moves. */
+    for (guint i = 0; i < m->waves->len && fatal == NULL; i++) {
+        const struct manifest_wave *wi = m->waves->pdata[i];
 
-        if (w != NULL && mvm->wave != w)
+        if (w != NULL && wi != w)
             continue;
-        v = g_new0(struct plan_vm, 1);
-        v->mvm = mvm;
-        g_ptr_array_add(p->vms, v);
-        eval_vm(p, &ev, v, &fatal);
+        for (guint k = 0; k < wi->vms->len && fatal == NULL; k++) {
+            struct plan_vm *v = g_new0(struct plan_vm, 1);
+            v->mvm = wi->vms->pdata[k];
+            g_ptr_array_add(p->vms, v);
+            eval_vm(p, &ev, v, &fatal);
+        }
+        for (guint k = 0; k < wi->moves->len; k++) {
+            struct plan_vm *v = g_new0(struct plan_vm, 1);
+            v->move = wi->moves->pdata[k];
+            g_ptr_array_add(p->vms, v);
+            plan_eval_move(p, v);
+            build_steps(v);
+        }
     }
     if (fatal == NULL)
         plan_diff(p, st, &fatal);

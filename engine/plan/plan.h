@@ -48,6 +48,13 @@ struct plan_vm {
     GPtrArray *disks;                    /* of struct plan_disk*, owned */
     GPtrArray *steps;                    /* of struct plan_step*, owned */
     char *error;                         /* evaluation failure, or NULL */
+    /* A host move (mvm is then the move's own unit, msrc and sv are NULL,
+     * mtgt and tgt the destination): */
+    const struct manifest_move *move;    /* borrowed; NULL for a migration */
+    struct target *from;                 /* borrowed from the plan */
+    bool moved;                          /* the probe found it done */
+    char *move_at;                       /* where the probe found it: "on
+                                          * kvm1 (shut off)"; owned */
 };
 
 struct plan_step {

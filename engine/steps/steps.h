@@ -6,9 +6,11 @@
  * there only when the VM's source_power is shutdown and its source kind
  * can shut VMs down; domain-start only on targets that run domains, when
  * asked.
+ * A host move (a wave's moves:) is one step: host-migrate.
  * Sections: registry (registry.c) · source-shutdown (source-shutdown.c) ·
  * disk-copy (disk-copy.c) · domain-convert (domain-convert.c) ·
- * domain-define (domain-define.c) · domain-start (domain-start.c).
+ * domain-define (domain-define.c) · domain-start (domain-start.c) ·
+ * host-migrate (host-migrate.c).
  */
 #pragma once
 
@@ -27,6 +29,9 @@ struct step_ops {
     bool checkpointed;        /* long step that can resume */
     bool retryable;           /* a transient failure is tried again (the
                                * wave's retries:, with backoff) */
+    bool observable;          /* reality alone says whether it is done:
+                               * the plan probes it even when the state
+                               * store never recorded it (host moves) */
     /* Canonical "key=value\n" inputs of the step, sorted, secret-free;
      * returns a new string. */
     char *(*inputs)(const struct plan_step *ps);
@@ -48,6 +53,7 @@ extern const struct step_ops step_disk_copy;
 extern const struct step_ops step_domain_convert;
 extern const struct step_ops step_domain_define;
 extern const struct step_ops step_domain_start;
+extern const struct step_ops step_host_migrate;
 
 struct state_checkpoint;
 
