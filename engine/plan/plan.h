@@ -43,6 +43,8 @@ struct plan_vm {
     struct source *src;                  /* borrowed from the plan */
     struct target *tgt;                  /* borrowed from the plan */
     char *kvm_xml;                       /* converted domain XML, owned */
+    char *kvm_xml_sha256;                /* its digest, owned (with kvm_xml) */
+    char *source_xml_sha256;             /* sv->domain_xml's, owned */
     char *rules_text;                    /* "name@version:digest" lines */
     GPtrArray *changes;                  /* of struct convert_change*, owned */
     GPtrArray *disks;                    /* of struct plan_disk*, owned */

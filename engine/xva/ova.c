@@ -446,7 +446,7 @@ read_doc(const char *xml, size_t len, GError **error)
      * or fetched, and libxml2's own depth and size limits stay on. */
     doc = xmlCtxtReadMemory(ctxt, xml, (int)len, "ova.xml", NULL,
                             XML_PARSE_NONET | XML_PARSE_NOERROR |
-                            XML_PARSE_NOWARNING);
+                            XML_PARSE_NOWARNING | XML_PARSE_COMPACT);
     if (doc == NULL || !ctxt->wellFormed) {
         const xmlError *e = xmlCtxtGetLastError(ctxt);
         g_autofree char *msg = g_strdup(e != NULL && e->message != NULL ?
