@@ -66,6 +66,14 @@ expect_grep "Persistent: *yes" info.txt
 expect_grep "State: *shut off" info.txt
 virsh -q -c "$A" dominfo "$off" >/dev/null 2>&1 && fail "$off is still defined on A"
 
+# status and report list the move with its step.
+"$CONVOY" status manifest.yaml > status.txt
+expect_grep "$off (wave rebalance, move from kvm-a to kvm-b)" status.txt
+expect_grep "host-migrate  *done" status.txt
+"$CONVOY" report manifest.yaml > report.txt
+expect_grep "$off" report.txt
+expect_grep "host-migrate" report.txt
+
 # The second time: nothing to do, nothing done.
 expect_exit 0 "$CONVOY" plan manifest.yaml > plan.txt
 expect_grep "= done   host-migrate" plan.txt
