@@ -570,6 +570,7 @@ struct eval_job {
     GError *rules_error;      /* loading the rule sets failed */
     GError *err;              /* opening, describing or converting failed */
     bool parallel;            /* phase 2 on the pool */
+    bool built;               /* phase 2 made its steps already */
 };
 
 static void
@@ -613,6 +614,12 @@ eval_read(struct eval_job *j)
     v->sv = v->src->ops->describe(v->src, v->mvm, &j->err);
     if (v->sv != NULL && j->rules_error == NULL)
         eval_domain(v, j->sets, &j->err);
+    /* The steps, their inputs and fingerprints depend only on the VM (the
+     * target check can still block it in phase 3, which drops them). */
+    if (j->err == NULL && v->kvm_xml != NULL) {
+        build_steps(v);
+        j->built = true;
+    }
 }
 
 static void
@@ -662,7 +669,10 @@ eval_finish(struct plan *p, struct plan_eval *ev, struct eval_job *j,
         g_ptr_array_add(p->errors, g_strdup_printf("vm '%s': %s", v->mvm->name,
                                                    j->err->message));
     }
-    build_steps(v);
+    if (j->built && v->error != NULL)
+        g_clear_pointer(&v->steps, g_ptr_array_unref);
+    if (!j->built || v->error != NULL)
+        build_steps(v);
 }
 
 /* Threads for phase 2: CONVOY_PLAN_THREADS, else one per CPU (at most
