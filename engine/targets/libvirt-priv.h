@@ -41,3 +41,9 @@ void lv_pool_facts(virStoragePoolPtr pool, char **type, char **path);
 /* libvirt-check.c */
 void lv_check(struct target *t, const struct target_vm_req *req,
               GPtrArray *problems, GPtrArray *notes);
+
+/* libvirt-migrate.c */
+bool lv_domain_state(struct target *t, const char *vm,
+                     struct target_domain_state *out, GError **error);
+bool lv_migrate(struct target *t, struct target *dst, const char *vm,
+                const struct target_migration *how, GError **error);

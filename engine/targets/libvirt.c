@@ -515,4 +515,6 @@ const struct target_ops target_libvirt_ops = {
     .remove_domain = lvt_remove_domain,
     .disks_local = lvt_disks_local,
     .local_disk_path = lvt_local_disk_path,
+    .domain_state = lv_domain_state,
+    .migrate = lv_migrate,
 };
