@@ -44,12 +44,20 @@ cmd_status(int argc, char **argv)
         return cli_report(err);
     json_init(&j, true);
     json_begin_array(&j);
-    for (guint i = 0; i < m->vms->len; i++) {
-        const struct manifest_vm *vm = m->vms->pdata[i];
+    /* The VMs, then the host moves (their unit is named by the domain,
+     * and only their host-migrate step is theirs). */
+    guint n_units = m->vms->len + m->moves->len;
+    for (guint i = 0; i < n_units; i++) {
+        const struct manifest_move *mv = i >= m->vms->len
+            ? m->moves->pdata[i - m->vms->len] : NULL;
+        const struct manifest_vm *vm = mv != NULL ? mv->vm : m->vms->pdata[i];
         g_autofree char *prefix = g_strdup_printf("%s/", vm->name);
         bool any = false;
 
-        if (!opt_json)
+        if (!opt_json && mv != NULL)
+            printf("%s%s (wave %s, move from %s to %s)\n", i ? "\n" : "", vm->name,
+                   vm->wave->name, mv->from, mv->to);
+        else if (!opt_json)
             printf("%s%s (wave %s)\n", i ? "\n" : "", vm->name, vm->wave->name);
         for (guint k = 0; k < rows->len; k++) {
             const struct state_step_record *r = rows->pdata[k];
@@ -57,7 +65,8 @@ cmd_status(int argc, char **argv)
             g_autoptr(GDateTime) dt = NULL;
             g_autofree char *when = NULL;
 
-            if (!g_str_has_prefix(r->key, prefix))
+            if (!g_str_has_prefix(r->key, prefix) ||
+                (strcmp(r->kind, "host-migrate") == 0) != (mv != NULL))
                 continue;
             any = true;
             if (r->status == STATE_STEP_DONE)

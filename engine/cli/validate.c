@@ -26,12 +26,15 @@ cmd_validate(int argc, char **argv)
     m = cli_load_manifest(argc, argv, "validate", &status);
     if (m == NULL)
         return status;
-    if (!quiet)
-        printf("valid: %u file%s, %u source%s, %u target%s, %u wave%s, %u VM%s\n",
+    if (!quiet) {
+        g_autofree char *moves = m->moves->len == 0 ? g_strdup("")
+            : g_strdup_printf(", %u move%s", m->moves->len, m->moves->len == 1 ? "" : "s");
+        printf("valid: %u file%s, %u source%s, %u target%s, %u wave%s, %u VM%s%s\n",
                m->files->len, m->files->len == 1 ? "" : "s",
                m->sources->len, m->sources->len == 1 ? "" : "s",
                m->targets->len, m->targets->len == 1 ? "" : "s",
                m->waves->len, m->waves->len == 1 ? "" : "s",
-               m->vms->len, m->vms->len == 1 ? "" : "s");
+               m->vms->len, m->vms->len == 1 ? "" : "s", moves);
+    }
     return CONVOY_EXIT_OK;
 }

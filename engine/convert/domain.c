@@ -393,7 +393,8 @@ convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explai
     g_autofree char *kernel = os_text(root, "kernel");
     g_autofree char *initrd = os_text(root, "initrd");
     g_autofree char *cmdline = os_text(root, "cmdline");
-    if (!convert_apply_rules(doc, req->sets, req->n_sets, explain, error))
+    if (!convert_apply_rules_counted(doc, req->sets, req->n_sets, explain,
+                                     req->count_changes, error))
         return false;
     if (req->probe_formats)
         probe_formats(doc, name, notes);

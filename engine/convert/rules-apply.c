@@ -19,6 +19,7 @@ struct apply {
     const struct rule *r;
     xmlDoc *doc;
     GPtrArray *changes; /* of struct convert_change*, or NULL */
+    bool count_only;    /* changes gets a NULL per change, no text */
     const char *path;   /* the current node's path before the rule ran */
 };
 
@@ -43,6 +44,10 @@ record(struct apply *a, const char *fmt, ...)
 
     if (a->changes == NULL)
         return;
+    if (a->count_only) {
+        g_ptr_array_add(a->changes, NULL);
+        return;
+    }
     c = g_new0(struct convert_change, 1);
     c->rule_file = g_strdup(a->rs->path);
     c->line = a->r->line;
@@ -396,7 +401,7 @@ apply_rule(struct apply *a, xmlXPathContext *ctx, GError **error)
      * the rule saw them. */
     paths = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < count; i++)
-        g_ptr_array_add(paths, node_path(nodes[i]));
+        g_ptr_array_add(paths, a->count_only ? NULL : node_path(nodes[i]));
     /* Removing a node removes what is inside it: selected descendants of
      * a removed node are not removed (nor reported) on their own. */
     if (r->remove) {
@@ -504,7 +509,7 @@ source_facts_register(const struct source_facts *sf, xmlXPathContext *ctx)
 
 static bool
 apply_set(xmlDoc *doc, const struct rule_set *rs, const struct source_facts *sf,
-          GPtrArray *explain, GError **error)
+          GPtrArray *explain, bool count_only, GError **error)
 {
     g_autoptr(xmlXPathContext) ctx = convert_xpath_context(doc);
 
@@ -557,6 +562,7 @@ apply_set(xmlDoc *doc, const struct rule_set *rs, const struct source_facts *sf,
             .r = rs->rules->pdata[i],
             .doc = doc,
             .changes = explain,
+            .count_only = count_only,
         };
         if (!apply_rule(&a, ctx, error))
             return false;
@@ -568,6 +574,13 @@ bool
 convert_apply_rules(xmlDoc *doc, struct rule_set *const *sets, size_t n_sets, GPtrArray *explain,
                     GError **error)
 {
+    return convert_apply_rules_counted(doc, sets, n_sets, explain, false, error);
+}
+
+bool
+convert_apply_rules_counted(xmlDoc *doc, struct rule_set *const *sets, size_t n_sets,
+                            GPtrArray *explain, bool count_only, GError **error)
+{
     struct convert_xml_quiet quiet;
     struct source_facts sf = {NULL};
     bool ok = true;
@@ -575,7 +588,7 @@ convert_apply_rules(xmlDoc *doc, struct rule_set *const *sets, size_t n_sets, GP
     convert_xml_quiet_begin(&quiet);
     source_facts_init(&sf, doc);
     for (size_t i = 0; ok && i < n_sets; i++)
-        ok = apply_set(doc, sets[i], &sf, explain, error);
+        ok = apply_set(doc, sets[i], &sf, explain, count_only, error);
     source_facts_release(&sf);
     convert_xml_quiet_end(&quiet);
     return ok;

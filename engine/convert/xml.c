@@ -15,7 +15,7 @@
 #include "util/autoptr.h"
 #include "util/error.h"
 
-#define XML_PARSE_FLAGS (XML_PARSE_NONET | XML_PARSE_NOBLANKS)
+#define XML_PARSE_FLAGS (XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_COMPACT)
 
 static void
 capture_error(void *opaque, xmlError *e)

@@ -97,7 +97,9 @@ job_keys(struct job *j)
 {
     const struct manifest_source *ms = j->v->msrc;
     const struct manifest_target *mt = j->v->mtgt;
-    g_autofree char *sh = uri_host(ms->url != NULL ? ms->url : ms->uri);
+    const struct manifest_move *mv = j->v->move;
+    g_autofree char *sh = mv != NULL ? uri_host(mv->from_target->uri)
+                                     : uri_host(ms->url != NULL ? ms->url : ms->uri);
     g_autofree char *th = uri_host(mt->uri);
 
     /* A source without a host (files) is one "host": this machine. */

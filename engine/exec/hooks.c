@@ -83,8 +83,12 @@ set_env(GSubprocessLauncher *l, const struct plan_vm *v, const char *what,
     g_subprocess_launcher_setenv(l, "CONVOY_VM", m->name, TRUE);
     g_subprocess_launcher_setenv(l, "CONVOY_VM_TARGET_NAME", manifest_vm_target_name(m), TRUE);
     g_subprocess_launcher_setenv(l, "CONVOY_WAVE", m->wave->name, TRUE);
-    g_subprocess_launcher_setenv(l, "CONVOY_SOURCE", v->msrc->name, TRUE);
-    g_subprocess_launcher_setenv(l, "CONVOY_SOURCE_TYPE", manifest_source_kind_name(v->msrc->kind), TRUE);
+    /* A host move's source is the host it moves from (a libvirt target
+     * or URI). */
+    g_subprocess_launcher_setenv(l, "CONVOY_SOURCE", v->move != NULL ? v->move->from : v->msrc->name, TRUE);
+    g_subprocess_launcher_setenv(l, "CONVOY_SOURCE_TYPE", v->move != NULL ? "libvirt" : manifest_source_kind_name(v->msrc->kind), TRUE);
+    if (v->move != NULL)
+        g_subprocess_launcher_setenv(l, "CONVOY_MOVE", "1", TRUE);
     g_subprocess_launcher_setenv(l, "CONVOY_TARGET", v->mtgt->name, TRUE);
     g_subprocess_launcher_setenv(l, "CONVOY_TARGET_TYPE", manifest_target_kind_name(v->mtgt->kind), TRUE);
     g_subprocess_launcher_setenv(l, "CONVOY_DISKS", disks->str, TRUE);

@@ -203,5 +203,20 @@ manifest_dump(const struct manifest *m)
         g_autofree char *canon = manifest_vm_canonical(m, vm);
         g_string_append_printf(out, "[vm %s] wave=%s\n%s", vm->name, vm->wave->name, canon);
     }
+    for (guint i = 0; i < m->moves->len; i++) {
+        const struct manifest_move *mv = g_ptr_array_index(m->moves, i);
+        g_string_append_printf(out, "[move %s] wave=%s\n", mv->domain, mv->wave->name);
+        g_string_append_printf(out, "auto_converge=%s\nbandwidth=%" G_GUINT64_FORMAT "\ncompressed=%s\n"
+                               "from=%s\nfrom_uri=%s\nlive=%s\nmigrate_uri=%s\npeer_to_peer=%s\n"
+                               "persist=%s\nto=%s\nto_uri=%s\ntunnelled=%s\nundefine_source=%s\n",
+                               mv->auto_converge ? "true" : "false", mv->bandwidth,
+                               mv->compressed ? "true" : "false", mv->from,
+                               mv->from_target->uri, mv->live ? "true" : "false",
+                               mv->migrate_uri != NULL ? mv->migrate_uri : "",
+                               mv->peer_to_peer ? "true" : "false",
+                               mv->persist ? "true" : "false", mv->to, mv->to_target->uri,
+                               mv->tunnelled ? "true" : "false",
+                               mv->undefine_source ? "true" : "false");
+    }
     return g_string_free(g_steal_pointer(&out), FALSE);
 }

@@ -34,6 +34,7 @@ mload_init(struct mload *l)
     l->m->targets = g_ptr_array_new_with_free_func(mtarget_free);
     l->m->waves = g_ptr_array_new_with_free_func(mwave_free);
     l->m->vms = g_ptr_array_new_with_free_func(mvm_free);
+    l->m->moves = g_ptr_array_new_with_free_func(mmove_free);
     ydiag_init(&l->diag, MANIFEST_MAX_ERRORS);
     l->docs = g_ptr_array_new_with_free_func((GDestroyNotify)ydoc_free);
     l->file_names = g_hash_table_new(NULL, NULL);
@@ -253,7 +254,7 @@ top_level(struct mload *l, struct ydoc *doc)
             if (once(l, p->key, &l->notify_key))
                 parse_notify(l, v);
         } else if (strcmp(k, "moves") == 0) {
-            ydiag_error(&l->diag, p->key, "'moves': host moves are not supported yet");
+            ydiag_error(&l->diag, p->key, "'moves': host moves belong to a wave; write them as the 'moves' list of a wave, which runs them with its limits and window");
         }
     }
 }

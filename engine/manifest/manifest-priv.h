@@ -102,6 +102,11 @@ void msettings_apply(struct mload *l, const struct ynode *map,
  * and 'after' cycles. */
 void mwaves_parse(struct mload *l);
 
+/* moves.c: parse one entry of a wave's moves: into the model; domains
+ * (name → node of the first move) catches a domain moved twice. */
+void mmove_parse(struct mload *l, const struct ynode *n,
+                 struct manifest_wave *w, GHashTable *domains);
+
 /* model.c */
 struct manifest_source *msource_new(void);
 struct manifest_target *mtarget_new(void);
@@ -111,3 +116,4 @@ void msource_free(gpointer p);
 void mtarget_free(gpointer p);
 void mwave_free(gpointer p);
 void mvm_free(gpointer p);
+void mmove_free(gpointer p);

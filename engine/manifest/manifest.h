@@ -7,6 +7,7 @@
  * model: every VM carries its effective settings (defaults ← wave ← VM).
  *
  * Sections: model (model.c) · loader and validation (load.c) ·
+ * waves and their VMs (waves.c) · host moves (moves.c) ·
  * canonical fragments for fingerprints (canon.c).
  */
 #pragma once
@@ -48,6 +49,15 @@ enum manifest_source_power {
     MANIFEST_SOURCE_POWER_LAST,
 };
 
+/* libvirt sources: how disks are read. */
+enum manifest_disk_access {
+    MANIFEST_DISK_ACCESS_AUTO,    /* path on a local URI when readable,
+                                   * else a volume download stream */
+    MANIFEST_DISK_ACCESS_PATH,    /* the disk's path, on this host */
+    MANIFEST_DISK_ACCESS_STREAM,  /* virStorageVolDownload, always */
+    MANIFEST_DISK_ACCESS_LAST,
+};
+
 const char *manifest_source_kind_name(enum manifest_source_kind k);
 const char *manifest_target_kind_name(enum manifest_target_kind k);
 const char *manifest_source_power_name(enum manifest_source_power p);
@@ -70,8 +80,11 @@ struct manifest_source {
     /* xenserver: */
     bool use_compression;         /* GET /export with use_compression=zstd */
     bool export_raw_vdi;          /* export: raw_vdi — per-disk raw streams */
+    /* xenserver and libvirt: */
     uint64_t shutdown_timeout;    /* seconds for a clean shutdown (default 600) */
     uint64_t hard_shutdown_after; /* seconds; 0: never force a shutdown */
+    /* libvirt: */
+    enum manifest_disk_access disk_access;
 };
 
 enum manifest_net_from {
@@ -201,6 +214,34 @@ struct manifest_wave {
     char *timezone;       /* of weekly: "Europe/Paris"; NULL = UTC */
     struct manifest_hooks hooks;
     GPtrArray *vms;       /* of struct manifest_vm*, borrowed, in order */
+    GPtrArray *moves;     /* of struct manifest_move*, borrowed, in order */
+};
+
+/* A KVM → KVM host move of an existing libvirt domain (a wave's moves:),
+ * carried out by the libvirt migration API. */
+struct manifest_move {
+    char *domain;         /* the domain's name (the same at both ends) */
+    char *from;           /* as written: a target name or a libvirt URI */
+    char *to;             /* a libvirt target name */
+    const struct manifest_target *from_target; /* the libvirt target of
+                           * from: one of m->targets, or uri_target */
+    const struct manifest_target *to_target;   /* borrowed */
+    struct manifest_target *uri_target; /* owned: from as a URI, else NULL */
+    struct manifest_loc loc;
+    struct manifest_wave *wave;   /* borrowed */
+    bool live;            /* live: migrate the running domain; else offline
+                           * (VIR_MIGRATE_OFFLINE: the definition only) */
+    bool peer_to_peer;    /* the source daemon talks to the destination */
+    bool tunnelled;       /* data through the libvirtd connection (p2p) */
+    bool persist;         /* VIR_MIGRATE_PERSIST_DEST; default true */
+    bool undefine_source; /* VIR_MIGRATE_UNDEFINE_SOURCE; only when written */
+    bool auto_converge;   /* live only */
+    bool compressed;      /* live only */
+    char *migrate_uri;    /* VIR_MIGRATE_PARAM_URI (migration network) */
+    uint64_t bandwidth;   /* MiB/s; 0: libvirt's default */
+    struct manifest_vm *vm; /* owned: the move as the executor's unit (name
+                           * = domain, target = to, wave, hooks); not in
+                           * m->vms */
 };
 
 /* notify: where apply posts a JSON summary at the end of each wave. */
@@ -223,6 +264,7 @@ struct manifest {
     GPtrArray *targets;   /* of struct manifest_target*, owned */
     GPtrArray *waves;     /* of struct manifest_wave*, owned, in order */
     GPtrArray *vms;       /* of struct manifest_vm*, owned, wave order */
+    GPtrArray *moves;     /* of struct manifest_move*, owned, wave order */
 };
 
 /* Load and validate.  paths are files or directories (their *.yaml and
@@ -250,6 +292,10 @@ struct manifest_wave *manifest_find_wave(const struct manifest *m,
                                          const char *name);
 struct manifest_vm *manifest_find_vm(const struct manifest *m,
                                      const char *name);
+
+/* The move of a domain; borrowed, NULL if none. */
+struct manifest_move *manifest_find_move(const struct manifest *m,
+                                         const char *domain);
 
 /* Canonical, secret-free text of what a VM's steps depend on in the
  * manifest: "key=value" lines sorted by key (name, rename, source kind

@@ -137,6 +137,7 @@ mwave_new(void)
 
     w->after = g_ptr_array_new_with_free_func(g_free);
     w->vms = g_ptr_array_new();
+    w->moves = g_ptr_array_new();
     w->max_parallel = 1;
     w->retries = 2;
     w->hooks.timeout = 600;
@@ -159,6 +160,7 @@ mwave_free(gpointer p)
     g_free(w->hooks.pre);
     g_free(w->hooks.post);
     g_ptr_array_unref(w->vms);
+    g_ptr_array_unref(w->moves);
     g_free(w);
 }
 
@@ -195,6 +197,22 @@ mvm_free(gpointer p)
 }
 
 void
+mmove_free(gpointer p)
+{
+    struct manifest_move *mv = p;
+
+    if (mv == NULL)
+        return;
+    g_free(mv->domain);
+    g_free(mv->from);
+    g_free(mv->to);
+    g_free(mv->migrate_uri);
+    mtarget_free(mv->uri_target);
+    mvm_free(mv->vm);
+    g_free(mv);
+}
+
+void
 manifest_free(struct manifest *m)
 {
     if (m == NULL)
@@ -209,6 +227,7 @@ manifest_free(struct manifest *m)
     g_free(m->base_dir);
     /* VMs first: waves only borrow them. */
     g_ptr_array_unref(m->vms);
+    g_ptr_array_unref(m->moves);
     g_ptr_array_unref(m->waves);
     g_ptr_array_unref(m->targets);
     g_ptr_array_unref(m->sources);
@@ -256,6 +275,17 @@ manifest_find_vm(const struct manifest *m, const char *name)
         struct manifest_vm *vm = g_ptr_array_index(m->vms, i);
         if (strcmp(vm->name, name) == 0)
             return vm;
+    }
+    return NULL;
+}
+
+struct manifest_move *
+manifest_find_move(const struct manifest *m, const char *domain)
+{
+    for (guint i = 0; i < m->moves->len; i++) {
+        struct manifest_move *mv = g_ptr_array_index(m->moves, i);
+        if (strcmp(mv->domain, domain) == 0)
+            return mv;
     }
     return NULL;
 }

@@ -9,7 +9,7 @@
 
 static const char *const wave_keys[] = {
     "name", "after", "max_parallel", "limits", "window", "on_failure",
-    "retries", "hooks", "vms", "target", "disk_format", "allocation",
+    "retries", "hooks", "vms", "moves", "target", "disk_format", "allocation",
     "source_power", "start", "autostart", "rules", "guest", NULL,
 };
 static const char *const vm_keys[] = {
@@ -42,6 +42,7 @@ struct waves_ctx {
     GHashTable *wave_names;    /* name → name node of the first */
     GHashTable *vm_names;      /* name → name node of the first */
     GHashTable *target_names;  /* "target\nname" → node of the first */
+    GHashTable *move_domains;  /* domain → domain node of its move */
 };
 
 static bool
@@ -231,7 +232,7 @@ parse_after(struct mload *l, const struct ynode *n, struct wave_src *ws)
 
 static void
 check_target_name(struct waves_ctx *c, const struct ynode *at,
-                  struct manifest_vm *vm)
+                  const char *what, struct manifest_vm *vm)
 {
     const char *tname = manifest_vm_target_name(vm);
     char *id = g_strdup_printf("%s\n%s", vm->target, tname);
@@ -242,7 +243,7 @@ check_target_name(struct waves_ctx *c, const struct ynode *at,
         return;
     }
     g_free(id);
-    ydiag_error(&c->l->diag, at, "vm '%s': name '%s' is already used on target '%s'", vm->name, tname, vm->target);
+    ydiag_error(&c->l->diag, at, "%s '%s': name '%s' is already used on target '%s'", what, vm->name, tname, vm->target);
     ydiag_note(&c->l->diag, first, "first used here");
 }
 
@@ -359,7 +360,7 @@ parse_vm(struct waves_ctx *c, const struct ynode *n, struct manifest_wave *w,
     }
 
     if (vm->target != NULL)
-        check_target_name(c, rn != NULL ? rn : name_node, vm);
+        check_target_name(c, rn != NULL ? rn : name_node, "vm", vm);
 }
 
 static void
@@ -424,13 +425,30 @@ parse_wave(struct waves_ctx *c, const struct ynode *n, guint index)
     g_autofree char *ctx = g_strdup_printf("wave '%s'", ws.w->name);
     msettings_apply(l, n, ctx, &s);
 
-    if (mrequire(l, n, "vms", "wave")) {
+    const struct ynode *moves = ynode_get(n, "moves");
+    if (moves != NULL && ynode_get(n, "vms") == NULL) {
+        /* A wave of host moves only. */
+    } else if (mrequire(l, n, "vms", "wave")) {
         const struct ynode *vms = ynode_get(n, "vms");
         if (vms->kind != YNODE_SEQUENCE) {
             ydiag_error(&l->diag, vms, "'vms': expected a list of vms, got a %s", ynode_kind_name(vms->kind));
         } else {
             for (guint i = 0; i < vms->items->len; i++)
                 parse_vm(c, g_ptr_array_index(vms->items, i), ws.w, &s);
+        }
+    }
+    if (moves != NULL && moves->kind != YNODE_SEQUENCE) {
+        ydiag_error(&l->diag, moves, "'moves': expected a list of host moves, got a %s", ynode_kind_name(moves->kind));
+    } else if (moves != NULL) {
+        for (guint i = 0; i < moves->items->len; i++) {
+            const struct ynode *mn = g_ptr_array_index(moves->items, i);
+            guint before = ws.w->moves->len;
+            mmove_parse(l, mn, ws.w, c->move_domains);
+            if (ws.w->moves->len > before) {
+                struct manifest_move *mv = g_ptr_array_index(ws.w->moves, before);
+                if (mv->to != NULL)
+                    check_target_name(c, ynode_get(mn, "domain"), "move", mv->vm);
+            }
         }
     }
     msettings_release(&s);
@@ -515,6 +533,7 @@ mwaves_parse(struct mload *l)
         .wave_names = g_hash_table_new(g_str_hash, g_str_equal),
         .vm_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
         .target_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
+        .move_domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
     };
 
     for (guint i = 0; i < l->wave_nodes->len; i++)
@@ -527,4 +546,5 @@ mwaves_parse(struct mload *l)
     g_hash_table_unref(c.wave_names);
     g_hash_table_unref(c.vm_names);
     g_hash_table_unref(c.target_names);
+    g_hash_table_unref(c.move_domains);
 }

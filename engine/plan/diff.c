@@ -75,6 +75,25 @@ diff_step(struct plan_step *s, struct state *st, GError **error)
 {
     struct state_step_record *rec = s->rec;
 
+    if (s->ops->observable) {
+        g_autofree char *why = NULL;
+        if (s->ops->probe(s, s->vm->tgt, rec != NULL ? rec->outputs : NULL, &why)) {
+            s->action = PLAN_ACTION_DONE;
+            s->reason = g_strdup(rec != NULL && rec->status == STATE_STEP_DONE
+                                 ? "up to date" : "already so");
+            return;
+        }
+        if (rec != NULL && rec->status == STATE_STEP_DONE) {
+            s->action = PLAN_ACTION_REDO;
+            s->reason = g_steal_pointer(&why);
+            return;
+        }
+        if (rec == NULL) {
+            s->action = PLAN_ACTION_TODO;
+            s->reason = g_steal_pointer(&why);
+            return;
+        }
+    }
     if (rec == NULL) {
         s->action = PLAN_ACTION_TODO;
         s->reason = g_strdup("not done yet");

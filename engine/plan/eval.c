@@ -4,6 +4,7 @@
 
 #include <string.h>
 #include <glib.h>
+#include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
 
@@ -13,6 +14,7 @@
 #include "plan/plan-priv.h"
 #include "util/autoptr.h"
 #include "util/error.h"
+#include "util/hash.h"
 
 const char *
 plan_action_name(enum plan_action a)
@@ -66,6 +68,8 @@ plan_vm_free(gpointer p)
 
     source_vm_free(v->sv);
     g_free(v->kvm_xml);
+    g_free(v->kvm_xml_sha256);
+    g_free(v->source_xml_sha256);
     g_free(v->rules_text);
     if (v->changes != NULL)
         g_ptr_array_unref(v->changes);
@@ -78,6 +82,7 @@ plan_vm_free(gpointer p)
     if (v->guest_names != NULL)
         g_ptr_array_unref(v->guest_names);
     g_free(v->error);
+    g_free(v->move_at);
     g_free(v);
 }
 
@@ -121,7 +126,7 @@ plan_fingerprint(const struct step_ops *ops, const char *inputs)
 {
     g_autofree char *text = g_strdup_printf("%s\nversion=%u\n%s", ops->name,
                                             ops->version, inputs);
-    return g_compute_checksum_for_string(G_CHECKSUM_SHA256, text, -1);
+    return hash_sha256_hex(text, strlen(text));
 }
 
 /* The directories searched for rule set NAME.yaml of one kind
@@ -154,13 +159,12 @@ rule_exists_in(char **dirs, const char *name)
 }
 
 /* Load (once) the domain rule sets a VM names.  Guest rule sets are not
- * applied here; a name that is neither is an error. */
+ * applied here: their names go to guest (borrowed), for a warning; a name
+ * that is neither is an error. */
 static bool
-vm_rule_sets(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
-             GPtrArray *out, GError **error)
+vm_rule_sets(struct plan *p, struct plan_eval *ev, const struct manifest_vm *mvm,
+             GPtrArray *out, GPtrArray *guest, GError **error)
 {
-    const struct manifest_vm *mvm = v->mvm;
-
     for (guint i = 0; i < mvm->rules->len; i++) {
         const char *name = mvm->rules->pdata[i];
         struct rule_set *rs = g_hash_table_lookup(ev->rule_sets, name);
@@ -168,16 +172,7 @@ vm_rule_sets(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
         if (rs == NULL) {
             if (!rule_exists_in(ev->domain_dirs, name)) {
                 if (rule_exists_in(ev->guest_dirs, name)) {
-                    /* A guest rule set in rules: joins guest: {rules}. */
-                    if (!mvm->guest.fixup && !g_hash_table_contains(ev->warned, name)) {
-                        g_ptr_array_add(p->warnings,
-                                        g_strdup_printf("guest rule set '%s' is not applied: in-guest repair is off (set guest: {fixup: true})",
-                                                        name));
-                        g_hash_table_add(ev->warned, g_strdup(name));
-                    }
-                    if (v->guest_names == NULL)
-                        v->guest_names = g_ptr_array_new_with_free_func(g_free);
-                    g_ptr_array_add(v->guest_names, g_strdup(name));
+                    g_ptr_array_add(guest, (gpointer)name);
                     continue;
                 }
                 g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
@@ -247,16 +242,6 @@ apply_overrides(xmlDoc *doc, const struct manifest_vm *mvm,
     }
 }
 
-static void
-convert_disk_free(gpointer p)
-{
-    struct convert_disk *d = p;
-
-    g_free(d->dev);
-    g_free(d->source);
-    g_free(d);
-}
-
 /* The pool a disk lands in: the target's pools.map by the disk's SR
  * name_label (XenServer, XVA) or by its path or a folder above it (file
  * sources, the longest match), else pools.default (*pool NULL).  With a
@@ -303,18 +288,14 @@ disk_pool(const struct manifest_target *mt, const struct source_disk *sd,
 
 /* Convert the VM's domain XML and map its disks and networks. */
 static bool
-eval_domain(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
-            GError **error)
+eval_domain(struct plan_vm *v, GPtrArray *sets, GError **error)
 {
-    g_autoptr(GPtrArray) sets = g_ptr_array_new();
     g_autoptr(xmlDoc) doc = NULL;
     g_autoptr(GArray) maps = g_array_new(FALSE, TRUE, sizeof(struct convert_netmap));
     g_autoptr(GPtrArray) xdisks = NULL;
     g_autoptr(GString) rules_text = g_string_new(NULL);
     struct convert_request req = {0};
 
-    if (!vm_rule_sets(p, ev, v, sets, error))
-        return false;
     for (guint i = 0; i < sets->len; i++) {
         const struct rule_set *rs = sets->pdata[i];
         g_string_append_printf(rules_text, "%s@%u:%s\n", rule_set_name(rs),
@@ -337,6 +318,7 @@ eval_domain(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
         g_array_append_val(maps, cm);
     }
     req.input_name = v->sv->location;
+    req.count_changes = true;
     req.sets = (struct rule_set *const *)sets->pdata;
     req.n_sets = sets->len;
     req.map_networks = true;
@@ -362,7 +344,6 @@ eval_domain(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
         return false;
 
     xdisks = convert_list_disks(doc);
-    g_ptr_array_set_free_func(xdisks, convert_disk_free);
     v->disks = g_ptr_array_new_with_free_func(plan_disk_free);
     for (guint i = 0; i < v->sv->disks->len; i++) {
         const struct source_disk *sd = v->sv->disks->pdata[i];
@@ -403,6 +384,11 @@ eval_domain(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
     }
     apply_overrides(doc, v->mvm, v->mtgt);
     v->kvm_xml = convert_xml_format(doc);
+    /* The steps' inputs name these digests; computed here, on the
+     * evaluation's threads. */
+    v->kvm_xml_sha256 = hash_sha256_hex(v->kvm_xml, strlen(v->kvm_xml));
+    v->source_xml_sha256 = hash_sha256_hex(v->sv->domain_xml,
+                                           strlen(v->sv->domain_xml));
     return true;
 }
 
@@ -559,9 +545,8 @@ check_target(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
     }
 }
 
-/* The chain: [source-shutdown] → disk-copy × N → [guest-fixup] →
- * domain-convert → domain-define → domain-start (when asked and the target
- * runs domains). */
+/* The chain: [source-shutdown] → disk-copy × N → [guest-fixup] → domain-convert →
+ * domain-define → domain-start (when asked and the target runs domains). */
 static void
 build_steps(struct plan_vm *v)
 {
@@ -574,6 +559,12 @@ build_steps(struct plan_vm *v)
     v->steps = g_ptr_array_new_with_free_func(plan_step_free);
     if (v->error != NULL)
         return;
+    if (v->move != NULL) {
+        struct plan_step *s = add_step(v, &step_host_migrate, NULL);
+        s->inputs = s->ops->inputs(s);
+        s->fingerprint = plan_fingerprint(s->ops, s->inputs);
+        return;
+    }
     if (v->mvm->source_power == MANIFEST_SOURCE_POWER_SHUTDOWN &&
         v->src->ops->shutdown != NULL)
         down = add_step(v, &step_source_shutdown, NULL);
@@ -609,7 +600,8 @@ build_steps(struct plan_vm *v)
 }
 
 static struct source *
-get_source(struct plan *p, const struct manifest_source *ms, GError **error)
+get_source(struct plan *p, const struct manifest_source *ms, GPtrArray *warnings,
+           GError **error)
 {
     struct source *s = g_hash_table_lookup(p->sources, ms->name);
 
@@ -619,15 +611,16 @@ get_source(struct plan *p, const struct manifest_source *ms, GError **error)
             return NULL;
         g_hash_table_insert(p->sources, g_strdup(ms->name), s);
         if (ms->insecure)
-            g_ptr_array_add(p->warnings,
+            g_ptr_array_add(warnings,
                             g_strdup_printf("source '%s': insecure: true — TLS certificates are not verified; anyone on the path can read or change what is copied",
                                             ms->name));
     }
     return s;
 }
 
-static struct target *
-get_target(struct plan *p, const struct manifest_target *mt, GError **error)
+struct target *
+plan_get_target(struct plan *p, const struct manifest_target *mt,
+                GError **error)
 {
     struct target *t = g_hash_table_lookup(p->targets, mt->name);
 
@@ -640,18 +633,97 @@ get_target(struct plan *p, const struct manifest_target *mt, GError **error)
     return t;
 }
 
+/* One item of the plan while it is evaluated: a VM (or a host move, move
+ * set), and what each phase found.  Phase 1 (serial, in order) opens its
+ * source and target and loads its rule sets; phase 2 reads the source and
+ * converts the domain, on a thread pool for VMs whose source can be read
+ * concurrently (xva files); phase 3 (serial, in order) turns the results
+ * into warnings, errors, target checks and steps, exactly as one pass in
+ * order would, so the output does not depend on the threads. */
+struct eval_job {
+    struct plan_vm *v;
+    GPtrArray *sets;          /* struct rule_set*, borrowed from ev */
+    GPtrArray *guest;         /* guest rule set names, borrowed */
+    GPtrArray *warnings;      /* of char*, owned: phase 1's */
+    GError *rules_error;      /* loading the rule sets failed */
+    GError *err;              /* opening, describing or converting failed */
+    bool parallel;            /* phase 2 on the pool */
+    bool built;               /* phase 2 made its steps already */
+};
+
 static void
-eval_vm(struct plan *p, struct plan_eval *ev, struct plan_vm *v, GError **fatal)
+eval_job_free(gpointer p)
 {
-    g_autoptr(GError) err = NULL;
+    struct eval_job *j = p;
+
+    g_ptr_array_unref(j->sets);
+    g_ptr_array_unref(j->guest);
+    g_ptr_array_unref(j->warnings);
+    g_clear_error(&j->rules_error);
+    g_clear_error(&j->err);
+    g_free(j);
+}
+
+static void
+eval_open(struct plan *p, struct plan_eval *ev, struct eval_job *j)
+{
+    struct plan_vm *v = j->v;
 
     v->msrc = manifest_find_source(p->m, v->mvm->source);
     v->mtgt = manifest_find_target(p->m, v->mvm->target);
-    v->src = get_source(p, v->msrc, &err);
+    v->src = get_source(p, v->msrc, j->warnings, &j->err);
     if (v->src != NULL)
-        v->tgt = get_target(p, v->mtgt, &err);
+        v->tgt = plan_get_target(p, v->mtgt, &j->err);
     if (v->tgt != NULL)
-        v->sv = v->src->ops->describe(v->src, v->mvm, &err);
+        vm_rule_sets(p, ev, v->mvm, j->sets, j->guest, &j->rules_error);
+    /* Guest rule sets load here, serially: phase 2 only reads them. */
+    if (v->tgt != NULL && j->guest->len > 0) {
+        v->guest_names = g_ptr_array_new_with_free_func(g_free);
+        for (guint i = 0; i < j->guest->len; i++)
+            g_ptr_array_add(v->guest_names, g_strdup(j->guest->pdata[i]));
+    }
+    if (v->tgt != NULL && j->rules_error == NULL)
+        vm_guest_sets(p, ev, v, &j->rules_error);
+    /* xva files are read with nothing shared but the folder scan (under
+     * its lock); other sources hold one connection. */
+    j->parallel = v->tgt != NULL && v->msrc->kind == MANIFEST_SOURCE_XVA &&
+                  v->msrc->url == NULL;
+}
+
+static void
+eval_read(struct eval_job *j)
+{
+    struct plan_vm *v = j->v;
+
+    if (v->tgt == NULL || j->err != NULL)
+        return;
+    v->sv = v->src->ops->describe(v->src, v->mvm, &j->err);
+    if (v->sv != NULL && j->rules_error == NULL)
+        eval_domain(v, j->sets, &j->err);
+    /* The steps, their inputs and fingerprints depend only on the VM (the
+     * target check can still block it in phase 3, which drops them). */
+    if (j->err == NULL && v->kvm_xml != NULL) {
+        build_steps(v);
+        j->built = true;
+    }
+}
+
+static void
+eval_read_pooled(gpointer data, gpointer user_data)
+{
+    eval_read(data);
+}
+
+static void
+eval_finish(struct plan *p, struct plan_eval *ev, struct eval_job *j,
+            GError **fatal)
+{
+    struct plan_vm *v = j->v;
+
+    if (!j->parallel)
+        eval_read(j);
+    for (guint i = 0; i < j->warnings->len; i++)
+        g_ptr_array_add(p->warnings, g_strdup(j->warnings->pdata[i]));
     /* XenAPI exports only halted VMs: say so before apply fails. */
     if (v->sv != NULL && v->sv->powered_on &&
         v->mvm->source_power == MANIFEST_SOURCE_POWER_LEAVE &&
@@ -659,28 +731,92 @@ eval_vm(struct plan *p, struct plan_eval *ev, struct plan_vm *v, GError **fatal)
         g_ptr_array_add(p->warnings,
                         g_strdup_printf("vm '%s' is running and source_power is leave: its disks cannot be exported until it is shut down",
                                         v->mvm->name));
-    if (v->sv != NULL && !eval_domain(p, ev, v, &err) &&
-        g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_INVALID)) {
-        g_propagate_error(fatal, g_steal_pointer(&err));
-        return;
+    for (guint i = 0; v->sv != NULL && v->sv->warnings != NULL &&
+                      i < v->sv->warnings->len; i++)
+        g_ptr_array_add(p->warnings, g_strdup_printf("vm '%s': %s", v->mvm->name,
+                                                     (const char *)v->sv->warnings->pdata[i]));
+    if (v->sv != NULL) {
+        /* A guest rule set in rules: joins guest: {rules}. */
+        for (guint i = 0; i < j->guest->len && !v->mvm->guest.fixup; i++) {
+            const char *name = j->guest->pdata[i];
+            if (g_hash_table_contains(ev->warned, name))
+                continue;
+            g_ptr_array_add(p->warnings,
+                            g_strdup_printf("guest rule set '%s' is not applied: in-guest repair is off (set guest: {fixup: true})",
+                                            name));
+            g_hash_table_add(ev->warned, g_strdup(name));
+        }
+        if (j->rules_error != NULL)
+            j->err = g_steal_pointer(&j->rules_error);
+        if (g_error_matches(j->err, CONVOY_ERROR, CONVOY_ERROR_INVALID)) {
+            g_propagate_error(fatal, g_steal_pointer(&j->err));
+            return;
+        }
     }
-    if (err == NULL && v->kvm_xml != NULL && !vm_guest_sets(p, ev, v, &err)) {
-        g_propagate_error(fatal, g_steal_pointer(&err));
-        return;
-    }
-    if (err == NULL && v->guest_sets != NULL && v->tgt->ops->disks_local != NULL &&
+    if (j->err == NULL && v->guest_sets != NULL && v->tgt->ops->disks_local != NULL &&
         !v->tgt->ops->disks_local(v->tgt))
-        g_set_error(&err, CONVOY_ERROR, CONVOY_ERROR_CONFLICT,
+        g_set_error(&j->err, CONVOY_ERROR, CONVOY_ERROR_CONFLICT,
                     "guest-fixup needs the target's disks on this machine, but target '%s' keeps them out of reach (a remote libvirt connection or upload: stream); run convoy on the KVM host, or set guest: {fixup: false}",
                     v->mtgt->name);
-    if (err == NULL && v->kvm_xml != NULL)
-        check_target(p, ev, v, &err);
-    if (err != NULL) {
-        v->error = g_strdup(err->message);
+    if (j->err == NULL && v->kvm_xml != NULL)
+        check_target(p, ev, v, &j->err);
+    if (j->err != NULL) {
+        v->error = g_strdup(j->err->message);
         g_ptr_array_add(p->errors, g_strdup_printf("vm '%s': %s", v->mvm->name,
-                                                   err->message));
+                                                   j->err->message));
     }
-    build_steps(v);
+    if (j->built && v->error != NULL)
+        g_clear_pointer(&v->steps, g_ptr_array_unref);
+    if (!j->built || v->error != NULL)
+        build_steps(v);
+}
+
+/* Threads for phase 2: CONVOY_PLAN_THREADS, else one per CPU (at most
+ * 8); 1 evaluates everything in one pass. */
+static unsigned
+eval_threads(void)
+{
+    const char *env = g_getenv("CONVOY_PLAN_THREADS");
+    guint64 n = 0;
+
+    if (env != NULL && g_ascii_string_to_unsigned(env, 10, 1, 64, &n, NULL))
+        return (unsigned)n;
+    return MIN(g_get_num_processors(), 8);
+}
+
+/* Phase 2 for every pooled job.  With too few of them to be worth
+ * threads, or when no thread can be started, they run in phase 3. */
+static void
+eval_pool(GPtrArray *jobs)
+{
+    unsigned n = eval_threads();
+    unsigned pooled = 0;
+    g_autoptr(GError) err = NULL;
+    GThreadPool *pool;
+
+    for (guint i = 0; i < jobs->len; i++) {
+        struct eval_job *j = jobs->pdata[i];
+        if (j->parallel)
+            pooled++;
+    }
+    if (n <= 1 || pooled < 2 * n) {
+        for (guint i = 0; i < jobs->len; i++)
+            ((struct eval_job *)jobs->pdata[i])->parallel = false;
+        return;
+    }
+    pool = g_thread_pool_new(eval_read_pooled, NULL, (gint)n, TRUE, &err);
+    if (pool == NULL) {
+        for (guint i = 0; i < jobs->len; i++)
+            ((struct eval_job *)jobs->pdata[i])->parallel = false;
+        return;
+    }
+    for (guint i = 0; i < jobs->len; i++) {
+        struct eval_job *j = jobs->pdata[i];
+        if (j->parallel)
+            g_thread_pool_push(pool, j, NULL);
+    }
+    /* Waits for every pushed job. */
+    g_thread_pool_free(pool, FALSE, TRUE);
 }
 
 /* For --wave: the waves it runs after must be complete (every VM's last
@@ -699,6 +835,14 @@ check_after(const struct manifest *m, const struct manifest_wave *w,
             const struct manifest_vm *vm = a->vms->pdata[k];
             g_autofree char *key = g_strdup_printf("%s/%s", vm->name,
                                                    step_domain_define.name);
+            g_autoptr(state_step_record) rec = state_step_get(st, key, NULL);
+            if (rec == NULL || rec->status != STATE_STEP_DONE)
+                left++;
+        }
+        for (guint k = 0; k < a->moves->len; k++) {
+            const struct manifest_move *mv = a->moves->pdata[k];
+            g_autofree char *key = g_strdup_printf("%s/%s", mv->domain,
+                                                   step_host_migrate.name);
             g_autoptr(state_step_record) rec = state_step_get(st, key, NULL);
             if (rec == NULL || rec->status != STATE_STEP_DONE)
                 left++;
@@ -753,16 +897,47 @@ plan_evaluate(const struct manifest *m, struct state *st, const char *wave,
     ev.domain_dirs = rules_dirs(m, "domain");
     ev.guest_dirs = rules_dirs(m, "guest");
     ev.st = st;
-    for (guint i = 0; i < m->vms->len && fatal == NULL; i++) {
-        struct manifest_vm *mvm = m->vms->pdata[i];
-        struct plan_vm *v;
+    /* Wave by wave: its VMs, then its host moves. */
+    g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func(eval_job_free);
+    for (guint i = 0; i < m->waves->len; i++) {
+        const struct manifest_wave *wi = m->waves->pdata[i];
 
-        if (w != NULL && mvm->wave != w)
+        if (w != NULL && wi != w)
             continue;
-        v = g_new0(struct plan_vm, 1);
-        v->mvm = mvm;
-        g_ptr_array_add(p->vms, v);
-        eval_vm(p, &ev, v, &fatal);
+        for (guint k = 0; k < wi->vms->len; k++) {
+            struct eval_job *j = g_new0(struct eval_job, 1);
+            j->v = g_new0(struct plan_vm, 1);
+            j->v->mvm = wi->vms->pdata[k];
+            j->sets = g_ptr_array_new();
+            j->guest = g_ptr_array_new();
+            j->warnings = g_ptr_array_new_with_free_func(g_free);
+            g_ptr_array_add(p->vms, j->v);
+            g_ptr_array_add(jobs, j);
+            eval_open(p, &ev, j);
+        }
+        for (guint k = 0; k < wi->moves->len; k++) {
+            struct eval_job *j = g_new0(struct eval_job, 1);
+            j->v = g_new0(struct plan_vm, 1);
+            j->v->move = wi->moves->pdata[k];
+            j->sets = g_ptr_array_new();
+            j->guest = g_ptr_array_new();
+            j->warnings = g_ptr_array_new_with_free_func(g_free);
+            g_ptr_array_add(p->vms, j->v);
+            g_ptr_array_add(jobs, j);
+        }
+    }
+    /* libxml2 sets its globals up once, before any thread parses. */
+    xmlInitParser();
+    eval_pool(jobs);
+    for (guint i = 0; i < jobs->len && fatal == NULL; i++) {
+        struct eval_job *j = jobs->pdata[i];
+
+        if (j->v->move != NULL) {
+            plan_eval_move(p, j->v);
+            build_steps(j->v);
+        } else {
+            eval_finish(p, &ev, j, &fatal);
+        }
     }
     if (fatal == NULL)
         plan_diff(p, st, &fatal);

@@ -17,3 +17,11 @@ struct plan_eval {
 /* diff.c: set every step's action and reason from st and a probe of the
  * target; updates p->counts.  false only on a state store failure. */
 bool plan_diff(struct plan *p, struct state *st, GError **error);
+
+/* eval.c: the plan's (cached) connection to a target. */
+struct target *plan_get_target(struct plan *p, const struct manifest_target *mt,
+                               GError **error);
+
+/* move.c: evaluate a host move into v (v->move set): probe both hosts,
+ * then its one host-migrate step (v->error when it cannot run). */
+void plan_eval_move(struct plan *p, struct plan_vm *v);

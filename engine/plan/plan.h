@@ -43,6 +43,8 @@ struct plan_vm {
     struct source *src;                  /* borrowed from the plan */
     struct target *tgt;                  /* borrowed from the plan */
     char *kvm_xml;                       /* converted domain XML, owned */
+    char *kvm_xml_sha256;                /* its digest, owned (with kvm_xml) */
+    char *source_xml_sha256;             /* sv->domain_xml's, owned */
     char *rules_text;                    /* "name@version:digest" lines */
     GPtrArray *changes;                  /* of struct convert_change*, owned */
     GPtrArray *disks;                    /* of struct plan_disk*, owned */
@@ -53,6 +55,13 @@ struct plan_vm {
     GPtrArray *guest_sets;
     GPtrArray *guest_names;              /* of char*, owned: guest set
                                           * names met in rules: */
+    /* A host move (mvm is then the move's own unit, msrc and sv are NULL,
+     * mtgt and tgt the destination): */
+    const struct manifest_move *move;    /* borrowed; NULL for a migration */
+    struct target *from;                 /* borrowed from the plan */
+    bool moved;                          /* the probe found it done */
+    char *move_at;                       /* where the probe found it: "on
+                                          * kvm1 (shut off)"; owned */
 };
 
 struct plan_step {

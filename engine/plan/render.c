@@ -62,9 +62,17 @@ plan_render_text(const struct plan *p)
     GString *out = g_string_new(NULL);
     const char *cur_wave = NULL;
     unsigned n_steps = 0;
+    unsigned n_moves = 0;
 
-    g_string_append_printf(out, "convoy plan: %u VM%s%s%s (state %s)\n",
-                           p->vms->len, p->vms->len == 1 ? "" : "s",
+    for (guint i = 0; i < p->vms->len; i++) {
+        if (((const struct plan_vm *)p->vms->pdata[i])->move != NULL)
+            n_moves++;
+    }
+    g_string_append_printf(out, "convoy plan: %u VM%s", p->vms->len - n_moves,
+                           p->vms->len - n_moves == 1 ? "" : "s");
+    if (n_moves > 0)
+        g_string_append_printf(out, ", %u move%s", n_moves, n_moves == 1 ? "" : "s");
+    g_string_append_printf(out, "%s%s (state %s)\n",
                            p->wave ? ", wave " : "", p->wave ? p->wave : "",
                            p->state_path);
     for (guint i = 0; i < p->warnings->len; i++)
@@ -79,13 +87,18 @@ plan_render_text(const struct plan *p)
             cur_wave = v->mvm->wave->name;
             g_string_append_printf(out, "\nwave %s\n", cur_wave);
         }
-        g_string_append_printf(out, "  vm %s", v->mvm->name);
-        if (strcmp(tname, v->mvm->name) != 0)
-            g_string_append_printf(out, " → %s", tname);
-        g_string_append_printf(out, " (source %s", v->mvm->source);
-        if (v->sv != NULL)
-            g_string_append_printf(out, ": %s", v->sv->location);
-        g_string_append_printf(out, "; target %s)\n", v->mvm->target);
+        if (v->move != NULL) {
+            g_string_append_printf(out, "  move %s (from %s; to %s)\n", v->move->domain,
+                                   v->move->from, v->move->to);
+        } else {
+            g_string_append_printf(out, "  vm %s", v->mvm->name);
+            if (strcmp(tname, v->mvm->name) != 0)
+                g_string_append_printf(out, " → %s", tname);
+            g_string_append_printf(out, " (source %s", v->mvm->source);
+            if (v->sv != NULL)
+                g_string_append_printf(out, ": %s", v->sv->location);
+            g_string_append_printf(out, "; target %s)\n", v->mvm->target);
+        }
         if (v->error != NULL) {
             g_string_append_printf(out, "    x error: %s\n", v->error);
             continue;
@@ -162,9 +175,15 @@ plan_render_json(const struct plan *p)
         json_kv_string(&j, "target_name", manifest_vm_target_name(v->mvm));
         json_kv_string(&j, "wave", v->mvm->wave->name);
         json_kv_string(&j, "source", v->mvm->source);
-        json_kv_string(&j, "source_location", v->sv ? v->sv->location : NULL);
+        json_kv_string(&j, "source_location", v->sv ? v->sv->location
+                                              : v->move != NULL ? v->move_at : NULL);
         json_kv_string(&j, "target", v->mvm->target);
         json_kv_string(&j, "error", v->error);
+        if (v->move != NULL) {
+            json_kv_bool(&j, "move", true);
+            json_kv_string(&j, "from_uri", v->move->from_target->uri);
+            json_kv_string(&j, "to_uri", v->move->to_target->uri);
+        }
         json_key(&j, "steps");
         json_begin_array(&j);
         for (guint k = 0; k < v->steps->len; k++) {
@@ -181,6 +200,11 @@ plan_render_json(const struct plan *p)
             json_kv_string(&j, "fingerprint", s->fingerprint);
             if (s->action == PLAN_ACTION_RESUME)
                 json_kv_uint(&j, "resume_from", s->resume_from);
+            /* guest-fixup: the facts and changes of its last attempt */
+            if (s->ops == &step_guest_fixup && s->rec != NULL && s->rec->outputs != NULL) {
+                json_key(&j, "guest");
+                json_raw(&j, s->rec->outputs);
+            }
             json_end_object(&j);
         }
         json_end_array(&j);

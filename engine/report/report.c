@@ -43,6 +43,9 @@ step_free(struct report_step *s)
     g_free(s->status);
     g_free(s->error);
     g_free(s->checksum);
+    g_free(s->guest);
+    if (s->changes != NULL)
+        g_ptr_array_unref(s->changes);
     g_ptr_array_unref(s->spans);
     g_free(s);
 }
@@ -156,8 +159,18 @@ step_from_record(const struct state_step_record *rec, size_t prefix_len,
             s->seconds = jval_get_number(out, "seconds", 0);
             s->bytes = (uint64_t)jval_get_number(out, "size", 0);
             s->written = (uint64_t)jval_get_number(out, "written", 0);
+            const struct jval *ch = jval_get(out, "changes");
             if (xxh != NULL)
                 s->checksum = g_strdup_printf("xxh64:%s", xxh);
+            s->guest = g_strdup(jval_get_string(out, "summary", NULL));
+            if (ch != NULL && ch->type == JVAL_ARRAY) {
+                s->changes = g_ptr_array_new_with_free_func(g_free);
+                for (guint i = 0; i < ch->items->len; i++) {
+                    const struct jval *c = ch->items->pdata[i];
+                    if (c->type == JVAL_STRING)
+                        g_ptr_array_add(s->changes, g_strdup(c->str));
+                }
+            }
         }
     }
     if (s->seconds == 0 && rec->status == STATE_STEP_DONE && s->spans->len > 0) {
@@ -213,6 +226,66 @@ vm_summarise(struct report_vm *v)
         v->status = g_strdup("pending");
 }
 
+/* One VM (or host move, move true) of the report, from the state's rows
+ * and events. */
+static void
+add_unit(struct report *r, const struct manifest_vm *mv, bool move,
+         GPtrArray *rows, GPtrArray *events, GHashTable *spans)
+{
+    g_autofree char *prefix = g_strdup_printf("%s/", mv->name);
+    struct report_vm *v;
+
+    v = g_new0(struct report_vm, 1);
+    v->name = g_strdup(mv->name);
+    v->target_name = g_strdup(manifest_vm_target_name(mv));
+    v->wave = g_strdup(mv->wave->name);
+    v->steps = g_ptr_array_new_with_free_func((GDestroyNotify)step_free);
+    v->hooks = g_ptr_array_new_with_free_func((GDestroyNotify)hook_free);
+    for (guint k = 0; k < events->len; k++) {
+        const struct state_event_record *e = events->pdata[k];
+        if (e->step_key == NULL || !g_str_has_prefix(e->step_key, prefix) ||
+            !g_str_has_prefix(e->step_key + strlen(prefix), "hook-"))
+            continue;
+        struct report_hook *h = g_new0(struct report_hook, 1);
+        h->hook = g_strdup(e->step_key + strlen(prefix) + 5);
+        h->ok = strcmp(e->kind, "hook-ok") == 0;
+        h->time = e->time;
+        h->output = g_strdup(e->message != NULL ? e->message : "");
+        g_ptr_array_add(v->hooks, h);
+    }
+    for (guint k = 0; k < rows->len; k++) {
+        const struct state_step_record *rec = rows->pdata[k];
+        if (!g_str_has_prefix(rec->key, prefix) ||
+            (strcmp(rec->kind, "host-migrate") == 0) != move)
+            continue;
+        g_ptr_array_add(v->steps, step_from_record(rec, strlen(prefix), spans));
+        if (strcmp(rec->kind, "domain-convert") == 0) {
+            g_free(v->domain_xml);
+            v->domain_xml = domain_xml_of(rec);
+        }
+    }
+    vm_summarise(v);
+    if (strcmp(v->status, "done") == 0)
+        r->n_done++;
+    else if (strcmp(v->status, "failed") == 0)
+        r->n_failed++;
+    else if (strcmp(v->status, "partial") == 0)
+        r->n_partial++;
+    else
+        r->n_pending++;
+    for (guint k = 0; k < v->steps->len; k++) {
+        const struct report_step *s = v->steps->pdata[k];
+        for (guint x = 0; x < s->spans->len; x++) {
+            const struct report_span *sp = s->spans->pdata[x];
+            if (r->first == 0 || sp->start < r->first)
+                r->first = sp->start;
+            if (sp->end > r->last)
+                r->last = sp->end;
+        }
+    }
+    g_ptr_array_add(r->vms, v);
+}
+
 struct report *
 report_build(const struct manifest *m, struct state *st, const char *wave,
              GError **error)
@@ -239,59 +312,19 @@ report_build(const struct manifest *m, struct state *st, const char *wave,
     r->vms = g_ptr_array_new_with_free_func((GDestroyNotify)vm_free);
     for (guint i = 0; i < m->vms->len; i++) {
         const struct manifest_vm *mv = m->vms->pdata[i];
-        g_autofree char *prefix = g_strdup_printf("%s/", mv->name);
-        struct report_vm *v;
 
         if (wave != NULL && strcmp(mv->wave->name, wave) != 0)
             continue;
-        v = g_new0(struct report_vm, 1);
-        v->name = g_strdup(mv->name);
-        v->target_name = g_strdup(manifest_vm_target_name(mv));
-        v->wave = g_strdup(mv->wave->name);
-        v->steps = g_ptr_array_new_with_free_func((GDestroyNotify)step_free);
-        v->hooks = g_ptr_array_new_with_free_func((GDestroyNotify)hook_free);
-        for (guint k = 0; k < events->len; k++) {
-            const struct state_event_record *e = events->pdata[k];
-            if (e->step_key == NULL || !g_str_has_prefix(e->step_key, prefix) ||
-                !g_str_has_prefix(e->step_key + strlen(prefix), "hook-"))
-                continue;
-            struct report_hook *h = g_new0(struct report_hook, 1);
-            h->hook = g_strdup(e->step_key + strlen(prefix) + 5);
-            h->ok = strcmp(e->kind, "hook-ok") == 0;
-            h->time = e->time;
-            h->output = g_strdup(e->message != NULL ? e->message : "");
-            g_ptr_array_add(v->hooks, h);
-        }
-        for (guint k = 0; k < rows->len; k++) {
-            const struct state_step_record *rec = rows->pdata[k];
-            if (!g_str_has_prefix(rec->key, prefix))
-                continue;
-            g_ptr_array_add(v->steps, step_from_record(rec, strlen(prefix), spans));
-            if (strcmp(rec->kind, "domain-convert") == 0) {
-                g_free(v->domain_xml);
-                v->domain_xml = domain_xml_of(rec);
-            }
-        }
-        vm_summarise(v);
-        if (strcmp(v->status, "done") == 0)
-            r->n_done++;
-        else if (strcmp(v->status, "failed") == 0)
-            r->n_failed++;
-        else if (strcmp(v->status, "partial") == 0)
-            r->n_partial++;
-        else
-            r->n_pending++;
-        for (guint k = 0; k < v->steps->len; k++) {
-            const struct report_step *s = v->steps->pdata[k];
-            for (guint x = 0; x < s->spans->len; x++) {
-                const struct report_span *sp = s->spans->pdata[x];
-                if (r->first == 0 || sp->start < r->first)
-                    r->first = sp->start;
-                if (sp->end > r->last)
-                    r->last = sp->end;
-            }
-        }
-        g_ptr_array_add(r->vms, v);
+        add_unit(r, mv, false, rows, events, spans);
+    }
+    /* Host moves after the VMs: their unit is the domain's name, and
+     * only their host-migrate step is theirs. */
+    for (guint i = 0; i < m->moves->len; i++) {
+        const struct manifest_move *mv = m->moves->pdata[i];
+
+        if (wave != NULL && strcmp(mv->wave->name, wave) != 0)
+            continue;
+        add_unit(r, mv->vm, true, rows, events, spans);
     }
     return g_steal_pointer(&r);
 }

@@ -25,6 +25,8 @@ struct xva_source {
     char *scan_error;       /* set when the directory could not be read */
     struct http_client *http; /* url: sources */
     char *label;            /* "GET <url without credentials or query>" */
+    GMutex scan_lock;       /* the plan describes xva files on several
+                             * threads: guards the lazy scan above */
 };
 
 static struct source *
@@ -34,11 +36,13 @@ xva_open(const struct manifest_source *ms, GError **error)
     struct xva_source *xs;
 
     xs = g_new0(struct xva_source, 1);
+    g_mutex_init(&xs->scan_lock);
     if (ms->url != NULL) {
         g_autofree char *shown = http_url_for_display(ms->url);
 
         xs->http = http_client_new(ms, HTTP_CLIENT_AUTH, error);
         if (xs->http == NULL) {
+            g_mutex_clear(&xs->scan_lock);
             g_free(xs);
             return NULL;
         }
@@ -63,6 +67,7 @@ xva_close(struct source *s)
     g_free(xs->scan_error);
     http_client_free(xs->http);
     g_free(xs->label);
+    g_mutex_clear(&xs->scan_lock);
     g_free(xs);
     g_free(s);
 }
@@ -157,7 +162,10 @@ xva_find_file(struct source *s, const struct manifest_vm *vm,
             xva_reader_free(cr);
         }
     }
+    /* Once scanned, the tables are only read. */
+    g_mutex_lock(&xs->scan_lock);
     xva_scan(s);
+    g_mutex_unlock(&xs->scan_lock);
     if (xs->scan_error != NULL) {
         g_set_error_literal(error, CONVOY_ERROR, CONVOY_ERROR_IO, xs->scan_error);
         return NULL;

@@ -68,7 +68,7 @@ struct state_step_record *
 state_step_get(struct state *st, const char *key, GError **error)
 {
     STATE_LOCKED(st);
-    g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
+    g_autoptr(state_cached_stmt) stmt = state_db_cached(
         st, "SELECT " STEP_COLUMNS " FROM steps WHERE key = ?1", error);
     if (stmt == NULL)
         return NULL;
@@ -291,7 +291,7 @@ struct state_checkpoint *
 state_checkpoint_get(struct state *st, const char *key, GError **error)
 {
     STATE_LOCKED(st);
-    g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
+    g_autoptr(state_cached_stmt) stmt = state_db_cached(
         st,
         "SELECT step_key, position, detail FROM checkpoints WHERE step_key = ?1",
         error);

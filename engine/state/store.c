@@ -105,6 +105,30 @@ state_db_prepare(struct state *st, const char *sql, GError **error)
     return stmt;
 }
 
+sqlite3_stmt *
+state_db_cached(struct state *st, const char *sql, GError **error)
+{
+    sqlite3_stmt *stmt = g_hash_table_lookup(st->cached, sql);
+
+    if (stmt != NULL)
+        return stmt;
+    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt,
+                           NULL) != SQLITE_OK) {
+        state_db_error(st, error);
+        sqlite3_finalize(stmt);
+        return NULL;
+    }
+    g_hash_table_insert(st->cached, g_strdup(sql), stmt);
+    return stmt;
+}
+
+void
+state_db_stmt_reset(sqlite3_stmt *stmt)
+{
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+}
+
 bool
 state_db_run(struct state *st, sqlite3_stmt *stmt, GError **error)
 {
@@ -261,6 +285,12 @@ create_file(struct state *st, GError **error)
     return true;
 }
 
+static void
+stmt_finalize(gpointer stmt)
+{
+    sqlite3_finalize(stmt);
+}
+
 struct state *
 state_open(const char *path, bool create, bool read_only, GError **error)
 {
@@ -269,6 +299,8 @@ state_open(const char *path, bool create, bool read_only, GError **error)
     st->read_only = read_only;
     st->lock_fd = -1;
     g_rec_mutex_init(&st->mutex);
+    st->cached = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                       stmt_finalize);
 
     bool exists = g_file_test(path, G_FILE_TEST_EXISTS);
     if (read_only) {
@@ -318,6 +350,8 @@ state_free(struct state *st)
      * that read-only opens (convoy plan, status) never have to create
      * -wal/-shm files next to it: plan changes nothing anywhere.  WAL is
      * switched on again by the next writable open. */
+    /* Statements before the connection they belong to. */
+    g_hash_table_unref(st->cached);
     if (st->db != NULL && !st->read_only)
         sqlite3_exec(st->db, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
     if (st->db != NULL)

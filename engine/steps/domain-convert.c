@@ -10,16 +10,14 @@
 #include "exec/exec.h"
 #include "plan/plan.h"
 #include "steps/steps.h"
-#include "util/hash.h"
 #include "util/json.h"
 
 static char *
 convert_inputs(const struct plan_step *ps)
 {
     const struct plan_vm *v = ps->vm;
-    g_autofree char *src_digest = hash_sha256_hex(v->sv->domain_xml,
-                                                  strlen(v->sv->domain_xml));
-    g_autofree char *out_digest = hash_sha256_hex(v->kvm_xml, strlen(v->kvm_xml));
+    const char *src_digest = v->source_xml_sha256;
+    const char *out_digest = v->kvm_xml_sha256;
     g_autoptr(GString) disks = g_string_new(NULL);
     g_autoptr(GString) nets = g_string_new(NULL);
     g_autofree char *rules = g_strdelimit(g_strdup(v->rules_text), "\n", ' ');

@@ -18,7 +18,7 @@ static char *
 define_inputs(const struct plan_step *ps)
 {
     const struct plan_vm *v = ps->vm;
-    g_autofree char *digest = hash_sha256_hex(v->kvm_xml, strlen(v->kvm_xml));
+    const char *digest = v->kvm_xml_sha256;
     g_autofree char *loc = v->tgt->ops->domain_location(v->tgt,
                                                         manifest_vm_target_name(v->mvm));
 
@@ -50,7 +50,7 @@ define_probe(const struct plan_step *ps, struct target *t, const char *outputs,
     g_autofree char *loc = NULL;
 
     if (want == NULL)
-        want = hash_sha256_hex(v->kvm_xml, strlen(v->kvm_xml));
+        want = g_strdup(v->kvm_xml_sha256);
     if (have != NULL && strcmp(have, want) == 0)
         return true;
     loc = t->ops->domain_location(t, manifest_vm_target_name(v->mvm));

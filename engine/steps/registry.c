@@ -12,6 +12,7 @@ const struct step_ops *const step_kinds[] = {
     &step_domain_convert,
     &step_domain_define,
     &step_domain_start,
+    &step_host_migrate,
     NULL,
 };
 

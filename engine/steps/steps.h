@@ -6,9 +6,11 @@
  * there only when the VM's source_power is shutdown and its source kind
  * can shut VMs down; domain-start only on targets that run domains, when
  * asked.
+ * A host move (a wave's moves:) is one step: host-migrate.
  * Sections: registry (registry.c) · source-shutdown (source-shutdown.c) ·
  * disk-copy (disk-copy.c) · domain-convert (domain-convert.c) ·
- * domain-define (domain-define.c) · domain-start (domain-start.c).
+ * domain-define (domain-define.c) · domain-start (domain-start.c) ·
+ * host-migrate (host-migrate.c).
  */
 #pragma once
 
@@ -31,6 +33,9 @@ struct step_ops {
                                * (guest-fixup edits the copied disks): an
                                * attempt that did not finish makes the plan
                                * redo them */
+    bool observable;          /* reality alone says whether it is done:
+                               * the plan probes it even when the state
+                               * store never recorded it (host moves) */
     /* Canonical "key=value\n" inputs of the step, sorted, secret-free;
      * returns a new string. */
     char *(*inputs)(const struct plan_step *ps);
@@ -60,6 +65,7 @@ struct state;
  * what the VM's guest-fixup recorded (a direct kernel boot: <kernel>,
  * <initrd>, <cmdline>).  Returns a new string, or NULL with an error. */
 char *step_domain_xml(const struct plan_vm *v, struct state *st, GError **error);
+extern const struct step_ops step_host_migrate;
 
 struct state_checkpoint;
 

@@ -32,9 +32,6 @@ virConnectPtr lv_conn(struct lv_target *lt, GError **error);
 /* Set a CONVOY_ERROR_LIBVIRT error "libvirt: WHAT: <libvirt's message>";
  * returns false. */
 bool lv_error(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-/* Does the URI name a remote host or a transport ("qemu+ssh://…",
- * "qemu+unix:///…")? */
-bool lv_uri_is_remote(const char *uri);
 /* "pool/volume" → its parts (new strings); false if malformed. */
 bool lv_split_location(const char *location, char **pool, char **vol);
 /* The pool's type ("dir") and target path from its XML; new strings,
@@ -44,3 +41,9 @@ void lv_pool_facts(virStoragePoolPtr pool, char **type, char **path);
 /* libvirt-check.c */
 void lv_check(struct target *t, const struct target_vm_req *req,
               GPtrArray *problems, GPtrArray *notes);
+
+/* libvirt-migrate.c */
+bool lv_domain_state(struct target *t, const char *vm,
+                     struct target_domain_state *out, GError **error);
+bool lv_migrate(struct target *t, struct target *dst, const char *vm,
+                const struct target_migration *how, GError **error);

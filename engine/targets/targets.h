@@ -2,7 +2,8 @@
  *
  * Sections: registry (target.c) · directory target (directory.c) ·
  * libvirt target: connection (libvirt-conn.c), plan-time check
- * (libvirt-check.c), volumes and domains (libvirt.c).
+ * (libvirt-check.c), volumes and domains (libvirt.c), host moves by
+ * migration (libvirt-migrate.c).
  */
 #pragma once
 
@@ -34,6 +35,27 @@ struct target_vm_req {
     size_t n_disks;
     bool domain_owned;            /* convoy defined this domain */
     bool adopt;                   /* manifest: take over existing objects */
+};
+
+/* Where a domain is on one host (domain_state). */
+struct target_domain_state {
+    bool exists;                  /* defined or running there */
+    bool active;                  /* running (or paused) */
+    bool persistent;              /* has a persistent definition */
+    char uuid[37];                /* when it exists */
+};
+
+/* How a host move migrates (target_ops.migrate); strings borrowed. */
+struct target_migration {
+    bool live;                    /* else VIR_MIGRATE_OFFLINE */
+    bool peer_to_peer;
+    bool tunnelled;
+    bool persist;                 /* VIR_MIGRATE_PERSIST_DEST */
+    bool undefine_source;         /* VIR_MIGRATE_UNDEFINE_SOURCE */
+    bool auto_converge;
+    bool compressed;
+    const char *migrate_uri;      /* VIR_MIGRATE_PARAM_URI or NULL */
+    uint64_t bandwidth;           /* MiB/s; 0: libvirt's default */
 };
 
 struct target_ops {
@@ -101,6 +123,14 @@ struct target_ops {
      * already absent. */
     bool (*remove_domain)(struct target *t, const char *vm, bool *removed,
                           GError **error);
+    /* Where the domain is on this host (read-only); false only when the
+     * host cannot be asked. */
+    bool (*domain_state)(struct target *t, const char *vm,
+                         struct target_domain_state *out, GError **error);
+    /* Move domain vm from t to dst (a target of the same kind) with the
+     * hypervisor's migration; true once it is on dst as asked. */
+    bool (*migrate)(struct target *t, struct target *dst, const char *vm,
+                    const struct target_migration *how, GError **error);
 };
 
 struct target {

@@ -73,6 +73,10 @@ grep -v '^#' cron/convoy.cron | grep -v '^[A-Z]*=' | grep -v '^$' |
     done
 expect_grep '^ExecStart=/usr/local/bin/convoy apply --yes --log-format=json --wave %i manifests/$' systemd/convoy-apply@.service
 expect_grep '^OnCalendar=Sat ' systemd/convoy-apply@.timer
+# examples/moves: host moves between placeholder hosts; validated only
+# (tests/libvirt/t-libvirt-move.sh runs moves against real daemons).
+expect_exit 0 "$CONVOY" validate "$abs_top_srcdir/examples/moves/manifest.yaml" > moves.txt
+expect_grep 'valid: 1 file, 0 sources, 3 targets, 1 wave, 0 VMs, 4 moves' moves.txt
 python3 -c 'import sys, yaml' 2>/dev/null && python3 - ci/github-workflow.yml <<'PY'
 import sys, yaml
 w = yaml.safe_load(open(sys.argv[1]))

@@ -106,3 +106,59 @@ bridge_up() {
         cleanup_fn "ip link del '$1'"
     fi
 }
+
+# private_daemon_up DIR HOSTNAME UUID: a libvirtd of its own (privileged,
+# qemu:///system flavour) in a private mount and UTS namespace: its
+# /etc/libvirt, /var/lib/libvirt, /run/libvirt, /var/cache/libvirt and
+# /var/log/libvirt are folders under DIR, its host name and host uuid its
+# own (libvirt refuses to migrate a domain to "the same host").  Only a
+# unix socket, DIR/run/libvirt-sock; no TCP.  Sets PRIVATE_URI (call it
+# directly, not in $(…): it registers its cleanup).  At exit its
+# domains are destroyed and undefined, then the daemon is stopped by PID.
+# Skips (77) when namespaces cannot be made here.
+private_daemon_up() {
+    _pd=$1 _host=$2 _uuid=$3
+    requires unshare
+    requires libvirtd
+    requires qemu-system-x86_64
+    [ "$(id -u)" -eq 0 ] || skip "a private libvirtd needs root (mount namespaces)"
+    unshare -m -u true 2>/dev/null || skip "cannot make mount/UTS namespaces here"
+    mkdir -p "$_pd/etc/qemu" "$_pd/lib" "$_pd/run" "$_pd/cache" "$_pd/log"
+    chmod 755 "$_pd"
+    printf 'host_uuid = "%s"\n' "$_uuid" > "$_pd/etc/libvirtd.conf"
+    # No virtlogd and no cgroups: two daemons on one kernel would share
+    # them (both number their domains from 1).
+    printf 'stdio_handler = "file"\ncgroup_controllers = [ ]\n' > "$_pd/etc/qemu.conf"
+    unshare -m -u sh -c "
+        mount --bind '$_pd/etc' /etc/libvirt &&
+        mount --bind '$_pd/lib' /var/lib/libvirt &&
+        mkdir -p /run/libvirt /var/cache/libvirt /var/log/libvirt &&
+        mount --bind '$_pd/run' /run/libvirt &&
+        mount --bind '$_pd/cache' /var/cache/libvirt &&
+        mount --bind '$_pd/log' /var/log/libvirt &&
+        hostname '$_host' &&
+        exec libvirtd --config '$_pd/etc/libvirtd.conf' --pid-file '$_pd/libvirtd.pid'
+    " > "$_pd/libvirtd.log" 2>&1 &
+    _ppid=$!
+    _puri="qemu+unix:///system?socket=$_pd/run/libvirt-sock"
+    cleanup_fn "private_daemon_down '$_puri' $_ppid"
+    for i in $(seq 1 300); do
+        virsh -q -c "$_puri" version >/dev/null 2>&1 && break
+        kill -0 $_ppid 2>/dev/null || break
+        sleep 0.2
+    done
+    virsh -q -c "$_puri" version >/dev/null 2>&1 ||
+        { tail -5 "$_pd/libvirtd.log" >&2; fail "private libvirtd in $_pd did not answer"; }
+    PRIVATE_URI=$_puri
+}
+
+# private_daemon_down URI PID
+private_daemon_down() {
+    for _dom in $(virsh -q -c "$1" list --all --name 2>/dev/null); do
+        virsh -q -c "$1" destroy "$_dom" >/dev/null 2>&1 || true
+        virsh -q -c "$1" undefine "$_dom" >/dev/null 2>&1 || true
+    done
+    kill "$2" 2>/dev/null || true
+    for i in $(seq 1 50); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
+    return 0
+}
