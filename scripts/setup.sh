@@ -9,7 +9,8 @@ PKGS="meson ninja-build pkg-config gcc clang libglib2.0-dev libyaml-dev
       libnbd-dev libcurl4-openssl-dev libvirt-dev qemu-utils libvirt-clients
       chromium
       libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 dnsmasq-base
-      e2fsprogs fdisk python3 zstd gzip perl openssl binutils"
+      e2fsprogs fdisk python3 zstd gzip perl openssl binutils
+      debootstrap"
 
 missing=""
 for p in $PKGS; do
