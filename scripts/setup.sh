@@ -10,7 +10,7 @@ PKGS="meson ninja-build pkg-config gcc clang libglib2.0-dev libyaml-dev
       chromium
       libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 dnsmasq-base
       e2fsprogs fdisk python3 zstd gzip perl openssl binutils
-      debootstrap"
+      libguestfs-dev libguestfs-tools linux-image-amd64 debootstrap"
 
 missing=""
 for p in $PKGS; do

@@ -33,6 +33,7 @@ int cmd_convert(int argc, char **argv);
 int cmd_xva(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);
+int cmd_guest(int argc, char **argv);
 
 /* Print an error to stderr: manifest-style lines as they are, others as
  * "convoy: error: MESSAGE".  Returns the exit status for it. */

@@ -20,6 +20,7 @@ const struct cli_command cli_commands[] = {
     {"convert", cmd_convert, 0, "convert one Xen domain to KVM domain XML"},
     {"report", cmd_report, CLI_NEEDS_MANIFEST, "report what apply did: text, markdown, html, json"},
     {"xva", cmd_xva, 0, "inspect, verify or extract an XVA file"},
+    {"guest", cmd_guest, 0, "inspect or repair a guest disk image (libguestfs)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,0 +1,124 @@
+/* boot: a guest whose filesystem fills the whole disk has nowhere to keep
+ * a bootloader, so KVM boots its kernel directly; copy the kernel and the
+ * initrd out of the guest next to its disks. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <guestfs.h>
+
+#include "guest/guest-session.h"
+#include "util/error.h"
+
+void
+guest_boot_files_clear(struct guest_boot_files *b)
+{
+    g_clear_pointer(&b->kernel, g_free);
+    g_clear_pointer(&b->initrd, g_free);
+    g_clear_pointer(&b->cmdline, g_free);
+}
+
+/* Download a guest file to dir/name through a temporary file. */
+static char *
+fetch(struct guest_session *gs, const char *from, const char *dir, const char *name,
+      GError **error)
+{
+    g_autofree char *dst = g_build_filename(dir, name, NULL);
+    g_autofree char *tmp = g_strdup_printf("%s.tmp", dst);
+
+    if (guestfs_download(gs->g, from, tmp) == -1) {
+        g_unlink(tmp);
+        guest_fail(gs, error, "cannot copy %s out of the guest to %s", from, tmp);
+        return NULL;
+    }
+    if (g_rename(tmp, dst) == -1) {
+        int errsv = errno;
+        g_unlink(tmp);
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO, "cannot rename %s to %s: %s", tmp,
+                    dst, g_strerror(errsv));
+        return NULL;
+    }
+    return g_steal_pointer(&dst);
+}
+
+/* The first of dir/PREFIX{k}SUFFIX that is a file in the guest. */
+struct boot_name {
+    const char *prefix;
+    const char *suffix;
+};
+
+static char *
+first_file(struct guest_session *gs, const struct boot_name *names, const char *k)
+{
+    for (size_t i = 0; names[i].prefix != NULL; i++) {
+        g_autofree char *p = g_strconcat(names[i].prefix, k, names[i].suffix, NULL);
+        g_autofree char *real = NULL;
+        char *r;
+
+        if (guestfs_is_file(gs->g, p) <= 0)
+            continue;
+        guestfs_push_error_handler(gs->g, NULL, NULL);
+        r = guestfs_realpath(gs->g, p);
+        guestfs_pop_error_handler(gs->g);
+        real = g_strdup(r != NULL ? r : p);
+        free(r);
+        return g_steal_pointer(&real);
+    }
+    return NULL;
+}
+
+bool
+guest_export_boot(struct guest_session *gs, const char *dir, const char *prefix,
+                  struct guest_boot_files *out, GError **error)
+{
+    static const struct boot_name kernels[] = {
+        {"/boot/vmlinuz-", ""}, {"/boot/vmlinux-", ""}, {NULL, NULL},
+    };
+    static const struct boot_name initrds[] = {
+        {"/boot/initrd.img-", ""}, {"/boot/initramfs-", ".img"}, {"/boot/initrd-", ""},
+        {"/boot/initrd-", ".img"}, {NULL, NULL},
+    };
+    const char *k = g_hash_table_lookup(gs->facts, "kernel");
+    const char *root = g_hash_table_lookup(gs->facts, "root_device");
+    g_autofree char *kfile = NULL;
+    g_autofree char *ifile = NULL;
+    g_autofree char *kname = g_strdup_printf("%s-vmlinuz", prefix);
+    g_autofree char *iname = g_strdup_printf("%s-initrd", prefix);
+    g_autofree char *rootdev = NULL;
+
+    memset(out, 0, sizeof *out);
+    if (g_strcmp0(g_hash_table_lookup(gs->facts, "direct_boot"), "true") != 0)
+        return true;
+    if (k == NULL || *k == '\0') {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST,
+                    "direct kernel boot: the guest has no kernel that runs on KVM (kernels: %s)",
+                    (const char *)g_hash_table_lookup(gs->facts, "kernels"));
+        return false;
+    }
+    kfile = first_file(gs, kernels, k);
+    ifile = first_file(gs, initrds, k);
+    if (kfile == NULL) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST,
+                    "direct kernel boot: no /boot/vmlinuz-%s in the guest", k);
+        return false;
+    }
+    guest_note(gs, "copying kernel %s out for a direct kernel boot", k);
+    out->kernel = fetch(gs, kfile, dir, kname, error);
+    if (out->kernel == NULL)
+        return false;
+    if (ifile != NULL && (out->initrd = fetch(gs, ifile, dir, iname, error)) == NULL) {
+        guest_boot_files_clear(out);
+        return false;
+    }
+    /* The root as KVM names it: /dev/sdX… → /dev/vdX… */
+    if (root != NULL && g_str_has_prefix(root, "/dev/sd"))
+        rootdev = g_strdup_printf("/dev/vd%s", root + strlen("/dev/sd"));
+    else
+        rootdev = g_strdup(root != NULL ? root : "/dev/vda");
+    out->cmdline = g_strdup_printf("root=%s ro console=tty0 console=ttyS0", rootdev);
+    return true;
+}

@@ -1,0 +1,24 @@
+/* The appliance session, shared by session.c, ops.c and boot.c. */
+#pragma once
+
+#include <stdbool.h>
+#include <glib.h>
+#include <guestfs.h>
+
+#include "guest/guest-priv.h"
+
+struct guest_session {
+    guestfs_h *g;
+    struct guest_opts opts;
+    GHashTable *facts;      /* name → value, owned */
+    char *root;             /* root filesystem (appliance name) */
+    char *boot_fs;          /* the /boot filesystem, or NULL */
+    bool aug_open;          /* guestfs_aug_init done */
+};
+
+/* Set *error (CONVOY_ERROR_GUEST) to "guestfs: WHAT: libguestfs's last
+ * error" and return false. */
+bool guest_fail(struct guest_session *gs, GError **error, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+/* Report progress through opts.progress. */
+void guest_note(struct guest_session *gs, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
