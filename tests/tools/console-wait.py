@@ -63,7 +63,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--log", help="write the console output here")
     ap.add_argument("--pattern", default=r"login: *$")
-    ap.add_argument("--nudge", type=float, default=20,
+    ap.add_argument("--nudge", type=float, default=10,
                     help="seconds of silence before sending a CR (0: never)")
     ap.add_argument("domain")
     args = ap.parse_args()
