@@ -371,11 +371,10 @@ op_command(struct op_run *o, GError **error)
 {
     struct guest_session *gs = o->gs;
     g_autofree char *text = guest_expand(o->r->run, gs->facts);
-    g_autofree char *first = g_strdup(text);
-    char *nl = strchr(first, '\n');
+    const char *nl = strchr(text, '\n');
+    g_autofree char *first = nl != NULL ? g_strdup_printf("%.*s …", (int)(nl - text), text)
+                                        : g_strdup(text);
 
-    if (nl != NULL)
-        strcpy(nl, " …");
     guest_note(gs, "%s: running %s", o->r->id, first);
     if (!run_sh(gs, text, o->r->timeout ? o->r->timeout : gs->opts.timeout, NULL, error))
         return false;

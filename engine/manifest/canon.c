@@ -134,6 +134,14 @@ manifest_vm_canonical(const struct manifest *m, const struct manifest_vm *vm)
     g_autofree char *vcpus = g_strdup_printf("%u", vm->vcpus);
     line(lines, "", "vcpus", vcpus);
     line(lines, "", "boot_dir", vm->boot_dir);
+    if (vm->guest.fixup) {
+        g_autofree char *grules = join_list(vm->guest.rules);
+        g_autofree char *gtimeout = g_strdup_printf("%u", vm->guest.timeout);
+        line(lines, "guest.", "rules", grules);
+        line(lines, "guest.", "boot", manifest_guest_boot_name(vm->guest.boot));
+        line(lines, "guest.", "tcg", manifest_guest_tcg_name(vm->guest.tcg));
+        line(lines, "guest.", "timeout", gtimeout);
+    }
     if (vm->cdroms != NULL) {
         GHashTableIter it;
         gpointer k, v;

@@ -20,7 +20,7 @@ static const char *const notify_keys[] = {
 };
 static const char *const defaults_keys[] = {
     "target", "disk_format", "allocation", "source_power", "start", "autostart",
-    "rules", "memory", "vcpus", NULL,
+    "rules", "memory", "vcpus", "guest", NULL,
 };
 
 static void

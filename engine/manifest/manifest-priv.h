@@ -21,7 +21,10 @@ struct msettings {
     GPtrArray *rules;               /* of char*, owned */
     uint64_t memory;
     unsigned vcpus;
+    struct manifest_guest guest;    /* rules owned */
 };
+
+void manifest_guest_copy(struct manifest_guest *dst, const struct manifest_guest *src);
 
 /* One load: the documents, the errors, the model under construction. */
 struct mload {

@@ -127,6 +127,30 @@ struct manifest_hooks {
 
 struct manifest_wave;
 
+/* guest: in-guest repair (the guest-fixup step). */
+enum manifest_guest_boot {
+    MANIFEST_GUEST_BOOT_AUTO,
+    MANIFEST_GUEST_BOOT_BOOTLOADER,
+    MANIFEST_GUEST_BOOT_DIRECT,
+    MANIFEST_GUEST_BOOT_KEEP,
+};
+enum manifest_guest_tcg {
+    MANIFEST_GUEST_TCG_AUTO,
+    MANIFEST_GUEST_TCG_ON,
+    MANIFEST_GUEST_TCG_OFF,
+};
+struct manifest_guest {
+    bool fixup;           /* default false */
+    GPtrArray *rules;     /* of char*, owned: set names; "auto" = every
+                           * set whose when: matches (the default) */
+    enum manifest_guest_boot boot;
+    enum manifest_guest_tcg tcg;
+    unsigned timeout;     /* seconds per command; default 600 */
+};
+/* "auto", "bootloader", "direct", "keep" / "auto", "true", "false". */
+const char *manifest_guest_boot_name(enum manifest_guest_boot b);
+const char *manifest_guest_tcg_name(enum manifest_guest_tcg t);
+
 struct manifest_vm {
     char *name;           /* name at the source (XVA name_label, …) */
     char *rename;         /* NULL: keep name */
@@ -151,6 +175,7 @@ struct manifest_vm {
                            * boots from its disk */
     GHashTable *cdroms;   /* converted CD-ROM dev ("sdc") → ISO path on the
                            * KVM host, owned; NULL when none */
+    struct manifest_guest guest;
 };
 
 /* The name the VM has on the target: rename or name. */

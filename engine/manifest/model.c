@@ -189,6 +189,8 @@ mvm_free(gpointer p)
     if (vm->cdroms != NULL)
         g_hash_table_unref(vm->cdroms);
     g_ptr_array_unref(vm->rules);
+    if (vm->guest.rules != NULL)
+        g_ptr_array_unref(vm->guest.rules);
     g_free(vm);
 }
 

@@ -10,6 +10,80 @@
 static const char *const format_names[] = {"raw", "qcow2", NULL};
 static const char *const allocation_names[] = {"sparse", "preallocated", NULL};
 static const char *const power_names[] = {"leave", "shutdown", NULL};
+static const char *const guest_boot_names[] = {"auto", "bootloader", "direct", "keep", NULL};
+static const char *const guest_tcg_names[] = {"auto", "true", "false", NULL};
+static const char *const guest_keys[] = {"fixup", "rules", "boot", "tcg", "timeout", NULL};
+
+const char *
+manifest_guest_boot_name(enum manifest_guest_boot b)
+{
+    return b <= MANIFEST_GUEST_BOOT_KEEP ? guest_boot_names[b] : "?";
+}
+
+const char *
+manifest_guest_tcg_name(enum manifest_guest_tcg t)
+{
+    return t <= MANIFEST_GUEST_TCG_OFF ? guest_tcg_names[t] : "?";
+}
+
+static GPtrArray *
+copy_names(const GPtrArray *src)
+{
+    GPtrArray *dst = g_ptr_array_new_with_free_func(g_free);
+
+    for (guint i = 0; i < src->len; i++)
+        g_ptr_array_add(dst, g_strdup(g_ptr_array_index(src, i)));
+    return dst;
+}
+
+void
+manifest_guest_copy(struct manifest_guest *dst, const struct manifest_guest *src)
+{
+    *dst = *src;
+    dst->rules = copy_names(src->rules);
+}
+
+/* guest: {fixup, rules, boot, tcg, timeout}: the keys given override. */
+static void
+apply_guest(struct mload *l, const struct ynode *n, struct manifest_guest *g)
+{
+    const struct ynode *v;
+    unsigned e = 0;
+    uint64_t t = 0;
+
+    if (!mcheck_mapping(l, n, "guest"))
+        return;
+    mcheck_keys(l, n, "guest", guest_keys);
+    if ((v = ynode_get(n, "fixup")) != NULL)
+        mget_bool(l, v, "fixup", &g->fixup);
+    if ((v = ynode_get(n, "boot")) != NULL && mget_enum(l, v, "boot", guest_boot_names, &e))
+        g->boot = (enum manifest_guest_boot)e;
+    if ((v = ynode_get(n, "tcg")) != NULL) {
+        bool b;
+        if (v->kind == YNODE_SCALAR && ynode_as_bool(v, &b))
+            g->tcg = b ? MANIFEST_GUEST_TCG_ON : MANIFEST_GUEST_TCG_OFF;
+        else if (mget_enum(l, v, "tcg", guest_tcg_names, &e))
+            g->tcg = (enum manifest_guest_tcg)e;
+    }
+    if ((v = ynode_get(n, "timeout")) != NULL && mget_uint(l, v, "timeout", 1, 86400, &t))
+        g->timeout = (unsigned)t;
+    if ((v = ynode_get(n, "rules")) != NULL) {
+        GPtrArray *names;
+
+        if (v->kind != YNODE_SEQUENCE || v->items->len == 0) {
+            ydiag_error(&l->diag, v, "guest: 'rules': expected a non-empty list of guest rule set names (or auto)");
+            return;
+        }
+        names = g_ptr_array_new_with_free_func(g_free);
+        for (guint i = 0; i < v->items->len; i++) {
+            char *name = NULL;
+            if (mget_name(l, v->items->pdata[i], "rules", &name))
+                g_ptr_array_add(names, name);
+        }
+        g_ptr_array_unref(g->rules);
+        g->rules = names;
+    }
+}
 
 void
 msettings_init(struct msettings *s)
@@ -24,6 +98,12 @@ msettings_init(struct msettings *s)
     g_ptr_array_add(s->rules, g_strdup("xen-to-kvm"));
     s->memory = 0;
     s->vcpus = 0;
+    s->guest.fixup = false;
+    s->guest.rules = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(s->guest.rules, g_strdup("auto"));
+    s->guest.boot = MANIFEST_GUEST_BOOT_AUTO;
+    s->guest.tcg = MANIFEST_GUEST_TCG_AUTO;
+    s->guest.timeout = 600;
 }
 
 void
@@ -31,6 +111,7 @@ msettings_release(struct msettings *s)
 {
     g_clear_pointer(&s->target, g_free);
     g_clear_pointer(&s->rules, g_ptr_array_unref);
+    g_clear_pointer(&s->guest.rules, g_ptr_array_unref);
 }
 
 void
@@ -41,6 +122,7 @@ msettings_copy(struct msettings *dst, const struct msettings *src)
     dst->rules = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < src->rules->len; i++)
         g_ptr_array_add(dst->rules, g_strdup(g_ptr_array_index(src->rules, i)));
+    manifest_guest_copy(&dst->guest, &src->guest);
 }
 
 static gint
@@ -154,4 +236,7 @@ msettings_apply(struct mload *l, const struct ynode *map, const char *ctx,
     n = ynode_get(map, "vcpus");
     if (n != NULL && mget_uint(l, n, "vcpus", 1, 4096, &v))
         s->vcpus = (unsigned)v;
+    n = ynode_get(map, "guest");
+    if (n != NULL)
+        apply_guest(l, n, &s->guest);
 }

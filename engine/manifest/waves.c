@@ -10,12 +10,12 @@
 static const char *const wave_keys[] = {
     "name", "after", "max_parallel", "limits", "window", "on_failure",
     "retries", "hooks", "vms", "target", "disk_format", "allocation",
-    "source_power", "start", "autostart", "rules", NULL,
+    "source_power", "start", "autostart", "rules", "guest", NULL,
 };
 static const char *const vm_keys[] = {
     "name", "source", "rename", "file", "target", "disk_format", "allocation",
     "source_power", "start", "autostart", "adopt", "memory", "vcpus", "rules",
-    "hooks", "boot_dir", "cdroms", NULL,
+    "hooks", "boot_dir", "cdroms", "guest", NULL,
 };
 static const char *const limits_keys[] = {
     "per_source_host", "per_target_host", "per_pool", NULL,
@@ -329,6 +329,8 @@ parse_vm(struct waves_ctx *c, const struct ynode *n, struct manifest_wave *w,
     vm->vcpus = s.vcpus;
     g_ptr_array_unref(vm->rules);
     vm->rules = g_steal_pointer(&s.rules);
+    vm->guest = s.guest;
+    s.guest.rules = NULL;
     msettings_release(&s);
 
     vm->hooks.pre = g_strdup(w->hooks.pre);

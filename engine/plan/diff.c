@@ -124,6 +124,23 @@ diff_step(struct plan_step *s, struct state *st, GError **error)
         s->reason = g_strdup_printf("retry: last attempt was %s", was);
 }
 
+static void
+taint_check(struct plan_vm *v, struct plan_step *s)
+{
+    for (guint k = 0; k < v->steps->len; k++) {
+        const struct plan_step *t = v->steps->pdata[k];
+
+        if (!t->ops->modifies_deps || t->rec == NULL || t->rec->status == STATE_STEP_DONE ||
+            !g_ptr_array_find(t->deps, s, NULL))
+            continue;
+        s->action = PLAN_ACTION_REDO;
+        g_free(s->reason);
+        s->reason = g_strdup_printf("%s's last attempt %s and may have left it half-changed; starting over",
+                                    t->key, t->rec->status == STATE_STEP_FAILED ? "failed" : "was interrupted");
+        return;
+    }
+}
+
 bool
 plan_diff(struct plan *p, struct state *st, GError **error)
 {
@@ -140,11 +157,20 @@ plan_diff(struct plan *p, struct state *st, GError **error)
                 g_propagate_error(error, err);
                 return false;
             }
+        }
+        for (guint k = 0; k < v->steps->len; k++) {
+            struct plan_step *s = v->steps->pdata[k];
+            GError *err = NULL;
+
             diff_step(s, st, &err);
             if (err != NULL) {
                 g_propagate_error(error, err);
                 return false;
             }
+            /* An unfinished step that edits its dependencies' outputs in
+             * place (guest-fixup) left them half-changed: redo them. */
+            if (s->action == PLAN_ACTION_DONE)
+                taint_check(v, s);
             /* A step whose dependency will run runs again too. */
             if (s->action == PLAN_ACTION_DONE) {
                 for (guint d = 0; d < s->deps->len; d++) {

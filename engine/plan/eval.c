@@ -8,6 +8,7 @@
 #include <libxml/xpath.h>
 
 #include "convert/convert.h"
+#include "guest/guest.h"
 #include "plan/plan.h"
 #include "plan/plan-priv.h"
 #include "util/autoptr.h"
@@ -72,6 +73,10 @@ plan_vm_free(gpointer p)
         g_ptr_array_unref(v->disks);
     if (v->steps != NULL)
         g_ptr_array_unref(v->steps);
+    if (v->guest_sets != NULL)
+        g_ptr_array_unref(v->guest_sets);
+    if (v->guest_names != NULL)
+        g_ptr_array_unref(v->guest_names);
     g_free(v->error);
     g_free(v);
 }
@@ -94,6 +99,10 @@ plan_free(struct plan *p)
     g_free(p->wave);
     g_free(p->state_path);
     g_free(p->wave_blocked);
+    if (p->guest_all != NULL)
+        g_ptr_array_unref(p->guest_all);
+    if (p->guest_sets != NULL)
+        g_hash_table_unref(p->guest_sets);
     g_free(p);
 }
 
@@ -147,9 +156,11 @@ rule_exists_in(char **dirs, const char *name)
 /* Load (once) the domain rule sets a VM names.  Guest rule sets are not
  * applied here; a name that is neither is an error. */
 static bool
-vm_rule_sets(struct plan *p, struct plan_eval *ev, const struct manifest_vm *mvm,
+vm_rule_sets(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
              GPtrArray *out, GError **error)
 {
+    const struct manifest_vm *mvm = v->mvm;
+
     for (guint i = 0; i < mvm->rules->len; i++) {
         const char *name = mvm->rules->pdata[i];
         struct rule_set *rs = g_hash_table_lookup(ev->rule_sets, name);
@@ -157,12 +168,16 @@ vm_rule_sets(struct plan *p, struct plan_eval *ev, const struct manifest_vm *mvm
         if (rs == NULL) {
             if (!rule_exists_in(ev->domain_dirs, name)) {
                 if (rule_exists_in(ev->guest_dirs, name)) {
-                    if (!g_hash_table_contains(ev->warned, name)) {
+                    /* A guest rule set in rules: joins guest: {rules}. */
+                    if (!mvm->guest.fixup && !g_hash_table_contains(ev->warned, name)) {
                         g_ptr_array_add(p->warnings,
-                                        g_strdup_printf("guest rule set '%s' is not applied: in-guest repair (guest-fixup) is not implemented yet",
+                                        g_strdup_printf("guest rule set '%s' is not applied: in-guest repair is off (set guest: {fixup: true})",
                                                         name));
                         g_hash_table_add(ev->warned, g_strdup(name));
                     }
+                    if (v->guest_names == NULL)
+                        v->guest_names = g_ptr_array_new_with_free_func(g_free);
+                    g_ptr_array_add(v->guest_names, g_strdup(name));
                     continue;
                 }
                 g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
@@ -298,7 +313,7 @@ eval_domain(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
     g_autoptr(GString) rules_text = g_string_new(NULL);
     struct convert_request req = {0};
 
-    if (!vm_rule_sets(p, ev, v->mvm, sets, error))
+    if (!vm_rule_sets(p, ev, v, sets, error))
         return false;
     for (guint i = 0; i < sets->len; i++) {
         const struct rule_set *rs = sets->pdata[i];
@@ -391,6 +406,76 @@ eval_domain(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
     return true;
 }
 
+/* One guest rule set by name, loaded once per plan. */
+static struct guest_rule_set *
+guest_set_named(struct plan *p, struct plan_eval *ev, const char *name, GError **error)
+{
+    struct guest_rule_set *rs = g_hash_table_lookup(p->guest_sets, name);
+
+    if (rs == NULL) {
+        rs = guest_rule_set_load_named(name, (const char *const *)ev->guest_dirs, error);
+        if (rs != NULL)
+            g_hash_table_insert(p->guest_sets, g_strdup(name), rs);
+    }
+    return rs;
+}
+
+/* The candidate guest rule sets of a VM with guest: {fixup: true}: its
+ * guest: {rules} ("auto": every set found) and the guest sets named in
+ * rules:.  CONVOY_ERROR_INVALID for a set that is missing or invalid. */
+static bool
+vm_guest_sets(struct plan *p, struct plan_eval *ev, struct plan_vm *v, GError **error)
+{
+    const struct manifest_vm *mvm = v->mvm;
+
+    if (!mvm->guest.fixup)
+        return true;
+    v->guest_sets = g_ptr_array_new();
+    for (guint i = 0; i < mvm->guest.rules->len; i++) {
+        const char *name = mvm->guest.rules->pdata[i];
+
+        if (strcmp(name, "auto") == 0) {
+            if (p->guest_all == NULL) {
+                g_autoptr(GPtrArray) all =
+                    guest_rule_sets_load_all((const char *const *)ev->guest_dirs, error);
+                if (all == NULL)
+                    return false;
+                p->guest_all = g_ptr_array_new();
+                for (guint k = 0; k < all->len; k++) {
+                    struct guest_rule_set *rs = all->pdata[k];
+                    const char *n = guest_rule_set_name(rs);
+                    struct guest_rule_set *have = g_hash_table_lookup(p->guest_sets, n);
+                    if (have == NULL) {
+                        have = g_ptr_array_steal_index(all, k--);
+                        g_hash_table_insert(p->guest_sets, g_strdup(n), have);
+                    }
+                    g_ptr_array_add(p->guest_all, have);
+                }
+            }
+            for (guint k = 0; k < p->guest_all->len; k++)
+                if (!g_ptr_array_find(v->guest_sets, p->guest_all->pdata[k], NULL))
+                    g_ptr_array_add(v->guest_sets, p->guest_all->pdata[k]);
+            continue;
+        }
+        struct guest_rule_set *rs = guest_set_named(p, ev, name, error);
+        if (rs == NULL) {
+            g_prefix_error(error, "%s:%u:%u: vm '%s': guest: ", mvm->loc.file, mvm->loc.line,
+                           mvm->loc.col, mvm->name);
+            return false;
+        }
+        if (!g_ptr_array_find(v->guest_sets, rs, NULL))
+            g_ptr_array_add(v->guest_sets, rs);
+    }
+    for (guint i = 0; v->guest_names != NULL && i < v->guest_names->len; i++) {
+        struct guest_rule_set *rs = guest_set_named(p, ev, v->guest_names->pdata[i], error);
+        if (rs == NULL)
+            return false;
+        if (!g_ptr_array_find(v->guest_sets, rs, NULL))
+            g_ptr_array_add(v->guest_sets, rs);
+    }
+    return true;
+}
+
 static struct plan_step *
 add_step(struct plan_vm *v, const struct step_ops *ops, struct plan_disk *d)
 {
@@ -474,12 +559,14 @@ check_target(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
     }
 }
 
-/* The chain: [source-shutdown] → disk-copy × N → domain-convert →
- * domain-define → domain-start (when asked and the target runs domains). */
+/* The chain: [source-shutdown] → disk-copy × N → [guest-fixup] →
+ * domain-convert → domain-define → domain-start (when asked and the target
+ * runs domains). */
 static void
 build_steps(struct plan_vm *v)
 {
     struct plan_step *down = NULL;
+    struct plan_step *fix = NULL;
     struct plan_step *conv;
     struct plan_step *def;
     guint first_copy;
@@ -496,9 +583,18 @@ build_steps(struct plan_vm *v)
         if (down != NULL)
             g_ptr_array_add(c->deps, down);
     }
+    if (v->guest_sets != NULL) {
+        fix = add_step(v, &step_guest_fixup, NULL);
+        for (guint i = 0; i < v->disks->len; i++)
+            g_ptr_array_add(fix->deps, v->steps->pdata[first_copy + i]);
+    }
     conv = add_step(v, &step_domain_convert, NULL);
+    if (fix != NULL)
+        g_ptr_array_add(conv->deps, fix);
     def = add_step(v, &step_domain_define, NULL);
     g_ptr_array_add(def->deps, conv);
+    if (fix != NULL)
+        g_ptr_array_add(def->deps, fix);
     for (guint i = 0; i < v->disks->len; i++)
         g_ptr_array_add(def->deps, v->steps->pdata[first_copy + i]);
     if (v->mvm->start && v->tgt->ops->start != NULL) {
@@ -568,6 +664,15 @@ eval_vm(struct plan *p, struct plan_eval *ev, struct plan_vm *v, GError **fatal)
         g_propagate_error(fatal, g_steal_pointer(&err));
         return;
     }
+    if (err == NULL && v->kvm_xml != NULL && !vm_guest_sets(p, ev, v, &err)) {
+        g_propagate_error(fatal, g_steal_pointer(&err));
+        return;
+    }
+    if (err == NULL && v->guest_sets != NULL && v->tgt->ops->disks_local != NULL &&
+        !v->tgt->ops->disks_local(v->tgt))
+        g_set_error(&err, CONVOY_ERROR, CONVOY_ERROR_CONFLICT,
+                    "guest-fixup needs the target's disks on this machine, but target '%s' keeps them out of reach (a remote libvirt connection or upload: stream); run convoy on the KVM host, or set guest: {fixup: false}",
+                    v->mtgt->name);
     if (err == NULL && v->kvm_xml != NULL)
         check_target(p, ev, v, &err);
     if (err != NULL) {
@@ -625,6 +730,8 @@ plan_evaluate(const struct manifest *m, struct state *st, const char *wave,
                                        (GDestroyNotify)target_close);
     p->errors = g_ptr_array_new_with_free_func(g_free);
     p->warnings = g_ptr_array_new_with_free_func(g_free);
+    p->guest_sets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify)guest_rule_set_free);
     if (wave != NULL) {
         w = manifest_find_wave(m, wave);
         if (w == NULL) {

@@ -48,6 +48,11 @@ struct plan_vm {
     GPtrArray *disks;                    /* of struct plan_disk*, owned */
     GPtrArray *steps;                    /* of struct plan_step*, owned */
     char *error;                         /* evaluation failure, or NULL */
+    /* guest-fixup: the candidate guest rule sets, in order (struct
+     * guest_rule_set*, borrowed from the plan); NULL without fixup */
+    GPtrArray *guest_sets;
+    GPtrArray *guest_names;              /* of char*, owned: guest set
+                                          * names met in rules: */
 };
 
 struct plan_step {
@@ -74,6 +79,10 @@ struct plan {
     GPtrArray *errors;                   /* of char*: VM evaluation errors */
     GPtrArray *warnings;                 /* of char* */
     char *wave_blocked;                  /* --wave: why it cannot run yet */
+    GHashTable *guest_sets;              /* name → struct guest_rule_set*,
+                                          * owned (guest-fixup) */
+    GPtrArray *guest_all;                /* every guest set (auto), borrowed
+                                          * from guest_sets; NULL: not loaded */
     unsigned counts[PLAN_ACTION_LAST];
 };
 

@@ -290,6 +290,18 @@ retry:
         return false;
     }
     c.last_ckpt = c.resume_from;
+    /* A disk copied afresh has not been repaired (nor half-repaired) by
+     * guest-fixup: whatever its record said no longer holds. */
+    if (c.resume_from == 0) {
+        g_autofree char *fix = g_strdup_printf("%s/%s", v->mvm->name, step_guest_fixup.name);
+        if (!state_step_forget(ctx->st, fix, &err)) {
+            disk_writer_abort(c.w);
+            XXH64_freeState(c.hash);
+            g_free(c.cmp);
+            g_propagate_error(error, g_steal_pointer(&err));
+            return false;
+        }
+    }
 
     ok = v->src->ops->copy_disk(v->src, v->sv, ps->disk->sdisk, &sink, &c, &err);
     if (ok && c.pos != c.size) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <glib.h>
 
+#include "exec/exec.h"
 #include "plan/plan.h"
 #include "steps/steps.h"
 #include "util/hash.h"
@@ -67,11 +68,14 @@ static bool
 convert_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
               GError **error)
 {
+    g_autofree char *xml = step_domain_xml(ps->vm, ctx->st, error);
     struct json j;
 
+    if (xml == NULL)
+        return false;
     json_init(&j, false);
     json_begin_object(&j);
-    json_kv_string(&j, "xml", ps->vm->kvm_xml);
+    json_kv_string(&j, "xml", xml);
     json_end_object(&j);
     *outputs = json_steal(&j);
     json_release(&j);

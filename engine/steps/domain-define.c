@@ -68,12 +68,15 @@ define_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
     const char *name = manifest_vm_target_name(v->mvm);
     g_autofree char *digest = NULL;
     g_autofree char *loc = v->tgt->ops->domain_location(v->tgt, name);
+    g_autofree char *xml = step_domain_xml(v, ctx->st, error);
     struct json j;
 
-    if (!v->tgt->ops->define(v->tgt, name, v->kvm_xml, v->mvm->autostart,
+    if (xml == NULL)
+        return false;
+    if (!v->tgt->ops->define(v->tgt, name, xml, v->mvm->autostart,
                              error)) {
         /* Keep what was rejected: the events table of the state store. */
-        state_event(ctx->st, ctx->run_id, ps->key, "rejected-xml", v->kvm_xml,
+        state_event(ctx->st, ctx->run_id, ps->key, "rejected-xml", xml,
                     NULL);
         if (error != NULL && *error != NULL) {
             char *old = (*error)->message;
@@ -85,7 +88,7 @@ define_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
     }
     digest = v->tgt->ops->domain_digest(v->tgt, name);
     if (digest == NULL)
-        digest = hash_sha256_hex(v->kvm_xml, strlen(v->kvm_xml));
+        digest = hash_sha256_hex(xml, strlen(xml));
     json_init(&j, false);
     json_begin_object(&j);
     json_kv_string(&j, "location", loc);

@@ -8,6 +8,7 @@
 const struct step_ops *const step_kinds[] = {
     &step_source_shutdown,
     &step_disk_copy,
+    &step_guest_fixup,
     &step_domain_convert,
     &step_domain_define,
     &step_domain_start,

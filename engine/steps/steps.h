@@ -2,7 +2,7 @@
  * one registry table that lists them (STYLE.md 5).
  *
  * A VM's chain: [source-shutdown] → disk-copy (one per disk) →
- * domain-convert → domain-define → [domain-start].  source-shutdown is
+ * [guest-fixup] → domain-convert → domain-define → [domain-start].  source-shutdown is
  * there only when the VM's source_power is shutdown and its source kind
  * can shut VMs down; domain-start only on targets that run domains, when
  * asked.
@@ -27,6 +27,10 @@ struct step_ops {
     bool checkpointed;        /* long step that can resume */
     bool retryable;           /* a transient failure is tried again (the
                                * wave's retries:, with backoff) */
+    bool modifies_deps;       /* changes its dependencies' outputs in place
+                               * (guest-fixup edits the copied disks): an
+                               * attempt that did not finish makes the plan
+                               * redo them */
     /* Canonical "key=value\n" inputs of the step, sorted, secret-free;
      * returns a new string. */
     char *(*inputs)(const struct plan_step *ps);
@@ -48,6 +52,14 @@ extern const struct step_ops step_disk_copy;
 extern const struct step_ops step_domain_convert;
 extern const struct step_ops step_domain_define;
 extern const struct step_ops step_domain_start;
+extern const struct step_ops step_guest_fixup;
+
+struct plan_vm;
+struct state;
+/* domain-xml.c: the domain XML to define — the plan's converted XML plus
+ * what the VM's guest-fixup recorded (a direct kernel boot: <kernel>,
+ * <initrd>, <cmdline>).  Returns a new string, or NULL with an error. */
+char *step_domain_xml(const struct plan_vm *v, struct state *st, GError **error);
 
 struct state_checkpoint;
 

@@ -242,6 +242,36 @@ local_path(struct target *t, virStoragePoolPtr pool, virStorageVolPtr vol)
     return path;
 }
 
+static bool
+lvt_disks_local(struct target *t)
+{
+    struct lv_target *lt = t->priv;
+
+    return !lt->stream;
+}
+
+static char *
+lvt_local_disk_path(struct target *t, const char *location, GError **error)
+{
+    g_autoptr(virStoragePool) pool = NULL;
+    g_autoptr(virStorageVol) vol = NULL;
+    char *path;
+
+    if (!lookup(t, location, &pool, &vol, error))
+        return NULL;
+    if (vol == NULL) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
+                    "volume '%s' does not exist", location);
+        return NULL;
+    }
+    path = local_path(t, pool, vol);
+    if (path == NULL)
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONFLICT,
+                    "volume '%s' is not a file on this machine (only local dir, fs and netfs pools are)",
+                    location);
+    return path;
+}
+
 static char *
 upload_tmp_path(struct target *t, const char *location)
 {
@@ -482,4 +512,6 @@ const struct target_ops target_libvirt_ops = {
     .start = lvt_start,
     .running = lvt_running,
     .remove_domain = lvt_remove_domain,
+    .disks_local = lvt_disks_local,
+    .local_disk_path = lvt_local_disk_path,
 };

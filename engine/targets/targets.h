@@ -90,6 +90,13 @@ struct target_ops {
                   GError **error);
     /* Is the domain defined and running? */
     bool (*running)(struct target *t, const char *vm);
+    /* Are the disks files on this machine that convoy can open (needed by
+     * guest-fixup)?  NULL: yes. */
+    bool (*disks_local)(struct target *t);
+    /* The local path of the disk at location (see disks_local); new
+     * string, or NULL with an error.  NULL op: location is the path. */
+    char *(*local_disk_path)(struct target *t, const char *location,
+                             GError **error);
     /* Stop (hard) and undefine the domain; true (and *removed false) when
      * already absent. */
     bool (*remove_domain)(struct target *t, const char *vm, bool *removed,

@@ -1,0 +1,304 @@
+/* guest-fixup: repair the guest inside the copied disks so it boots on
+ * KVM — one libguestfs appliance per VM, the guest rule sets whose when:
+ * matches the inspection facts, then (for a filesystem on the whole disk)
+ * the kernel and initrd copied out for a direct kernel boot.
+ *
+ * The step changes its dependencies' outputs (the disks) in place, so an
+ * attempt that did not finish leaves them half-repaired: the plan then
+ * copies the disks again before the next fix-up (modifies_deps), and a
+ * fresh copy forgets the fix-up's record (disk-copy.c). */
+#include "config.h"
+
+#include <string.h>
+#include <glib.h>
+
+#include "exec/exec.h"
+#include "guest/guest.h"
+#include "plan/plan.h"
+#include "steps/steps.h"
+#include "util/error.h"
+#include "util/json.h"
+#include "util/jsonread.h"
+
+static char *
+fixup_inputs(const struct plan_step *ps)
+{
+    const struct plan_vm *v = ps->vm;
+    const struct manifest_guest *g = &v->mvm->guest;
+    g_autoptr(GString) disks = g_string_new(NULL);
+    g_autoptr(GString) sets = g_string_new(NULL);
+    g_autoptr(GString) names = g_string_new(NULL);
+
+    for (guint i = 0; i < v->disks->len; i++) {
+        const struct plan_disk *d = v->disks->pdata[i];
+        g_string_append_printf(disks, "%s%s=%s", i ? " " : "", d->dev, d->location);
+    }
+    for (guint i = 0; i < v->guest_sets->len; i++) {
+        const struct guest_rule_set *rs = v->guest_sets->pdata[i];
+        g_string_append_printf(sets, "%s%s@%u:%s", i ? " " : "", guest_rule_set_name(rs),
+                               guest_rule_set_version(rs), guest_rule_set_digest(rs));
+    }
+    for (guint i = 0; i < g->rules->len; i++)
+        g_string_append_printf(names, "%s%s", i ? " " : "", (const char *)g->rules->pdata[i]);
+    return g_strdup_printf("boot=%s\ndisk_format=%s\ndisks=%s\nrule_sets=%s\nrules=%s\n"
+                           "target=%s\ntimeout=%u\n",
+                           manifest_guest_boot_name(g->boot),
+                           disk_format_name(v->mvm->disk_format), disks->str, sets->str, names->str,
+                           manifest_vm_target_name(v->mvm), g->timeout);
+}
+
+static char *
+fixup_describe(const struct plan_step *ps)
+{
+    const struct plan_vm *v = ps->vm;
+    g_autoptr(GString) s = g_string_new("rules ");
+    g_autoptr(jval) out = NULL;
+
+    for (guint i = 0; i < v->guest_sets->len; i++) {
+        const struct guest_rule_set *rs = v->guest_sets->pdata[i];
+        g_string_append_printf(s, "%s%s@%u", i ? ", " : "", guest_rule_set_name(rs),
+                               guest_rule_set_version(rs));
+    }
+    g_string_append_printf(s, " (by inspection facts); boot %s",
+                           manifest_guest_boot_name(v->mvm->guest.boot));
+    /* What the last attempt found in this guest, when there was one. */
+    if (ps->rec != NULL && ps->rec->outputs != NULL &&
+        (out = jval_parse("outputs", ps->rec->outputs, -1, NULL)) != NULL) {
+        const struct jval *f = jval_get(out, "facts");
+        const char *summary = jval_get_string(out, "summary", NULL);
+        if (f != NULL && summary != NULL)
+            g_string_append_printf(s, "; last seen: %s", summary);
+    }
+    return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+static bool
+fixup_probe(const struct plan_step *ps, struct target *t, const char *outputs, char **why)
+{
+    g_autoptr(jval) out = jval_parse("outputs", outputs, -1, NULL);
+    const char *kernel = out != NULL ? jval_get_string(out, "kernel", NULL) : NULL;
+    const char *initrd = out != NULL ? jval_get_string(out, "initrd", NULL) : NULL;
+
+    if (kernel != NULL && !g_file_test(kernel, G_FILE_TEST_IS_REGULAR)) {
+        *why = g_strdup_printf("the direct-boot kernel %s is missing", kernel);
+        return false;
+    }
+    if (initrd != NULL && !g_file_test(initrd, G_FILE_TEST_IS_REGULAR)) {
+        *why = g_strdup_printf("the direct-boot initrd %s is missing", initrd);
+        return false;
+    }
+    return true;
+}
+
+struct fixup_run {
+    struct plan_step *ps;
+    struct step_ctx *ctx;
+};
+
+static void
+fixup_note(void *opaque, const char *what)
+{
+    struct fixup_run *r = opaque;
+
+    if (r->ctx->obs != NULL && r->ctx->obs->note != NULL)
+        r->ctx->obs->note(r->ctx->obs->opaque, r->ps, what);
+}
+
+static enum guest_boot
+boot_of(enum manifest_guest_boot b)
+{
+    switch (b) {
+    case MANIFEST_GUEST_BOOT_BOOTLOADER:
+        return GUEST_BOOT_BOOTLOADER;
+    case MANIFEST_GUEST_BOOT_DIRECT:
+        return GUEST_BOOT_DIRECT;
+    case MANIFEST_GUEST_BOOT_KEEP:
+        return GUEST_BOOT_KEEP;
+    case MANIFEST_GUEST_BOOT_AUTO:
+    default:
+        return GUEST_BOOT_AUTO;
+    }
+}
+
+static enum guest_tcg
+tcg_of(enum manifest_guest_tcg t)
+{
+    switch (t) {
+    case MANIFEST_GUEST_TCG_ON:
+        return GUEST_TCG_ON;
+    case MANIFEST_GUEST_TCG_OFF:
+        return GUEST_TCG_OFF;
+    case MANIFEST_GUEST_TCG_AUTO:
+    default:
+        return GUEST_TCG_AUTO;
+    }
+}
+
+/* "debian 12, root /dev/sda1 (partitioned), kernel 6.1.0-13-amd64, boot
+ * bootloader install" */
+static char *
+summary(GHashTable *f)
+{
+    const char *boot = g_strcmp0(g_hash_table_lookup(f, "direct_boot"), "true") == 0
+                           ? "direct kernel"
+                       : g_strcmp0(g_hash_table_lookup(f, "needs_bootloader"), "true") == 0
+                           ? "install the guest's bootloader"
+                           : "from the disk";
+    const char *kernel = g_hash_table_lookup(f, "kernel");
+
+    return g_strdup_printf("%s %s, root %s (%s), kernel %s, boot %s",
+                           (const char *)g_hash_table_lookup(f, "distro"),
+                           (const char *)g_hash_table_lookup(f, "major"),
+                           (const char *)g_hash_table_lookup(f, "root_device"),
+                           g_strcmp0(g_hash_table_lookup(f, "partitioned"), "true") == 0
+                               ? "partitioned"
+                               : "whole disk",
+                           kernel != NULL && *kernel ? kernel : "none for KVM", boot);
+}
+
+static char *
+outputs_json(GHashTable *facts, GPtrArray *applied, GPtrArray *changes,
+             const struct guest_boot_files *boot)
+{
+    g_autofree char *fj = guest_facts_json(facts);
+    g_autofree char *sum = summary(facts);
+    struct json j;
+    char *text;
+
+    json_init(&j, false);
+    json_begin_object(&j);
+    json_key(&j, "facts");
+    json_raw(&j, fj);
+    json_kv_string(&j, "summary", sum);
+    json_key(&j, "rule_sets");
+    json_begin_array(&j);
+    for (guint i = 0; i < applied->len; i++) {
+        const struct guest_rule_set *rs = applied->pdata[i];
+        g_autofree char *id = g_strdup_printf("%s@%u", guest_rule_set_name(rs),
+                                              guest_rule_set_version(rs));
+        json_string(&j, id);
+    }
+    json_end_array(&j);
+    json_key(&j, "changes");
+    json_begin_array(&j);
+    for (guint i = 0; i < changes->len; i++) {
+        const struct guest_change *c = changes->pdata[i];
+        g_autofree char *line = g_strdup_printf("%s %s:%u %s: %s", c->set, c->file, c->line,
+                                                c->rule_id, c->what);
+        json_string(&j, line);
+    }
+    json_end_array(&j);
+    if (boot->kernel != NULL) {
+        json_kv_string(&j, "kernel", boot->kernel);
+        json_kv_string(&j, "initrd", boot->initrd);
+        json_kv_string(&j, "cmdline", boot->cmdline);
+    }
+    json_end_object(&j);
+    text = json_steal(&j);
+    json_release(&j);
+    return text;
+}
+
+static bool
+fixup_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs, GError **error)
+{
+    struct plan_vm *v = ps->vm;
+    struct fixup_run run = {.ps = ps, .ctx = ctx};
+    g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GArray) disks = g_array_new(FALSE, TRUE, sizeof(struct guest_disk));
+    g_autoptr(GPtrArray) applied = g_ptr_array_new();
+    g_autoptr(GPtrArray) changes =
+        g_ptr_array_new_with_free_func((GDestroyNotify)guest_change_free);
+    g_autofree char *dir = NULL;
+    struct guest_boot_files boot = {0};
+    struct guest_opts opts = {
+        .boot = boot_of(v->mvm->guest.boot),
+        .tcg = tcg_of(v->mvm->guest.tcg),
+        .timeout = v->mvm->guest.timeout,
+        .progress = fixup_note,
+        .opaque = &run,
+        .interrupted = exec_interrupted,
+    };
+    struct guest_session *gs;
+    GHashTable *facts;
+    bool ok;
+
+    for (guint i = 0; i < v->disks->len; i++) {
+        const struct plan_disk *d = v->disks->pdata[i];
+        char *path = v->tgt->ops->local_disk_path != NULL
+                         ? v->tgt->ops->local_disk_path(v->tgt, d->location, error)
+                         : g_strdup(d->location);
+        struct guest_disk gd;
+
+        if (path == NULL)
+            return false;
+        g_ptr_array_add(paths, path);
+        gd.path = path;
+        gd.format = disk_format_name(v->mvm->disk_format);
+        g_array_append_val(disks, gd);
+    }
+    if (disks->len == 0) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST,
+                    "guest-fixup: vm '%s' has no disks to repair", v->mvm->name);
+        return false;
+    }
+    gs = guest_open((const struct guest_disk *)(void *)disks->data, disks->len, &opts, error);
+    if (gs == NULL)
+        return false;
+    facts = guest_facts(gs);
+    for (guint i = 0; i < v->guest_sets->len; i++) {
+        if (guest_rule_set_matches(v->guest_sets->pdata[i], facts))
+            g_ptr_array_add(applied, v->guest_sets->pdata[i]);
+    }
+    {
+        g_autofree char *sum = summary(facts);
+        g_autoptr(GString) names = g_string_new(NULL);
+        for (guint i = 0; i < applied->len; i++)
+            g_string_append_printf(names, "%s%s", i ? ", " : "",
+                                   guest_rule_set_name(applied->pdata[i]));
+        g_autofree char *msg = g_strdup_printf("%s; rule sets: %s", sum,
+                                               names->len ? names->str : "none match");
+        fixup_note(&run, msg);
+        state_event(ctx->st, ctx->run_id, ps->key, "inspection", msg, NULL);
+    }
+    ok = guest_apply(gs, (struct guest_rule_set *const *)applied->pdata, applied->len, changes,
+                     error);
+    if (ok) {
+        dir = g_path_get_dirname(paths->pdata[0]);
+        ok = guest_export_boot(gs, dir, manifest_vm_target_name(v->mvm), &boot, error);
+    }
+    for (guint i = 0; i < changes->len; i++) {
+        const struct guest_change *c = changes->pdata[i];
+        g_autofree char *line = g_strdup_printf("%s %s:%u %s: %s", c->set, c->file, c->line,
+                                                c->rule_id, c->what);
+        state_event(ctx->st, ctx->run_id, ps->key, "guest-change", line, NULL);
+    }
+    if (!ok) {
+        /* Flush what was done so the disk can be inspected as it is; the
+         * next apply copies it again before fixing it. */
+        guest_close(gs, NULL);
+        guest_boot_files_clear(&boot);
+        if (error != NULL && *error != NULL && (*error)->code != CONVOY_ERROR_INTERRUPTED)
+            g_prefix_error(error, "vm '%s': ", v->mvm->name);
+        return false;
+    }
+    *outputs = outputs_json(facts, applied, changes, &boot);
+    guest_boot_files_clear(&boot);
+    if (!guest_close(gs, error)) {
+        g_clear_pointer(outputs, g_free);
+        return false;
+    }
+    return true;
+}
+
+const struct step_ops step_guest_fixup = {
+    .name = "guest-fixup",
+    .version = 1,
+    .checkpointed = false,
+    .retryable = false,
+    .modifies_deps = true,
+    .inputs = fixup_inputs,
+    .describe = fixup_describe,
+    .probe = fixup_probe,
+    .apply = fixup_apply,
+};
