@@ -8,7 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
+
 #include "cli/cli.h"
+#include "util/jsonread.h"
 #include "steps/steps.h"
 #include "targets/targets.h"
 #include "util/error.h"
@@ -122,12 +125,30 @@ rollback_vm(struct state *st, int64_t run, const struct manifest *m,
                    vm->name, loc);
         }
     }
+    /* A direct-boot kernel and initrd that guest-fixup copied out go with
+     * the disks. */
+    for (guint i = 0; i < mine->len && !keep_volumes; i++) {
+        const struct state_step_record *r = mine->pdata[i];
+        g_autoptr(jval) out = NULL;
+
+        if (strcmp(r->kind, step_guest_fixup.name) != 0 || r->outputs == NULL ||
+            (out = jval_parse(r->key, r->outputs, -1, NULL)) == NULL)
+            continue;
+        for (guint k = 0; k < 2; k++) {
+            const char *f = jval_get_string(out, k == 0 ? "kernel" : "initrd", NULL);
+            if (f != NULL && g_unlink(f) == 0)
+                printf("%s: deleted %s\n", vm->name, f);
+        }
+    }
     /* Forget the steps, so the next apply does them afresh; with
-     * --keep-volumes the copies stay done and are not redone. */
+     * --keep-volumes the copies stay done and are not redone, and so does
+     * their fix-up (the kept disks hold it: fixing them again could apply
+     * a rule twice). */
     for (guint i = 0; i < mine->len; i++) {
         const struct state_step_record *r = mine->pdata[i];
 
-        if (keep_volumes && strcmp(r->kind, step_disk_copy.name) == 0)
+        if (keep_volumes && (strcmp(r->kind, step_disk_copy.name) == 0 ||
+                             strcmp(r->kind, step_guest_fixup.name) == 0))
             continue;
         if (!state_step_forget(st, r->key, error))
             return false;

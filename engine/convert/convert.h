@@ -143,6 +143,7 @@ bool convert_set_disk_file(xmlDoc *doc, const char *dev, const char *path,
 struct convert_disk {
     char *dev;            /* target dev, "vda" */
     char *source;         /* source file/dev/volume text, may be NULL */
+    char *format;         /* driver type ("raw", "qcow2"), may be NULL */
 };
 GPtrArray *convert_list_disks(xmlDoc *doc);
 

@@ -291,6 +291,7 @@ disk_free(gpointer p)
 
     g_free(d->dev);
     g_free(d->source);
+    g_free(d->format);
     g_free(d);
 }
 
@@ -314,6 +315,7 @@ convert_list_disks(xmlDoc *doc)
             continue;
         d = g_new0(struct convert_disk, 1);
         d->dev = prop(convert_first_child(c, "target"), "dev");
+        d->format = prop(convert_first_child(c, "driver"), "type");
         src = convert_first_child(c, "source");
         static const char *const attrs[] = {"file", "dev", "volume", "name", "dir"};
         for (size_t i = 0; src != NULL && d->source == NULL && i < G_N_ELEMENTS(attrs); i++)

@@ -72,6 +72,15 @@ extern const struct disk_writer_ops stream_qcow2_ops;
 size_t disk_scan_run(const void *buf, size_t len, uint64_t offset,
                      size_t max, bool *zero);
 
+/* A libnbd handle connected to a qemu-nbd child serving abs_path with
+ * the options opts (NULL-terminated, e.g. "--read-only"), started by
+ * systemd socket activation: libnbd owns the child, and nbd_close() on
+ * the handle ends and reaps it.  allocation_map asks for the
+ * base:allocation context (nbd_block_status).  Errors are
+ * CONVOY_ERROR_NBD naming abs_path.  Caller closes. */
+struct nbd_handle *disk_nbd_spawn(const char *abs_path, const char *const *opts,
+                                  bool allocation_map, GError **error);
+
 /* The DRIFT error of a resume whose output does not match. */
 void disk_set_drift_size(GError **error, const char *path, uint64_t actual,
                          uint64_t expected);

@@ -8,7 +8,7 @@
  *
  * Sections: writer API (writer.c) · raw files (raw.c) · qcow2 over NBD
  * (nbd.c) · libvirt volume upload streams (stream.c) · zero detection
- * (zero.c).
+ * (zero.c) · source images and the read-only qcow2 reader (image.c).
  */
 #pragma once
 
@@ -91,3 +91,51 @@ bool disk_writer_close(struct disk_writer *w, GError **error);
 /* Free the writer without finishing; the partial image is left as it is
  * (a later resume picks it up).  NULL is a no-op. */
 void disk_writer_abort(struct disk_writer *w);
+
+/* ------------------------------------------------------------------ */
+/* image.c: source images, read as the guest sees them                */
+
+/* What an image is, by its content. */
+struct disk_image_info {
+    enum disk_format format;    /* RAW unless the header says qcow2 */
+    const char *unsupported;    /* "vpc", "vmdk": a format convoy cannot
+                                 * read (static string), or NULL */
+    uint64_t virtual_size;      /* qcow2: the header's size; raw: the
+                                 * file's or the block device's size */
+    uint32_t qcow2_version;     /* 2 or 3 */
+    bool has_backing;           /* qcow2 with a backing file */
+    bool block_device;
+    int64_t mtime;              /* seconds (probe only) */
+};
+
+/* Fill info from an image's first len bytes (head) and its byte size
+ * raw_size.  Pure code. */
+void disk_image_header(const unsigned char *head, size_t len,
+                       uint64_t raw_size, struct disk_image_info *info);
+/* Probe a local image file or block device (read-only).  Errors name the
+ * path: NOT_FOUND, IO, FORMAT (truncated qcow2 header). */
+bool disk_image_probe(const char *path, struct disk_image_info *info,
+                      GError **error);
+
+/* A read-only view of a qcow2 image's guest content, served by a
+ * `qemu-nbd --read-only` child (disk_nbd_spawn, as the qcow2 writer) and
+ * read with libnbd.  Never writes the image. */
+struct disk_reader;
+
+/* Returns a new reader, caller closes.  CONVOY_ERROR_NBD when qemu-nbd
+ * cannot serve the image (bad image, or locked by a running VM). */
+struct disk_reader *disk_reader_open_qcow2(const char *path, GError **error);
+/* The guest-visible size. */
+uint64_t disk_reader_size(const struct disk_reader *r);
+/* Read len bytes at offset. */
+bool disk_reader_pread(struct disk_reader *r, void *buf, size_t len,
+                       uint64_t offset, GError **error);
+/* The run at offset (at most max bytes, max > 0) that reads as zeros or
+ * holds data, from the image's allocation map (all data when qemu-nbd
+ * offers none): *len bytes, *zero tells which. */
+bool disk_reader_extent(struct disk_reader *r, uint64_t offset, uint64_t max,
+                        uint64_t *len, bool *zero, GError **error);
+/* Disconnect and reap qemu-nbd.  NULL is a no-op. */
+void disk_reader_close(struct disk_reader *r);
+typedef struct disk_reader disk_reader; /* for g_autoptr() only */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(disk_reader, disk_reader_close)

@@ -202,6 +202,43 @@ run_tool(struct disk_writer *w, const char *const *argv, GError **error)
     return true;
 }
 
+struct nbd_handle *
+disk_nbd_spawn(const char *abs_path, const char *const *opts,
+               bool allocation_map, GError **error)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    struct nbd_handle *h = nbd_create();
+
+    if (h == NULL) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NBD,
+                    "nbd: '%s': cannot create a handle: %s", abs_path,
+                    nbd_get_error());
+        return NULL;
+    }
+    if (allocation_map &&
+        nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) == -1) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NBD,
+                    "nbd: '%s': cannot ask for the allocation map: %s",
+                    abs_path, nbd_get_error());
+        nbd_close(h);
+        return NULL;
+    }
+    g_ptr_array_add(argv, (char *)"qemu-nbd");
+    for (size_t i = 0; opts[i] != NULL; i++)
+        g_ptr_array_add(argv, (char *)opts[i]);
+    g_ptr_array_add(argv, (char *)abs_path);
+    g_ptr_array_add(argv, NULL);
+    if (nbd_connect_systemd_socket_activation(h, (char **)argv->pdata) == -1) {
+        const char *msg = nbd_get_error();
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NBD,
+                    "nbd: '%s': cannot start qemu-nbd: %s", abs_path,
+                    msg != NULL ? msg : g_strerror(nbd_get_errno()));
+        nbd_close(h);
+        return NULL;
+    }
+    return h;
+}
+
 static bool
 create_image(struct disk_writer *w, const char *abs_path, GError **error)
 {
@@ -288,26 +325,18 @@ nbd_open(struct disk_writer *w, uint64_t resume_from, GError **error)
         return false;
     }
 
-    w->nbd = nbd_create();
-    if (w->nbd == NULL) {
-        set_nbd_error(w, "cannot create a handle", 0, error);
-        return false;
-    }
     /* writeback cache: NBD flush becomes an fdatasync of the image after
      * qcow2 metadata is written.  Sparse images let zeroes unmap. */
-    char *argv[] = {
-        (char *)"qemu-nbd",
-        (char *)"--format=qcow2",
-        (char *)"--cache=writeback",
-        (char *)(w->allocation == DISK_ALLOCATION_SPARSE ? "--discard=unmap"
-                                                         : "--discard=ignore"),
-        abs_path,
+    const char *opts[] = {
+        "--format=qcow2",
+        "--cache=writeback",
+        w->allocation == DISK_ALLOCATION_SPARSE ? "--discard=unmap"
+                                                : "--discard=ignore",
         NULL,
     };
-    if (nbd_connect_systemd_socket_activation(w->nbd, argv) == -1) {
-        set_nbd_error(w, "cannot start qemu-nbd", 0, error);
+    w->nbd = disk_nbd_spawn(abs_path, opts, false, error);
+    if (w->nbd == NULL)
         return false;
-    }
     int64_t size = nbd_get_size(w->nbd);
     if (size < 0) {
         set_nbd_error(w, "cannot get the size", 0, error);

@@ -48,6 +48,15 @@ enum manifest_source_power {
     MANIFEST_SOURCE_POWER_LAST,
 };
 
+/* libvirt sources: how disks are read. */
+enum manifest_disk_access {
+    MANIFEST_DISK_ACCESS_AUTO,    /* path on a local URI when readable,
+                                   * else a volume download stream */
+    MANIFEST_DISK_ACCESS_PATH,    /* the disk's path, on this host */
+    MANIFEST_DISK_ACCESS_STREAM,  /* virStorageVolDownload, always */
+    MANIFEST_DISK_ACCESS_LAST,
+};
+
 const char *manifest_source_kind_name(enum manifest_source_kind k);
 const char *manifest_target_kind_name(enum manifest_target_kind k);
 const char *manifest_source_power_name(enum manifest_source_power p);
@@ -70,8 +79,11 @@ struct manifest_source {
     /* xenserver: */
     bool use_compression;         /* GET /export with use_compression=zstd */
     bool export_raw_vdi;          /* export: raw_vdi — per-disk raw streams */
+    /* xenserver and libvirt: */
     uint64_t shutdown_timeout;    /* seconds for a clean shutdown (default 600) */
     uint64_t hard_shutdown_after; /* seconds; 0: never force a shutdown */
+    /* libvirt: */
+    enum manifest_disk_access disk_access;
 };
 
 enum manifest_net_from {

@@ -23,7 +23,11 @@ static const char *const export_names[] = {"xva", "raw_vdi", NULL};
 
 #define SHUTDOWN_TIMEOUT_DEFAULT 600
 #define SHUTDOWN_SECONDS_MAX 86400
-static const char *const libvirt_keys[] = {"type", "uri", NULL};
+static const char *const libvirt_keys[] = {
+    "type", "uri", "disk_access", "shutdown_timeout", "hard_shutdown_after",
+    NULL,
+};
+static const char *const disk_access_names[] = {"auto", "path", "stream", NULL};
 static const char *const path_keys[] = {"type", "path", NULL};
 
 static bool
@@ -127,6 +131,24 @@ parse_xva(struct mload *l, const struct ynode *body, struct manifest_source *s)
     }
 }
 
+/* shutdown_timeout and hard_shutdown_after (xenserver, libvirt). */
+static void
+parse_shutdown(struct mload *l, const struct ynode *body,
+               struct manifest_source *s)
+{
+    const struct ynode *n;
+
+    s->shutdown_timeout = SHUTDOWN_TIMEOUT_DEFAULT;
+    n = ynode_get(body, "shutdown_timeout");
+    if (n != NULL)
+        mget_uint(l, n, "shutdown_timeout", 1, SHUTDOWN_SECONDS_MAX,
+                  &s->shutdown_timeout);
+    n = ynode_get(body, "hard_shutdown_after");
+    if (n != NULL)
+        mget_uint(l, n, "hard_shutdown_after", 1, SHUTDOWN_SECONDS_MAX,
+                  &s->hard_shutdown_after);
+}
+
 static void
 parse_xenserver(struct mload *l, const struct ynode *body,
                 struct manifest_source *s)
@@ -148,15 +170,21 @@ parse_xenserver(struct mload *l, const struct ynode *body,
     unsigned ex = 0;
     if (n != NULL && mget_enum(l, n, "export", export_names, &ex))
         s->export_raw_vdi = ex == 1;
-    s->shutdown_timeout = SHUTDOWN_TIMEOUT_DEFAULT;
-    n = ynode_get(body, "shutdown_timeout");
-    if (n != NULL)
-        mget_uint(l, n, "shutdown_timeout", 1, SHUTDOWN_SECONDS_MAX,
-                  &s->shutdown_timeout);
-    n = ynode_get(body, "hard_shutdown_after");
-    if (n != NULL)
-        mget_uint(l, n, "hard_shutdown_after", 1, SHUTDOWN_SECONDS_MAX,
-                  &s->hard_shutdown_after);
+    parse_shutdown(l, body, s);
+}
+
+static void
+parse_libvirt(struct mload *l, const struct ynode *body,
+              struct manifest_source *s)
+{
+    const struct ynode *n = ynode_get(body, "disk_access");
+    unsigned access = 0;
+
+    if (mrequire(l, body, "uri", "libvirt source"))
+        mget_string(l, ynode_get(body, "uri"), "uri", &s->uri);
+    if (n != NULL && mget_enum(l, n, "disk_access", disk_access_names, &access))
+        s->disk_access = (enum manifest_disk_access)access;
+    parse_shutdown(l, body, s);
 }
 
 void
@@ -205,8 +233,7 @@ msource_parse(struct mload *l, const struct ynode *key,
         break;
     case MANIFEST_SOURCE_LIBVIRT:
         mcheck_keys(l, body, "libvirt source", libvirt_keys);
-        if (mrequire(l, body, "uri", "libvirt source"))
-            mget_string(l, ynode_get(body, "uri"), "uri", &s->uri);
+        parse_libvirt(l, body, s);
         break;
     case MANIFEST_SOURCE_LIBVIRTXML:
     case MANIFEST_SOURCE_XL: {

@@ -247,16 +247,6 @@ apply_overrides(xmlDoc *doc, const struct manifest_vm *mvm,
     }
 }
 
-static void
-convert_disk_free(gpointer p)
-{
-    struct convert_disk *d = p;
-
-    g_free(d->dev);
-    g_free(d->source);
-    g_free(d);
-}
-
 /* The pool a disk lands in: the target's pools.map by the disk's SR
  * name_label (XenServer, XVA) or by its path or a folder above it (file
  * sources, the longest match), else pools.default (*pool NULL).  With a
@@ -362,7 +352,6 @@ eval_domain(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
         return false;
 
     xdisks = convert_list_disks(doc);
-    g_ptr_array_set_free_func(xdisks, convert_disk_free);
     v->disks = g_ptr_array_new_with_free_func(plan_disk_free);
     for (guint i = 0; i < v->sv->disks->len; i++) {
         const struct source_disk *sd = v->sv->disks->pdata[i];
@@ -652,6 +641,10 @@ eval_vm(struct plan *p, struct plan_eval *ev, struct plan_vm *v, GError **fatal)
         v->tgt = get_target(p, v->mtgt, &err);
     if (v->tgt != NULL)
         v->sv = v->src->ops->describe(v->src, v->mvm, &err);
+    for (guint i = 0; v->sv != NULL && v->sv->warnings != NULL &&
+                      i < v->sv->warnings->len; i++)
+        g_ptr_array_add(p->warnings, g_strdup_printf("vm '%s': %s", v->mvm->name,
+                                                     (const char *)v->sv->warnings->pdata[i]));
     /* XenAPI exports only halted VMs: say so before apply fails. */
     if (v->sv != NULL && v->sv->powered_on &&
         v->mvm->source_power == MANIFEST_SOURCE_POWER_LEAVE &&

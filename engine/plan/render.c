@@ -181,6 +181,11 @@ plan_render_json(const struct plan *p)
             json_kv_string(&j, "fingerprint", s->fingerprint);
             if (s->action == PLAN_ACTION_RESUME)
                 json_kv_uint(&j, "resume_from", s->resume_from);
+            /* guest-fixup: the facts and changes of its last attempt */
+            if (s->ops == &step_guest_fixup && s->rec != NULL && s->rec->outputs != NULL) {
+                json_key(&j, "guest");
+                json_raw(&j, s->rec->outputs);
+            }
             json_end_object(&j);
         }
         json_end_array(&j);

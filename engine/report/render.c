@@ -44,6 +44,10 @@ step_detail(const struct report_step *s)
     }
     if (s->checksum != NULL)
         g_string_append_printf(d, ", %s", s->checksum);
+    if (s->guest != NULL)
+        g_string_append_printf(d, ", %s; %u change%s", s->guest,
+                               s->changes ? s->changes->len : 0,
+                               s->changes && s->changes->len == 1 ? "" : "s");
     if (s->attempts > 1)
         g_string_append_printf(d, "%s%u attempts", d->len ? ", " : "", s->attempts);
     return g_string_free(d, FALSE);
@@ -95,6 +99,8 @@ render_text(const struct report *r, bool markdown)
                 g_string_append_printf(o, "  %-22s %-8s %s\n", s->name, s->status, detail);
                 if (s->error != NULL)
                     g_string_append_printf(o, "    error: %s\n", s->error);
+                for (guint x = 0; s->changes != NULL && x < s->changes->len; x++)
+                    g_string_append_printf(o, "    %s\n", (const char *)s->changes->pdata[x]);
             }
         }
         for (guint k = 0; k < v->hooks->len; k++) {
@@ -171,6 +177,14 @@ render_json(const struct report *r)
                 json_kv_uint(&j, "written", s->written);
             }
             json_kv_string(&j, "checksum", s->checksum);
+            if (s->guest != NULL) {
+                json_kv_string(&j, "guest", s->guest);
+                json_key(&j, "changes");
+                json_begin_array(&j);
+                for (guint x = 0; s->changes != NULL && x < s->changes->len; x++)
+                    json_string(&j, s->changes->pdata[x]);
+                json_end_array(&j);
+            }
             json_kv_string(&j, "error", s->error);
             json_key(&j, "attempts_log");
             json_begin_array(&j);

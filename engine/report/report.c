@@ -43,6 +43,9 @@ step_free(struct report_step *s)
     g_free(s->status);
     g_free(s->error);
     g_free(s->checksum);
+    g_free(s->guest);
+    if (s->changes != NULL)
+        g_ptr_array_unref(s->changes);
     g_ptr_array_unref(s->spans);
     g_free(s);
 }
@@ -156,8 +159,18 @@ step_from_record(const struct state_step_record *rec, size_t prefix_len,
             s->seconds = jval_get_number(out, "seconds", 0);
             s->bytes = (uint64_t)jval_get_number(out, "size", 0);
             s->written = (uint64_t)jval_get_number(out, "written", 0);
+            const struct jval *ch = jval_get(out, "changes");
             if (xxh != NULL)
                 s->checksum = g_strdup_printf("xxh64:%s", xxh);
+            s->guest = g_strdup(jval_get_string(out, "summary", NULL));
+            if (ch != NULL && ch->type == JVAL_ARRAY) {
+                s->changes = g_ptr_array_new_with_free_func(g_free);
+                for (guint i = 0; i < ch->items->len; i++) {
+                    const struct jval *c = ch->items->pdata[i];
+                    if (c->type == JVAL_STRING)
+                        g_ptr_array_add(s->changes, g_strdup(c->str));
+                }
+            }
         }
     }
     if (s->seconds == 0 && rec->status == STATE_STEP_DONE && s->spans->len > 0) {

@@ -44,6 +44,8 @@ struct report_step {
     uint64_t bytes;       /* disk-copy: disk size */
     uint64_t written;     /* disk-copy: bytes written */
     char *checksum;       /* disk-copy: "xxh64:…", or NULL */
+    char *guest;          /* guest-fixup: what inspection found, or NULL */
+    GPtrArray *changes;   /* guest-fixup: of char*, the changes made */
     GPtrArray *spans;     /* of struct report_span*, owned, oldest first */
 };
 

@@ -1,7 +1,8 @@
 /* The libvirtxml source: a dumped libvirt domain XML (virsh dumpxml) and
  * the local disks it names, or a directory of such files matched to VMs
- * by <name>.  The disks (raw files or block devices) must exist at plan
- * time; they are read, never written. */
+ * by <name>.  The disks (raw or qcow2 files, block devices) must exist at
+ * plan time; they are read, never written (qcow2 through a read-only
+ * qemu-nbd, as its guest content). */
 #include "config.h"
 
 #include <errno.h>
@@ -25,6 +26,8 @@
 extern const struct source_ops source_libvirtxml_ops;
 
 #define LX_BLOCK (1u << 20)
+/* Largest extent asked of a qcow2 image's allocation map at once. */
+#define LX_EXTENT_MAX (UINT64_C(1) << 30)
 
 static struct source *
 lx_open(const struct manifest_source *ms, GError **error)
@@ -134,9 +137,55 @@ lx_find_file(struct source *s, const struct manifest_vm *vm, GError **error)
     return NULL;
 }
 
+struct source_disk *
+source_local_disk(const char *where, const char *dev, const char *path,
+                  const char *declared, GPtrArray *warnings,
+                  struct disk_image_info *info, GError **error)
+{
+    g_autoptr(GError) err = NULL;
+    struct source_disk *d;
+    const char *real;
+
+    if (!disk_image_probe(path, info, &err)) {
+        g_set_error(error, CONVOY_ERROR, err->code, "'%s': disk %s: %s", where,
+                    dev, err->message);
+        return NULL;
+    }
+    if (info->unsupported != NULL) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_FAILED,
+                    "'%s': disk %s ('%s') is a %s image; only raw and qcow2 images and block devices can be read",
+                    where, dev, path, info->unsupported);
+        return NULL;
+    }
+    real = disk_format_name(info->format);
+    if (declared != NULL && strcmp(declared, "aio") == 0)
+        declared = "raw";
+    if (info->format == DISK_FORMAT_QCOW2 && info->has_backing &&
+        g_strcmp0(declared, "qcow2") != 0) {
+        /* A guest can write a qcow2 header naming any host file into a
+         * raw disk: follow a backing file only where the config agrees. */
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_FAILED,
+                    "'%s': disk %s ('%s') is declared %s but its content is a qcow2 header with a backing file; refusing to follow it (declare type='qcow2' if the image really is one)",
+                    where, dev, path, declared != NULL ? declared : "without a format");
+        return NULL;
+    }
+    if (declared != NULL && strcmp(declared, real) != 0 && warnings != NULL)
+        g_ptr_array_add(warnings,
+                        g_strdup_printf("disk %s ('%s'): the config says %s but the image is %s; it is read as %s",
+                                        dev, path, declared, real, real));
+    d = g_new0(struct source_disk, 1);
+    d->id = g_strdup(path);
+    d->xen_dev = g_strdup(dev);
+    d->xml_source = g_strdup(path);
+    d->size = info->virtual_size;
+    d->storage = g_strdup(path);
+    d->format = info->format;
+    return d;
+}
+
 struct source_vm *
 source_vm_from_domain_xml(const char *data, size_t len, const char *file,
-                          GError **error)
+                          enum source_xml_disks how, GError **error)
 {
     g_autoptr(xmlDoc) doc = NULL;
     g_autoptr(xmlXPathContext) ctx = NULL;
@@ -158,6 +207,7 @@ source_vm_from_domain_xml(const char *data, size_t len, const char *file,
     g_string_append_printf(id, "domain_xml_sha256=%s\n", digest);
 
     v->disks = g_ptr_array_new_with_free_func(source_disk_free);
+    v->warnings = g_ptr_array_new_with_free_func(g_free);
     ctx = xmlXPathNewContext(doc);
     disks = xmlXPathEvalExpression((const xmlChar *)"/domain/devices/disk[@device='disk' or not(@device)]", ctx);
     for (int i = 0; disks != NULL && disks->nodesetval != NULL &&
@@ -166,50 +216,48 @@ source_vm_from_domain_xml(const char *data, size_t len, const char *file,
         g_autofree char *path = xpath_string(doc, n, "string(source/@file | source/@dev)");
         g_autofree char *dev = xpath_string(doc, n, "string(target/@dev)");
         g_autofree char *fmt = xpath_string(doc, n, "string(driver/@type)");
+        g_autofree char *pool = xpath_string(doc, n, "string(source/@pool)");
+        g_autofree char *volume = xpath_string(doc, n, "string(source/@volume)");
+        struct disk_image_info info;
         struct source_disk *d;
-        struct stat sb;
-        int fd;
-        off_t size;
 
+        if (how == SOURCE_XML_DISKS_LIST && path == NULL && dev != NULL &&
+            pool != NULL && volume != NULL) {
+            /* <disk type='volume'>: the caller finds the volume. */
+            d = g_new0(struct source_disk, 1);
+            d->id = g_strdup(volume);
+            d->xen_dev = g_strdup(dev);
+            d->xml_source = g_strdup(volume);
+            d->pool = g_steal_pointer(&pool);
+            d->format = g_strcmp0(fmt, "qcow2") == 0 ? DISK_FORMAT_QCOW2
+                                                     : DISK_FORMAT_RAW;
+            g_ptr_array_add(v->disks, d);
+            continue;
+        }
         if (path == NULL || dev == NULL) {
             g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_FAILED,
                         "'%s': disk %d has no local source file or device, or no target dev; only local disks are supported",
                         file, i + 1);
             return NULL;
         }
-        if (fmt != NULL && strcmp(fmt, "raw") != 0 && strcmp(fmt, "aio") != 0) {
-            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_FAILED,
-                        "'%s': disk %s ('%s') is %s; only raw disks are supported yet",
-                        file, dev, path, fmt);
-            return NULL;
+        if (how == SOURCE_XML_DISKS_LIST) {
+            d = g_new0(struct source_disk, 1);
+            d->id = g_strdup(path);
+            d->xen_dev = g_strdup(dev);
+            d->xml_source = g_strdup(path);
+            d->storage = g_strdup(path);
+            d->format = g_strcmp0(fmt, "qcow2") == 0 ? DISK_FORMAT_QCOW2
+                                                     : DISK_FORMAT_RAW;
+            g_ptr_array_add(v->disks, d);
+            continue;
         }
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || fstat(fd, &sb) < 0) {
-            int e = errno;
-            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
-                        "'%s': disk %s: cannot open '%s': %s", file, dev, path,
-                        g_strerror(e));
-            if (fd >= 0)
-                close(fd);
+        d = source_local_disk(file, dev, path, fmt, v->warnings, &info, error);
+        if (d == NULL)
             return NULL;
-        }
-        /* A block device (LVM) has its size at the end, not in st_size. */
-        size = S_ISBLK(sb.st_mode) ? lseek(fd, 0, SEEK_END) : sb.st_size;
-        close(fd);
-        if (size < 0) {
-            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO,
-                        "'%s': disk %s: cannot size '%s'", file, dev, path);
-            return NULL;
-        }
-        d = g_new0(struct source_disk, 1);
-        d->id = g_strdup(path);
-        d->xen_dev = g_strdup(dev);
-        d->xml_source = g_strdup(path);
-        d->size = (uint64_t)size;
-        d->storage = g_strdup(path);
         g_ptr_array_add(v->disks, d);
-        g_string_append_printf(id, "disk=%s:%" G_GUINT64_FORMAT ":%lld\n",
-                               path, d->size, (long long)sb.st_mtime);
+        g_string_append_printf(id, "disk=%s:%" G_GUINT64_FORMAT ":%lld%s\n",
+                               path, d->size, (long long)info.mtime,
+                               d->format == DISK_FORMAT_QCOW2 ? ":qcow2" : "");
     }
     v->identity = g_string_free(g_steal_pointer(&id), FALSE);
     v->xen_networks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -244,7 +292,7 @@ lx_describe(struct source *s, const struct manifest_vm *vm, GError **error)
                     "source '%s': %s", s->ms->name, err->message);
         return NULL;
     }
-    v = source_vm_from_domain_xml(data, len, file, error);
+    v = source_vm_from_domain_xml(data, len, file, SOURCE_XML_DISKS_PROBE, error);
     if (v == NULL)
         return NULL;
     if (g_strcmp0(v->name, vm->name) != 0) {
@@ -260,22 +308,80 @@ lx_describe(struct source *s, const struct manifest_vm *vm, GError **error)
     return v;
 }
 
+/* A qcow2 image through the read-only reader: zero extents as zeros,
+ * data read in blocks (all-zero blocks as zeros too). */
+static bool
+copy_qcow2(const struct source_disk *d, const struct source_sink *sink,
+           void *opaque, GError **error)
+{
+    g_autoptr(disk_reader) r = disk_reader_open_qcow2(d->id, error);
+    g_autofree unsigned char *buf = NULL;
+    uint64_t off = 0;
+
+    if (r == NULL)
+        return false;
+    if (disk_reader_size(r) != d->size) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_DRIFT,
+                    "'%s' now has a virtual size of %" G_GUINT64_FORMAT " bytes, the plan saw %" G_GUINT64_FORMAT,
+                    d->id, disk_reader_size(r), d->size);
+        return false;
+    }
+    buf = g_malloc(LX_BLOCK);
+    while (off < d->size) {
+        uint64_t len = 0;
+        bool zero = false;
+
+        if (!disk_reader_extent(r, off, MIN(d->size - off, LX_EXTENT_MAX),
+                                &len, &zero, error))
+            return false;
+        if (zero) {
+            if (!sink->zero(opaque, off, len, error))
+                return false;
+            off += len;
+            if (sink->progress != NULL)
+                sink->progress(opaque, off);
+            continue;
+        }
+        for (uint64_t end = off + len; off < end;) {
+            size_t n = (size_t)MIN(end - off, (uint64_t)LX_BLOCK);
+            bool ok;
+
+            if (!disk_reader_pread(r, buf, n, off, error))
+                return false;
+            if (disk_is_zero(buf, n))
+                ok = sink->zero(opaque, off, n, error);
+            else
+                ok = sink->data(opaque, off, buf, n, error);
+            if (!ok)
+                return false;
+            off += n;
+            if (sink->progress != NULL)
+                sink->progress(opaque, off);
+        }
+    }
+    return true;
+}
+
 bool
 source_copy_local_disk(const struct source_disk *d,
                        const struct source_sink *sink, void *opaque,
                        GError **error)
 {
-    g_autofree unsigned char *buf = g_malloc(LX_BLOCK);
+    g_autofree unsigned char *buf = NULL;
     uint64_t off = 0;
-    int fd = open(d->id, O_RDONLY | O_CLOEXEC);
+    int fd;
     bool ok = true;
 
+    if (d->format == DISK_FORMAT_QCOW2)
+        return copy_qcow2(d, sink, opaque, error);
+    fd = open(d->id, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
         g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(e),
                     "cannot open '%s': %s", d->id, g_strerror(e));
         return false;
     }
+    buf = g_malloc(LX_BLOCK);
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     while (ok && off < d->size) {
         size_t want = d->size - off < LX_BLOCK ? (size_t)(d->size - off) : LX_BLOCK;

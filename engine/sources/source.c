@@ -73,6 +73,8 @@ source_vm_free(struct source_vm *v)
         g_ptr_array_unref(v->disks);
     if (v->xen_networks != NULL)
         g_hash_table_unref(v->xen_networks);
+    if (v->warnings != NULL)
+        g_ptr_array_unref(v->warnings);
     g_free(v);
 }
 
@@ -85,6 +87,8 @@ source_disk_free(gpointer p)
     g_free(d->xen_dev);
     g_free(d->xml_source);
     g_free(d->storage);
+    g_free(d->volume);
+    g_free(d->pool);
     g_free(d);
 }
 

@@ -28,13 +28,38 @@ void source_disk_free(gpointer p);
 
 struct source_sink;
 
+struct disk_image_info;
+
+/* How source_vm_from_domain_xml() treats the disks of the XML. */
+enum source_xml_disks {
+    SOURCE_XML_DISKS_PROBE,   /* open and probe each local disk now */
+    SOURCE_XML_DISKS_LIST,    /* only list them: size 0, format as the XML
+                               * declares, a <disk type='volume'> with its
+                               * pool; the caller resolves them */
+};
+
 /* The source_vm of a libvirt domain XML (len bytes; file names it in
- * messages): its disks (raw files or block devices, id and xml_source =
- * the path) must open now; identity has the XML digest and each disk's
- * size and mtime. */
+ * messages): its disks (files or block devices, id and xml_source = the
+ * path), with PROBE probed now (source_local_disk()) and in the identity
+ * with their size and mtime; the identity has the XML digest. */
 struct source_vm *source_vm_from_domain_xml(const char *data, size_t len,
-                                            const char *file, GError **error);
-/* Stream a local disk (d->id is its path) to sink, zeros as zeros. */
+                                            const char *file,
+                                            enum source_xml_disks how,
+                                            GError **error);
+/* A local disk dev at path, probed by its content (never by declared,
+ * the format its config names, which may be NULL): raw or qcow2 (size =
+ * virtual size), other formats refused, a qcow2 header with a backing
+ * file refused unless declared qcow2, a mismatch with declared added to
+ * warnings (may be NULL).  where names the config in messages.  Fills
+ * info.  Returns a new disk (id, xml_source, storage = path). */
+struct source_disk *source_local_disk(const char *where, const char *dev,
+                                      const char *path, const char *declared,
+                                      GPtrArray *warnings,
+                                      struct disk_image_info *info,
+                                      GError **error);
+/* Stream a local disk (d->id is its path) to sink, zeros as zeros; a
+ * qcow2 (d->format) is read as its guest content through a read-only
+ * qemu-nbd. */
 bool source_copy_local_disk(const struct source_disk *d,
                             const struct source_sink *sink, void *opaque,
                             GError **error);

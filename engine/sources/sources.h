@@ -29,6 +29,16 @@ struct source_disk {
     char *storage;        /* where it lives at the source, for a target's
                            * pools.map: the SR name_label (XenServer, XVA)
                            * or the disk's path (file sources); may be NULL */
+    enum disk_format format; /* the image's format at the source, from its
+                           * content (qcow2 is read as its guest content,
+                           * size is its virtual size) */
+    bool seekable;        /* copy_disk_from can start past 0: a resume
+                           * starts at its checkpoint */
+    char *volume;         /* libvirt: the storage volume's key, when the
+                           * disk is read as a volume stream; else NULL */
+    char *pool;           /* libvirt: the pool of a <disk type='volume'>
+                           * while discovery resolves it (id is then the
+                           * volume's name); else NULL */
 };
 
 /* Everything discovery learns about one VM.  Owned; source_vm_free(). */
@@ -41,6 +51,8 @@ struct source_vm {
     GPtrArray *disks;     /* of struct source_disk*, owned, in device order */
     GHashTable *xen_networks; /* lower-case MAC → Xen network name, owned */
     bool powered_on;      /* false when unknown or not applicable */
+    GPtrArray *warnings;  /* of char*, owned; may be NULL: what the plan
+                           * should say (a disk format the XML misnames) */
 };
 void source_vm_free(struct source_vm *v);
 typedef struct source_vm source_vm; /* for g_autoptr() only */
@@ -71,6 +83,12 @@ struct source_ops {
                       const struct source_disk *d,
                       const struct source_sink *sink, void *opaque,
                       GError **error);
+    /* Optional: like copy_disk, but from offset start (d->seekable only),
+     * so that a resume re-reads nothing before its checkpoint. */
+    bool (*copy_disk_from)(struct source *s, const struct source_vm *v,
+                           const struct source_disk *d, uint64_t start,
+                           const struct source_sink *sink, void *opaque,
+                           GError **error);
     /* Shut the VM down (source_power: shutdown); NULL when the kind
      * cannot.  On success *how is a new string saying what was done
      * ("clean", "hard", "already halted"). */

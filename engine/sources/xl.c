@@ -1,6 +1,6 @@
 /* The xl source: xl.cfg files (a file, or a directory holding NAME.cfg or
  * NAME), converted to domain XML by xl-cfg.c, whose disks are local raw
- * images or block devices read in place.  Read-only. */
+ * or qcow2 images or block devices read in place.  Read-only. */
 #include "config.h"
 
 #include <errno.h>
@@ -62,42 +62,6 @@ xl_find_file(struct source *s, const struct manifest_vm *vm, GError **error)
     return NULL;
 }
 
-/* Size of a regular file or block device; its format from its first
- * bytes (raw when nothing else is recognised). */
-static bool
-probe_disk(const char *path, uint64_t *size, const char **format, struct stat *sb,
-           GError **error)
-{
-    char head[8] = {0};
-    ssize_t n;
-    off_t end;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0 || fstat(fd, sb) < 0) {
-        int e = errno;
-        g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(e), "cannot open disk '%s': %s",
-                    path, g_strerror(e));
-        if (fd >= 0)
-            close(fd);
-        return false;
-    }
-    end = lseek(fd, 0, SEEK_END);
-    n = pread(fd, head, sizeof(head), 0);
-    close(fd);
-    if (end < 0 || n < 0) {
-        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO, "cannot read disk '%s'", path);
-        return false;
-    }
-    *size = (uint64_t)end;
-    if (n >= 4 && memcmp(head, "QFI\xfb", 4) == 0)
-        *format = "qcow2";
-    else if (n >= 8 && memcmp(head, "conectix", 8) == 0)
-        *format = "vpc";
-    else
-        *format = "raw";
-    return true;
-}
-
 static struct source_vm *
 xl_describe(struct source *s, const struct manifest_vm *vm, GError **error)
 {
@@ -142,35 +106,22 @@ xl_describe(struct source *s, const struct manifest_vm *vm, GError **error)
     g_string_append_printf(identity, "xl_cfg=%s\nxl_cfg_sha256=%s\n", file, digest);
     v->location = g_strdup(file);
     v->disks = g_ptr_array_new_with_free_func(source_disk_free);
+    v->warnings = g_ptr_array_new_with_free_func(g_free);
     disks = convert_list_disks(doc);
     for (guint i = 0; i < disks->len; i++) {
         const struct convert_disk *cd = disks->pdata[i];
+        struct disk_image_info info;
         struct source_disk *d;
-        struct stat sb;
-        const char *format = NULL;
-        uint64_t size = 0;
 
         if (cd->source == NULL)
             continue; /* convert_domain() reports it */
-        if (!probe_disk(cd->source, &size, &format, &sb, error)) {
-            g_prefix_error(error, "'%s': ", file);
+        d = source_local_disk(file, cd->dev, cd->source, cd->format, v->warnings, &info, error);
+        if (d == NULL)
             return NULL;
-        }
-        if (strcmp(format, "raw") != 0) {
-            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_FAILED,
-                        "'%s': disk '%s' (%s) is a %s image; only raw images and block devices can be copied from an xl source yet",
-                        file, cd->source, cd->dev, format);
-            return NULL;
-        }
-        d = g_new0(struct source_disk, 1);
-        d->id = g_strdup(cd->source);
-        d->xen_dev = g_strdup(cd->dev);
-        d->xml_source = g_strdup(cd->source);
-        d->size = size;
-        d->storage = g_strdup(cd->source);
         g_ptr_array_add(v->disks, d);
-        g_string_append_printf(identity, "disk=%s size=%" G_GUINT64_FORMAT " mtime=%lld\n",
-                               cd->source, size, (long long)sb.st_mtime);
+        g_string_append_printf(identity, "disk=%s size=%" G_GUINT64_FORMAT " mtime=%lld%s\n",
+                               cd->source, d->size, (long long)info.mtime,
+                               d->format == DISK_FORMAT_QCOW2 ? " format=qcow2" : "");
     }
     v->identity = g_string_free(g_steal_pointer(&identity), FALSE);
     v->domain_xml = convert_xml_format(doc);
@@ -178,8 +129,9 @@ xl_describe(struct source *s, const struct manifest_vm *vm, GError **error)
     return g_steal_pointer(&v);
 }
 
-/* Raw files and block devices are read in place, by the local reader
- * the libvirtxml source uses too. */
+/* Raw files and block devices are read in place, qcow2 images through a
+ * read-only qemu-nbd, by the local reader the libvirtxml source uses
+ * too. */
 static bool
 xl_copy_disk(struct source *s, const struct source_vm *v, const struct source_disk *d,
              const struct source_sink *sink, void *opaque, GError **error)

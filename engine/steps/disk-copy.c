@@ -1,6 +1,8 @@
 /* disk-copy: stream one source disk into its target image, checkpointing
  * every interval; a resume re-reads the stream before the checkpoint,
- * re-checks the output there against it, and writes only after it. */
+ * re-checks the output there against it, and writes only after it — or,
+ * for a source that can start at an offset (a libvirt volume download),
+ * starts the stream at the checkpoint. */
 #include "config.h"
 
 #include <string.h>
@@ -102,6 +104,29 @@ checkpoint(struct copy_run *c, GError **error)
                               error))
         return false;
     c->last_ckpt = c->pos;
+    return true;
+}
+
+/* Hash the output's first resume_from bytes into the digest (a resume
+ * whose source starts at the checkpoint). */
+static bool
+hash_output(struct copy_run *c, GError **error)
+{
+    const size_t chunk = 4u << 20;
+    uint64_t off = 0;
+
+    if (c->cmp_len < chunk) {
+        g_free(c->cmp);
+        c->cmp = g_malloc(chunk);
+        c->cmp_len = chunk;
+    }
+    while (off < c->resume_from) {
+        size_t n = (size_t)MIN((uint64_t)chunk, c->resume_from - off);
+        if (!disk_writer_read(c->w, off, c->cmp, n, error))
+            return false;
+        XXH64_update(c->hash, c->cmp, n);
+        off += n;
+    }
     return true;
 }
 
@@ -303,7 +328,25 @@ retry:
         }
     }
 
-    ok = v->src->ops->copy_disk(v->src, v->sv, ps->disk->sdisk, &sink, &c, &err);
+    if (c.resume_from > 0 && ps->disk->sdisk->seekable &&
+        v->src->ops->copy_disk_from != NULL) {
+        /* The source starts at the checkpoint (a volume download takes an
+         * offset): the digest covers what is before it as the output
+         * holds it. */
+        if (ctx->obs != NULL && ctx->obs->note != NULL) {
+            g_autofree char *msg = g_strdup_printf("the source stream starts at the checkpoint, %" G_GUINT64_FORMAT " bytes",
+                                                   c.resume_from);
+            ctx->obs->note(ctx->obs->opaque, ps, msg);
+        }
+        ok = hash_output(&c, &err);
+        if (ok) {
+            c.pos = c.resume_from;
+            ok = v->src->ops->copy_disk_from(v->src, v->sv, ps->disk->sdisk,
+                                             c.resume_from, &sink, &c, &err);
+        }
+    } else {
+        ok = v->src->ops->copy_disk(v->src, v->sv, ps->disk->sdisk, &sink, &c, &err);
+    }
     if (ok && c.pos != c.size) {
         g_set_error(&err, CONVOY_ERROR, CONVOY_ERROR_FORMAT,
                     "disk '%s' ended at %" G_GUINT64_FORMAT " bytes, expected %" G_GUINT64_FORMAT,

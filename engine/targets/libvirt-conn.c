@@ -3,7 +3,6 @@
  * keepalive on remote URIs, reconnect with backoff when it drops. */
 #include "config.h"
 
-#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <glib.h>
@@ -14,39 +13,7 @@
 #include "targets/libvirt-priv.h"
 #include "util/autoptr.h"
 #include "util/error.h"
-
-/* Deep code never prints: libvirt's default error handler would. */
-static void
-quiet_errors(void *opaque, virErrorPtr err)
-{
-}
-
-static gpointer
-event_loop(gpointer data)
-{
-    for (;;) {
-        if (virEventRunDefaultImpl() < 0)
-            g_usleep(100000);
-    }
-    return NULL;
-}
-
-/* Once: silence libvirt's stderr reports, run the default event loop
- * (keepalive needs one), and ignore SIGPIPE, as libvirt asks of its
- * clients: a connection cut mid-write must be an error, not a death. */
-static void
-lv_init(void)
-{
-    static gsize done = 0;
-
-    if (g_once_init_enter(&done)) {
-        signal(SIGPIPE, SIG_IGN);
-        virSetErrorFunc(NULL, quiet_errors);
-        if (virEventRegisterDefaultImpl() == 0)
-            g_thread_unref(g_thread_new("convoy-libvirt-events", event_loop, NULL));
-        g_once_init_leave(&done, 1);
-    }
-}
+#include "util/virt.h"
 
 bool
 lv_error(GError **error, const char *fmt, ...)
@@ -60,20 +27,6 @@ lv_error(GError **error, const char *fmt, ...)
     va_end(ap);
     g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_LIBVIRT, "libvirt: %s: %s",
                 what, msg != NULL ? msg : "unknown error");
-    return false;
-}
-
-bool
-lv_uri_is_remote(const char *uri)
-{
-    const char *colon = strchr(uri, ':');
-    const char *plus = strchr(uri, '+');
-
-    if (plus != NULL && (colon == NULL || plus < colon))
-        return true;
-    /* "driver://host/…": anything between "//" and the next '/'. */
-    if (colon != NULL && g_str_has_prefix(colon, "://"))
-        return colon[3] != '/' && colon[3] != '\0';
     return false;
 }
 
@@ -95,7 +48,7 @@ open_once(struct lv_target *lt, GError **error)
 bool
 lv_connect(struct lv_target *lt, GError **error)
 {
-    lv_init();
+    virt_init();
     return open_once(lt, error);
 }
 

@@ -32,9 +32,6 @@ virConnectPtr lv_conn(struct lv_target *lt, GError **error);
 /* Set a CONVOY_ERROR_LIBVIRT error "libvirt: WHAT: <libvirt's message>";
  * returns false. */
 bool lv_error(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-/* Does the URI name a remote host or a transport ("qemu+ssh://…",
- * "qemu+unix:///…")? */
-bool lv_uri_is_remote(const char *uri);
 /* "pool/volume" → its parts (new strings); false if malformed. */
 bool lv_split_location(const char *location, char **pool, char **vol);
 /* The pool's type ("dir") and target path from its XML; new strings,

@@ -14,6 +14,7 @@
 #include "util/autoptr.h"
 #include "util/error.h"
 #include "util/hash.h"
+#include "util/virt.h"
 
 extern const struct target_ops target_libvirt_ops;
 
@@ -37,7 +38,7 @@ lvt_open(const struct manifest_target *mt, GError **error)
 
     g_mutex_init(&lt->lock);
     lt->uri = g_strdup(mt->uri);
-    lt->remote = lv_uri_is_remote(mt->uri);
+    lt->remote = virt_uri_is_remote(mt->uri);
     lt->stream = mt->upload_stream || lt->remote;
     lt->planned = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     lt->planned_max = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);

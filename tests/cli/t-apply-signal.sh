@@ -12,7 +12,8 @@ make_fixture "$d" 1G
 cd "$d"
 export CONVOY_CHECKPOINT_INTERVAL=$((16 * 1024 * 1024))
 for sig in INT TERM; do
-    rm -rf out .convoy
+    # (the log goes first: the wait below must not see the last run's)
+    rm -rf out .convoy apply.log apply.err
     "$CONVOY" apply --yes manifest.yaml > apply.log 2> apply.err &
     pid=$!
     # wait until a tenth of the big disk is copied (past a checkpoint:

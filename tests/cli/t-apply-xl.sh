@@ -2,7 +2,7 @@
 # An xl source: an xl.cfg whose disks are a raw image file and a second
 # raw file (as a phy: LVM volume would be read) becomes a KVM domain on a
 # directory target through plan and apply, with the same conversion as
-# convoy convert; uuid and MAC are kept; a qcow2 source disk is refused.
+# convoy convert; uuid and MAC are kept; a truncated qcow2 disk is refused.
 . "$abs_top_srcdir/tests/functions.sh"
 set -e
 d=$(scratch)
@@ -70,10 +70,10 @@ sed -i 's/^memory = 512/memory = 1024/' xen/app1.cfg
 expect_exit 2 "$CONVOY" plan manifest.yaml > plan3.txt
 expect_grep 'redo' plan3.txt
 
-# a qcow2 source disk cannot be copied yet: the VM is an error, named
+# a qcow2 source disk with a truncated header: the VM is an error, named
 printf 'QFI\373\000\000\000\003' > images/q.img
 sed -i "s|file:$d/images/root.img|file:$d/images/q.img|" xen/app1.cfg
 expect_exit 1 "$CONVOY" plan manifest.yaml > plan4.txt 2> plan4.err
 cat plan4.txt >> plan4.err
-expect_grep "is a qcow2 image" plan4.err
+expect_grep "images/q.img': truncated qcow2 header" plan4.err
 exit 0

@@ -1,5 +1,6 @@
-/* Unit tests of engine/disk: names, zero detection, and the raw and qcow2
- * writers (allocation, resume, drift, ENOSPC) on a synthetic disk. */
+/* Unit tests of engine/disk: names, zero detection, the raw and qcow2
+ * writers (allocation, resume, drift, ENOSPC) on a synthetic disk, image
+ * headers and the read-only qcow2 reader. */
 #include "config.h"
 
 #undef NDEBUG
@@ -423,6 +424,115 @@ test_enospc(void)
 
 /* ---- driver ---- */
 
+/* ---- source images ---- */
+
+static void
+put_be(unsigned char *p, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)(v & 0xff);
+}
+
+static int
+test_image_header(void)
+{
+    static const struct {
+        const char *magic;      /* first bytes; NULL ends */
+        size_t len;             /* bytes given to the parser */
+        uint64_t backing;       /* backing_file_offset */
+        enum disk_format format;
+        const char *unsupported;
+        uint64_t vsize;         /* expected virtual size */
+    } cases[] = {
+        {"QFI\xfb", 512, 0, DISK_FORMAT_QCOW2, NULL, 96 * MIB},
+        {"QFI\xfb", 512, 0x150, DISK_FORMAT_QCOW2, NULL, 96 * MIB},
+        {"QFI\xfb", 32, 0, DISK_FORMAT_QCOW2, NULL, 96 * MIB},
+        {"QFI\xfb", 8, 0, DISK_FORMAT_QCOW2, NULL, 0},
+        {"QFI", 512, 0, DISK_FORMAT_RAW, NULL, 4096},
+        {"conectix", 512, 0, DISK_FORMAT_RAW, "vpc", 4096},
+        {"KDMV", 512, 0, DISK_FORMAT_RAW, "vmdk", 4096},
+        {"\0\0\0\0", 512, 0, DISK_FORMAT_RAW, NULL, 4096},
+        {"", 0, 0, DISK_FORMAT_RAW, NULL, 4096},
+        {NULL, 0, 0, DISK_FORMAT_RAW, NULL, 0},
+    };
+    for (size_t i = 0; cases[i].magic != NULL; i++) {
+        unsigned char head[512] = {0};
+        struct disk_image_info info;
+
+        memcpy(head, cases[i].magic, strlen(cases[i].magic));
+        if (strcmp(cases[i].magic, "QFI\xfb") == 0) {
+            put_be(head + 4, 3, 4);
+            put_be(head + 8, cases[i].backing, 8);
+            put_be(head + 24, 96 * MIB, 8);
+        }
+        disk_image_header(head, cases[i].len, 4096, &info);
+        assert(info.format == cases[i].format);
+        assert(g_strcmp0(info.unsupported, cases[i].unsupported) == 0);
+        assert(info.virtual_size == cases[i].vsize);
+        assert(info.has_backing == (cases[i].len >= 32 && cases[i].backing != 0));
+    }
+    return 0;
+}
+
+/* A qcow2 made by the writer reads back through the reader as the
+ * expected content, its zero regions reported as zero extents, and the
+ * image file is not changed by reading it. */
+static int
+test_qcow2_reader(void)
+{
+    if (!have_qemu())
+        return SKIP;
+    g_autofree char *path = tmp_path("reader.qcow2");
+    g_autoptr(GError) error = NULL;
+    g_autofree unsigned char *buf = g_malloc(DISK_SIZE);
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
+    gsize len0 = 0, len1 = 0;
+    struct disk_image_info info;
+    struct disk_writer *w = disk_writer_open(path, DISK_FORMAT_QCOW2,
+                                             DISK_ALLOCATION_SPARSE,
+                                             DISK_SIZE, 0, &error);
+    assert(w != NULL);
+    deliver(w, 0, DISK_SIZE);
+    assert(disk_writer_close(w, &error));
+    assert(disk_image_probe(path, &info, &error));
+    assert(info.format == DISK_FORMAT_QCOW2 && info.virtual_size == DISK_SIZE);
+    assert(!info.has_backing);
+    assert(g_file_get_contents(path, &before, &len0, NULL));
+
+    struct disk_reader *r = disk_reader_open_qcow2(path, &error);
+    if (r == NULL)
+        fprintf(stderr, "reader: %s\n", error->message);
+    assert(r != NULL);
+    assert(disk_reader_size(r) == DISK_SIZE);
+    assert(disk_reader_pread(r, buf, DISK_SIZE, 0, &error));
+    assert(memcmp(buf, expected, DISK_SIZE) == 0);
+    uint64_t zero_bytes = 0;
+    for (uint64_t off = 0; off < DISK_SIZE;) {
+        uint64_t n = 0;
+        bool zero = false;
+        assert(disk_reader_extent(r, off, DISK_SIZE - off, &n, &zero, &error));
+        assert(n > 0 && n <= DISK_SIZE - off);
+        if (zero) {
+            assert(disk_is_zero(expected + off, (size_t)n));
+            zero_bytes += n;
+        }
+        off += n;
+    }
+    /* The holes between the data regions are known as zeros. */
+    assert(zero_bytes >= DISK_SIZE - data_bytes - 2 * MIB);
+    disk_reader_close(r);
+    assert(g_file_get_contents(path, &after, &len1, NULL));
+    assert(len0 == len1 && memcmp(before, after, len0) == 0);
+
+    /* Not a qcow2 image: qemu-nbd refuses it, the error names it. */
+    assert(disk_reader_open_qcow2(ref_raw, &error) == NULL);
+    assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_NBD));
+    assert(strstr(error->message, "ref.raw") != NULL);
+    unlink(path);
+    return 0;
+}
+
 static const struct kind kinds[] = {
     {"raw-sparse", DISK_FORMAT_RAW, DISK_ALLOCATION_SPARSE},
     {"raw-preallocated", DISK_FORMAT_RAW, DISK_ALLOCATION_PREALLOCATED},
@@ -441,6 +551,10 @@ run_case(const char *name)
         return test_drift();
     if (strcmp(name, "enospc") == 0)
         return test_enospc();
+    if (strcmp(name, "image-header") == 0)
+        return test_image_header();
+    if (strcmp(name, "qcow2-reader") == 0)
+        return test_qcow2_reader();
     for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
         if (strcmp(name, kinds[i].name) == 0)
             return test_write(&kinds[i]);
@@ -471,7 +585,7 @@ main(int argc, char **argv)
         "names", "zero", "raw-sparse", "raw-preallocated", "qcow2-sparse",
         "qcow2-preallocated", "resume-raw-sparse", "resume-raw-preallocated",
         "resume-qcow2-sparse", "resume-qcow2-preallocated", "drift",
-        "enospc", NULL,
+        "enospc", "image-header", "qcow2-reader", NULL,
     };
     g_autoptr(GError) error = NULL;
     tmpdir = g_dir_make_tmp("convoy-disk-XXXXXX", &error);

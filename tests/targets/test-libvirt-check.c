@@ -12,6 +12,7 @@
 #include "manifest/manifest.h"
 #include "targets/libvirt-priv.h"
 #include "targets/targets.h"
+#include "util/virt.h"
 
 /* Macros, not variables: printf formats stay string literals. */
 #define MANIFEST_TEXT \
@@ -184,7 +185,7 @@ test_uri(void)
     int failed = 0;
 
     for (size_t i = 0; uris[i].uri != NULL; i++) {
-        if (lv_uri_is_remote(uris[i].uri) != uris[i].remote) {
+        if (virt_uri_is_remote(uris[i].uri) != uris[i].remote) {
             fprintf(stderr, "FAIL %s: remote=%d\n", uris[i].uri, !uris[i].remote);
             failed++;
         }

@@ -1,0 +1,54 @@
+/* libvirt client helpers: process-wide setup and the remote-URI rule. */
+#include "config.h"
+
+#include <signal.h>
+#include <string.h>
+#include <glib.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "util/virt.h"
+
+/* Deep code never prints: libvirt's default error handler would. */
+static void
+quiet_errors(void *opaque, virErrorPtr err)
+{
+}
+
+static gpointer
+event_loop(gpointer data)
+{
+    for (;;) {
+        if (virEventRunDefaultImpl() < 0)
+            g_usleep(100000);
+    }
+    return NULL;
+}
+
+void
+virt_init(void)
+{
+    static gsize done = 0;
+
+    if (g_once_init_enter(&done)) {
+        signal(SIGPIPE, SIG_IGN);
+        virSetErrorFunc(NULL, quiet_errors);
+        if (virEventRegisterDefaultImpl() == 0)
+            g_thread_unref(g_thread_new("convoy-libvirt-events", event_loop, NULL));
+        g_once_init_leave(&done, 1);
+    }
+}
+
+bool
+virt_uri_is_remote(const char *uri)
+{
+    const char *colon = strchr(uri, ':');
+    const char *plus = strchr(uri, '+');
+
+    if (plus != NULL && (colon == NULL || plus < colon))
+        return true;
+    /* "driver://host/…": anything between "//" and the next '/'. */
+    if (colon != NULL && g_str_has_prefix(colon, "://"))
+        return colon[3] != '/' && colon[3] != '\0';
+    return false;
+}
