@@ -1,7 +1,9 @@
 #!/bin/sh
 # Set up (scripts/setup.sh), then run every test suite:
 #  1. the default build: unit, golden, cli, lint suites, then the
-#     integration suite (a real libvirtd, started by the tests);
+#     integration suite (a real libvirtd, started by the tests), then the
+#     guest-e2e suite (a debootstrapped Debian guest converted and booted
+#     to its login prompt under TCG; the guest is cached between runs);
 #  2. an ASan+UBSan build of the same suites;
 #  3. the fuzzers (clang, libFuzzer), a short run each.
 # Prints "N passed, N failed, N skipped" at the end; exits non-zero on any
@@ -14,6 +16,8 @@ status=0
 meson test -C build --print-errorlogs --num-processes 2 || status=1
 # The suites that start their own libvirtd (one at a time: they share it).
 meson test -C build --setup integration --suite integration \
+    --print-errorlogs --num-processes 1 || status=1
+meson test -C build --setup guest --suite guest-e2e \
     --print-errorlogs --num-processes 1 || status=1
 
 if [ ! -f build-asan/build.ninja ]; then

@@ -50,6 +50,8 @@ pool_up() {
 
 # pool_down NAME: delete its volumes, stop and undefine it.
 pool_down() {
+    # Files a test (or convoy) put in the folder without libvirt, too.
+    $VIRSH pool-refresh "$1" >/dev/null 2>&1 || true
     for v in $($VIRSH vol-list "$1" 2>/dev/null | awk '{print $1}'); do
         $VIRSH vol-delete --pool "$1" "$v" >/dev/null 2>&1 || true
     done
