@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "cli/cli.h"
+#include "disk/disk.h"
 #include "guest/guest.h"
 #include "util/error.h"
 #include "util/json.h"
@@ -17,21 +18,6 @@ note(void *opaque, const char *what)
 {
     if (!*(gboolean *)opaque)
         fprintf(stderr, "convoy: guest: %s\n", what);
-}
-
-/* Sniff the image format: qcow2 by its magic, else raw. */
-static const char *
-image_format(const char *path)
-{
-    unsigned char magic[4] = {0};
-    FILE *f = fopen(path, "rb");
-
-    if (f != NULL) {
-        if (fread(magic, 1, sizeof magic, f) != sizeof magic)
-            memset(magic, 0, sizeof magic);
-        fclose(f);
-    }
-    return memcmp(magic, "QFI\xfb", 4) == 0 ? "qcow2" : "raw";
 }
 
 static char **
@@ -168,11 +154,17 @@ cmd_guest(int argc, char **argv)
     if (opt_tcg != NULL && !guest_tcg_parse(opt_tcg, &opts.tcg))
         return cli_usage("guest", "'--tcg': expected auto, true or false, got '%s'", opt_tcg);
     for (int i = 2; i < argc; i++) {
-        struct guest_disk d = {.path = argv[i], .format = image_format(argv[i])};
-        if (!g_file_test(argv[i], G_FILE_TEST_EXISTS)) {
-            fprintf(stderr, "convoy: error: %s: no such file\n", argv[i]);
+        struct disk_image_info info = {0};
+        struct guest_disk d = {.path = argv[i]};
+
+        if (!disk_image_probe(argv[i], &info, &err))
+            return cli_report(err);
+        if (info.unsupported != NULL) {
+            fprintf(stderr, "convoy: error: %s: a %s image; convoy reads raw and qcow2\n",
+                    argv[i], info.unsupported);
             return CONVOY_EXIT_FAILURE;
         }
+        d.format = disk_format_name(info.format);
         g_array_append_val(disks, d);
     }
     if (fixup && (sets = load_sets(opt_rules, &err)) == NULL)

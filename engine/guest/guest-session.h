@@ -20,5 +20,7 @@ struct guest_session {
  * error" and return false. */
 bool guest_fail(struct guest_session *gs, GError **error, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
+/* Free a NULL-terminated array libguestfs returned (may be NULL). */
+void guest_free_strv(char **v);
 /* Report progress through opts.progress. */
 void guest_note(struct guest_session *gs, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

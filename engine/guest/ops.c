@@ -75,16 +75,6 @@ path_exists(const char *path, void *opaque)
     return guestfs_exists(gs->g, p) > 0 || guestfs_is_symlink(gs->g, p) > 0;
 }
 
-static void
-free_strv(char **v)
-{
-    if (v == NULL)
-        return;
-    for (size_t i = 0; v[i] != NULL; i++)
-        free(v[i]);
-    free(v);
-}
-
 /* The file a path names inside the guest, following symlinks inside the
  * guest's root (an absolute link must not lead into the appliance). */
 static char *
@@ -182,7 +172,7 @@ augeas_error(struct guest_session *gs, GError **error)
         free(m);
         free(lens);
     }
-    free_strv(errs);
+    guest_free_strv(errs);
     g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST, "augeas: cannot save: %s",
                 msg->len > 0 ? msg->str : guestfs_last_error(gs->g));
 }
@@ -225,7 +215,7 @@ op_augeas(struct op_run *o, GError **error)
                                    g_str_has_prefix(f, "/files") ? f + 6 : f);
         free(f);
     }
-    free_strv(saved);
+    guest_free_strv(saved);
     if (files->len > 0)
         changed(o, "augeas saved %s", files->str);
     return true;
@@ -300,12 +290,12 @@ op_delete(struct op_run *o, GError **error)
         for (size_t k = 0; hits[k] != NULL; k++) {
             if (guestfs_rm_f(gs->g, hits[k]) == -1) {
                 guest_fail(gs, error, "cannot delete %s", hits[k]);
-                free_strv(hits);
+                guest_free_strv(hits);
                 return false;
             }
             changed(o, "deleted %s", hits[k]);
         }
-        free_strv(hits);
+        guest_free_strv(hits);
     }
     return true;
 }

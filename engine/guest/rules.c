@@ -600,7 +600,6 @@ load_rule(struct loader *l, const struct ynode *n, GHashTable *ids)
 {
     struct guest_rule *r;
     const struct ynode *v;
-    const struct ynode *op_node = NULL;
     unsigned n_ops = 0;
 
     if (!check_keys(l, n, "a rule", rule_keys))
@@ -631,14 +630,12 @@ load_rule(struct loader *l, const struct ynode *n, GHashTable *ids)
                         r->id ? r->id : "?", op_names[r->op], op_names[op]);
             continue;
         }
-        op_node = v;
         load_op(l, (enum guest_op)op, v, r);
     }
     if (n_ops == 0)
         ydiag_error(&l->diag, n,
                     "rule '%s': no operation (expected one of replace, augeas, write, delete, symlink, upload, command, remove-packages, refuse)",
                     r->id ? r->id : "?");
-    (void)op_node;
 }
 
 static void

@@ -121,8 +121,8 @@ guest_facts(struct guest_session *gs)
     return gs->facts;
 }
 
-static void
-free_strv(char **v)
+void
+guest_free_strv(char **v)
 {
     if (v == NULL)
         return;
@@ -163,7 +163,7 @@ find_kernels(struct guest_session *gs)
         if (guestfs_is_file(gs->g, z) > 0 || guestfs_is_file(gs->g, x) > 0)
             g_ptr_array_add(found, g_strdup(mods[i]));
     }
-    free_strv(mods);
+    guest_free_strv(mods);
     g_ptr_array_sort(found, cmp_version);
     for (guint i = 0; i < found->len; i++) {
         const char *v = found->pdata[i];
@@ -222,7 +222,7 @@ kvm_dev(struct guest_session *gs, const char *dev)
         if (strcmp(devs[i], dev) == 0 && i < 26)
             out = g_strdup_printf("vd%c", (char)('a' + i));
     }
-    free_strv(devs);
+    guest_free_strv(devs);
     return out != NULL ? out : g_strdup("vda");
 }
 
@@ -272,7 +272,7 @@ mount_all(struct guest_session *gs, const char *root, GError **error)
             gs->boot_fs = g_strdup(mp->dev);
         }
     }
-    free_strv(mps);
+    guest_free_strv(mps);
     return ok;
 }
 
@@ -302,15 +302,15 @@ no_os(struct guest_session *gs, const struct guest_disk *disks, size_t n,
                             "guestfs: the guest's filesystem %s is encrypted (LUKS) on %s: convoy cannot inspect or repair an encrypted root; repair it by hand, or set guest: {fixup: false}",
                             lists[l][i], names->str);
                 guestfs_pop_error_handler(gs->g);
-                free_strv(parts);
-                free_strv(devs);
+                guest_free_strv(parts);
+                guest_free_strv(devs);
                 return;
             }
         }
     }
     guestfs_pop_error_handler(gs->g);
-    free_strv(parts);
-    free_strv(devs);
+    guest_free_strv(parts);
+    guest_free_strv(devs);
     g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST,
                 "guestfs: no operating system found on %s (libguestfs inspection needs a root filesystem with /etc/fstab and an OS release file); set guest: {fixup: false} for a data-only VM",
                 names->str);
@@ -330,7 +330,7 @@ disk_facts(struct guest_session *gs, const char *root, GError **error)
     if (guestfs_is_lv(gs->g, fs) > 0) {
         char **devs = guestfs_list_devices(gs->g);
         disk = devs != NULL && devs[0] != NULL ? strdup(devs[0]) : NULL;
-        free_strv(devs);
+        guest_free_strv(devs);
         partitioned = true;
     } else {
         guestfs_push_error_handler(gs->g, NULL, NULL);
@@ -460,12 +460,12 @@ guest_open(const struct guest_disk *disks, size_t n, const struct guest_opts *op
                         "guestfs: %zu operating systems found (%s); convoy repairs one per VM",
                         n_roots, all);
         }
-        free_strv(roots);
+        guest_free_strv(roots);
         guest_abandon(gs);
         return NULL;
     }
     gs->root = g_strdup(roots[0]);
-    free_strv(roots);
+    guest_free_strv(roots);
     os_facts(gs, gs->root);
     if (!mount_all(gs, gs->root, error) || !disk_facts(gs, gs->root, error)) {
         guest_abandon(gs);
