@@ -331,7 +331,7 @@ load_cond(struct loader *l, const struct ynode *key, const struct ynode *v,
     c = g_new0(struct guest_cond, 1);
     c->fact = g_strdup(key->value);
     if (v->kind == YNODE_SCALAR && !ynode_is_null(v) &&
-        strchr("<>!", v->value[0]) != NULL) {
+        v->value[0] != '\0' && strchr("<>!", v->value[0]) != NULL) {
         const char *s = v->value;
         size_t oplen = (s[1] == '=') ? 2 : 1;
         char *end = NULL;
