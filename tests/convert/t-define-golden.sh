@@ -17,7 +17,9 @@ answers() { virsh -c "$uri" version > /dev/null 2>&1; }
 started=""
 stop_started() {
     for p in $started; do
-        kill "$p" 2> /dev/null || true
+        kill "$p" 2> /dev/null || continue
+        # Gone before the next test looks for a daemon.
+        for i in $(seq 1 100); do kill -0 "$p" 2> /dev/null || break; sleep 0.1; done
     done
 }
 cleanup_fn stop_started
@@ -29,14 +31,14 @@ if ! answers; then
     if [ ! -S /run/libvirt/virtlogd-sock ] && command -v virtlogd > /dev/null 2>&1; then
         virtlogd -d -p "$d/virtlogd.pid" > "$d/virtlogd.log" 2>&1 || true
         for i in $(seq 1 50); do [ -s "$d/virtlogd.pid" ] && break; sleep 0.1; done
-        [ -s "$d/virtlogd.pid" ] && started="$started $(cat "$d/virtlogd.pid")"
+        [ -s "$d/virtlogd.pid" ] && started="$(cat "$d/virtlogd.pid") $started"
     fi
     # Another test may be starting one at this very moment: look again.
     if ! answers; then
         libvirtd -d -p "$d/libvirtd.pid" > "$d/libvirtd.log" 2>&1 ||
             { answers || skip "libvirtd cannot start: $(tail -n 3 "$d/libvirtd.log")"; }
         for i in $(seq 1 50); do [ -s "$d/libvirtd.pid" ] && break; sleep 0.1; done
-        [ -s "$d/libvirtd.pid" ] && started="$started $(cat "$d/libvirtd.pid")"
+        [ -s "$d/libvirtd.pid" ] && started="$(cat "$d/libvirtd.pid") $started"
     fi
     for i in $(seq 1 150); do answers && break; sleep 0.2; done
     answers || skip "libvirtd started but $uri does not answer: $(tail -n 3 "$d/libvirtd.log" 2>/dev/null)"

@@ -10,29 +10,58 @@
 LV_URI=qemu:///system
 VIRSH="virsh -q -c $LV_URI"
 
+# stop_pid PID: SIGTERM, then wait for it to be gone (SIGKILL after 10 s),
+# so that the next test never finds a daemon that is still going away
+# (a socket file that answers no more).
+stop_pid() {
+    kill "$1" 2>/dev/null || return 0
+    for _i in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+    kill -9 "$1" 2>/dev/null || true
+}
+
+# unix_answers PATH: something accepts connections on the socket.
+unix_answers() {
+    python3 -c 'import socket,sys
+s=socket.socket(socket.AF_UNIX)
+s.settimeout(2)
+s.connect(sys.argv[1])' "$1" 2>/dev/null
+}
+
+# virtlogd_up: qemu domains log through virtlogd; libvirtd may answer
+# while virtlogd is gone (another test stopped the one it started).
+virtlogd_up() {
+    unix_answers /run/libvirt/virtlogd-sock && return 0
+    requires virtlogd
+    rm -f /run/libvirt/virtlogd-sock /run/libvirt/virtlogd-admin-sock
+    _lv_logd_pid=$(scratch)/virtlogd.pid
+    virtlogd -d -p "$_lv_logd_pid" || fail "cannot start virtlogd"
+    for i in $(seq 1 50); do unix_answers /run/libvirt/virtlogd-sock && break; sleep 0.1; done
+    unix_answers /run/libvirt/virtlogd-sock || fail "virtlogd does not answer on /run/libvirt/virtlogd-sock"
+    _lv_logd=$(cat "$_lv_logd_pid" 2>/dev/null || true)
+    [ -n "$_lv_logd" ] && cleanup_fn "stop_pid $_lv_logd"
+    return 0
+}
+
 daemon_up() {
     requires virsh
     requires libvirtd
     requires qemu-system-x86_64
     if $VIRSH version >/dev/null 2>&1; then
+        [ "$(id -u)" -eq 0 ] && virtlogd_up
         return 0
     fi
     [ "$(id -u)" -eq 0 ] || skip "no libvirtd is running and starting one needs root"
     mkdir -p /var/log/libvirt /var/lib/libvirt /var/cache/libvirt /run/libvirt
-    if [ ! -S /run/libvirt/virtlogd-sock ]; then
-        virtlogd -d || fail "cannot start virtlogd"
-        for i in $(seq 1 50); do [ -s /run/virtlogd.pid ] && break; sleep 0.1; done
-        _lv_logd=$(cat /run/virtlogd.pid 2>/dev/null || true)
-        [ -n "$_lv_logd" ] && cleanup_fn "kill $_lv_logd"
-    fi
-    libvirtd -d || fail "cannot start libvirtd"
+    virtlogd_up
+    _lv_pidf=$(scratch)/libvirtd.pid
+    libvirtd -d -p "$_lv_pidf" || fail "cannot start libvirtd"
     for i in $(seq 1 300); do
         $VIRSH version >/dev/null 2>&1 && break
         sleep 0.2
     done
     $VIRSH version >/dev/null 2>&1 || fail "libvirtd did not answer on $LV_URI"
-    _lv_pid=$(cat /run/libvirtd.pid 2>/dev/null || true)
-    [ -n "$_lv_pid" ] && cleanup_fn "kill $_lv_pid"
+    _lv_pid=$(cat "$_lv_pidf" 2>/dev/null || true)
+    [ -n "$_lv_pid" ] && cleanup_fn "stop_pid $_lv_pid"
     return 0
 }
 
