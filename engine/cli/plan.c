@@ -11,6 +11,12 @@
 #include "util/error.h"
 #include "util/fileutil.h"
 
+static void
+inspect_progress(void *opaque, const char *vm, const char *what)
+{
+    fprintf(stderr, "%s: inspecting the source disks: %s\n", vm, what);
+}
+
 int
 cmd_plan(int argc, char **argv)
 {
@@ -24,9 +30,11 @@ cmd_plan(int argc, char **argv)
     g_autofree char *opt_wave = NULL;
     g_autofree char *opt_out = NULL;
     gboolean opt_json = FALSE;
+    gboolean opt_inspect = FALSE;
     GOptionEntry entries[] = {
         {"json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print the plan as JSON", NULL},
         {"out", 'o', 0, G_OPTION_ARG_FILENAME, &opt_out, "Also save the plan to FILE, for 'convoy apply FILE'", "FILE"},
+        {"inspect", 0, 0, G_OPTION_ARG_NONE, &opt_inspect, "Look inside the local source disks of VMs with guest fixup (read-only; one appliance each)", NULL},
         {"wave", 'w', 0, G_OPTION_ARG_STRING, &opt_wave, "Plan only this wave", "NAME"},
         {"state", 0, 0, G_OPTION_ARG_FILENAME, &opt_state, "State store (default: the manifest's state:)", "PATH"},
         G_OPTION_ENTRY_NULL,
@@ -46,6 +54,8 @@ cmd_plan(int argc, char **argv)
     p = plan_evaluate(m, st, opt_wave, &err);
     if (p == NULL)
         return cli_report(err);
+    if (opt_inspect)
+        plan_inspect_guests(p, inspect_progress, NULL);
     text = opt_json ? plan_render_json(p) : plan_render_text(p);
     fputs(text, stdout);
     fflush(stdout);

@@ -168,3 +168,25 @@ guest_facts_text(GHashTable *facts)
                                (const char *)g_hash_table_lookup(facts, keys->pdata[i]));
     return g_string_free(out, FALSE);
 }
+
+/* "debian 12, root /dev/sda1 (partitioned), kernel 6.1.0-13-amd64, boot
+ * bootloader install" */
+char *
+guest_facts_summary(GHashTable *f)
+{
+    const char *boot = g_strcmp0(g_hash_table_lookup(f, "direct_boot"), "true") == 0
+                           ? "direct kernel"
+                       : g_strcmp0(g_hash_table_lookup(f, "needs_bootloader"), "true") == 0
+                           ? "install the guest's bootloader"
+                           : "from the disk";
+    const char *kernel = g_hash_table_lookup(f, "kernel");
+
+    return g_strdup_printf("%s %s, root %s (%s), kernel %s, boot %s",
+                           (const char *)g_hash_table_lookup(f, "distro"),
+                           (const char *)g_hash_table_lookup(f, "major"),
+                           (const char *)g_hash_table_lookup(f, "root_device"),
+                           g_strcmp0(g_hash_table_lookup(f, "partitioned"), "true") == 0
+                               ? "partitioned"
+                               : "whole disk",
+                           kernel != NULL && *kernel ? kernel : "none for KVM", boot);
+}

@@ -65,6 +65,9 @@ char *guest_expand(const char *text, GHashTable *facts);
 char *guest_facts_json(GHashTable *facts);
 /* One line per fact, "name: value", sorted.  New. */
 char *guest_facts_text(GHashTable *facts);
+/* One line for plans and logs: "debian 12, root /dev/sda1 (partitioned),
+ * kernel 6.1.0-13-amd64, boot install the guest's bootloader"; new. */
+char *guest_facts_summary(GHashTable *facts);
 
 /* ------------------------------------------------------------------ */
 /* session.c, ops.c, boot.c */

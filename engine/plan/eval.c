@@ -81,6 +81,8 @@ plan_vm_free(gpointer p)
         g_ptr_array_unref(v->guest_sets);
     if (v->guest_names != NULL)
         g_ptr_array_unref(v->guest_names);
+    g_free(v->guest_inspect);
+    g_free(v->guest_inspect_json);
     g_free(v->error);
     g_free(v->move_at);
     g_free(v);

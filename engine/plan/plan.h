@@ -55,6 +55,9 @@ struct plan_vm {
     GPtrArray *guest_sets;
     GPtrArray *guest_names;              /* of char*, owned: guest set
                                           * names met in rules: */
+    char *guest_inspect;                 /* plan --inspect: what it found (or
+                                          * why not), one line; owned */
+    char *guest_inspect_json;            /* the same as a JSON object; owned */
     /* A host move (mvm is then the move's own unit, msrc and sv are NULL,
      * mtgt and tgt the destination): */
     const struct manifest_move *move;    /* borrowed; NULL for a migration */
@@ -106,6 +109,15 @@ struct plan *plan_evaluate(const struct manifest *m, struct state *st,
 void plan_free(struct plan *p);
 typedef struct plan plan; /* for g_autoptr() only */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(plan, plan_free)
+
+/* plan --inspect: open the source disks of each VM whose guest-fixup is
+ * not done read-only in a libguestfs appliance and keep what it finds in
+ * v->guest_inspect (shown by the renderings); failures become warnings.
+ * progress (may be NULL) gets each VM's appliance notes.  Returns how
+ * many VMs it looked at.  Writes nothing. */
+unsigned plan_inspect_guests(struct plan *p,
+                             void (*progress)(void *opaque, const char *vm, const char *what),
+                             void *opaque);
 
 /* true when some step is not DONE. */
 bool plan_has_changes(const struct plan *p);

@@ -205,6 +205,11 @@ plan_render_json(const struct plan *p)
                 json_key(&j, "guest");
                 json_raw(&j, s->rec->outputs);
             }
+            /* plan --inspect: what the source disks hold now */
+            if (s->ops == &step_guest_fixup && v->guest_inspect_json != NULL) {
+                json_key(&j, "inspection");
+                json_raw(&j, v->guest_inspect_json);
+            }
             json_end_object(&j);
         }
         json_end_array(&j);

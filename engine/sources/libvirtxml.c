@@ -180,6 +180,7 @@ source_local_disk(const char *where, const char *dev, const char *path,
     d->size = info->virtual_size;
     d->storage = g_strdup(path);
     d->format = info->format;
+    d->local = true;
     return d;
 }
 

@@ -36,6 +36,8 @@ struct source_disk {
                            * starts at its checkpoint */
     char *volume;         /* libvirt: the storage volume's key, when the
                            * disk is read as a volume stream; else NULL */
+    bool local;           /* id is a file or block device this host reads
+                           * directly (plan --inspect can look inside) */
     char *pool;           /* libvirt: the pool of a <disk type='volume'>
                            * while discovery resolves it (id is then the
                            * volume's name); else NULL */

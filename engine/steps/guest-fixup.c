@@ -69,6 +69,8 @@ fixup_describe(const struct plan_step *ps)
         if (f != NULL && summary != NULL)
             g_string_append_printf(s, "; last seen: %s", summary);
     }
+    if (v->guest_inspect != NULL)
+        g_string_append_printf(s, "; %s", v->guest_inspect);
     return g_string_free(g_steal_pointer(&s), FALSE);
 }
 
@@ -134,26 +136,12 @@ tcg_of(enum manifest_guest_tcg t)
     }
 }
 
-/* "debian 12, root /dev/sda1 (partitioned), kernel 6.1.0-13-amd64, boot
- * bootloader install" */
-static char *
-summary(GHashTable *f)
+void
+step_guest_fixup_opts(const struct manifest_guest *g, struct guest_opts *opts)
 {
-    const char *boot = g_strcmp0(g_hash_table_lookup(f, "direct_boot"), "true") == 0
-                           ? "direct kernel"
-                       : g_strcmp0(g_hash_table_lookup(f, "needs_bootloader"), "true") == 0
-                           ? "install the guest's bootloader"
-                           : "from the disk";
-    const char *kernel = g_hash_table_lookup(f, "kernel");
-
-    return g_strdup_printf("%s %s, root %s (%s), kernel %s, boot %s",
-                           (const char *)g_hash_table_lookup(f, "distro"),
-                           (const char *)g_hash_table_lookup(f, "major"),
-                           (const char *)g_hash_table_lookup(f, "root_device"),
-                           g_strcmp0(g_hash_table_lookup(f, "partitioned"), "true") == 0
-                               ? "partitioned"
-                               : "whole disk",
-                           kernel != NULL && *kernel ? kernel : "none for KVM", boot);
+    opts->boot = boot_of(g->boot);
+    opts->tcg = tcg_of(g->tcg);
+    opts->timeout = g->timeout;
 }
 
 static char *
@@ -161,7 +149,7 @@ outputs_json(GHashTable *facts, GPtrArray *applied, GPtrArray *changes,
              const struct guest_boot_files *boot)
 {
     g_autofree char *fj = guest_facts_json(facts);
-    g_autofree char *sum = summary(facts);
+    g_autofree char *sum = guest_facts_summary(facts);
     struct json j;
     char *text;
 
@@ -212,9 +200,6 @@ fixup_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs, GError *
     g_autofree char *dir = NULL;
     struct guest_boot_files boot = {0};
     struct guest_opts opts = {
-        .boot = boot_of(v->mvm->guest.boot),
-        .tcg = tcg_of(v->mvm->guest.tcg),
-        .timeout = v->mvm->guest.timeout,
         .progress = fixup_note,
         .opaque = &run,
         .interrupted = exec_interrupted,
@@ -222,6 +207,8 @@ fixup_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs, GError *
     struct guest_session *gs;
     GHashTable *facts;
     bool ok;
+
+    step_guest_fixup_opts(&v->mvm->guest, &opts);
 
     for (guint i = 0; i < v->disks->len; i++) {
         const struct plan_disk *d = v->disks->pdata[i];
@@ -251,7 +238,7 @@ fixup_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs, GError *
             g_ptr_array_add(applied, v->guest_sets->pdata[i]);
     }
     {
-        g_autofree char *sum = summary(facts);
+        g_autofree char *sum = guest_facts_summary(facts);
         g_autoptr(GString) names = g_string_new(NULL);
         for (guint i = 0; i < applied->len; i++)
             g_string_append_printf(names, "%s%s", i ? ", " : "",

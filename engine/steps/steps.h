@@ -58,6 +58,11 @@ extern const struct step_ops step_domain_convert;
 extern const struct step_ops step_domain_define;
 extern const struct step_ops step_domain_start;
 extern const struct step_ops step_guest_fixup;
+struct guest_opts;
+struct manifest_guest;
+/* boot, tcg and timeout of a manifest's guest: settings, as the step uses
+ * them (plan --inspect launches its appliance the same way). */
+void step_guest_fixup_opts(const struct manifest_guest *g, struct guest_opts *opts);
 
 struct plan_vm;
 struct state;

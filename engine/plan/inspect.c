@@ -1,0 +1,184 @@
+/* convoy plan --inspect: look inside the source disks of every VM with
+ * guest: {fixup: true}, before anything is copied, so that the reviewer
+ * sees which guest is found on them and which guest rule sets will
+ * change it.
+ *
+ * Only disks this host reads as files or block devices can be inspected
+ * (libvirtxml, xl, and libvirt disks read by path): an XVA export or a
+ * volume stream is read only by copying it, and those VMs say so.  The
+ * appliance opens the disks read-only (libguestfs puts a throw-away
+ * overlay in front of them), so the source is never written.  Nothing is
+ * recorded: plan still changes nothing anywhere. */
+#include "config.h"
+
+#include <string.h>
+#include <glib.h>
+
+#include "guest/guest.h"
+#include "plan/plan.h"
+#include "sources/sources.h"
+#include "steps/steps.h"
+#include "util/json.h"
+
+/* Why v's disks cannot be inspected before the copy, or NULL. */
+static char *
+not_local(const struct plan_vm *v)
+{
+    for (guint i = 0; i < v->disks->len; i++) {
+        const struct plan_disk *d = v->disks->pdata[i];
+        if (!d->sdisk->local)
+            return g_strdup_printf("disk %s of source '%s' (%s) is not a local file or device; it is read only by copying it, and its facts come with the first fix-up",
+                                   d->sdisk->xen_dev, v->msrc->name,
+                                   manifest_source_kind_name(v->msrc->kind));
+    }
+    return NULL;
+}
+
+static char *
+inspection_json(GHashTable *facts, const char *summary, GPtrArray *matched)
+{
+    struct json j;
+    g_autofree char *fj = guest_facts_json(facts);
+    char *text;
+
+    json_init(&j, false);
+    json_begin_object(&j);
+    json_kv_string(&j, "summary", summary);
+    json_key(&j, "facts");
+    json_raw(&j, fj);
+    json_key(&j, "rule_sets");
+    json_begin_array(&j);
+    for (guint i = 0; i < matched->len; i++) {
+        const struct guest_rule_set *rs = matched->pdata[i];
+        g_autofree char *id = g_strdup_printf("%s@%u", guest_rule_set_name(rs),
+                                              guest_rule_set_version(rs));
+        json_string(&j, id);
+    }
+    json_end_array(&j);
+    json_end_object(&j);
+    text = json_steal(&j);
+    json_release(&j);
+    return text;
+}
+
+static char *
+error_json(const char *key, const char *message)
+{
+    struct json j;
+    char *text;
+
+    json_init(&j, false);
+    json_begin_object(&j);
+    json_kv_string(&j, key, message);
+    json_end_object(&j);
+    text = json_steal(&j);
+    json_release(&j);
+    return text;
+}
+
+struct inspect_note {
+    const struct plan_vm *v;
+    void (*progress)(void *opaque, const char *vm, const char *what);
+    void *opaque;
+};
+
+static void
+on_note(void *opaque, const char *what)
+{
+    struct inspect_note *n = opaque;
+
+    if (n->progress != NULL)
+        n->progress(n->opaque, n->v->mvm->name, what);
+}
+
+/* Inspect one VM; false with the reason in v->guest_inspect. */
+static void
+inspect_vm(struct plan *p, struct plan_vm *v,
+           void (*progress)(void *opaque, const char *vm, const char *what), void *opaque)
+{
+    struct inspect_note note = {.v = v, .progress = progress, .opaque = opaque};
+    struct guest_opts opts = {
+        .read_only = true,
+        .progress = on_note,
+        .opaque = &note,
+    };
+    g_autoptr(GArray) disks = g_array_new(FALSE, TRUE, sizeof(struct guest_disk));
+    g_autoptr(GPtrArray) matched = g_ptr_array_new();
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GString) names = g_string_new(NULL);
+    g_autofree char *why = NULL;
+    g_autofree char *summary = NULL;
+    struct guest_session *gs;
+    GHashTable *facts;
+
+    if ((why = not_local(v)) != NULL) {
+        v->guest_inspect = g_strdup_printf("not inspected: %s", why);
+        v->guest_inspect_json = error_json("not_inspected", why);
+        return;
+    }
+    step_guest_fixup_opts(&v->mvm->guest, &opts);
+    opts.read_only = true;
+    for (guint i = 0; i < v->disks->len; i++) {
+        const struct plan_disk *d = v->disks->pdata[i];
+        struct guest_disk gd = {.path = d->sdisk->id, .format = disk_format_name(d->sdisk->format)};
+        g_array_append_val(disks, gd);
+    }
+    gs = guest_open((const struct guest_disk *)(void *)disks->data, disks->len, &opts, &err);
+    if (gs == NULL) {
+        v->guest_inspect = g_strdup_printf("inspection failed: %s", err->message);
+        v->guest_inspect_json = error_json("error", err->message);
+        g_ptr_array_add(p->warnings,
+                        g_strdup_printf("vm '%s': guest inspection of the source disks failed, so its guest-fixup would fail too: %s",
+                                        v->mvm->name, err->message));
+        return;
+    }
+    facts = guest_facts(gs);
+    for (guint i = 0; i < v->guest_sets->len; i++) {
+        if (guest_rule_set_matches(v->guest_sets->pdata[i], facts)) {
+            g_ptr_array_add(matched, v->guest_sets->pdata[i]);
+            g_string_append_printf(names, "%s%s", names->len ? ", " : "",
+                                   guest_rule_set_name(v->guest_sets->pdata[i]));
+        }
+    }
+    summary = guest_facts_summary(facts);
+    v->guest_inspect = g_strdup_printf("inspected now: %s; rule sets that match: %s", summary,
+                                       names->len ? names->str : "none");
+    v->guest_inspect_json = inspection_json(facts, summary, matched);
+    if (matched->len == 0)
+        g_ptr_array_add(p->warnings,
+                        g_strdup_printf("vm '%s': no guest rule set matches the guest found on its disks (%s); its guest-fixup would change nothing but the boot",
+                                        v->mvm->name, summary));
+    if (!guest_close(gs, &err)) {
+        g_clear_pointer(&v->guest_inspect, g_free);
+        g_clear_pointer(&v->guest_inspect_json, g_free);
+        v->guest_inspect = g_strdup_printf("inspection failed: %s", err->message);
+        v->guest_inspect_json = error_json("error", err->message);
+    }
+}
+
+unsigned
+plan_inspect_guests(struct plan *p,
+                    void (*progress)(void *opaque, const char *vm, const char *what),
+                    void *opaque)
+{
+    unsigned n = 0;
+
+    for (guint i = 0; i < p->vms->len; i++) {
+        struct plan_vm *v = p->vms->pdata[i];
+        const struct plan_step *fix = NULL;
+
+        if (v->guest_sets == NULL || v->sv == NULL || v->error != NULL || v->move != NULL)
+            continue;
+        for (guint k = 0; k < v->steps->len; k++) {
+            const struct plan_step *s = v->steps->pdata[k];
+            if (s->ops == &step_guest_fixup)
+                fix = s;
+        }
+        /* Done: its record already says what was found and changed. */
+        if (fix == NULL || fix->action == PLAN_ACTION_DONE)
+            continue;
+        inspect_vm(p, v, progress, opaque);
+        n++;
+    }
+    return n;
+}
