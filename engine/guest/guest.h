@@ -50,6 +50,8 @@ const char *guest_rule_set_path(const struct guest_rule_set *rs);
 const char *guest_rule_set_digest(const struct guest_rule_set *rs);
 /* Does the set's own when: hold for these facts (filesystem conditions
  * are not allowed at set level)? */
+/* ["name@version", …] of sets (struct guest_rule_set*), as JSON; new. */
+char *guest_rule_sets_json(GPtrArray *sets);
 bool guest_rule_set_matches(const struct guest_rule_set *rs,
                             GHashTable *facts);
 

@@ -91,12 +91,13 @@ resolve(struct guest_session *gs, const char *path)
     return out;
 }
 
+/* The regex replacement in one file (name: the path as the rule names it,
+ * after expansion). */
 static bool
-op_replace(struct op_run *o, GError **error)
+replace_in(struct op_run *o, const char *name, const char *with, GError **error)
 {
     struct guest_session *gs = o->gs;
-    g_autofree char *file = resolve(gs, o->r->file);
-    g_autofree char *with = guest_expand(o->r->with, gs->facts);
+    g_autofree char *file = resolve(gs, name);
     g_autofree char *text = NULL;
     g_autofree char *out = NULL;
     g_autoptr(GError) err = NULL;
@@ -108,19 +109,19 @@ op_replace(struct op_run *o, GError **error)
     if (guestfs_is_file(gs->g, file) <= 0) {
         if (o->r->required) {
             g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST, "%s does not exist in the guest",
-                        o->r->file);
+                        name);
             return false;
         }
         return true;
     }
     data = guestfs_read_file(gs->g, file, &len);
     if (data == NULL)
-        return guest_fail(gs, error, "cannot read %s", o->r->file);
+        return guest_fail(gs, error, "cannot read %s", name);
     text = g_strndup(data, len);
     free(data);
     if (strlen(text) != len || !g_utf8_validate(text, (gssize)len, NULL)) {
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST,
-                    "%s is not a text file (binary or not UTF-8); not editing it", o->r->file);
+                    "%s is not a text file (binary or not UTF-8); not editing it", name);
         return false;
     }
     for (g_regex_match(o->r->regex, text, 0, &mi); g_match_info_matches(mi);
@@ -130,16 +131,43 @@ op_replace(struct op_run *o, GError **error)
         return true;
     out = g_regex_replace(o->r->regex, text, (gssize)len, 0, with, 0, &err);
     if (out == NULL) {
-        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST, "replacing in %s: %s", o->r->file,
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST, "replacing in %s: %s", name,
                     err->message);
         return false;
     }
     if (strcmp(out, text) == 0)
         return true;
     if (guestfs_write(gs->g, file, out, strlen(out)) == -1)
-        return guest_fail(gs, error, "cannot write %s", o->r->file);
-    changed(o, "%u replacement%s in %s", n, n == 1 ? "" : "s", o->r->file);
+        return guest_fail(gs, error, "cannot write %s", name);
+    changed(o, "%u replacement%s in %s", n, n == 1 ? "" : "s", name);
     return true;
+}
+
+/* replace: file may hold ${FACT} and glob patterns (every match is
+ * edited; required then wants at least one). */
+static bool
+op_replace(struct op_run *o, GError **error)
+{
+    struct guest_session *gs = o->gs;
+    g_autofree char *with = guest_expand(o->r->with, gs->facts);
+    g_autofree char *name = guest_expand(o->r->file, gs->facts);
+    char **hits;
+    bool ok = true;
+
+    if (strpbrk(name, "*?[") == NULL)
+        return replace_in(o, name, with, error);
+    hits = guestfs_glob_expand(gs->g, name);
+    if (hits == NULL)
+        return guest_fail(gs, error, "cannot expand %s", name);
+    if (hits[0] == NULL && o->r->required) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST, "no file matches %s in the guest",
+                    name);
+        ok = false;
+    }
+    for (size_t k = 0; ok && hits[k] != NULL; k++)
+        ok = replace_in(o, hits[k], with, error);
+    guest_free_strv(hits);
+    return ok;
 }
 
 /* After a failed aug_save: the error Augeas recorded, with its lens and
@@ -256,7 +284,8 @@ static bool
 op_write(struct op_run *o, GError **error)
 {
     g_autofree char *content = guest_expand(o->r->with, o->gs->facts);
-    g_autofree char *file = resolve(o->gs, o->r->file);
+    g_autofree char *name = guest_expand(o->r->file, o->gs->facts);
+    g_autofree char *file = resolve(o->gs, name);
 
     return put_file(o, file, content, strlen(content), error);
 }
@@ -265,7 +294,8 @@ static bool
 op_upload(struct op_run *o, GError **error)
 {
     g_autofree char *data = NULL;
-    g_autofree char *to = resolve(o->gs, o->r->to);
+    g_autofree char *to_name = guest_expand(o->r->to, o->gs->facts);
+    g_autofree char *to = resolve(o->gs, to_name);
     g_autoptr(GError) err = NULL;
     gsize len = 0;
 
@@ -305,10 +335,11 @@ op_symlink(struct op_run *o, GError **error)
 {
     struct guest_session *gs = o->gs;
     g_autofree char *target = guest_expand(o->r->target, gs->facts);
-    g_autofree char *dir = g_path_get_dirname(o->r->to);
+    g_autofree char *link = guest_expand(o->r->to, gs->facts);
+    g_autofree char *dir = g_path_get_dirname(link);
 
-    if (guestfs_is_symlink(gs->g, o->r->to) > 0) {
-        char *have = guestfs_readlink(gs->g, o->r->to);
+    if (guestfs_is_symlink(gs->g, link) > 0) {
+        char *have = guestfs_readlink(gs->g, link);
         bool same = have != NULL && strcmp(have, target) == 0;
         free(have);
         if (same)
@@ -316,9 +347,9 @@ op_symlink(struct op_run *o, GError **error)
     }
     if (guestfs_mkdir_p(gs->g, dir) == -1)
         return guest_fail(gs, error, "cannot create %s", dir);
-    if (guestfs_ln_sf(gs->g, target, o->r->to) == -1)
-        return guest_fail(gs, error, "cannot link %s to %s", o->r->to, target);
-    changed(o, "linked %s -> %s", o->r->to, target);
+    if (guestfs_ln_sf(gs->g, target, link) == -1)
+        return guest_fail(gs, error, "cannot link %s to %s", link, target);
+    changed(o, "linked %s -> %s", link, target);
     return true;
 }
 

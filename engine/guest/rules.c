@@ -9,6 +9,7 @@
 
 #include "guest/guest-priv.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/hash.h"
 #include "util/ynode.h"
 
@@ -167,21 +168,17 @@ want_string(struct loader *l, const struct ynode *n, const char *key)
     return n->value;
 }
 
-/* A string that may hold ${FACT}: every FACT must be known. */
-static char *
-want_template(struct loader *l, const struct ynode *n, const char *key)
+/* Every ${FACT} in s must name a known fact. */
+static bool
+check_template(struct loader *l, const struct ynode *n, const char *key, const char *s)
 {
-    const char *s = want_string(l, n, key);
-
-    if (s == NULL)
-        return NULL;
     for (const char *p = strstr(s, "${"); p != NULL; p = strstr(p + 2, "${")) {
         const char *end = strchr(p + 2, '}');
         g_autofree char *name = NULL;
 
         if (end == NULL) {
             ydiag_error(&l->diag, n, "'%s': unterminated '${' (write ${FACT})", key);
-            return NULL;
+            return false;
         }
         name = g_strndup(p + 2, (gsize)(end - p - 2));
         if (!guest_fact_known(name)) {
@@ -189,13 +186,24 @@ want_template(struct loader *l, const struct ynode *n, const char *key)
             ydiag_error(&l->diag, n, "'%s': unknown fact '${%s}'%s%s%s", key, name,
                         guess ? "; did you mean '" : "", guess ? guess : "",
                         guess ? "'?" : "");
-            return NULL;
+            return false;
         }
     }
+    return true;
+}
+
+/* A string that may hold ${FACT}. */
+static char *
+want_template(struct loader *l, const struct ynode *n, const char *key)
+{
+    const char *s = want_string(l, n, key);
+
+    if (s == NULL || !check_template(l, n, key, s))
+        return NULL;
     return g_strdup(s);
 }
 
-/* An absolute guest path. */
+/* An absolute guest path, which may hold ${FACT}. */
 static char *
 want_path(struct loader *l, const struct ynode *n, const char *key)
 {
@@ -207,6 +215,8 @@ want_path(struct loader *l, const struct ynode *n, const char *key)
         ydiag_error(&l->diag, n, "'%s': expected an absolute path in the guest, got '%s'", key, s);
         return NULL;
     }
+    if (!check_template(l, n, key, s))
+        return NULL;
     return g_strdup(s);
 }
 
@@ -358,6 +368,14 @@ load_cond(struct loader *l, const struct ynode *key, const struct ynode *v,
         if (c->values->len == 0) {
             cond_free(c);
             return;
+        }
+        for (guint i = 0; i < c->values->len; i++) {
+            if (*(const char *)c->values->pdata[i] == '\0') {
+                ydiag_error(&l->diag, v, "when: '%s': expected a value, got an empty string",
+                            c->fact);
+                cond_free(c);
+                return;
+            }
         }
     }
     g_ptr_array_add(w->conds, c);
@@ -791,4 +809,24 @@ guest_rule_sets_load_all(const char *const *dirs, GError **error)
     }
     g_ptr_array_sort(out, cmp_names);
     return g_steal_pointer(&out);
+}
+
+char *
+guest_rule_sets_json(GPtrArray *sets)
+{
+    struct json j;
+    char *text;
+
+    json_init(&j, false);
+    json_begin_array(&j);
+    for (guint i = 0; i < sets->len; i++) {
+        const struct guest_rule_set *rs = sets->pdata[i];
+        g_autofree char *id = g_strdup_printf("%s@%u", guest_rule_set_name(rs),
+                                              guest_rule_set_version(rs));
+        json_string(&j, id);
+    }
+    json_end_array(&j);
+    text = json_steal(&j);
+    json_release(&j);
+    return text;
 }

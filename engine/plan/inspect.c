@@ -39,6 +39,7 @@ inspection_json(GHashTable *facts, const char *summary, GPtrArray *matched)
 {
     struct json j;
     g_autofree char *fj = guest_facts_json(facts);
+    g_autofree char *sets_json = guest_rule_sets_json(matched);
     char *text;
 
     json_init(&j, false);
@@ -47,14 +48,7 @@ inspection_json(GHashTable *facts, const char *summary, GPtrArray *matched)
     json_key(&j, "facts");
     json_raw(&j, fj);
     json_key(&j, "rule_sets");
-    json_begin_array(&j);
-    for (guint i = 0; i < matched->len; i++) {
-        const struct guest_rule_set *rs = matched->pdata[i];
-        g_autofree char *id = g_strdup_printf("%s@%u", guest_rule_set_name(rs),
-                                              guest_rule_set_version(rs));
-        json_string(&j, id);
-    }
-    json_end_array(&j);
+    json_raw(&j, sets_json);
     json_end_object(&j);
     text = json_steal(&j);
     json_release(&j);

@@ -59,6 +59,8 @@ fixup_describe(const struct plan_step *ps)
         g_string_append_printf(s, "%s%s@%u", i ? ", " : "", guest_rule_set_name(rs),
                                guest_rule_set_version(rs));
     }
+    if (v->guest_sets->len == 0)
+        g_string_append(s, "none");
     g_string_append_printf(s, " (by inspection facts); boot %s",
                            manifest_guest_boot_name(v->mvm->guest.boot));
     /* What the last attempt found in this guest, when there was one. */
@@ -149,6 +151,7 @@ outputs_json(GHashTable *facts, GPtrArray *applied, GPtrArray *changes,
              const struct guest_boot_files *boot)
 {
     g_autofree char *fj = guest_facts_json(facts);
+    g_autofree char *sets_json = guest_rule_sets_json(applied);
     g_autofree char *sum = guest_facts_summary(facts);
     struct json j;
     char *text;
@@ -159,14 +162,7 @@ outputs_json(GHashTable *facts, GPtrArray *applied, GPtrArray *changes,
     json_raw(&j, fj);
     json_kv_string(&j, "summary", sum);
     json_key(&j, "rule_sets");
-    json_begin_array(&j);
-    for (guint i = 0; i < applied->len; i++) {
-        const struct guest_rule_set *rs = applied->pdata[i];
-        g_autofree char *id = g_strdup_printf("%s@%u", guest_rule_set_name(rs),
-                                              guest_rule_set_version(rs));
-        json_string(&j, id);
-    }
-    json_end_array(&j);
+    json_raw(&j, sets_json);
     json_key(&j, "changes");
     json_begin_array(&j);
     for (guint i = 0; i < changes->len; i++) {

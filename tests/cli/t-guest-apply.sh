@@ -6,20 +6,10 @@
 # not idempotent still runs exactly once on the disk that is kept.
 . "$abs_top_srcdir/tests/functions.sh"
 set -e
-requires guestfish
-[ -e /dev/kvm ] || [ -x /usr/bin/qemu-system-x86_64 ] || skip "no qemu to run the libguestfs appliance"
 d=$(scratch)
 make_fixture "$d"
 cd "$d"
-export LIBGUESTFS_BACKEND=direct
-# as convoy does with tcg: auto (nested KVM cannot run the appliance here)
-grep -q " hypervisor" /proc/cpuinfo && export LIBGUESTFS_BACKEND_SETTINGS=force_tcg
-# The fixture's guest is only files: inspection also wants /bin, a kernel
-# for the facts, and the pair /etc/fstab + /etc/os-release it has.
-guestfish -a src/xvda.raw run : mount /dev/sda1 / : mkdir-p /bin : \
-    mkdir-p /lib/modules/6.1.0-13-amd64 : write /boot/vmlinuz-6.1.0-13-amd64 kernel : \
-    write /boot/initrd.img-6.1.0-13-amd64 initrd >/dev/null 2>&1 ||
-    skip "guestfish cannot start the libguestfs appliance here"
+fixture_inspectable src/xvda.raw
 $MKXVA -o exports/web1.xva --name web1 --pv --bootloader pygrub \
     --pv-args "console=hvc0 root=/dev/xvda1" --memory 1GiB --vcpus 2 \
     --disk "xvda=src/xvda.raw,ref=Ref:10" \
@@ -37,7 +27,11 @@ rules:
     description: not idempotent on purpose
     replace: {file: /etc/hostname, regex: '^(.+)$', with: '\1-kvm'}
   - id: fstab
-    replace: {file: /etc/fstab, regex: '/dev/xvd([a-z])', with: '/dev/vd\1'}
+    description: a glob names the file
+    replace: {file: '/etc/fst[a]b*', regex: '/dev/xvd([a-z])', with: '/dev/vd\1'}
+  - id: note
+    description: a fact in a path
+    write: {file: '/etc/convoy-${kernel}.note', content: "root ${root_device}\n"}
   - id: break
     command: {run: "exit 3"}
 EOF
@@ -49,7 +43,7 @@ expect_grep '+ todo   guest-fixup  *rules lab-fix@1 (by inspection facts); boot 
 # after 'hostname' changed the disk.
 expect_exit 1 "$CONVOY" apply --yes manifest.yaml > apply1.log 2> apply1.err
 cat apply1.log apply1.err > apply1.all
-expect_grep 'guest rule lab-fix@1 .*lab-fix.yaml:10 break: the guest has no /bin/sh' apply1.all
+expect_grep 'guest rule lab-fix@1 .*lab-fix.yaml:14 break: the guest has no /bin/sh' apply1.all
 guestfish --ro -a out/web1-kvm-vda.raw -i cat /etc/hostname > host1.txt 2>/dev/null
 expect_grep '^xen-demo-kvm$' host1.txt
 [ ! -e out/web1-kvm.xml ] || fail "domain XML written although guest-fixup failed"
@@ -63,9 +57,11 @@ grep -q "guest-fixup's last attempt failed and may have left it half-changed; st
 # 3. Fixed rules: copy, fix-up (once), define; then nothing to do.
 sed -i '/id: break/,$d' rules/guest/lab-fix.yaml
 "$CONVOY" apply --yes manifest.yaml > apply2.log 2> apply2.err || { cat apply2.log apply2.err; fail "second apply failed"; }
-guestfish --ro -a out/web1-kvm-vda.raw -i cat /etc/hostname : cat /etc/fstab > host2.txt 2>/dev/null
+guestfish --ro -a out/web1-kvm-vda.raw -i cat /etc/hostname : cat /etc/fstab : \
+    cat /etc/convoy-6.1.0-13-amd64.note > host2.txt 2>/dev/null
 expect_grep '^xen-demo-kvm$' host2.txt
 expect_grep '^/dev/vda1 ' host2.txt
+expect_grep '^root /dev/sda1$' host2.txt
 grep -q 'xen-demo-kvm-kvm' host2.txt && fail "the fix-up ran twice on one disk"
 expect_exit 0 "$CONVOY" plan manifest.yaml > plan3.txt
 "$CONVOY" report --format json manifest.yaml > report.json

@@ -32,6 +32,11 @@ rules:
     refuse: no
   - id: two-ops
     refuse: duplicate id
+  - id: path-fact
+    write: {file: '/boot/${kernell}.cfg', content: x}
+  - id: empty-tagged
+    when: {distro: !!str }
+    refuse: never
 EOT
 expect_exit 3 "$CONVOY" guest fixup --rules ./bad.yaml disk.img 2> err.txt
 cat err.txt
@@ -47,6 +52,8 @@ expect_grep "^./bad.yaml:18:.*'mode': expected an octal file mode" err.txt
 expect_grep "^./bad.yaml:20:.*upload: no file 'missing.conf'" err.txt
 expect_grep "^./bad.yaml:22:.*comparisons work on major and minor only" err.txt
 expect_grep "^./bad.yaml:24:.*duplicate rule id 'two-ops'" err.txt
+expect_grep "^./bad.yaml:27:19: error: 'file': unknown fact '\${kernell}'; did you mean 'kernels'?" err.txt
+expect_grep "^./bad.yaml:29:20: error: when: 'distro': expected a value, got an empty string" err.txt
 # not YAML at all
 printf 'name: [unclosed\n' > broken.yaml
 expect_exit 3 "$CONVOY" guest fixup --rules ./broken.yaml disk.img 2> err2.txt
