@@ -85,20 +85,26 @@ waves:
 EOT
 }
 
-# fixture_inspectable IMAGE: make make_fixture's xvda.raw a guest that
-# libguestfs inspection accepts (/bin, a kernel and its modules folder
-# beside its /etc/fstab and /etc/os-release), with the appliance set up as
-# convoy sets it up (direct backend, TCG when this machine is a VM).
-# Skips when the appliance cannot start here.
+# fixture_inspectable DIR: make make_fixture's DIR/src/xvda.raw a guest
+# that libguestfs inspection accepts (/bin, a kernel and its modules
+# folder beside its /etc/fstab and /etc/os-release) and pack it alone as
+# DIR/exports/web1.xva, with the appliance set up as convoy sets it up
+# (direct backend, TCG when this machine is a VM).  Skips when the
+# appliance cannot start here.
 fixture_inspectable() {
     requires guestfish
     [ -e /dev/kvm ] || [ -x /usr/bin/qemu-system-x86_64 ] || skip "no qemu to run the libguestfs appliance"
     export LIBGUESTFS_BACKEND=direct
     grep -q " hypervisor" /proc/cpuinfo && export LIBGUESTFS_BACKEND_SETTINGS=force_tcg
-    guestfish -a "$1" run : mount /dev/sda1 / : mkdir-p /bin : \
+    guestfish -a "$1/src/xvda.raw" run : mount /dev/sda1 / : mkdir-p /bin : \
         mkdir-p /lib/modules/6.1.0-13-amd64 : write /boot/vmlinuz-6.1.0-13-amd64 kernel : \
         write /boot/initrd.img-6.1.0-13-amd64 initrd >/dev/null 2>&1 ||
         skip "guestfish cannot start the libguestfs appliance here"
+    $MKXVA -o "$1/exports/web1.xva" --name web1 --pv --bootloader pygrub \
+        --pv-args "console=hvc0 root=/dev/xvda1" --memory 1GiB --vcpus 2 \
+        --disk "xvda=$1/src/xvda.raw,ref=Ref:10" \
+        --vif "0=aa:bb:cc:00:00:01,bridge=xenbr0,network=Pool-wide network associated with eth0" \
+        >/dev/null || fail "mkxva failed"
 }
 
 # set_default DIR KEY VALUE: change a defaults: key in DIR/manifest.yaml

@@ -31,10 +31,12 @@ cmd_plan(int argc, char **argv)
     g_autofree char *opt_out = NULL;
     gboolean opt_json = FALSE;
     gboolean opt_inspect = FALSE;
+    gboolean opt_inspect_copy = FALSE;
     GOptionEntry entries[] = {
         {"json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print the plan as JSON", NULL},
         {"out", 'o', 0, G_OPTION_ARG_FILENAME, &opt_out, "Also save the plan to FILE, for 'convoy apply FILE'", "FILE"},
         {"inspect", 0, 0, G_OPTION_ARG_NONE, &opt_inspect, "Look inside the local source disks of VMs with guest fixup (read-only; one appliance each)", NULL},
+        {"inspect-copy", 0, 0, G_OPTION_ARG_NONE, &opt_inspect_copy, "With --inspect: copy disks that are not local files (XVA, XenServer, streams) to a scratch folder to look inside", NULL},
         {"wave", 'w', 0, G_OPTION_ARG_STRING, &opt_wave, "Plan only this wave", "NAME"},
         {"state", 0, 0, G_OPTION_ARG_FILENAME, &opt_state, "State store (default: the manifest's state:)", "PATH"},
         G_OPTION_ENTRY_NULL,
@@ -54,8 +56,8 @@ cmd_plan(int argc, char **argv)
     p = plan_evaluate(m, st, opt_wave, &err);
     if (p == NULL)
         return cli_report(err);
-    if (opt_inspect)
-        plan_inspect_guests(p, inspect_progress, NULL);
+    if (opt_inspect || opt_inspect_copy)
+        plan_inspect_guests(p, opt_inspect_copy, inspect_progress, NULL);
     text = opt_json ? plan_render_json(p) : plan_render_text(p);
     fputs(text, stdout);
     fflush(stdout);

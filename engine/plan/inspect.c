@@ -3,21 +3,27 @@
  * sees which guest is found on them and which guest rule sets will
  * change it.
  *
- * Only disks this host reads as files or block devices can be inspected
- * (libvirtxml, xl, and libvirt disks read by path): an XVA export or a
- * volume stream is read only by copying it, and those VMs say so.  The
- * appliance opens the disks read-only (libguestfs puts a throw-away
- * overlay in front of them), so the source is never written.  Nothing is
- * recorded: plan still changes nothing anywhere. */
+ * Disks this host reads as files or block devices are inspected where
+ * they are (libvirtxml, xl, and libvirt disks read by path).  An XVA
+ * export, a XenServer VDI or a volume stream is read only by copying it:
+ * with copy set, its disks are copied (raw, sparse) into a scratch folder
+ * under TMPDIR that is removed afterwards; without, those VMs say why they
+ * were not inspected.  The appliance opens the disks read-only (libguestfs
+ * puts a throw-away overlay in front of them), so the source is never
+ * written.  Nothing is recorded: plan still changes nothing anywhere. */
 #include "config.h"
 
 #include <string.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 
+#include "disk/disk.h"
 #include "guest/guest.h"
 #include "plan/plan.h"
 #include "sources/sources.h"
 #include "steps/steps.h"
+#include "util/error.h"
+#include "util/fileutil.h"
 #include "util/json.h"
 
 /* Why v's disks cannot be inspected before the copy, or NULL. */
@@ -85,11 +91,74 @@ on_note(void *opaque, const char *what)
         n->progress(n->opaque, n->v->mvm->name, what);
 }
 
-/* Inspect one VM; false with the reason in v->guest_inspect. */
+static bool
+scratch_data(void *opaque, uint64_t offset, const void *buf, size_t len, GError **error)
+{
+    if (disk_is_zero(buf, len))
+        return true; /* a fresh sparse file reads as zeros already */
+    return disk_writer_write(opaque, offset, buf, len, error);
+}
+
+static bool
+scratch_zero(void *opaque, uint64_t offset, uint64_t len, GError **error)
+{
+    return true;
+}
+
+/* Copy v's disks into dir as raw sparse files; their paths go to paths. */
+static bool
+scratch_copy(struct plan_vm *v, const char *dir, GPtrArray *paths, struct inspect_note *note,
+             GError **error)
+{
+    static const struct source_sink sink = {.data = scratch_data, .zero = scratch_zero};
+
+    for (guint i = 0; i < v->disks->len; i++) {
+        const struct plan_disk *d = v->disks->pdata[i];
+        g_autofree char *path = g_strdup_printf("%s/%s.raw", dir, d->dev);
+        g_autofree char *what = g_strdup_printf("copying disk %s (%.1f MiB) to a scratch folder",
+                                                d->sdisk->xen_dev,
+                                                (double)d->sdisk->size / (1024.0 * 1024.0));
+        struct disk_writer *w;
+        bool ok;
+
+        on_note(note, what);
+        w = disk_writer_open(path, DISK_FORMAT_RAW, DISK_ALLOCATION_SPARSE, d->sdisk->size, 0,
+                             error);
+        if (w == NULL)
+            return false;
+        ok = v->src->ops->copy_disk(v->src, v->sv, d->sdisk, &sink, w, error);
+        if (!ok) {
+            disk_writer_abort(w);
+            return false;
+        }
+        if (!disk_writer_close(w, error))
+            return false;
+        g_ptr_array_add(paths, g_steal_pointer(&path));
+    }
+    return true;
+}
+
+/* Remove the scratch folder and what is in it. */
 static void
-inspect_vm(struct plan *p, struct plan_vm *v,
+scratch_remove(const char *dir, GPtrArray *paths)
+{
+    g_autoptr(GDir) dh = g_dir_open(dir, 0, NULL);
+    const char *name;
+
+    while (dh != NULL && (name = g_dir_read_name(dh)) != NULL) {
+        g_autofree char *p = g_build_filename(dir, name, NULL);
+        g_unlink(p);
+    }
+    g_rmdir(dir);
+}
+
+/* Inspect one VM; the outcome goes to v->guest_inspect(_json). */
+static void
+inspect_vm(struct plan *p, struct plan_vm *v, bool copy,
            void (*progress)(void *opaque, const char *vm, const char *what), void *opaque)
 {
+    g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *scratch = NULL;
     struct inspect_note note = {.v = v, .progress = progress, .opaque = opaque};
     struct guest_opts opts = {
         .read_only = true,
@@ -105,19 +174,39 @@ inspect_vm(struct plan *p, struct plan_vm *v,
     struct guest_session *gs;
     GHashTable *facts;
 
-    if ((why = not_local(v)) != NULL) {
-        v->guest_inspect = g_strdup_printf("not inspected: %s", why);
+    if ((why = not_local(v)) != NULL && !copy) {
+        v->guest_inspect = g_strdup_printf("not inspected: %s (plan --inspect-copy copies it to look)", why);
         v->guest_inspect_json = error_json("not_inspected", why);
         return;
     }
     step_guest_fixup_opts(&v->mvm->guest, &opts);
     opts.read_only = true;
+    if (why != NULL) {
+        scratch = g_dir_make_tmp("convoy-inspect-XXXXXX", &err);
+        if (scratch == NULL || !scratch_copy(v, scratch, paths, &note, &err)) {
+            if (scratch != NULL)
+                scratch_remove(scratch, paths);
+            v->guest_inspect = g_strdup_printf("inspection failed: cannot copy the disks to look: %s",
+                                               err->message);
+            v->guest_inspect_json = error_json("error", err->message);
+            g_ptr_array_add(p->warnings,
+                            g_strdup_printf("vm '%s': cannot copy its disks for the guest inspection: %s",
+                                            v->mvm->name, err->message));
+            return;
+        }
+    }
     for (guint i = 0; i < v->disks->len; i++) {
         const struct plan_disk *d = v->disks->pdata[i];
         struct guest_disk gd = {.path = d->sdisk->id, .format = disk_format_name(d->sdisk->format)};
+        if (scratch != NULL) {
+            gd.path = paths->pdata[i];
+            gd.format = "raw";
+        }
         g_array_append_val(disks, gd);
     }
     gs = guest_open((const struct guest_disk *)(void *)disks->data, disks->len, &opts, &err);
+    if (scratch != NULL && gs == NULL)
+        scratch_remove(scratch, paths);
     if (gs == NULL) {
         v->guest_inspect = g_strdup_printf("inspection failed: %s", err->message);
         v->guest_inspect_json = error_json("error", err->message);
@@ -135,7 +224,8 @@ inspect_vm(struct plan *p, struct plan_vm *v,
         }
     }
     summary = guest_facts_summary(facts);
-    v->guest_inspect = g_strdup_printf("inspected now: %s; rule sets that match: %s", summary,
+    v->guest_inspect = g_strdup_printf("inspected now%s: %s; rule sets that match: %s",
+                                       scratch != NULL ? " (from a scratch copy)" : "", summary,
                                        names->len ? names->str : "none");
     v->guest_inspect_json = inspection_json(facts, summary, matched);
     if (matched->len == 0)
@@ -148,10 +238,12 @@ inspect_vm(struct plan *p, struct plan_vm *v,
         v->guest_inspect = g_strdup_printf("inspection failed: %s", err->message);
         v->guest_inspect_json = error_json("error", err->message);
     }
+    if (scratch != NULL)
+        scratch_remove(scratch, paths);
 }
 
 unsigned
-plan_inspect_guests(struct plan *p,
+plan_inspect_guests(struct plan *p, bool copy,
                     void (*progress)(void *opaque, const char *vm, const char *what),
                     void *opaque)
 {
@@ -171,7 +263,7 @@ plan_inspect_guests(struct plan *p,
         /* Done: its record already says what was found and changed. */
         if (fix == NULL || fix->action == PLAN_ACTION_DONE)
             continue;
-        inspect_vm(p, v, progress, opaque);
+        inspect_vm(p, v, copy, progress, opaque);
         n++;
     }
     return n;

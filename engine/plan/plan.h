@@ -113,9 +113,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(plan, plan_free)
 /* plan --inspect: open the source disks of each VM whose guest-fixup is
  * not done read-only in a libguestfs appliance and keep what it finds in
  * v->guest_inspect (shown by the renderings); failures become warnings.
+ * Disks that are not local files are copied to a scratch folder (TMPDIR,
+ * removed after) when copy is set, else not inspected.
  * progress (may be NULL) gets each VM's appliance notes.  Returns how
  * many VMs it looked at.  Writes nothing. */
-unsigned plan_inspect_guests(struct plan *p,
+unsigned plan_inspect_guests(struct plan *p, bool copy,
                              void (*progress)(void *opaque, const char *vm, const char *what),
                              void *opaque);
 

@@ -4,15 +4,16 @@
 # anything is copied; the plan shows the guest found and the guest rule
 # sets that match it, text and JSON; an XVA VM says why it cannot be
 # inspected before its copy; a blank disk becomes a plan warning naming
-# the VM.  The source images stay byte for byte the same and nothing is
-# recorded: the plan without --inspect shows none of it.
+# the VM; --inspect-copy inspects the XVA VM too, from a scratch copy that
+# is removed.  The source images stay byte for byte the same and nothing
+# is recorded: the plan without --inspect shows none of it.
 . "$abs_top_srcdir/tests/functions.sh"
 set -e
 requires qemu-img
 d=$(scratch)
 make_fixture "$d"
 cd "$d"
-fixture_inspectable src/xvda.raw
+fixture_inspectable "$d"
 mkdir img xml
 qemu-img convert -q -f raw -O qcow2 src/xvda.raw img/web2.qcow2
 truncate -s 16M img/blank.raw
@@ -72,13 +73,18 @@ EOT
 expect_exit 2 "$CONVOY" plan --inspect manifest.yaml > plan.txt 2> plan.err
 cat plan.txt
 expect_grep "inspected now: debian [0-9]*, root /dev/sda1 (partitioned), kernel 6.1.0-13-amd64, boot [a-z' ]*; rule sets that match: lab-fix$" plan.txt
-expect_grep "not inspected: disk xvda of source 'exports' (xva) is not a local file or device; it is read only by copying it" plan.txt
+expect_grep "not inspected: disk xvda of source 'exports' (xva) is not a local file or device; it is read only by copying it, .* (plan --inspect-copy copies it to look)" plan.txt
 expect_grep "^warning: vm 'blank': guest inspection of the source disks failed, so its guest-fixup would fail too: .*no operating system" plan.txt
 expect_grep "inspection failed: .*no operating system" plan.txt
 expect_grep "^web2: inspecting the source disks: " plan.err
 
-expect_exit 2 "$CONVOY" plan --inspect --json manifest.yaml > plan.json 2>/dev/null
-python3 - plan.json <<'PY' || fail "plan --json: wrong inspection objects"
+# --inspect-copy looks into the XVA too, through a scratch copy in TMPDIR
+# that is gone afterwards.
+mkdir tmp
+TMPDIR=$d/tmp expect_exit 2 "$CONVOY" plan --inspect-copy --json manifest.yaml > plan.json 2> plan-json.err
+expect_grep "^web1: inspecting the source disks: copying disk xvda (64.0 MiB) to a scratch folder$" plan-json.err
+[ -z "$(ls tmp)" ] || fail "the scratch copy was left in TMPDIR: $(ls tmp)"
+python3 - plan.json <<'PY' || { cat plan-json.err >&2; fail "plan --json: wrong inspection objects"; }
 import json, sys
 p = json.load(open(sys.argv[1]))
 fix = {}
@@ -91,7 +97,9 @@ w2 = fix["web2"]
 assert w2["facts"]["distro"] == "debian", w2
 assert w2["facts"]["kernel"] == "6.1.0-13-amd64", w2
 assert w2["rule_sets"] == ["lab-fix@1"], w2
-assert "not a local file" in fix["web1"]["not_inspected"], fix["web1"]
+w1 = fix["web1"]
+assert "facts" in w1, w1
+assert w1["facts"]["distro"] == "debian" and w1["rule_sets"] == ["lab-fix@1"], w1
 assert "no operating system" in fix["blank"]["error"], fix["blank"]
 PY
 
