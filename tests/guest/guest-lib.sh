@@ -21,7 +21,7 @@ etc/sysconfig/bootloader
 etc/dracut.conf.d/convoy-virtio.conf etc/modprobe.conf
 boot/grub/grub.cfg boot/grub/grub.cfg.convoy-old boot/grub2/grub.cfg
 boot/grub2/grub.cfg.convoy-old boot/grub/grub.conf boot/grub/menu.lst
-boot/grub/menu.lst.convoy-old boot/grub/device.map
+boot/grub/menu.lst.convoy-old boot/grub/device.map boot/loader/entries/convoy-test.conf
 var/lib/dpkg/status var/lib/convoy-fake-rpm/packages var/log/convoy-fake-tools.log"
 
 # golden_paths DIR GOLDEN: GOLDEN_FILES and the initrds (rebuilt ones and

@@ -298,6 +298,10 @@ rhel-8)
     default_grub "console=hvc0 resume=/dev/xvda2" "" saved
     echo "GRUB_ENABLE_BLSCFG=false" >> "$root/etc/default/grub"
     grub2_cfg /boot/grub2/grub.cfg "$kver:/boot/initramfs-$kver.img"
+    # A Boot Loader Specification entry, as kernel installs write them.
+    mkdir -p "$root/boot/loader/entries"
+    printf 'title Red Hat Enterprise Linux (%s) 8.9 (Ootpa)\nversion %s\nlinux /vmlinuz-%s\ninitrd /initramfs-%s.img $tuned_initrd\noptions root=/dev/xvda1 ro console=hvc0 resume=/dev/xvda2\nid rhel-%s\ngrub_class kernel\n' \
+        "$kver" "$kver" "$kver" "$kver" "$kver" > "$root/boot/loader/entries/convoy-test.conf"
     mkdir -p "$root/etc/dracut.conf.d" "$root/boot/grub2/i386-pc"
     systemd /usr/lib/systemd/system hvc0
     securetty hvc0
