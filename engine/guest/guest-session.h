@@ -14,6 +14,9 @@ struct guest_session {
     char *root;             /* root filesystem (appliance name) */
     char *boot_fs;          /* the /boot filesystem, or NULL */
     bool aug_open;          /* guestfs_aug_init done */
+    char **paths;           /* host paths of the disks, in order, owned */
+    char **formats;         /* their formats, owned */
+    int boot_index;         /* the disk holding boot_disk, or -1 */
 };
 
 /* Set *error (CONVOY_ERROR_GUEST) to "guestfs: WHAT: libguestfs's last

@@ -3,11 +3,15 @@
  * shutdown is what flushes the changes to the disks). */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib.h>
 #include <guestfs.h>
 
+#include "disk/disk.h"
 #include "guest/guest-session.h"
 #include "util/error.h"
 
@@ -352,6 +356,7 @@ disk_facts(struct guest_session *gs, const char *root, GError **error)
     for (size_t i = 0; i < got; i++)
         code = code || head[i] != 0;
     free(head);
+    gs->boot_index = guestfs_device_index(gs->g, disk);
     set_fact(gs, "boot_disk", disk);
     g_autofree char *dev = kvm_dev(gs, disk);
     set_fact(gs, "boot_dev", dev);
@@ -431,6 +436,13 @@ guest_open(const struct guest_disk *disks, size_t n, const struct guest_opts *op
         guestfs_set_backend(gs->g, "direct");
     if (g_getenv("LIBGUESTFS_BACKEND_SETTINGS") == NULL && guest_tcg_effective(opts->tcg))
         guestfs_set_backend_setting(gs->g, "force_tcg", "1");
+    gs->boot_index = -1;
+    gs->paths = g_new0(char *, n + 1);
+    gs->formats = g_new0(char *, n + 1);
+    for (size_t i = 0; i < n; i++) {
+        gs->paths[i] = g_strdup(disks[i].path);
+        gs->formats[i] = g_strdup(disks[i].format);
+    }
     for (size_t i = 0; i < n; i++) {
         if (guestfs_add_drive_opts(gs->g, disks[i].path, GUESTFS_ADD_DRIVE_OPTS_FORMAT,
                                    disks[i].format, GUESTFS_ADD_DRIVE_OPTS_READONLY,
@@ -477,6 +489,55 @@ guest_open(const struct guest_disk *disks, size_t n, const struct guest_opts *op
     return gs;
 }
 
+/* After the appliance is gone: a disk that needed a bootloader must now
+ * have boot code, read from the host's image, or the guest would not boot
+ * from it (no rule installed one, or the write did not reach the disk). */
+static bool
+check_boot_code(struct guest_session *gs, GError **error)
+{
+    const char *path;
+    const char *format;
+    unsigned char head[440];
+    g_autoptr(GError) err = NULL;
+    bool code = false;
+
+    if (gs->opts.read_only || gs->boot_index < 0 ||
+        g_strcmp0(g_hash_table_lookup(gs->facts, "needs_bootloader"), "true") != 0)
+        return true;
+    path = gs->paths[gs->boot_index];
+    format = gs->formats[gs->boot_index];
+    if (g_strcmp0(format, "qcow2") == 0) {
+        g_autoptr(disk_reader) r = disk_reader_open_qcow2(path, &err);
+        if (r == NULL || !disk_reader_pread(r, head, sizeof head, 0, &err)) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST,
+                        "cannot read the boot sector of %s back: %s", path, err->message);
+            return false;
+        }
+    } else {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t got = fd >= 0 ? pread(fd, head, sizeof head, 0) : -1;
+        int e = errno;
+
+        if (fd >= 0)
+            close(fd);
+        if (got != (ssize_t)sizeof head) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST,
+                        "cannot read the boot sector of %s back: %s", path,
+                        got < 0 ? g_strerror(e) : "short read");
+            return false;
+        }
+    }
+    for (size_t i = 0; i < sizeof head; i++)
+        code = code || head[i] != 0;
+    if (!code) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST,
+                    "the guest needed a bootloader on %s (bootloader '%s'), but after the fix-up its boot sector still holds no boot code, so it would not boot from its disk: no guest rule installed one for this guest; add one, or use guest.boot: direct",
+                    path, (const char *)g_hash_table_lookup(gs->facts, "bootloader"));
+        return false;
+    }
+    return true;
+}
+
 bool
 guest_close(struct guest_session *gs, GError **error)
 {
@@ -488,6 +549,8 @@ guest_close(struct guest_session *gs, GError **error)
         if (guestfs_umount_all(gs->g) == -1 || guestfs_shutdown(gs->g) == -1)
             ok = guest_fail(gs, error, "cannot write the changes to the disks");
     }
+    if (ok)
+        ok = check_boot_code(gs, error);
     guest_abandon(gs);
     return ok;
 }
@@ -502,5 +565,7 @@ guest_abandon(struct guest_session *gs)
     g_hash_table_unref(gs->facts);
     g_free(gs->root);
     g_free(gs->boot_fs);
+    g_strfreev(gs->paths);
+    g_strfreev(gs->formats);
     g_free(gs);
 }

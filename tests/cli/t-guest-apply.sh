@@ -11,7 +11,8 @@ make_fixture "$d"
 cd "$d"
 fixture_inspectable "$d"
 before=$(sha256sum exports/web1.xva | cut -d' ' -f1)
-sed -i 's/^  disk_format: raw/  disk_format: raw\n  guest: {fixup: true, rules: [lab-fix]}/' manifest.yaml
+# boot: keep, as the fixture has no bootloader for a fix-up to install.
+sed -i 's/^  disk_format: raw/  disk_format: raw\n  guest: {fixup: true, rules: [lab-fix], boot: keep}/' manifest.yaml
 mkdir -p rules/guest
 cat > rules/guest/lab-fix.yaml <<'EOF'
 name: lab-fix
@@ -32,7 +33,7 @@ rules:
 EOF
 
 expect_exit 2 "$CONVOY" plan manifest.yaml > plan.txt
-expect_grep '+ todo   guest-fixup  *rules lab-fix@1 (by inspection facts); boot auto' plan.txt
+expect_grep '+ todo   guest-fixup  *rules lab-fix@1 (by inspection facts); boot keep' plan.txt
 
 # 1. The rule 'break' fails (the fixture has no /bin/sh): the step fails
 # after 'hostname' changed the disk.
