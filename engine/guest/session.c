@@ -321,6 +321,19 @@ no_os(struct guest_session *gs, const struct guest_disk *disks, size_t n,
 }
 
 /* Facts about the disk that holds the root (or /boot). */
+/* The libguestfs label of disk i, "convoya", "convoyb", … "convoyaa"
+ * (letters only, as labels must be); new string. */
+static char *
+disk_label(int i)
+{
+    GString *s = g_string_new(NULL);
+
+    for (int n = i + 1; n > 0; n = (n - 1) / 26)
+        g_string_prepend_c(s, (char)('a' + (n - 1) % 26));
+    g_string_prepend(s, "convoy");
+    return g_string_free(s, FALSE);
+}
+
 static bool
 disk_facts(struct guest_session *gs, const char *root, GError **error)
 {
@@ -357,7 +370,20 @@ disk_facts(struct guest_session *gs, const char *root, GError **error)
         code = code || head[i] != 0;
     free(head);
     gs->boot_index = guestfs_device_index(gs->g, disk);
-    set_fact(gs, "boot_disk", disk);
+    if (gs->boot_index < 0) {
+        guest_fail(gs, error, "cannot tell which disk %s is", disk);
+        free(disk);
+        return false;
+    }
+    {
+        /* For commands run in the guest: the kernel inside the appliance
+         * may name the disks in another order than the API does (its
+         * SCSI scan is asynchronous), so "/dev/sda" there can be the
+         * appliance's own disk.  The label's link always names ours. */
+        g_autofree char *label = disk_label(gs->boot_index);
+        g_autofree char *by_label = g_strdup_printf("/dev/disk/guestfs/%s", label);
+        set_fact(gs, "boot_disk", by_label);
+    }
     g_autofree char *dev = kvm_dev(gs, disk);
     set_fact(gs, "boot_dev", dev);
     set_bool(gs, "partitioned", partitioned);
@@ -444,9 +470,12 @@ guest_open(const struct guest_disk *disks, size_t n, const struct guest_opts *op
         gs->formats[i] = g_strdup(disks[i].format);
     }
     for (size_t i = 0; i < n; i++) {
+        g_autofree char *label = disk_label((int)i);
+
         if (guestfs_add_drive_opts(gs->g, disks[i].path, GUESTFS_ADD_DRIVE_OPTS_FORMAT,
                                    disks[i].format, GUESTFS_ADD_DRIVE_OPTS_READONLY,
-                                   opts->read_only ? 1 : 0, -1) == -1) {
+                                   opts->read_only ? 1 : 0, GUESTFS_ADD_DRIVE_OPTS_LABEL,
+                                   label, -1) == -1) {
             guest_fail(gs, error, "cannot add %s", disks[i].path);
             guest_abandon(gs);
             return NULL;
