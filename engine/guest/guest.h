@@ -50,10 +50,15 @@ const char *guest_rule_set_path(const struct guest_rule_set *rs);
 const char *guest_rule_set_digest(const struct guest_rule_set *rs);
 /* Does the set's own when: hold for these facts (filesystem conditions
  * are not allowed at set level)? */
-/* ["name@version", …] of sets (struct guest_rule_set*), as JSON; new. */
-char *guest_rule_sets_json(GPtrArray *sets);
 bool guest_rule_set_matches(const struct guest_rule_set *rs,
                             GHashTable *facts);
+/* The sets (struct guest_rule_set*) whose own when: holds, in order; a new
+ * array borrowing them. */
+GPtrArray *guest_rule_sets_matching(GPtrArray *sets, GHashTable *facts);
+/* "name, name" of sets, or NULL for none; new. */
+char *guest_rule_set_names(GPtrArray *sets);
+/* ["name@version", …] of sets, as JSON; new. */
+char *guest_rule_sets_json(GPtrArray *sets);
 
 /* ------------------------------------------------------------------ */
 /* facts.c */

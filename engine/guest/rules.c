@@ -830,3 +830,29 @@ guest_rule_sets_json(GPtrArray *sets)
     json_release(&j);
     return text;
 }
+
+GPtrArray *
+guest_rule_sets_matching(GPtrArray *sets, GHashTable *facts)
+{
+    GPtrArray *out = g_ptr_array_new();
+
+    for (guint i = 0; i < sets->len; i++) {
+        if (guest_rule_set_matches(sets->pdata[i], facts))
+            g_ptr_array_add(out, sets->pdata[i]);
+    }
+    return out;
+}
+
+char *
+guest_rule_set_names(GPtrArray *sets)
+{
+    GString *names;
+
+    if (sets->len == 0)
+        return NULL;
+    names = g_string_new(NULL);
+    for (guint i = 0; i < sets->len; i++)
+        g_string_append_printf(names, "%s%s", i ? ", " : "",
+                               guest_rule_set_name(sets->pdata[i]));
+    return g_string_free(names, FALSE);
+}

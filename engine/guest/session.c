@@ -215,19 +215,17 @@ find_bootloader(struct guest_session *gs)
     return "none";
 }
 
-/* "/dev/sdb" → "vdb": the name the disk has on KVM (disks in order). */
+/* prefix + the drive letters of disk i: "a", "b", … "z", "aa", … (as
+ * Linux names disks).  New string. */
 static char *
-kvm_dev(struct guest_session *gs, const char *dev)
+drive_name(const char *prefix, int i)
 {
-    char **devs = guestfs_list_devices(gs->g);
-    char *out = NULL;
+    GString *s = g_string_new(NULL);
 
-    for (size_t i = 0; devs != NULL && devs[i] != NULL; i++) {
-        if (strcmp(devs[i], dev) == 0 && i < 26)
-            out = g_strdup_printf("vd%c", (char)('a' + i));
-    }
-    guest_free_strv(devs);
-    return out != NULL ? out : g_strdup("vda");
+    for (int n = i + 1; n > 0; n = (n - 1) / 26)
+        g_string_prepend_c(s, (char)('a' + (n - 1) % 26));
+    g_string_prepend(s, prefix);
+    return g_string_free(s, FALSE);
 }
 
 /* Mount the guest's filesystems, shortest mountpoint first. */
@@ -321,19 +319,6 @@ no_os(struct guest_session *gs, const struct guest_disk *disks, size_t n,
 }
 
 /* Facts about the disk that holds the root (or /boot). */
-/* The libguestfs label of disk i, "convoya", "convoyb", … "convoyaa"
- * (letters only, as labels must be); new string. */
-static char *
-disk_label(int i)
-{
-    GString *s = g_string_new(NULL);
-
-    for (int n = i + 1; n > 0; n = (n - 1) / 26)
-        g_string_prepend_c(s, (char)('a' + (n - 1) % 26));
-    g_string_prepend(s, "convoy");
-    return g_string_free(s, FALSE);
-}
-
 static bool
 disk_facts(struct guest_session *gs, const char *root, GError **error)
 {
@@ -380,11 +365,11 @@ disk_facts(struct guest_session *gs, const char *root, GError **error)
          * may name the disks in another order than the API does (its
          * SCSI scan is asynchronous), so "/dev/sda" there can be the
          * appliance's own disk.  The label's link always names ours. */
-        g_autofree char *label = disk_label(gs->boot_index);
-        g_autofree char *by_label = g_strdup_printf("/dev/disk/guestfs/%s", label);
+        g_autofree char *by_label = drive_name("/dev/disk/guestfs/convoy", gs->boot_index);
         set_fact(gs, "boot_disk", by_label);
     }
-    g_autofree char *dev = kvm_dev(gs, disk);
+    /* Its name on KVM: the disks keep their order (vda, vdb, …). */
+    g_autofree char *dev = drive_name("vd", gs->boot_index);
     set_fact(gs, "boot_dev", dev);
     set_bool(gs, "partitioned", partitioned);
     set_bool(gs, "boot_sector", partitioned && code);
@@ -470,7 +455,8 @@ guest_open(const struct guest_disk *disks, size_t n, const struct guest_opts *op
         gs->formats[i] = g_strdup(disks[i].format);
     }
     for (size_t i = 0; i < n; i++) {
-        g_autofree char *label = disk_label((int)i);
+        /* Letters only, as libguestfs labels must be: convoya, convoyb, … */
+        g_autofree char *label = drive_name("convoy", (int)i);
 
         if (guestfs_add_drive_opts(gs->g, disks[i].path, GUESTFS_ADD_DRIVE_OPTS_FORMAT,
                                    disks[i].format, GUESTFS_ADD_DRIVE_OPTS_READONLY,

@@ -22,8 +22,6 @@
 #include "plan/plan.h"
 #include "sources/sources.h"
 #include "steps/steps.h"
-#include "util/error.h"
-#include "util/fileutil.h"
 #include "util/json.h"
 
 /* Why v's disks cannot be inspected before the copy, or NULL. */
@@ -140,7 +138,7 @@ scratch_copy(struct plan_vm *v, const char *dir, GPtrArray *paths, struct inspec
 
 /* Remove the scratch folder and what is in it. */
 static void
-scratch_remove(const char *dir, GPtrArray *paths)
+scratch_remove(const char *dir)
 {
     g_autoptr(GDir) dh = g_dir_open(dir, 0, NULL);
     const char *name;
@@ -152,94 +150,99 @@ scratch_remove(const char *dir, GPtrArray *paths)
     g_rmdir(dir);
 }
 
-/* Inspect one VM; the outcome goes to v->guest_inspect(_json). */
 static void
-inspect_vm(struct plan *p, struct plan_vm *v, bool copy,
-           void (*progress)(void *opaque, const char *vm, const char *what), void *opaque)
+inspect_failed(struct plan_vm *v, const char *what, const char *message)
 {
-    g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
-    g_autofree char *scratch = NULL;
-    struct inspect_note note = {.v = v, .progress = progress, .opaque = opaque};
-    struct guest_opts opts = {
-        .read_only = true,
-        .progress = on_note,
-        .opaque = &note,
-    };
-    g_autoptr(GArray) disks = g_array_new(FALSE, TRUE, sizeof(struct guest_disk));
-    g_autoptr(GPtrArray) matched = g_ptr_array_new();
+    g_clear_pointer(&v->guest_inspect, g_free);
+    g_clear_pointer(&v->guest_inspect_json, g_free);
+    v->guest_inspect = g_strdup_printf("inspection failed: %s%s", what, message);
+    v->guest_inspect_json = error_json("error", message);
+}
+
+/* Open disks read-only and record what the guest on them is. */
+static void
+inspect_disks(struct plan *p, struct plan_vm *v, GArray *disks, bool from_copy,
+              struct inspect_note *note)
+{
+    struct guest_opts opts = {0};
+    g_autoptr(GPtrArray) matched = NULL;
     g_autoptr(GError) err = NULL;
-    g_autoptr(GString) names = g_string_new(NULL);
-    g_autofree char *why = NULL;
+    g_autofree char *names = NULL;
     g_autofree char *summary = NULL;
     struct guest_session *gs;
     GHashTable *facts;
 
-    if ((why = not_local(v)) != NULL && !copy) {
-        v->guest_inspect = g_strdup_printf("not inspected: %s (plan --inspect-copy copies it to look)", why);
-        v->guest_inspect_json = error_json("not_inspected", why);
-        return;
-    }
     step_guest_fixup_opts(&v->mvm->guest, &opts);
     opts.read_only = true;
-    if (why != NULL) {
-        scratch = g_dir_make_tmp("convoy-inspect-XXXXXX", &err);
-        if (scratch == NULL || !scratch_copy(v, scratch, paths, &note, &err)) {
-            if (scratch != NULL)
-                scratch_remove(scratch, paths);
-            v->guest_inspect = g_strdup_printf("inspection failed: cannot copy the disks to look: %s",
-                                               err->message);
-            v->guest_inspect_json = error_json("error", err->message);
-            g_ptr_array_add(p->warnings,
-                            g_strdup_printf("vm '%s': cannot copy its disks for the guest inspection: %s",
-                                            v->mvm->name, err->message));
-            return;
-        }
-    }
-    for (guint i = 0; i < v->disks->len; i++) {
-        const struct plan_disk *d = v->disks->pdata[i];
-        struct guest_disk gd = {.path = d->sdisk->id, .format = disk_format_name(d->sdisk->format)};
-        if (scratch != NULL) {
-            gd.path = paths->pdata[i];
-            gd.format = "raw";
-        }
-        g_array_append_val(disks, gd);
-    }
+    opts.progress = on_note;
+    opts.opaque = note;
     gs = guest_open((const struct guest_disk *)(void *)disks->data, disks->len, &opts, &err);
-    if (scratch != NULL && gs == NULL)
-        scratch_remove(scratch, paths);
     if (gs == NULL) {
-        v->guest_inspect = g_strdup_printf("inspection failed: %s", err->message);
-        v->guest_inspect_json = error_json("error", err->message);
+        inspect_failed(v, "", err->message);
         g_ptr_array_add(p->warnings,
                         g_strdup_printf("vm '%s': guest inspection of the source disks failed, so its guest-fixup would fail too: %s",
                                         v->mvm->name, err->message));
         return;
     }
     facts = guest_facts(gs);
-    for (guint i = 0; i < v->guest_sets->len; i++) {
-        if (guest_rule_set_matches(v->guest_sets->pdata[i], facts)) {
-            g_ptr_array_add(matched, v->guest_sets->pdata[i]);
-            g_string_append_printf(names, "%s%s", names->len ? ", " : "",
-                                   guest_rule_set_name(v->guest_sets->pdata[i]));
-        }
-    }
+    matched = guest_rule_sets_matching(v->guest_sets, facts);
+    names = guest_rule_set_names(matched);
     summary = guest_facts_summary(facts);
     v->guest_inspect = g_strdup_printf("inspected now%s: %s; rule sets that match: %s",
-                                       scratch != NULL ? " (from a scratch copy)" : "", summary,
-                                       names->len ? names->str : "none");
+                                       from_copy ? " (from a scratch copy)" : "", summary,
+                                       names != NULL ? names : "none");
     v->guest_inspect_json = inspection_json(facts, summary, matched);
     if (matched->len == 0)
         g_ptr_array_add(p->warnings,
                         g_strdup_printf("vm '%s': no guest rule set matches the guest found on its disks (%s); its guest-fixup would change nothing but the boot",
                                         v->mvm->name, summary));
-    if (!guest_close(gs, &err)) {
-        g_clear_pointer(&v->guest_inspect, g_free);
-        g_clear_pointer(&v->guest_inspect_json, g_free);
-        v->guest_inspect = g_strdup_printf("inspection failed: %s", err->message);
-        v->guest_inspect_json = error_json("error", err->message);
+    if (!guest_close(gs, &err))
+        inspect_failed(v, "", err->message);
+}
+
+/* Inspect one VM, through a scratch copy when its disks are not local
+ * (and copy is set); the outcome goes to v->guest_inspect(_json). */
+static void
+inspect_vm(struct plan *p, struct plan_vm *v, bool copy,
+           void (*progress)(void *opaque, const char *vm, const char *what), void *opaque)
+{
+    struct inspect_note note = {.v = v, .progress = progress, .opaque = opaque};
+    g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GArray) disks = g_array_new(FALSE, TRUE, sizeof(struct guest_disk));
+    g_autoptr(GError) err = NULL;
+    g_autofree char *why = not_local(v);
+    g_autofree char *scratch = NULL;
+
+    if (why != NULL && !copy) {
+        v->guest_inspect = g_strdup_printf("not inspected: %s (plan --inspect-copy copies it to look)", why);
+        v->guest_inspect_json = error_json("not_inspected", why);
+        return;
     }
+    if (why != NULL) {
+        scratch = g_dir_make_tmp("convoy-inspect-XXXXXX", &err);
+        if (scratch == NULL || !scratch_copy(v, scratch, paths, &note, &err)) {
+            inspect_failed(v, "cannot copy the disks to look: ", err->message);
+            g_ptr_array_add(p->warnings,
+                            g_strdup_printf("vm '%s': cannot copy its disks for the guest inspection: %s",
+                                            v->mvm->name, err->message));
+            if (scratch != NULL)
+                scratch_remove(scratch);
+            return;
+        }
+    }
+    for (guint i = 0; i < v->disks->len; i++) {
+        const struct plan_disk *d = v->disks->pdata[i];
+        struct guest_disk gd = {.path = d->sdisk->id, .format = disk_format_name(d->sdisk->format)};
+
+        if (scratch != NULL) {
+            gd.path = paths->pdata[i];
+            gd.format = "raw";
+        }
+        g_array_append_val(disks, gd);
+    }
+    inspect_disks(p, v, disks, scratch != NULL, &note);
     if (scratch != NULL)
-        scratch_remove(scratch, paths);
+        scratch_remove(scratch);
 }
 
 unsigned

@@ -190,7 +190,7 @@ fixup_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs, GError *
     struct fixup_run run = {.ps = ps, .ctx = ctx};
     g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GArray) disks = g_array_new(FALSE, TRUE, sizeof(struct guest_disk));
-    g_autoptr(GPtrArray) applied = g_ptr_array_new();
+    g_autoptr(GPtrArray) applied = NULL;
     g_autoptr(GPtrArray) changes =
         g_ptr_array_new_with_free_func((GDestroyNotify)guest_change_free);
     g_autofree char *dir = NULL;
@@ -229,18 +229,12 @@ fixup_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs, GError *
     if (gs == NULL)
         return false;
     facts = guest_facts(gs);
-    for (guint i = 0; i < v->guest_sets->len; i++) {
-        if (guest_rule_set_matches(v->guest_sets->pdata[i], facts))
-            g_ptr_array_add(applied, v->guest_sets->pdata[i]);
-    }
+    applied = guest_rule_sets_matching(v->guest_sets, facts);
     {
         g_autofree char *sum = guest_facts_summary(facts);
-        g_autoptr(GString) names = g_string_new(NULL);
-        for (guint i = 0; i < applied->len; i++)
-            g_string_append_printf(names, "%s%s", i ? ", " : "",
-                                   guest_rule_set_name(applied->pdata[i]));
+        g_autofree char *names = guest_rule_set_names(applied);
         g_autofree char *msg = g_strdup_printf("%s; rule sets: %s", sum,
-                                               names->len ? names->str : "none match");
+                                               names != NULL ? names : "none match");
         fixup_note(&run, msg);
         state_event(ctx->st, ctx->run_id, ps->key, "inspection", msg, NULL);
     }
