@@ -83,11 +83,13 @@ xl_describe(struct source *s, const struct manifest_vm *vm, GError **error)
                     err->message);
         return NULL;
     }
-    doc = xl_cfg_parse(file, data, len, NULL, error);
+    v = g_new0(struct source_vm, 1);
+    v->warnings = g_ptr_array_new_with_free_func(g_free);
+    /* Unknown keys are dropped from the conversion: the plan lists them. */
+    doc = xl_cfg_parse(file, data, len, v->warnings, error);
     if (doc == NULL)
         return NULL;
     root = xmlDocGetRootElement(doc);
-    v = g_new0(struct source_vm, 1);
     for (xmlNode *c = root->children; c != NULL; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
@@ -106,7 +108,6 @@ xl_describe(struct source *s, const struct manifest_vm *vm, GError **error)
     g_string_append_printf(identity, "xl_cfg=%s\nxl_cfg_sha256=%s\n", file, digest);
     v->location = g_strdup(file);
     v->disks = g_ptr_array_new_with_free_func(source_disk_free);
-    v->warnings = g_ptr_array_new_with_free_func(g_free);
     disks = convert_list_disks(doc);
     for (guint i = 0; i < disks->len; i++) {
         const struct convert_disk *cd = disks->pdata[i];

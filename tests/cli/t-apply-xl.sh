@@ -49,7 +49,9 @@ waves:
       - {name: app1, source: xen1}
 EOT
 
-expect_exit 2 "$CONVOY" plan manifest.yaml > plan1.txt
+expect_exit 2 "$CONVOY" plan manifest.yaml > plan1.txt 2>&1
+# an unknown xl.cfg key is dropped, and the plan says so with its line
+expect_grep "vm 'app1': .*app1.cfg:9:1: warning: unknown setting 'colour'" plan1.txt
 expect_grep 'disk-copy vda' plan1.txt
 expect_grep 'disk-copy vdb' plan1.txt
 expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply1.txt
