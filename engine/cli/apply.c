@@ -82,13 +82,66 @@ warn_ignored_windows(const struct manifest *m, const char *wave)
     }
 }
 
+/* --log-format=json: one JSON object on a line of standard output, with
+ * the time and the event, then the members members() writes. */
+static void
+json_event(const char *event, void (*members)(struct json *, const void *),
+           const void *opaque)
+{
+    struct json j;
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    g_autofree char *t = g_date_time_format_iso8601(now);
+
+    json_init(&j, false);
+    json_begin_object(&j);
+    json_kv_string(&j, "time", t);
+    json_kv_string(&j, "event", event);
+    members(&j, opaque);
+    json_end_object(&j);
+    g_autofree char *line = json_steal(&j);
+    json_release(&j);
+    printf("%s\n", line);
+    fflush(stdout);
+}
+
+static void
+plan_members(struct json *j, const void *opaque)
+{
+    g_autofree char *text = plan_render_json_line(opaque);
+    json_key(j, "plan");
+    json_raw(j, text);
+}
+
+struct summary {
+    const char *outcome;       /* applied, nothing-to-do, not-applied, outside-window */
+    const struct exec_result *res;
+    unsigned not_evaluated;
+};
+
+static void
+summary_members(struct json *j, const void *opaque)
+{
+    const struct summary *sm = opaque;
+    const struct exec_result *r = sm->res;
+
+    json_kv_string(j, "outcome", sm->outcome);
+    json_kv_uint(j, "done", r->done);
+    json_kv_uint(j, "failed", r->failed);
+    json_kv_uint(j, "skipped", r->skipped);
+    json_kv_uint(j, "vms_started", r->vms_started);
+    json_kv_uint(j, "vms_deferred", r->vms_deferred);
+    json_kv_uint(j, "vms_outside_window", r->vms_outside_window);
+    json_kv_uint(j, "vms_blocked", r->vms_blocked);
+    json_kv_uint(j, "vms_not_evaluated", sm->not_evaluated);
+}
+
 static bool
-confirm(void)
+confirm(FILE *out)
 {
     char line[16];
 
-    fputs("Apply this plan? Only 'yes' is accepted: ", stdout);
-    fflush(stdout);
+    fputs("Apply this plan? Only 'yes' is accepted: ", out);
+    fflush(out);
     if (fgets(line, sizeof line, stdin) == NULL)
         return false;
     return strcmp(g_strstrip(line), "yes") == 0;
@@ -174,6 +227,12 @@ cmd_apply(int argc, char **argv)
         if (m == NULL)
             return status;
     }
+    /* Refused before the state store is opened: a refused apply leaves
+     * nothing behind, not even an empty .convoy/state.db. */
+    if (!opt_yes && saved == NULL && !isatty(STDIN_FILENO)) {
+        fprintf(stderr, "convoy: error: refusing to apply without confirmation: standard input is not a terminal; pass --yes to apply (review first with 'convoy plan')\n");
+        return CONVOY_EXIT_USAGE;
+    }
     st = state_open(cli_state_path(m, opt_state), true, false, &err);
     if (st == NULL)
         return cli_report(err);
@@ -194,26 +253,38 @@ cmd_apply(int argc, char **argv)
         fprintf(stderr, "convoy: interrupted before anything was started\n");
         return CONVOY_EXIT_INTERRUPTED;
     }
-    text = plan_render_text(p);
-    fputs(text, stdout);
+    struct summary sm = {.res = &res, .not_evaluated = p->errors->len};
+    bool json = log_format == CLI_LOG_FORMAT_JSON;
+    if (json) {
+        json_event("plan", plan_members, p);
+    } else {
+        text = plan_render_text(p);
+        fputs(text, stdout);
+    }
     if (p->wave_blocked != NULL) {
         fprintf(stderr, "convoy: error: %s\n", p->wave_blocked);
         return CONVOY_EXIT_FAILURE;
     }
     if (!plan_has_changes(p) && p->errors->len == 0) {
-        printf("Nothing to do.\n");
+        sm.outcome = "nothing-to-do";
+        if (json)
+            json_event("summary", summary_members, &sm);
+        else
+            printf("Nothing to do.\n");
         return CONVOY_EXIT_OK;
     }
-    /* A saved plan was reviewed when it was saved: no second question. */
+    /* A saved plan was reviewed when it was saved: no second question.
+     * (JSON keeps standard output for the events: the question goes to
+     * standard error.) */
     if (!opt_yes && saved == NULL) {
-        if (!isatty(STDIN_FILENO)) {
-            fprintf(stderr, "convoy: error: refusing to apply without confirmation: standard input is not a terminal; pass --yes to apply\n");
-            return CONVOY_EXIT_USAGE;
-        }
-        if (!confirm()) {
+        if (!confirm(json ? stderr : stdout)) {
             if (exec_interrupted())
                 return CONVOY_EXIT_INTERRUPTED;
-            printf("Not applied.\n");
+            sm.outcome = "not-applied";
+            if (json)
+                json_event("summary", summary_members, &sm);
+            else
+                printf("Not applied.\n");
             return CONVOY_EXIT_OK;
         }
     }
@@ -236,21 +307,33 @@ cmd_apply(int argc, char **argv)
         return cli_report(err);
     }
     if (res.vms_started == 0 && res.vms_outside_window > 0 && res.failed == 0) {
-        printf("\nOutside window, nothing started: %u VM%s wait for their wave's window.\n",
-               res.vms_outside_window, res.vms_outside_window == 1 ? "" : "s");
+        sm.outcome = "outside-window";
+        if (json)
+            json_event("summary", summary_members, &sm);
+        else
+            printf("\nOutside window, nothing started: %u VM%s wait for their wave's window.\n",
+                   res.vms_outside_window, res.vms_outside_window == 1 ? "" : "s");
         return CONVOY_EXIT_OK;
     }
-    printf("\nApplied: %u step%s done, %u failed, %u skipped", res.done,
-           res.done == 1 ? "" : "s", res.failed, res.skipped);
-    if (res.vms_deferred > 0)
-        printf(", %u VM%s deferred to the next window", res.vms_deferred,
-               res.vms_deferred == 1 ? "" : "s");
-    if (res.vms_outside_window > 0)
-        printf(", %u VM%s outside their window", res.vms_outside_window,
-               res.vms_outside_window == 1 ? "" : "s");
-    if (p->errors->len > 0)
-        printf(", %u VM%s not evaluated", p->errors->len, p->errors->len == 1 ? "" : "s");
-    printf(".\n");
+    sm.outcome = "applied";
+    if (json) {
+        json_event("summary", summary_members, &sm);
+    } else {
+        printf("\nApplied: %u step%s done, %u failed, %u skipped", res.done,
+               res.done == 1 ? "" : "s", res.failed, res.skipped);
+        if (res.vms_deferred > 0)
+            printf(", %u VM%s deferred to the next window", res.vms_deferred,
+                   res.vms_deferred == 1 ? "" : "s");
+        if (res.vms_outside_window > 0)
+            printf(", %u VM%s outside their window", res.vms_outside_window,
+                   res.vms_outside_window == 1 ? "" : "s");
+        if (res.vms_blocked > 0)
+            printf(", %u VM%s waiting for an earlier wave", res.vms_blocked,
+                   res.vms_blocked == 1 ? "" : "s");
+        if (p->errors->len > 0)
+            printf(", %u VM%s not evaluated", p->errors->len, p->errors->len == 1 ? "" : "s");
+        printf(".\n");
+    }
     if (res.failed > 0) {
         fprintf(stderr, "convoy: error: %u step%s failed; fix the cause and run '%s' again (it redoes only what failed)\n",
                 res.failed, res.failed == 1 ? "" : "s", command);

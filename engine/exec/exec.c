@@ -194,8 +194,9 @@ vm_has_work(const struct plan_vm *v)
     return false;
 }
 
-/* Would j, started at now_us, finish before end_us?  true when no estimate
- * can be made (nothing measured yet). */
+/* Would j, started at now_us, finish before end_us?  false once the window
+ * has closed, whatever j has left to do; otherwise true when no estimate
+ * can be made (nothing measured yet, nothing left to copy). */
 static bool
 fits_window(struct exec_run *r, const struct job *j, gint64 now_us,
             gint64 end_us, double *est_out)
@@ -204,7 +205,11 @@ fits_window(struct exec_run *r, const struct job *j, gint64 now_us,
     double rate;
 
     *est_out = 0;
-    if (end_us == G_MAXINT64 || r->measured_seconds <= 0 || bytes == 0)
+    if (end_us == G_MAXINT64)
+        return true;
+    if (now_us >= end_us)
+        return false;
+    if (r->measured_seconds <= 0 || bytes == 0)
         return true;
     rate = r->measured_bytes / r->measured_seconds;
     if (rate <= 0)
@@ -275,8 +280,12 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
                 j->state = JOB_STATE_DEFERRED;
                 res->vms_deferred++;
                 state_event(r->st, r->run_id, NULL, "deferred", j->v->mvm->name, NULL);
-                vm_note(r, j->v, "deferred: %s to copy would take about %.0f s at the measured %.1f MiB/s and run past the window's end (%s)",
-                        left, est, r->measured_bytes / r->measured_seconds / (1 << 20), closes);
+                if (est > 0)
+                    vm_note(r, j->v, "deferred: %s to copy would take about %.0f s at the measured %.1f MiB/s and run past the window's end (%s)",
+                            left, est, r->measured_bytes / r->measured_seconds / (1 << 20), closes);
+                else
+                    vm_note(r, j->v, "deferred: wave '%s' window closed at %s before this VM could start",
+                            w->name, closes);
                 continue;
             }
             j->state = JOB_STATE_RUNNING;
@@ -337,6 +346,63 @@ job_free(struct job *j)
     g_free(j);
 }
 
+/* A wave's VMs in the plan (p->vms[first..end)) and how its run went. */
+struct wave_group {
+    const struct manifest_wave *w;
+    guint first, end;
+    bool ran;
+    bool incomplete;          /* a VM failed, was deferred or not started */
+};
+
+static struct wave_group *
+group_of(GArray *groups, const char *name)
+{
+    for (guint i = 0; i < groups->len; i++) {
+        struct wave_group *g = &g_array_index(groups, struct wave_group, i);
+        if (strcmp(g->w->name, name) == 0)
+            return g;
+    }
+    return NULL;
+}
+
+/* The first wave not yet run, in manifest order, whose 'after' waves in
+ * this plan have all run.  A wave outside the plan (apply --wave) was
+ * checked by the plan; there is always one, as 'after' has no cycles. */
+static struct wave_group *
+next_wave(GArray *groups)
+{
+    struct wave_group *first = NULL;
+
+    for (guint i = 0; i < groups->len; i++) {
+        struct wave_group *g = &g_array_index(groups, struct wave_group, i);
+        bool ready = true;
+
+        if (g->ran)
+            continue;
+        if (first == NULL)
+            first = g;
+        for (guint k = 0; k < g->w->after->len && ready; k++) {
+            const struct wave_group *a = group_of(groups, g->w->after->pdata[k]);
+            ready = a == NULL || a->ran;
+        }
+        if (ready)
+            return g;
+    }
+    return first; /* NULL: every wave has run */
+}
+
+/* The name of an 'after' wave of g that did not complete in this run. */
+static const char *
+wave_blocker(GArray *groups, const struct wave_group *g)
+{
+    for (guint k = 0; k < g->w->after->len; k++) {
+        const struct wave_group *a = group_of(groups, g->w->after->pdata[k]);
+        if (a != NULL && a->incomplete)
+            return a->w->name;
+    }
+    return NULL;
+}
+
 bool
 exec_apply(struct plan *p, struct state *st, const char *command,
            const struct exec_observer *obs, const struct exec_options *opts,
@@ -353,6 +419,7 @@ exec_apply(struct plan *p, struct state *st, const char *command,
         .wall0 = g_get_real_time(),
         .mono0 = g_get_monotonic_time(),
     };
+    g_autoptr(GArray) groups = NULL;
     GError *err = NULL;
     bool ok = true;
 
@@ -381,21 +448,47 @@ exec_apply(struct plan *p, struct state *st, const char *command,
         ok = false;
         goto out;
     }
-    /* Waves in the plan's order (the manifest's), one after the other. */
-    for (guint i = 0; i < p->vms->len && ok;) {
+    /* The plan's VMs are grouped by wave, in manifest order. */
+    groups = g_array_new(FALSE, TRUE, sizeof(struct wave_group));
+    for (guint i = 0; i < p->vms->len; i++) {
         const struct manifest_wave *w = ((struct plan_vm *)p->vms->pdata[i])->mvm->wave;
-        g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func((GDestroyNotify)job_free);
+        if (groups->len == 0 ||
+            g_array_index(groups, struct wave_group, groups->len - 1).w != w) {
+            struct wave_group g = {.w = w, .first = i};
+            g_array_append_val(groups, g);
+        }
+        g_array_index(groups, struct wave_group, groups->len - 1).end = i + 1;
+    }
+    /* One wave at a time, each after the waves its 'after' names (the
+     * loader refused cycles): the first ready one in manifest order. */
+    for (guint n = 0; n < groups->len && ok; n++) {
+        struct wave_group *g = next_wave(groups);
+        g_autoptr(GPtrArray) jobs = NULL;
+        const char *blocker = NULL;
 
-        for (; i < p->vms->len; i++) {
+        if (g == NULL)
+            break;
+        jobs = g_ptr_array_new_with_free_func((GDestroyNotify)job_free);
+        blocker = wave_blocker(groups, g);
+
+        g->ran = true;
+        for (guint i = g->first; i < g->end; i++) {
             struct plan_vm *v = p->vms->pdata[i];
-            if (v->mvm->wave != w)
-                break;
             if (v->error != NULL) {
                 res->failed++;
+                g->incomplete = true;
                 continue;
             }
             if (!vm_has_work(v))
                 continue;
+            if (blocker != NULL) {
+                g->incomplete = true;
+                res->vms_blocked++;
+                res->skipped += v->steps->len;
+                vm_note(&r, v, "not started: wave '%s' runs after wave '%s', which did not complete",
+                        g->w->name, blocker);
+                continue;
+            }
             struct job *j = g_new0(struct job, 1);
             j->v = v;
             j->run = &r;
@@ -403,13 +496,18 @@ exec_apply(struct plan *p, struct state *st, const char *command,
             g_ptr_array_add(jobs, j);
         }
         unsigned started = res->vms_started;
-        if (jobs->len > 0 && !run_wave(&r, w, jobs, opts, &clk, res, &err)) {
+        if (jobs->len > 0 && !run_wave(&r, g->w, jobs, opts, &clk, res, &err)) {
             ok = false;
             if (g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_INTERRUPTED))
                 res->interrupted = true;
         }
+        for (guint i = 0; i < jobs->len; i++) {
+            const struct job *j = jobs->pdata[i];
+            if (j->state != JOB_STATE_FINISHED || j->failed > 0 || j->skipped > 0)
+                g->incomplete = true;
+        }
         if (res->vms_started > started && opts->wave_done != NULL)
-            opts->wave_done(opts->wave_opaque, w);
+            opts->wave_done(opts->wave_opaque, g->w);
     }
     if (res->interrupted) {
         state_run_end(st, r.run_id, "interrupted", NULL);

@@ -57,6 +57,7 @@ struct exec_result {
     unsigned vms_started;
     unsigned vms_deferred;            /* would not fit the window */
     unsigned vms_outside_window;      /* their wave's window is closed */
+    unsigned vms_blocked;             /* an 'after' wave did not complete */
     unsigned max_in_flight;           /* most VMs running at once */
     bool interrupted;
 };
@@ -65,7 +66,9 @@ struct exec_result {
  * overrides it, capped at 256 MiB. */
 uint64_t exec_checkpoint_interval(void);
 
-/* Carry out every non-DONE step of p: waves in plan order, each wave's VMs
+/* Carry out every non-DONE step of p: waves in manifest order but
+ * each after the waves its 'after' names (skipped, counted in vms_blocked,
+ * when one of those did not complete), each wave's VMs
  * on up to max_parallel workers within its limits and window.  A failed
  * step is recorded failed, its dependents are skipped, other VMs continue
  * (unless the wave says on_failure: stop-wave).  Returns false only when

@@ -135,6 +135,8 @@ char *plan_inputs_diff(const char *old_inputs, const char *new_inputs);
  * directory are shown relative to it. */
 char *plan_render_text(const struct plan *p);
 char *plan_render_json(const struct plan *p);
+/* The same JSON on one line, without a newline (apply --log-format=json). */
+char *plan_render_json_line(const struct plan *p);
 
 /* ------------------------------------------------------------------ */
 /* saved.c */

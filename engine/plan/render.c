@@ -137,13 +137,13 @@ plan_render_text(const struct plan *p)
     return relativise(p, out);
 }
 
-char *
-plan_render_json(const struct plan *p)
+static char *
+render_json(const struct plan *p, bool pretty)
 {
     struct json j;
     g_autofree char *text = NULL;
 
-    json_init(&j, true);
+    json_init(&j, pretty);
     json_begin_object(&j);
     json_kv_uint(&j, "format_version", 1);
     json_kv_string(&j, "state", p->state_path);
@@ -220,6 +220,19 @@ plan_render_json(const struct plan *p)
     text = json_steal(&j);
     json_release(&j);
     GString *s = g_string_new(text);
-    g_string_append_c(s, '\n');
+    if (pretty)
+        g_string_append_c(s, '\n');
     return relativise(p, s);
+}
+
+char *
+plan_render_json(const struct plan *p)
+{
+    return render_json(p, true);
+}
+
+char *
+plan_render_json_line(const struct plan *p)
+{
+    return render_json(p, false);
 }

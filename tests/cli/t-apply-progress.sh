@@ -2,7 +2,8 @@
 # Progress as people and machines see it: on a terminal (script(1) gives
 # apply a pty) a live block with a line per running step and a total;
 # without one, a line per step start/finish and every 10 % of a copy;
-# with --log-format=json, one JSON object per line.
+# with --log-format=json, one JSON object per line and nothing else on
+# standard output (the plan and the summary are events too).
 . "$abs_top_srcdir/tests/functions.sh"
 set -e
 requires script
@@ -30,15 +31,26 @@ expect_grep 'Applied: 4 steps done' tty.log
 # JSON lines.
 rm -rf out .convoy
 expect_exit 0 "$CONVOY" apply --yes --log-format=json manifest.yaml > json.log
-sed -n '/^{/p' json.log > events.jsonl
-python3 - events.jsonl <<'PY'
+expect_exit 0 "$CONVOY" apply --yes --log-format=json manifest.yaml > again.log
+python3 - json.log again.log <<'PY'
 import json, sys
+# every line of standard output is a JSON object: the plan, the events,
+# the summary
 ev = [json.loads(l) for l in open(sys.argv[1])]
-kinds = {e["event"] for e in ev}
+assert ev[0]["event"] == "plan" and ev[0]["plan"]["summary"]["todo"] == 4, ev[0]
+assert ev[-1]["event"] == "summary", ev[-1]
+s = ev[-1]
+assert (s["outcome"], s["done"], s["failed"], s["skipped"], s["vms_started"]) == ("applied", 4, 0, 0, 1), s
+steps = ev[1:-1]
+kinds = {e["event"] for e in steps}
 assert {"step-begin", "step-progress", "step-done"} <= kinds, kinds
-assert all(e["vm"] == "web1" and e["time"].endswith("Z") for e in ev)
-prog = [e for e in ev if e["event"] == "step-progress" and e["step"] == "web1/disk-copy/vdb"]
+assert all(e["time"].endswith("Z") for e in ev)
+assert all(e["vm"] == "web1" for e in steps)
+prog = [e for e in steps if e["event"] == "step-progress" and e["step"] == "web1/disk-copy/vdb"]
 assert len(prog) == 10, len(prog)
+again = [json.loads(l) for l in open(sys.argv[2])]
+assert [e["event"] for e in again] == ["plan", "summary"], again
+assert again[1]["outcome"] == "nothing-to-do", again[1]
 PY
 expect_exit 64 "$CONVOY" apply --yes --log-format=xml manifest.yaml 2> bad.err
 expect_grep "'--log-format': expected text or json, got 'xml'" bad.err

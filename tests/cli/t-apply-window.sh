@@ -74,4 +74,33 @@ expect_grep "it closed at 2020-01-02T00:00:00Z" out4.log
 expect_exit 0 "$CONVOY" apply --yes --ignore-window --wave wave-3 manifest.yaml > out5.log 2> out5.err
 expect_grep "warning: --ignore-window: wave 'wave-3' starts whatever its window" out5.err
 [ -e out/late-vda.raw ] || fail "--ignore-window did not start the VM"
+
+# Nothing measured yet, so no estimate: the first VM starts 3 s before
+# the window closes and outlives it; the second, waiting for a worker,
+# does not start once the window has closed.
+d2=$(scratch)
+mkdir -p "$d2/exports"
+cd "$d2"
+for n in first second; do
+    $MKXVA -o exports/$n.xva --name $n --hvm --disk "hda=size:1M,pattern=2" > /dev/null
+done
+cat > manifest.yaml <<EOT
+version: 1
+defaults: {target: lab, disk_format: raw}
+sources:
+  exports: {type: xva, path: exports}
+targets:
+  lab: {type: directory, path: out}
+waves:
+  - name: night
+    max_parallel: 1
+    window: {not_before: "2026-12-05T22:00:00Z", not_after: "2026-12-06T04:00:00Z"}
+    vms:
+      - {name: first, source: exports, hooks: {pre: 'sleep 5'}}
+      - {name: second, source: exports}
+EOT
+CONVOY_NOW=2026-12-06T03:59:57Z expect_exit 0 "$CONVOY" apply --yes manifest.yaml > c.log
+expect_grep "^second: deferred: wave 'night' window closed at 2026-12-06T04:00:00Z before this VM could start" c.log
+expect_grep '1 VM deferred to the next window' c.log
+[ -f out/first.xml ] && [ ! -e out/second.xml ] || fail "the wrong VMs ran after the window closed"
 exit 0
