@@ -616,6 +616,11 @@ get_source(struct plan *p, const struct manifest_source *ms, GPtrArray *warnings
             g_ptr_array_add(warnings,
                             g_strdup_printf("source '%s': insecure: true — TLS certificates are not verified; anyone on the path can read or change what is copied",
                                             ms->name));
+        if (ms->url != NULL && g_ascii_strncasecmp(ms->url, "http://", 7) == 0 &&
+            (ms->password_file != NULL || ms->password_env != NULL || ms->token_file != NULL))
+            g_ptr_array_add(warnings,
+                            g_strdup_printf("source '%s': url is plain http:// — the %s and the disks cross the network unencrypted; use https://",
+                                            ms->name, ms->token_file != NULL ? "token" : "password"));
     }
     return s;
 }

@@ -23,6 +23,7 @@ start_server port1 sh -c "exec $SERVE exports --port-file \"\$PORT_FILE\" --log 
 sed -i "s|exports: {type: xva, path: exports}|exports: {type: xva, url: \"http://127.0.0.1:$port1/web1.xva\", username: admin, password_file: pw}|" manifest.yaml
 expect_exit 2 "$CONVOY" plan manifest.yaml > plan1.txt 2>&1
 expect_grep '+ todo   disk-copy vda' plan1.txt
+expect_grep "source 'exports': url is plain http:// — the password and the disks cross the network unencrypted; use https://" plan1.txt
 expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply1.txt 2>&1
 expect_grep 'Applied: 4 steps done, 0 failed, 0 skipped.' apply1.txt
 cmp src/xvda.raw out/web1-kvm-vda.raw || fail "vda differs"
