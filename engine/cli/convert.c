@@ -134,10 +134,96 @@ ova_networks(const struct xva_meta *meta)
     return h;
 }
 
+/* VDI ref → the name_label of its SR, for every VDI of an XVA that has one. */
+static GHashTable *
+ova_vdi_srs(const struct xva_meta *meta)
+{
+    GHashTable *h = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+
+    for (guint i = 0; i < meta->vm.vbds->len; i++) {
+        const struct xva_vbd *b = meta->vm.vbds->pdata[i];
+        if (b->vdi != NULL && b->vdi->ref != NULL && b->vdi->sr_name != NULL)
+            g_hash_table_insert(h, g_strdup(b->vdi->ref), g_strdup(b->vdi->sr_name));
+    }
+    return h;
+}
+
+static xmlDoc *
+from_ova(const struct xva_meta *meta, GHashTable **xen_networks,
+         GHashTable **vdi_srs, GError **error)
+{
+    *xen_networks = ova_networks(meta);
+    *vdi_srs = ova_vdi_srs(meta);
+    return convert_domain_from_ova(meta, error);
+}
+
+static xmlNode *
+child_el(xmlNode *parent, const char *name)
+{
+    for (xmlNode *c = parent != NULL ? parent->children : NULL; c != NULL; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+/* The disks of an XVA exist only inside its stream: point each one at the
+ * image 'convoy xva extract -o DIR' writes for it, DIR/NAME-DEV.raw (or
+ * .qcow2 when only that exists), DEV its Xen device.  A --pool whose FROM
+ * is the name of a disk's SR maps that disk (added to poolmaps, paths kept
+ * in owned). */
+static void
+place_xva_disks(xmlDoc *doc, const char *disk_dir, GHashTable *vdi_srs,
+                GArray *poolmaps, GPtrArray *owned)
+{
+    xmlNode *root = xmlDocGetRootElement(doc);
+    xmlNode *devs = child_el(root, "devices");
+    xmlNode *name_el = child_el(root, "name");
+    xmlChar *name_c = name_el != NULL ? xmlNodeGetContent(name_el) : NULL;
+    g_autofree char *name = g_strdup(name_c != NULL ? (const char *)name_c : "vm");
+    g_autofree char *dir = g_canonicalize_filename(disk_dir != NULL ? disk_dir : ".", NULL);
+    guint n_maps = poolmaps->len;
+
+    xmlFree(name_c);
+    g_strdelimit(name, "/", '_');
+    for (xmlNode *c = devs != NULL ? devs->children : NULL; c != NULL; c = c->next) {
+        xmlNode *src = child_el(c, "source");
+        xmlNode *tgt = child_el(c, "target");
+        xmlChar *file = src != NULL ? xmlGetProp(src, (const xmlChar *)"file") : NULL;
+        xmlChar *dev = tgt != NULL ? xmlGetProp(tgt, (const xmlChar *)"dev") : NULL;
+
+        if (file != NULL && dev != NULL &&
+            g_str_has_prefix((const char *)file, CONVERT_XVA_VDI_PREFIX)) {
+            const char *ref = (const char *)file + strlen(CONVERT_XVA_VDI_PREFIX);
+            const char *sr = g_hash_table_lookup(vdi_srs, ref);
+            char *path = g_strdup_printf("%s/%s-%s.raw", dir, name, (const char *)dev);
+            char *qcow2 = g_strdup_printf("%s/%s-%s.qcow2", dir, name, (const char *)dev);
+
+            if (!g_file_test(path, G_FILE_TEST_EXISTS) && g_file_test(qcow2, G_FILE_TEST_EXISTS)) {
+                g_free(path);
+                path = g_steal_pointer(&qcow2);
+            }
+            g_free(qcow2);
+            xmlSetProp(src, (const xmlChar *)"file", (const xmlChar *)path);
+            g_ptr_array_add(owned, path);
+            for (guint i = 0; sr != NULL && i < n_maps; i++) {
+                const struct convert_poolmap *m = &g_array_index(poolmaps, struct convert_poolmap, i);
+                if (strcmp(m->from, sr) == 0) {
+                    struct convert_poolmap add = {.from = path, .to = m->to};
+                    g_array_prepend_val(poolmaps, add);
+                    n_maps++;
+                    break;
+                }
+            }
+        }
+        xmlFree(file);
+        xmlFree(dev);
+    }
+}
+
 /* Read FILE ("-" for standard input) and turn it into a Xen domain doc. */
 static xmlDoc *
 load_input(const char *path, enum input_kind *kind, GPtrArray *warnings,
-           GHashTable **xen_networks, GError **error)
+           GHashTable **xen_networks, GHashTable **vdi_srs, GError **error)
 {
     g_autofree char *data = NULL;
     g_autoptr(GError) err = NULL;
@@ -150,8 +236,7 @@ load_input(const char *path, enum input_kind *kind, GPtrArray *warnings,
         if (r == NULL)
             return NULL;
         *kind = INPUT_KIND_XVA;
-        *xen_networks = ova_networks(xva_reader_meta(r));
-        return convert_domain_from_ova(xva_reader_meta(r), error);
+        return from_ova(xva_reader_meta(r), xen_networks, vdi_srs, error);
     }
     if (strcmp(path, "-") == 0) {
         g_autoptr(GIOChannel) ch = g_io_channel_unix_new(0);
@@ -178,15 +263,13 @@ load_input(const char *path, enum input_kind *kind, GPtrArray *warnings,
         g_autoptr(xva_reader) r = xva_reader_open_memory(data, len, 0, error);
         if (r == NULL)
             return NULL;
-        *xen_networks = ova_networks(xva_reader_meta(r));
-        return convert_domain_from_ova(xva_reader_meta(r), error);
+        return from_ova(xva_reader_meta(r), xen_networks, vdi_srs, error);
     }
     case INPUT_KIND_OVA_XML:
         meta = xva_meta_parse(data, len, error);
         if (meta == NULL)
             return NULL;
-        *xen_networks = ova_networks(meta);
-        return convert_domain_from_ova(meta, error);
+        return from_ova(meta, xen_networks, vdi_srs, error);
     case INPUT_KIND_XL_CFG:
         return xl_cfg_parse(path, data, len, warnings, error);
     case INPUT_KIND_DOMAIN_XML:
@@ -322,12 +405,14 @@ cmd_convert(int argc, char **argv)
     g_auto(GStrv) opt_cdroms = NULL;
     g_autofree char *opt_format = NULL;
     g_autofree char *opt_boot_dir = NULL;
+    g_autofree char *opt_disk_dir = NULL;
     gboolean opt_explain = FALSE;
     GOptionEntry entries[] = {
         {"rules", 'r', 0, G_OPTION_ARG_STRING_ARRAY, &opt_rules, "Domain rule set by name or file, in order (default: xen-to-kvm)", "NAME|FILE"},
         {"network", 'n', 0, G_OPTION_ARG_STRING_ARRAY, &opt_networks, "Map a NIC: [bridge:|network:|mac:]FROM=[network:|bridge:]TO, FROM * for any", "FROM=TO"},
-        {"pool", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &opt_pools, "Put disks whose path is or lies under FROM (* for any) in storage pool TO", "FROM=TO"},
+        {"pool", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &opt_pools, "Put disks whose path is or lies under FROM (* for any; for ova.xml/.xva input also the name of a disk's SR) in storage pool TO", "FROM=TO"},
         {"cdrom", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_cdroms, "Insert ISO into the converted CD-ROM drive DEV (e.g. sdc)", "DEV=ISO"},
+        {"disk-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_disk_dir, "ova.xml/.xva input: the disks are DIR/NAME-DEV.raw (or .qcow2), as 'convoy xva extract -o DIR' writes them (default: .)", "DIR"},
         {"boot-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_boot_dir, "Keep a PV direct-kernel boot: the kernel and initrd are in DIR on the KVM host", "DIR"},
         {"explain", 'e', 0, G_OPTION_ARG_NONE, &opt_explain, "List each change and the rule (file:line) that made it, on standard error", NULL},
         {"format", 'f', 0, G_OPTION_ARG_STRING, &opt_format, "Output xml (default) or json", "xml|json"},
@@ -341,6 +426,8 @@ cmd_convert(int argc, char **argv)
         g_ptr_array_new_with_free_func((GDestroyNotify)convert_change_free);
     g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GHashTable) xen_networks = NULL;
+    g_autoptr(GHashTable) vdi_srs = NULL;
+    g_autoptr(GPtrArray) disk_paths = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GError) err = NULL;
     g_autoptr(xmlDoc) doc = NULL;
     g_autofree char *xml = NULL;
@@ -354,6 +441,8 @@ cmd_convert(int argc, char **argv)
         return CONVOY_EXIT_USAGE;
     if (argc != 2)
         return cli_usage("convert", "expected exactly one FILE");
+    if (opt_disk_dir != NULL && !g_file_test(opt_disk_dir, G_FILE_TEST_IS_DIR))
+        return cli_usage("convert", "'--disk-dir': '%s' is not a directory", opt_disk_dir);
     if (opt_format != NULL && strcmp(opt_format, "json") == 0)
         json = true;
     else if (opt_format != NULL && strcmp(opt_format, "xml") != 0)
@@ -387,7 +476,7 @@ cmd_convert(int argc, char **argv)
 
     if (!load_rules(opt_rules, sets, &err))
         return cli_report(err);
-    doc = load_input(argv[1], &kind, notes, &xen_networks, &err);
+    doc = load_input(argv[1], &kind, notes, &xen_networks, &vdi_srs, &err);
     for (guint i = 0; !json && i < notes->len; i++)
         fprintf(stderr, "%s\n", (const char *)notes->pdata[i]);
     if (doc == NULL) {
@@ -398,6 +487,8 @@ cmd_convert(int argc, char **argv)
             status = CONVOY_EXIT_INVALID;
         return status;
     }
+    if (vdi_srs != NULL)
+        place_xva_disks(doc, opt_disk_dir, vdi_srs, poolmaps, disk_paths);
     req.sets = (struct rule_set *const *)sets->pdata;
     req.n_sets = sets->len;
     req.map_networks = netmaps->len > 0;
@@ -419,7 +510,10 @@ cmd_convert(int argc, char **argv)
     if (opt_explain && !json) {
         for (guint i = 0; i < changes->len; i++) {
             const struct convert_change *c = changes->pdata[i];
-            fprintf(stderr, "%s:%u: %s: %s\n", c->rule_file, c->line, c->rule_id, c->what);
+            if (c->line > 0)
+                fprintf(stderr, "%s:%u: %s: %s\n", c->rule_file, c->line, c->rule_id, c->what);
+            else    /* an option or the format probe, not a rule */
+                fprintf(stderr, "%s %s: %s\n", c->rule_file, c->rule_id, c->what);
         }
     }
     xml = convert_xml_format(doc);

@@ -49,6 +49,12 @@ xmlXPathContext *convert_xpath_context(xmlDoc *doc);
  * from a static table; "XPath error" when unknown. */
 const char *convert_xpath_error_text(const xmlXPathContext *ctx);
 
+/* --explain: a change made by a mapping or option, not a rule (origin
+ * "--network", "--pool", "--cdrom", "--boot-dir", "(format probe)"; id
+ * the mapping or the disk).  Listed with line 0.  explain may be NULL. */
+void convert_explain(GPtrArray *explain, const char *origin, const char *id,
+                     const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+
 /* Is n an element called name? */
 bool convert_is_el(const xmlNode *n, const char *name);
 /* The first child element of parent called name, or NULL; borrowed. */

@@ -132,10 +132,11 @@ struct convert_netmap {
  * source, keeping the MAC; drops <script>, <target dev> (vif names) and
  * <ip>.  xen_networks maps a lower-case MAC to the Xen network name_label
  * (may be NULL).  An interface no mapping matches fails with
- * CONVOY_ERROR_CONVERT naming its MAC and bridge/network. */
+ * CONVOY_ERROR_CONVERT naming its MAC and bridge/network.  explain (may be
+ * NULL) gets a change per interface, as for convert_explain(). */
 bool convert_map_networks(xmlDoc *doc, const struct convert_netmap *maps,
                           size_t n_maps, GHashTable *xen_networks,
-                          GError **error);
+                          GPtrArray *explain, GError **error);
 
 /* Point the disk whose <target dev> is dev at a file with the given format
  * (<disk type='file'>, <driver name='qemu' type=FORMAT/>, <source
@@ -167,7 +168,7 @@ struct convert_poolmap {
  * pool=TO volume=BASENAME/>.  A disk no mapping matches fails with
  * CONVOY_ERROR_CONVERT naming its source. */
 bool convert_map_pools(xmlDoc *doc, const struct convert_poolmap *maps, size_t n_maps,
-                       GError **error);
+                       GPtrArray *explain, GError **error);
 
 /* An ISO image for a CD-ROM drive, by its converted target dev ("sdc").
  * Borrowed. */

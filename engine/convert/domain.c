@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 #include <glib.h>
@@ -117,7 +118,7 @@ poolmap_find(const struct convert_poolmap *maps, size_t n_maps, const char *path
 
 bool
 convert_map_pools(xmlDoc *doc, const struct convert_poolmap *maps, size_t n_maps,
-                  GError **error)
+                  GPtrArray *explain, GError **error)
 {
     xmlNode *root = xmlDocGetRootElement(doc);
     xmlNode *devs = root != NULL ? convert_first_child(root, "devices") : NULL;
@@ -145,6 +146,11 @@ convert_map_pools(xmlDoc *doc, const struct convert_poolmap *maps, size_t n_maps
             return false;
         }
         volume = g_path_get_basename(source);
+        {
+            g_autofree char *id = g_strdup_printf("%s=%s", m->from, m->to);
+            convert_explain(explain, "--pool", id, "put disk %s in storage pool '%s' as volume '%s'",
+                            source, m->to, volume);
+        }
         xmlSetProp(c, (const xmlChar *)"type", (const xmlChar *)"volume");
         src = xmlNewDocNode(doc, NULL, (const xmlChar *)"source", NULL);
         xmlSetProp(src, (const xmlChar *)"pool", (const xmlChar *)m->to);
@@ -190,17 +196,21 @@ kvm_cmdline(const char *cmdline)
     return g_regex_replace(disk, a, -1, 0, "/dev/vd\\1", 0, NULL);
 }
 
-static void
-record_boot(GPtrArray *explain, const char *what)
+void
+convert_explain(GPtrArray *explain, const char *origin, const char *id,
+                const char *fmt, ...)
 {
     struct convert_change *c;
+    va_list ap;
 
     if (explain == NULL)
         return;
     c = g_new0(struct convert_change, 1);
-    c->rule_file = g_strdup("(boot directory)");
-    c->rule_id = g_strdup("direct-kernel-boot");
-    c->what = g_strdup(what);
+    c->rule_file = g_strdup(origin);
+    c->rule_id = g_strdup(id);
+    va_start(ap, fmt);
+    c->what = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
     g_ptr_array_add(explain, c);
 }
 
@@ -247,7 +257,7 @@ keep_direct_kernel(xmlDoc *doc, const char *dir, const char *kernel, const char 
         else
             anchor = xmlAddChild(os, n);
         what = g_strdup_printf("add <%s>%s</%s> to /domain/os", names[i], values[i], names[i]);
-        record_boot(explain, what);
+        convert_explain(explain, "--boot-dir", dir, "%s", what);
     }
 }
 
@@ -277,7 +287,7 @@ probe_format(const char *path)
  * the image is readable here; a note names every disk whose configured
  * format was wrong. */
 static void
-probe_formats(xmlDoc *doc, const char *name, GPtrArray *notes)
+probe_formats(xmlDoc *doc, const char *name, GPtrArray *notes, GPtrArray *explain)
 {
     xmlNode *root = xmlDocGetRootElement(doc);
     xmlNode *devs = convert_first_child(root, "devices");
@@ -306,6 +316,9 @@ probe_formats(xmlDoc *doc, const char *name, GPtrArray *notes)
             continue;
         dev = prop(convert_first_child(c, "target"), "dev");
         xmlSetProp(driver, (const xmlChar *)"type", (const xmlChar *)real);
+        convert_explain(explain, "(format probe)", source,
+                        "set the driver type of disk %s to '%s' (the image is %s, not %s)",
+                        dev != NULL ? dev : "?", real, real, old != NULL ? old : "untyped");
         if (notes != NULL)
             g_ptr_array_add(notes, g_strdup_printf("%s: note: disk '%s' (%s) is a %s image, not %s as configured; driver type set to %s",
                                                    name, dev != NULL ? dev : "?", source, real,
@@ -315,7 +328,8 @@ probe_formats(xmlDoc *doc, const char *name, GPtrArray *notes)
 
 /* Insert ISO images into CD-ROM drives (by their converted target dev). */
 static bool
-map_cdroms(xmlDoc *doc, const struct convert_cdmap *maps, size_t n_maps, GError **error)
+map_cdroms(xmlDoc *doc, const struct convert_cdmap *maps, size_t n_maps,
+           GPtrArray *explain, GError **error)
 {
     xmlNode *root = xmlDocGetRootElement(doc);
     xmlNode *devs = convert_first_child(root, "devices");
@@ -356,6 +370,11 @@ map_cdroms(xmlDoc *doc, const struct convert_cdmap *maps, size_t n_maps, GError 
             xmlAddPrevSibling(drive->children, src);
         else
             xmlAddChild(drive, src);
+        {
+            g_autofree char *id = g_strdup_printf("%s=%s", maps[i].dev, maps[i].iso);
+            convert_explain(explain, "--cdrom", id, "insert %s into CD-ROM drive %s",
+                            maps[i].iso, maps[i].dev);
+        }
     }
     return true;
 }
@@ -396,19 +415,24 @@ convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explai
     if (!convert_apply_rules_counted(doc, req->sets, req->n_sets, explain,
                                      req->count_changes, error))
         return false;
+    /* What options and mappings change is listed (convert --explain), not
+     * counted among the rules' changes (the plan's count). */
+    GPtrArray *listed = req->count_changes ? NULL : explain;
     if (req->probe_formats)
-        probe_formats(doc, name, notes);
+        probe_formats(doc, name, notes, listed);
     if (req->boot_dir != NULL && kernel != NULL) {
         g_autofree char *left = os_text(xmlDocGetRootElement(doc), "kernel");
         if (left == NULL)
             keep_direct_kernel(doc, req->boot_dir, kernel, initrd, cmdline, explain);
     }
-    if (req->n_cdmaps > 0 && !map_cdroms(doc, req->cdmaps, req->n_cdmaps, error))
+    if (req->n_cdmaps > 0 && !map_cdroms(doc, req->cdmaps, req->n_cdmaps, listed, error))
         return false;
     if (req->map_networks &&
-        !convert_map_networks(doc, req->netmaps, req->n_netmaps, req->xen_networks, error))
+        !convert_map_networks(doc, req->netmaps, req->n_netmaps, req->xen_networks,
+                              listed, error))
         return false;
-    if (req->n_poolmaps > 0 && !convert_map_pools(doc, req->poolmaps, req->n_poolmaps, error))
+    if (req->n_poolmaps > 0 &&
+        !convert_map_pools(doc, req->poolmaps, req->n_poolmaps, listed, error))
         return false;
     return true;
 }

@@ -177,7 +177,7 @@ nic_describe(const struct nic *n, unsigned index)
 
 bool
 convert_map_networks(xmlDoc *doc, const struct convert_netmap *maps, size_t n_maps,
-                     GHashTable *xen_networks, GError **error)
+                     GHashTable *xen_networks, GPtrArray *explain, GError **error)
 {
     xmlNode *devs = devices_of(doc);
     unsigned index = 0;
@@ -216,6 +216,16 @@ convert_map_networks(xmlDoc *doc, const struct convert_netmap *maps, size_t n_ma
                 what);
             nic_release(&n);
             return false;
+        }
+        if (explain != NULL) {
+            static const char *const from[] = {"bridge:", "network:", "mac:", "*"};
+            g_autofree char *what = nic_describe(&n, index);
+            g_autofree char *id = g_strdup_printf("%s%s=%s:%s", from[m->from],
+                                                  m->from_value != NULL ? m->from_value : "",
+                                                  m->to == CONVERT_NET_TO_NETWORK ? "network" : "bridge",
+                                                  m->to_value);
+            convert_explain(explain, "--network", id, "connect %s to %s '%s'", what,
+                            m->to == CONVERT_NET_TO_NETWORK ? "network" : "bridge", m->to_value);
         }
         nic_release(&n);
 

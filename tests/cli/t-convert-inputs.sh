@@ -36,6 +36,24 @@ $MKXVA -o vm.xva --name xva1 --pv --bootloader pygrub --memory 512MiB --vcpus 1 
 expect_grep "<name>xva1</name>" xva.xml
 expect_grep "<source network='default'/>" xva.xml
 expect_grep "<mac address='aa:bb:cc:00:00:09'/>" xva.xml
+# its disk is the image 'xva extract' writes, here or in --disk-dir
+expect_grep "<source file='$d/xva1-xvda.raw'/>" xva.xml
+mkdir imgs
+"$CONVOY" xva extract -o imgs vm.xva > /dev/null
+[ -f imgs/xva1-xvda.raw ] || fail "xva extract wrote $(ls imgs)"
+"$CONVOY" convert --disk-dir imgs vm.xva > dir.xml
+expect_grep "<source file='$d/imgs/xva1-xvda.raw'/>" dir.xml
+"$CONVOY" convert --pool '*=images' vm.xva > vol.xml
+expect_grep "<source pool='images' volume='xva1-xvda.raw'/>" vol.xml
+# --pool by the disk's SR name (the manifest's pools.map idea)
+$MKXVA -o sr.xva --name sr1 --hvm --disk "hda=size:1M,ref=Ref:5,sr=Fast SAN" \
+    --disk "hdb=size:1M,ref=Ref:6,sr=Slow NAS" > /dev/null
+"$CONVOY" convert --pool 'Fast SAN=fast' --pool 'Slow NAS=slow' sr.xva > sr.xml
+expect_grep "<source pool='fast' volume='sr1-hda.raw'/>" sr.xml
+expect_grep "<source pool='slow' volume='sr1-hdb.raw'/>" sr.xml
+expect_exit 1 "$CONVOY" convert --pool 'Fast SAN=fast' sr.xva > /dev/null 2> sr.err
+expect_grep "disk '$d/sr1-hdb.raw' has no storage pool mapping" sr.err
+if grep -q "xva-vdi:" xva.xml dir.xml vol.xml sr.xml; then fail "a placeholder source is left"; fi
 
 # the shared corpus: a real XenServer ova.xml converts; an XVA whose
 # ova.xml holds no VM is invalid input
@@ -57,6 +75,8 @@ EOT
 "$CONVOY" convert fmt.cfg > fmt.xml 2> fmt.err
 expect_grep "<driver name='qemu' type='qcow2'/>" fmt.xml
 expect_grep "note: disk 'vda' ($d/q.img) is a qcow2 image, not raw as configured" fmt.err
+"$CONVOY" convert --explain fmt.cfg > /dev/null 2> fmt.ex
+expect_grep "^(format probe) $d/q.img: set the driver type of disk vda to 'qcow2' (the image is qcow2, not raw)" fmt.ex
 
 # a domain already of type kvm: printed unchanged, with a note
 "$CONVOY" convert "$g/xen-to-kvm/already-kvm.in.xml" > kvm.xml 2> kvm.err
@@ -65,7 +85,7 @@ expect_grep "<source network='default'/>" kvm.xml
 
 # virt-xml-validate accepts what convert prints
 if command -v virt-xml-validate > /dev/null 2>&1; then
-    for f in pv.xml xl.xml stdin.xml ova.xml $( [ -f corpus.xml ] && echo corpus.xml); do
+    for f in pv.xml xl.xml stdin.xml ova.xml xva.xml vol.xml sr.xml $( [ -f corpus.xml ] && echo corpus.xml); do
         virt-xml-validate "$f" domain > /dev/null || fail "virt-xml-validate rejects $f"
     done
 fi

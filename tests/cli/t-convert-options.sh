@@ -39,6 +39,12 @@ expect_grep "^<domain type='kvm'>" u.xml
 expect_grep "<source bridge='br-lan'/>" mapped.xml
 expect_grep "<source pool='lvm' volume='web1-root'/>" mapped.xml
 expect_grep "<source pool='images' volume='web1-data.img'/>" mapped.xml
+# --explain names the option and mapping behind each of those changes
+"$CONVOY" convert --explain --network xenbr0=bridge:br-lan --pool /dev/vg0=lvm --pool '*=images' \
+    "$in" > /dev/null 2> mapped.err
+expect_grep "^--network bridge:xenbr0=bridge:br-lan: connect interface .*00:16:3e:10:20:30.* to bridge 'br-lan'" mapped.err
+expect_grep "^--pool /dev/vg0=lvm: put disk /dev/vg0/web1-root in storage pool 'lvm' as volume 'web1-root'" mapped.err
+expect_grep "^--pool \\*=images: put disk .*web1-data.img in storage pool 'images'" mapped.err
 
 # unmapped NIC / disk: exit 1, no XML
 expect_exit 1 "$CONVOY" convert --network xenbr9=default "$in" > no.xml 2> no.err
@@ -68,14 +74,15 @@ if grep -q '<kernel>' nok.xml; then fail "a Xen host kernel path was kept"; fi
 "$CONVOY" convert --boot-dir /boot/guests --explain "$pvk" > k.xml 2> k.err
 expect_grep "<kernel>/boot/guests/vmlinuz-5.10</kernel>" k.xml
 expect_grep "<cmdline>root=/dev/vda1 ro console=ttyS0</cmdline>" k.xml
-expect_grep "direct-kernel-boot: add <kernel>/boot/guests/vmlinuz-5.10</kernel>" k.err
+expect_grep "^--boot-dir /boot/guests: add <kernel>/boot/guests/vmlinuz-5.10</kernel> to /domain/os" k.err
 
 # --cdrom puts an ISO of the KVM host into an emptied drive
 cd1=$g/xen-to-kvm/cdrom.in.xml
 "$CONVOY" convert "$cd1" > cd0.xml
 if grep -q '/srv/iso/debian-12.iso' cd0.xml; then fail "a Xen host ISO path was kept"; fi
-"$CONVOY" convert --cdrom sdc=/var/lib/libvirt/images/debian-12.iso "$cd1" > cd.xml
+"$CONVOY" convert --explain --cdrom sdc=/var/lib/libvirt/images/debian-12.iso "$cd1" > cd.xml 2> cd.ex
 expect_grep "<source file='/var/lib/libvirt/images/debian-12.iso'/>" cd.xml
+expect_grep "^--cdrom sdc=/var/lib/libvirt/images/debian-12.iso: insert /var/lib/libvirt/images/debian-12.iso into CD-ROM drive sdc" cd.ex
 expect_exit 1 "$CONVOY" convert --cdrom sdz=/x.iso "$cd1" > no.xml 2> cd.err
 expect_grep "no CD-ROM drive 'sdz'" cd.err
 expect_exit 64 "$CONVOY" convert --cdrom sdc "$cd1" > /dev/null 2> use.err

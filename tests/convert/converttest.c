@@ -361,7 +361,7 @@ convert_text(const struct xml_run *run, const char *text, size_t len, bool with_
         if (!netfile_load(net_path, &nf))
             exit(EXIT_HARNESS);
         ok = convert_map_networks(doc, (const struct convert_netmap *)(void *)nf.maps->data,
-                                  nf.maps->len, nf.xen_networks, error);
+                                  nf.maps->len, nf.xen_networks, NULL, error);
         netfile_release(&nf);
         if (!ok)
             return NULL;

@@ -259,7 +259,7 @@ test_networks(void)
 
         g_hash_table_insert(xn, (gpointer) "00:16:3e:00:00:02", (gpointer) "VLAN 20");
         if (!convert_map_networks(doc, net_cases[i].maps, net_cases[i].n,
-                                  net_cases[i].xen ? xn : NULL, &err)) {
+                                  net_cases[i].xen ? xn : NULL, NULL, &err)) {
             assert(err->code == CONVOY_ERROR_CONVERT);
             expect_str(net_cases[i].name, err->message, net_cases[i].want);
             continue;
