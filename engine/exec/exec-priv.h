@@ -23,7 +23,8 @@ struct job {
     struct plan_vm *v;        /* borrowed */
     struct exec_run *run;     /* borrowed */
     enum job_state state;
-    char *keys[3];            /* limit keys: source host, target host, pool */
+    GPtrArray *keys;          /* limit keys, of char*: "source-host:H",
+                               * "target-host:H", "pool:T/P" per pool */
     GThread *thread;
     /* Results, written by the worker, read after it signalled: */
     unsigned done, failed, skipped;

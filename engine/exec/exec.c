@@ -102,15 +102,28 @@ job_keys(struct job *j)
                                      : uri_host(ms->url != NULL ? ms->url : ms->uri);
     g_autofree char *th = uri_host(mt->uri);
 
+    j->keys = g_ptr_array_new_with_free_func(g_free);
     /* A source without a host (files) is one "host": this machine. */
-    j->keys[0] = g_strdup_printf("source-host:%s", sh != NULL ? sh : "localhost");
-    j->keys[1] = g_strdup_printf("target-host:%s", th != NULL ? th : "localhost");
-    /* The pool the VM's disks land in: the default pool of a libvirt
-     * target, the folder of a directory target. */
-    j->keys[2] = g_strdup_printf("pool:%s/%s", mt->name,
-                                 mt->pool_default != NULL ? mt->pool_default
-                                 : mt->path != NULL       ? mt->path
-                                                          : "");
+    g_ptr_array_add(j->keys, g_strdup_printf("source-host:%s", sh != NULL ? sh : "localhost"));
+    g_ptr_array_add(j->keys, g_strdup_printf("target-host:%s", th != NULL ? th : "localhost"));
+    /* Every pool the VM's disks land in (pools.map may spread them): on
+     * a libvirt target the POOL of POOL/VOLUME, on a directory target
+     * its folder. */
+    for (guint i = 0; j->v->disks != NULL && i < j->v->disks->len; i++) {
+        const struct plan_disk *d = j->v->disks->pdata[i];
+        g_autofree char *pool = NULL;
+        char *key;
+
+        if (mt->kind == MANIFEST_TARGET_LIBVIRT && strchr(d->location, '/') != NULL)
+            pool = g_strndup(d->location, (gsize)(strchr(d->location, '/') - d->location));
+        else
+            pool = g_strdup(mt->path != NULL ? mt->path : "");
+        key = g_strdup_printf("pool:%s/%s", mt->name, pool);
+        if (g_ptr_array_find_with_equal_func(j->keys, key, g_str_equal, NULL))
+            g_free(key);
+        else
+            g_ptr_array_add(j->keys, key);
+    }
 }
 
 static unsigned
@@ -122,9 +135,10 @@ in_flight(struct exec_run *r, const char *key)
 static void
 in_flight_add(struct exec_run *r, struct job *j, int delta)
 {
-    for (unsigned i = 0; i < G_N_ELEMENTS(j->keys); i++) {
-        unsigned n = in_flight(r, j->keys[i]) + (unsigned)delta;
-        g_hash_table_insert(r->in_flight, g_strdup(j->keys[i]), GUINT_TO_POINTER(n));
+    for (guint i = 0; i < j->keys->len; i++) {
+        const char *key = j->keys->pdata[i];
+        unsigned n = in_flight(r, key) + (unsigned)delta;
+        g_hash_table_insert(r->in_flight, g_strdup(key), GUINT_TO_POINTER(n));
     }
 }
 
@@ -133,12 +147,19 @@ static const char *
 limit_reached(struct exec_run *r, const struct manifest_wave *w,
               const struct job *j)
 {
-    const unsigned limits[] = {w->per_source_host, w->per_target_host, w->per_pool};
-    static const char *const names[] = {"per_source_host", "per_target_host", "per_pool"};
+    for (guint i = 0; i < j->keys->len; i++) {
+        const char *key = j->keys->pdata[i];
+        unsigned limit = 0;
+        const char *name = NULL;
 
-    for (unsigned i = 0; i < G_N_ELEMENTS(limits); i++) {
-        if (limits[i] > 0 && in_flight(r, j->keys[i]) >= limits[i])
-            return names[i];
+        if (g_str_has_prefix(key, "source-host:"))
+            limit = w->per_source_host, name = "per_source_host";
+        else if (g_str_has_prefix(key, "target-host:"))
+            limit = w->per_target_host, name = "per_target_host";
+        else if (g_str_has_prefix(key, "pool:"))
+            limit = w->per_pool, name = "per_pool";
+        if (limit > 0 && in_flight(r, key) >= limit)
+            return name;
     }
     return NULL;
 }
@@ -178,6 +199,26 @@ vm_note(struct exec_run *r, const struct plan_vm *v, const char *fmt, ...)
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
+    r->obs.vm_note(r->obs.opaque, v, msg);
+}
+
+/* A VM that does not start in this run: its note, and an event
+ * "not-started" (key VM/not-started) that the report shows. */
+static void
+not_started(struct exec_run *r, const struct plan_vm *v, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+
+static void
+not_started(struct exec_run *r, const struct plan_vm *v, const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *msg = NULL;
+    g_autofree char *key = g_strdup_printf("%s/not-started", v->mvm->name);
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    state_event(r->st, r->run_id, key, "not-started", msg, NULL);
     r->obs.vm_note(r->obs.opaque, v, msg);
 }
 
@@ -249,7 +290,7 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
                 struct job *j = jobs->pdata[i];
                 j->state = JOB_STATE_NOT_STARTED;
                 res->vms_outside_window++;
-                vm_note(r, j->v, "not started: wave '%s' is outside its window (%s)", w->name, why);
+                not_started(r, j->v, "not started: wave '%s' is outside its window (%s)", w->name, why);
             }
             return true;
         }
@@ -279,12 +320,11 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
                 g_autofree char *left = size_format(exec_vm_remaining_bytes(j->v));
                 j->state = JOB_STATE_DEFERRED;
                 res->vms_deferred++;
-                state_event(r->st, r->run_id, NULL, "deferred", j->v->mvm->name, NULL);
                 if (est > 0)
-                    vm_note(r, j->v, "deferred: %s to copy would take about %.0f s at the measured %.1f MiB/s and run past the window's end (%s)",
+                    not_started(r, j->v, "deferred: %s to copy would take about %.0f s at the measured %.1f MiB/s and run past the window's end (%s)",
                             left, est, r->measured_bytes / r->measured_seconds / (1 << 20), closes);
                 else
-                    vm_note(r, j->v, "deferred: wave '%s' window closed at %s before this VM could start",
+                    not_started(r, j->v, "deferred: wave '%s' window closed at %s before this VM could start",
                             w->name, closes);
                 continue;
             }
@@ -321,7 +361,7 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
             j->state = JOB_STATE_NOT_STARTED;
             if (fatal == NULL && !exec_interrupted()) {
                 res->skipped += j->v->steps->len;
-                vm_note(r, j->v, "not started: an earlier VM of wave '%s' failed (on_failure: stop-wave)", w->name);
+                not_started(r, j->v, "not started: an earlier VM of wave '%s' failed (on_failure: stop-wave)", w->name);
             }
         }
     }
@@ -339,8 +379,8 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
 static void
 job_free(struct job *j)
 {
-    for (unsigned i = 0; i < G_N_ELEMENTS(j->keys); i++)
-        g_free(j->keys[i]);
+    if (j->keys != NULL)
+        g_ptr_array_unref(j->keys);
     if (j->fatal != NULL)
         g_error_free(j->fatal);
     g_free(j);
@@ -485,7 +525,7 @@ exec_apply(struct plan *p, struct state *st, const char *command,
                 g->incomplete = true;
                 res->vms_blocked++;
                 res->skipped += v->steps->len;
-                vm_note(&r, v, "not started: wave '%s' runs after wave '%s', which did not complete",
+                not_started(&r, v, "not started: wave '%s' runs after wave '%s', which did not complete",
                         g->w->name, blocker);
                 continue;
             }
@@ -495,7 +535,7 @@ exec_apply(struct plan *p, struct state *st, const char *command,
             job_keys(j);
             g_ptr_array_add(jobs, j);
         }
-        unsigned started = res->vms_started;
+        bool considered = jobs->len > 0 || g->incomplete;
         if (jobs->len > 0 && !run_wave(&r, g->w, jobs, opts, &clk, res, &err)) {
             ok = false;
             if (g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_INTERRUPTED))
@@ -506,7 +546,9 @@ exec_apply(struct plan *p, struct state *st, const char *command,
             if (j->state != JOB_STATE_FINISHED || j->failed > 0 || j->skipped > 0)
                 g->incomplete = true;
         }
-        if (res->vms_started > started && opts->wave_done != NULL)
+        /* Every wave with work to do is reported, started or not (a
+         * closed window is news too); not one that is all done. */
+        if (considered && opts->wave_done != NULL && !res->interrupted)
             opts->wave_done(opts->wave_opaque, g->w);
     }
     if (res->interrupted) {

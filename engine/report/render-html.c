@@ -94,9 +94,9 @@ report_render_html(const struct report *r)
     }
     g_string_append(o, "</h1>\n");
     g_string_append_printf(o, "<p id='summary'>%u VM%s: <b class='s-done'>%u done</b>, "
-                              "<b class='s-failed'>%u failed</b>, %u partial, %u not started.</p>\n",
+                              "<b class='s-failed'>%u failed</b>, %u partial, %u deferred, %u not started.</p>\n",
                            r->vms->len, r->vms->len == 1 ? "" : "s", r->n_done,
-                           r->n_failed, r->n_partial, r->n_pending);
+                           r->n_failed, r->n_partial, r->n_deferred, r->n_pending);
     timeline(o, r);
     for (guint i = 0; i < r->vms->len; i++) {
         const struct report_vm *v = r->vms->pdata[i];
@@ -111,6 +111,11 @@ report_render_html(const struct report *r)
         g_string_append(o, "<p>wave ");
         esc(o, v->wave);
         g_string_append_printf(o, "; copied %s at %s</p>\n", sz, rate);
+        if (v->reason != NULL && v->steps->len == 0) {
+            g_string_append(o, "<p class='reason'>");
+            esc(o, v->reason);
+            g_string_append(o, "</p>\n");
+        }
         g_string_append(o, "<table><tr><th>step</th><th>status</th><th>attempts</th>"
                            "<th>seconds</th><th>bytes</th><th>throughput</th>"
                            "<th>checksum</th><th>error</th></tr>\n");

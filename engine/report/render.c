@@ -66,9 +66,9 @@ render_text(const struct report *r, bool markdown)
     else
         g_string_append_printf(o, "convoy report%s%s (state %s)\n", r->wave ? ", wave " : "",
                                r->wave ? r->wave : "", r->state_path);
-    g_string_append_printf(o, "%s%u VM%s: %u done, %u failed, %u partial, %u not started; first step %s, last %s\n",
+    g_string_append_printf(o, "%s%u VM%s: %u done, %u failed, %u partial, %u deferred, %u not started; first step %s, last %s\n",
                            markdown ? "" : "", r->vms->len, r->vms->len == 1 ? "" : "s",
-                           r->n_done, r->n_failed, r->n_partial, r->n_pending,
+                           r->n_done, r->n_failed, r->n_partial, r->n_deferred, r->n_pending,
                            first, last);
     for (guint i = 0; i < r->vms->len; i++) {
         const struct report_vm *v = r->vms->pdata[i];
@@ -84,8 +84,14 @@ render_text(const struct report *r, bool markdown)
             g_string_append_printf(o, "\n%s → %s (wave %s): %s, copied %s at %s\n",
                                    v->name, v->target_name, v->wave, v->status, sz, rate);
         }
-        if (v->steps->len == 0)
+        if (v->steps->len == 0 && v->reason != NULL) {
+            g_autofree char *why = g_strdup(v->reason);
+            if (markdown)
+                g_strdelimit(why, "|\n", ' ');
+            g_string_append_printf(o, markdown ? "| – | %s | | |\n" : "  (%s)\n", why);
+        } else if (v->steps->len == 0) {
             g_string_append(o, markdown ? "| – | not started | | |\n" : "  (not started)\n");
+        }
         for (guint k = 0; k < v->steps->len; k++) {
             const struct report_step *s = v->steps->pdata[k];
             g_autofree char *detail = step_detail(s);
@@ -141,6 +147,7 @@ render_json(const struct report *r)
     json_kv_uint(&j, "done", r->n_done);
     json_kv_uint(&j, "failed", r->n_failed);
     json_kv_uint(&j, "partial", r->n_partial);
+    json_kv_uint(&j, "deferred", r->n_deferred);
     json_kv_uint(&j, "not_started", r->n_pending);
     json_key(&j, "first");
     json_double(&j, r->first);
@@ -157,6 +164,7 @@ render_json(const struct report *r)
         json_kv_string(&j, "target_name", v->target_name);
         json_kv_string(&j, "wave", v->wave);
         json_kv_string(&j, "status", v->status);
+        json_kv_string(&j, "reason", v->reason);
         json_kv_uint(&j, "bytes_copied", v->bytes);
         json_key(&j, "copy_seconds");
         json_double(&j, v->copy_seconds);

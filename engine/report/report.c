@@ -65,6 +65,7 @@ vm_free(struct report_vm *v)
     g_free(v->target_name);
     g_free(v->wave);
     g_free(v->status);
+    g_free(v->reason);
     g_ptr_array_unref(v->steps);
     g_free(v->domain_xml);
     g_ptr_array_unref(v->hooks);
@@ -222,6 +223,8 @@ vm_summarise(struct report_vm *v)
         v->status = g_strdup("done");
     else if (done > 0 || v->steps->len > 0)
         v->status = g_strdup("partial");
+    else if (v->reason != NULL)
+        v->status = g_strdup("deferred");
     else
         v->status = g_strdup("pending");
 }
@@ -243,8 +246,14 @@ add_unit(struct report *r, const struct manifest_vm *mv, bool move,
     v->hooks = g_ptr_array_new_with_free_func((GDestroyNotify)hook_free);
     for (guint k = 0; k < events->len; k++) {
         const struct state_event_record *e = events->pdata[k];
-        if (e->step_key == NULL || !g_str_has_prefix(e->step_key, prefix) ||
-            !g_str_has_prefix(e->step_key + strlen(prefix), "hook-"))
+        if (e->step_key == NULL || !g_str_has_prefix(e->step_key, prefix))
+            continue;
+        if (strcmp(e->kind, "not-started") == 0) {
+            g_free(v->reason);
+            v->reason = g_strdup(e->message);
+            continue;
+        }
+        if (!g_str_has_prefix(e->step_key + strlen(prefix), "hook-"))
             continue;
         struct report_hook *h = g_new0(struct report_hook, 1);
         h->hook = g_strdup(e->step_key + strlen(prefix) + 5);
@@ -271,6 +280,8 @@ add_unit(struct report *r, const struct manifest_vm *mv, bool move,
         r->n_failed++;
     else if (strcmp(v->status, "partial") == 0)
         r->n_partial++;
+    else if (strcmp(v->status, "deferred") == 0)
+        r->n_deferred++;
     else
         r->n_pending++;
     for (guint k = 0; k < v->steps->len; k++) {

@@ -53,7 +53,9 @@ struct report_vm {
     char *name;           /* at the source */
     char *target_name;
     char *wave;
-    char *status;         /* done, failed, partial, pending */
+    char *status;         /* done, failed, partial, deferred (the last
+                           * run did not start it: see reason), pending */
+    char *reason;         /* why the last run did not start it, or NULL */
     GPtrArray *steps;     /* of struct report_step*, owned, in key order */
     uint64_t bytes;       /* sum of copied disk sizes */
     double copy_seconds;  /* sum of successful copy durations */
@@ -75,7 +77,7 @@ struct report {
     GPtrArray *vms;       /* of struct report_vm*, owned, manifest order */
     double first;         /* earliest span start, or 0 */
     double last;          /* latest span end, or 0 */
-    unsigned n_done, n_failed, n_partial, n_pending;
+    unsigned n_done, n_failed, n_partial, n_deferred, n_pending;
 };
 
 /* Build the report of m's VMs (only wave's when wave is non-NULL) from st

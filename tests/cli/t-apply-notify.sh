@@ -40,9 +40,22 @@ r = b["report"]
 assert r["summary"]["vms"] == 1 and r["summary"]["done"] == 1, r["summary"]
 assert r["vms"][0]["name"] == "web1" and r["vms"][0]["status"] == "done"
 PY
+# Outside its window nothing starts, and the summary still arrives, with
+# the reason web1 (its define to redo) did not start.
+rm out/web1-kvm.xml
+sed -i 's|^  - name: wave-1$|  - name: wave-1\n    window: {not_before: "2020-01-01T00:00:00Z", not_after: "2020-01-02T00:00:00Z"}|' manifest.yaml
+expect_exit 0 "$CONVOY" apply --yes manifest.yaml > a4.log 2> a4.err
+expect_grep "Outside window, nothing started" a4.log
+expect_grep "posted the summary of wave 'wave-1' to the notify webhook" a4.err
+python3 - hook/3.json <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))
+v = b["report"]["vms"][0]
+assert v["name"] == "web1" and "is outside its window" in v["reason"], v
+PY
 # The token is in no output, log, report or the state store.
 "$CONVOY" report manifest.yaml > report.txt
-for f in a1.log a1.err a2.log a3.log a3.err report.txt .convoy/state.db; do
+for f in a1.log a1.err a2.log a3.log a3.err a4.log a4.err report.txt .convoy/state.db; do
     ! grep -q 's3cr3t-t0ken-4711' "$f" || fail "the token leaked into $f"
 done
 # A bad notify: block is a manifest error.

@@ -21,12 +21,12 @@ cat >> manifest.yaml <<EOT
       - {name: app1, source: exports}
 EOT
 expect_exit 0 "$CONVOY" report manifest.yaml > before.txt
-expect_grep '3 VMs: 0 done, 0 failed, 0 partial, 3 not started' before.txt
+expect_grep '3 VMs: 0 done, 0 failed, 0 partial, 0 deferred, 3 not started' before.txt
 
 expect_exit 1 "$CONVOY" apply --yes --wave wave-1 manifest.yaml > apply.log 2>&1
 
 expect_exit 0 "$CONVOY" report manifest.yaml > r.txt
-expect_grep '3 VMs: 1 done, 1 failed, 0 partial, 1 not started' r.txt
+expect_grep '3 VMs: 1 done, 1 failed, 0 partial, 0 deferred, 1 not started' r.txt
 expect_grep '^app1 → app1 (wave wave-2): pending' r.txt
 expect_grep '^web1 → web1-kvm (wave wave-1): done, copied 72.0 MiB' r.txt
 expect_grep '^  disk-copy/vda          done .*64.0 MiB at .*, xxh64:[0-9a-f]\{16\}' r.txt
@@ -63,6 +63,22 @@ expect_exit 64 "$CONVOY" report --format pdf manifest.yaml 2> bad.err
 expect_grep "'--format': expected text, markdown, html or json, got 'pdf'" bad.err
 expect_exit 64 "$CONVOY" report --wave nope manifest.yaml 2> nope.err
 expect_grep "no wave 'nope' in the manifest" nope.err
+
+# A plain apply: db1 fails again, so app1 (wave-2 runs after wave-1) is
+# not started; the report says so, and why, instead of "pending".
+expect_exit 1 "$CONVOY" apply --yes manifest.yaml > apply2.log 2>&1
+expect_exit 0 "$CONVOY" report manifest.yaml > r2.txt
+expect_grep '3 VMs: 1 done, 1 failed, 0 partial, 1 deferred, 0 not started' r2.txt
+expect_grep '^app1 → app1 (wave wave-2): deferred' r2.txt
+expect_grep "^  (not started: wave 'wave-2' runs after wave 'wave-1', which did not complete)" r2.txt
+expect_exit 0 "$CONVOY" report --format json manifest.yaml > r2.json
+python3 - r2.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["summary"]["deferred"] == 1 and r["summary"]["not_started"] == 0, r["summary"]
+app1 = [v for v in r["vms"] if v["name"] == "app1"][0]
+assert app1["status"] == "deferred" and "runs after wave 'wave-1'" in app1["reason"], app1
+PY
 
 # The page as a person sees it: headless Chromium, no network.
 chromium=""

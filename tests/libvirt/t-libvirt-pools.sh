@@ -66,4 +66,33 @@ sed -i "s|  exports: {type: xva, path: exports}|  exports: {type: xva, path: exp
 expect_exit 2 "$CONVOY" plan manifest.yaml > plan3.txt 2>&1 || { cat plan3.txt manifest.yaml; exit 1; }
 expect_grep "→ $pa/$vm-vda.raw" plan3.txt
 expect_grep "→ $pb/$vm-vdb.raw" plan3.txt
+
+# per_pool counts the pools the disks land in (by pools.map), not the
+# default pool: two VMs on two SRs mapped to two pools, per_pool 1,
+# start side by side.
+for n in 1 2; do
+    $MKXVA -o exports/pp$n.xva --name pp$n --hvm --uuid "5e1f0000-0000-4000-8000-00000000000$n" \
+        --disk "hda=size:64M,ref=Ref:5,pattern=$n,sr=SR $n" > /dev/null
+    cleanup_fn "domain_down '$vm-pp$n'"
+done
+LV_VM=$vm libvirt_manifest "$d" "$pa"
+sed -i "s|    pools: {default: $pa}|    pools: {default: $pa, map: {\"SR 1\": $pa, \"SR 2\": $pb}}|" manifest.yaml
+python3 - manifest.yaml "$vm" <<'PY'
+import sys
+p, vm = sys.argv[1:3]
+s = open(p).read()
+s = s.replace("      - {name: web1, source: exports, rename: %s}\n" % vm,
+              "    max_parallel: 2\n    limits: {per_pool: 1}\n"
+              "      - {name: pp1, source: exports, rename: %s-pp1}\n"
+              "      - {name: pp2, source: exports, rename: %s-pp2}\n" % (vm, vm))
+s = s.replace("    vms:\n    max_parallel: 2\n    limits: {per_pool: 1}\n",
+              "    max_parallel: 2\n    limits: {per_pool: 1}\n    vms:\n")
+open(p, "w").write(s)
+PY
+rm -rf .convoy
+"$CONVOY" apply --yes manifest.yaml > apply4.log 2>&1 || { cat apply4.log manifest.yaml; fail "apply of pp1 and pp2 failed"; }
+python3 "$abs_top_srcdir/tests/tools/inflight.py" .convoy/state.db > inflight.txt
+cat inflight.txt
+expect_grep '^all 2$' inflight.txt
+$VIRSH vol-list "$pb" | grep -q "$vm-pp2-sda.raw\|$vm-pp2-vda.raw" || fail "pp2 is not in pool $pb"
 exit 0

@@ -9,7 +9,8 @@ import sys
 db = sqlite3.connect(sys.argv[1])
 spans = {}
 for key, kind, t in db.execute(
-        "SELECT step_key, kind, time FROM events WHERE step_key IS NOT NULL ORDER BY id"):
+        "SELECT step_key, kind, time FROM events WHERE step_key IS NOT NULL"
+        " AND kind != 'not-started' ORDER BY id"):
     vm = key.split("/", 1)[0]
     lo, hi = spans.get(vm, (t, t))
     spans[vm] = (min(lo, t), max(hi, t))
