@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include "cli/cli.h"
+#include "util/json.h"
 #include "util/jsonread.h"
 #include "steps/steps.h"
 #include "targets/targets.h"
@@ -30,18 +31,51 @@ inputs_value(const char *inputs, const char *key)
     return NULL;
 }
 
-/* Did convoy create this disk?  Targets that create storage objects
- * record it with a checkpoint or a done copy; on a directory target every
- * copy that started wrote the file. */
+/* Did convoy create this disk, on this target?  Targets that create
+ * storage objects record it with a checkpoint or a done copy, naming the
+ * target; on a directory target every copy that started wrote the file. */
 static bool
-disk_ours(struct state *st, struct target *t, const struct state_step_record *r)
+disk_ours(struct state *st, struct target *t, const struct state_step_record *r,
+          const char *loc)
 {
-    g_autoptr(state_checkpoint) ck = NULL;
-
-    if (t->ops->create_disk == NULL || r->status == STATE_STEP_DONE)
+    if (t->ops->create_disk == NULL)
         return true;
-    ck = state_checkpoint_get(st, r->key, NULL);
-    return step_disk_claimed(ck);
+    return step_disk_owned(st, r->key, r, t, loc);
+}
+
+/* The define step's record of the domain (NULL when none): the name it
+ * was defined under (*name), and whether it is still that domain on t. */
+static const struct state_step_record *
+defined_domain(GPtrArray *mine, struct target *t, const char *tname,
+               char **name, char **why)
+{
+    for (guint i = 0; i < mine->len; i++) {
+        const struct state_step_record *r = mine->pdata[i];
+        g_autofree char *rloc = NULL;
+        g_autofree char *uuid = NULL;
+        g_autofree char *loc = NULL;
+
+        if (strcmp(r->kind, step_domain_define.name) != 0)
+            continue;
+        *name = r->outputs != NULL ? json_lookup_string(r->outputs, "name") : NULL;
+        if (*name == NULL)
+            *name = g_strdup(tname);
+        loc = t->ops->domain_location(t, *name);
+        rloc = r->outputs != NULL ? json_lookup_string(r->outputs, "location") : NULL;
+        if (rloc == NULL)
+            rloc = inputs_value(r->inputs, "location");
+        uuid = r->outputs != NULL ? json_lookup_string(r->outputs, "uuid") : NULL;
+        if (rloc != NULL && strcmp(rloc, loc) != 0) {
+            *why = g_strdup_printf("convoy defined it as %s, not on this target", rloc);
+        } else if (uuid != NULL && t->ops->domain_state != NULL) {
+            struct target_domain_state ds = {0};
+            if (t->ops->domain_state(t, *name, &ds, NULL) && ds.exists &&
+                strcmp(ds.uuid, uuid) != 0)
+                *why = g_strdup_printf("its uuid is %s, not the %s convoy defined", ds.uuid, uuid);
+        }
+        return r;
+    }
+    return NULL;
 }
 
 static bool
@@ -71,13 +105,14 @@ rollback_vm(struct state *st, int64_t run, const struct manifest *m,
     if (t == NULL)
         return false;
 
-    for (guint i = 0; i < mine->len; i++) {
-        const struct state_step_record *r = mine->pdata[i];
-        if (strcmp(r->kind, step_domain_define.name) == 0)
-            defined = true;
-    }
-    if (defined) {
-        g_autofree char *loc = t->ops->domain_location(t, tname);
+    g_autofree char *dname = NULL;
+    g_autofree char *dwhy = NULL;
+    defined = defined_domain(mine, t, tname, &dname, &dwhy) != NULL;
+    if (defined && dwhy != NULL) {
+        g_autofree char *loc = t->ops->domain_location(t, dname);
+        printf("%s: left domain %s alone: %s\n", vm->name, loc, dwhy);
+    } else if (defined) {
+        g_autofree char *loc = t->ops->domain_location(t, dname);
         bool removed = false;
 
         if (t->ops->remove_domain == NULL) {
@@ -85,7 +120,7 @@ rollback_vm(struct state *st, int64_t run, const struct manifest *m,
                         "target '%s' cannot remove domains", mt->name);
             return false;
         }
-        if (!t->ops->remove_domain(t, tname, &removed, error)) {
+        if (!t->ops->remove_domain(t, dname, &removed, error)) {
             g_prefix_error(error, "vm '%s': ", vm->name);
             return false;
         }
@@ -106,7 +141,7 @@ rollback_vm(struct state *st, int64_t run, const struct manifest *m,
             printf("%s: kept disk %s\n", vm->name, loc != NULL ? loc : r->key);
             continue;
         }
-        if (loc != NULL && disk_ours(st, t, r)) {
+        if (loc != NULL && disk_ours(st, t, r, loc)) {
             if (t->ops->remove_disk == NULL) {
                 g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_FAILED,
                             "target '%s' cannot remove disks", mt->name);
@@ -121,7 +156,7 @@ rollback_vm(struct state *st, int64_t run, const struct manifest *m,
             state_event(st, run, r->key, "rollback",
                         removed ? "disk deleted" : "disk already absent", NULL);
         } else if (loc != NULL) {
-            printf("%s: left disk %s alone: convoy did not create it\n",
+            printf("%s: left disk %s alone: convoy did not create it on this target\n",
                    vm->name, loc);
         }
     }

@@ -26,6 +26,9 @@ struct disk_writer_ops {
                   size_t len, GError **error);
     bool (*zero)(struct disk_writer *w, uint64_t offset, uint64_t len,
                  GError **error);
+    /* Optional: zero a range that may hold data now (NULL: zero). */
+    bool (*rezero)(struct disk_writer *w, uint64_t offset, uint64_t len,
+                   GError **error);
     bool (*read)(struct disk_writer *w, uint64_t offset, void *buf,
                  size_t len, GError **error);
     bool (*flush)(struct disk_writer *w, GError **error);

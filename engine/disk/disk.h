@@ -77,6 +77,11 @@ bool disk_writer_write(struct disk_writer *w, uint64_t offset,
                        const void *buf, size_t len, GError **error);
 /* Make [offset, offset+len) read as zeros (a no-op on a fresh sparse image
  * region; written zeros when preallocated). */
+/* Make [offset, offset+len) read as zeros where it may hold data now (a
+ * repair): holes are punched in a sparse raw image, zeros written
+ * otherwise. */
+bool disk_writer_rezero(struct disk_writer *w, uint64_t offset, uint64_t len,
+                        GError **error);
 bool disk_writer_zero(struct disk_writer *w, uint64_t offset, uint64_t len,
                       GError **error);
 /* Read back len bytes at offset (used by a resume to re-check the output

@@ -398,6 +398,12 @@ nbd_zero_range(struct disk_writer *w, uint64_t offset, uint64_t len,
 }
 
 static bool
+nbd_rezero(struct disk_writer *w, uint64_t offset, uint64_t len, GError **error)
+{
+    return issue_zero(w, offset, len, error);
+}
+
+static bool
 nbd_read(struct disk_writer *w, uint64_t offset, void *buf, size_t len,
          GError **error)
 {
@@ -457,6 +463,7 @@ const struct disk_writer_ops nbd_writer_ops = {
     .open = nbd_open,
     .write = nbd_write,
     .zero = nbd_zero_range,
+    .rezero = nbd_rezero,
     .read = nbd_read,
     .flush = nbd_flush_all,
     .finish = nbd_finish,

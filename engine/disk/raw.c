@@ -211,6 +211,18 @@ raw_zero(struct disk_writer *w, uint64_t offset, uint64_t len,
 }
 
 static bool
+raw_rezero(struct disk_writer *w, uint64_t offset, uint64_t len,
+           GError **error)
+{
+    if (w->allocation == DISK_ALLOCATION_SPARSE &&
+        fallocate(w->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  (off_t)offset, (off_t)len) == 0)
+        return true;
+    /* no hole punching here (or preallocated): written zeros */
+    return write_zeros(w, offset, len, error);
+}
+
+static bool
 raw_read(struct disk_writer *w, uint64_t offset, void *buf, size_t len,
          GError **error)
 {
@@ -282,6 +294,7 @@ const struct disk_writer_ops raw_writer_ops = {
     .open = raw_open,
     .write = raw_write,
     .zero = raw_zero,
+    .rezero = raw_rezero,
     .read = raw_read,
     .flush = raw_flush,
     .finish = raw_finish,

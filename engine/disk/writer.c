@@ -148,6 +148,17 @@ disk_writer_zero(struct disk_writer *w, uint64_t offset, uint64_t len,
 }
 
 bool
+disk_writer_rezero(struct disk_writer *w, uint64_t offset, uint64_t len,
+                   GError **error)
+{
+    if (!check_range(w, offset, len, error))
+        return false;
+    if (len == 0)
+        return true;
+    return (w->ops->rezero != NULL ? w->ops->rezero : w->ops->zero)(w, offset, len, error);
+}
+
+bool
 disk_writer_read(struct disk_writer *w, uint64_t offset, void *buf,
                  size_t len, GError **error)
 {

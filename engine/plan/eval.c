@@ -12,6 +12,7 @@
 #include "guest/guest.h"
 #include "plan/plan.h"
 #include "plan/plan-priv.h"
+#include "util/json.h"
 #include "util/autoptr.h"
 #include "util/error.h"
 #include "util/hash.h"
@@ -482,17 +483,12 @@ add_step(struct plan_vm *v, const struct step_ops *ops, struct plan_disk *d)
 /* Did convoy make the disk (a done copy, or a checkpoint, which is only
  * written after the target disk was created)? */
 static bool
-disk_owned(struct state *st, const char *key)
+disk_owned(struct state *st, const char *key, const struct target *t,
+           const char *location)
 {
     g_autoptr(state_step_record) rec = state_step_get(st, key, NULL);
-    g_autoptr(state_checkpoint) ck = NULL;
 
-    if (rec == NULL)
-        return false;
-    if (rec->status == STATE_STEP_DONE)
-        return true;
-    ck = state_checkpoint_get(st, key, NULL);
-    return step_disk_claimed(ck);
+    return step_disk_owned(st, key, rec, t, location);
 }
 
 /* The target's read-only check of one VM: problems block it (they become
@@ -508,6 +504,7 @@ check_target(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
     g_autofree char *def_key = g_strdup_printf("%s/%s", v->mvm->name,
                                                step_domain_define.name);
     g_autoptr(state_step_record) def = NULL;
+    g_autofree char *domain_uuid = NULL;
     struct target_vm_req req = {
         .vm = manifest_vm_target_name(v->mvm),
         .xml = v->kvm_xml,
@@ -516,8 +513,18 @@ check_target(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
 
     if (v->tgt->ops->check == NULL)
         return;
+    /* The domain is convoy's when it defined it under this name on this
+     * target (the location names both) -- and, where the define recorded
+     * the domain's uuid, when the domain there now has that uuid. */
     def = state_step_get(ev->st, def_key, NULL);
-    req.domain_owned = def != NULL;
+    if (def != NULL) {
+        g_autofree char *loc = v->tgt->ops->domain_location(v->tgt, req.vm);
+        g_autofree char *rloc = def->outputs != NULL ? json_lookup_string(def->outputs, "location") : NULL;
+        req.domain_owned = rloc == NULL || strcmp(rloc, loc) == 0;
+        if (req.domain_owned && def->outputs != NULL)
+            domain_uuid = json_lookup_string(def->outputs, "uuid");
+        req.domain_uuid = domain_uuid;
+    }
     for (guint i = 0; i < v->disks->len; i++) {
         const struct plan_disk *pd = v->disks->pdata[i];
         char *key = g_strdup_printf("%s/%s/%s", v->mvm->name,
@@ -528,7 +535,7 @@ check_target(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
             .format = v->mvm->disk_format,
             .allocation = v->mvm->allocation,
             .size = pd->sdisk->size,
-            .owned = disk_owned(ev->st, key),
+            .owned = disk_owned(ev->st, key, v->tgt, pd->location),
         };
         g_ptr_array_add(keys, key);
         g_array_append_val(disks, d);
@@ -612,6 +619,8 @@ get_source(struct plan *p, const struct manifest_source *ms, GPtrArray *warnings
         if (s == NULL)
             return NULL;
         g_hash_table_insert(p->sources, g_strdup(ms->name), s);
+        if (s->note != NULL)
+            g_ptr_array_add(warnings, g_strdup_printf("source '%s': %s", ms->name, s->note));
         if (ms->insecure)
             g_ptr_array_add(warnings,
                             g_strdup_printf("source '%s': insecure: true — TLS certificates are not verified; anyone on the path can read or change what is copied",

@@ -76,9 +76,9 @@ lv_open(const struct manifest_source *ms, GError **error)
     ls->remote = virt_uri_is_remote(ms->uri);
     /* Keepalive: a dead peer is noticed in about 30 s, not at the TCP
      * timeout, and a stream waiting on it fails (and is retried). */
-    if (ls->remote)
-        virConnectSetKeepAlive(ls->conn, 5, 6);
     s = g_new0(struct source, 1);
+    if (ls->remote)
+        s->note = virt_keepalive(ls->conn, ms->uri);
     s->ops = &source_libvirt_ops;
     s->ms = ms;
     s->priv = ls;
@@ -117,7 +117,7 @@ lv_rw_conn(struct source *s, GError **error)
 
         if (rw != NULL) {
             if (ls->remote)
-                virConnectSetKeepAlive(rw, 5, 6);
+                g_free(virt_keepalive(rw, "(read-write)"));
             virConnectClose(ls->conn);
             ls->conn = rw;
             ls->read_write = true;

@@ -56,6 +56,7 @@ source_close(struct source *s)
 {
     if (s == NULL)
         return;
+    g_clear_pointer(&s->note, g_free);
     s->ops->close(s);
 }
 

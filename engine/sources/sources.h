@@ -107,6 +107,9 @@ struct source {
     const struct source_ops *ops;
     const struct manifest_source *ms; /* borrowed */
     void *priv;                       /* driver state */
+    char *note;                       /* owned: a notice from open for the
+                                       * plan's warnings (keepalive off), or
+                                       * NULL */
 };
 
 /* Open by kind; CONVOY_ERROR_FAILED naming the source if unsupported. */

@@ -78,6 +78,54 @@ step_disk_claimed(const struct state_checkpoint *ck)
            (ck->detail == NULL || strcmp(ck->detail, STEP_DISK_NOT_OURS) != 0);
 }
 
+/* Does the JSON record (outputs, claim) name this target and location?
+ * A member it lacks is not held against it. */
+static bool
+record_names(const char *json, const char *id, const char *location)
+{
+    g_autofree char *rid = json != NULL ? json_lookup_string(json, "target") : NULL;
+    g_autofree char *rloc = json != NULL ? json_lookup_string(json, "location") : NULL;
+
+    return (rid == NULL || strcmp(rid, id) == 0) &&
+           (rloc == NULL || strcmp(rloc, location) == 0);
+}
+
+bool
+step_disk_owned(struct state *st, const char *key,
+                const struct state_step_record *rec, const struct target *t,
+                const char *location)
+{
+    g_autofree char *id = target_identity(t);
+    g_autoptr(state_checkpoint) ck = NULL;
+
+    if (rec == NULL)
+        return false;
+    if (rec->status == STATE_STEP_DONE)
+        return record_names(rec->outputs, id, location);
+    ck = state_checkpoint_get(st, key, NULL);
+    return step_disk_claimed(ck) && record_names(ck->detail, id, location);
+}
+
+/* The claim a checkpoint carries: convoy creates (created) the disk at
+ * location on t.  New string. */
+static char *
+claim_detail(const struct target *t, const char *location)
+{
+    g_autofree char *id = target_identity(t);
+    struct json j;
+    char *s;
+
+    json_init(&j, false);
+    json_begin_object(&j);
+    json_kv_bool(&j, "created", true);
+    json_kv_string(&j, "target", id);
+    json_kv_string(&j, "location", location);
+    json_end_object(&j);
+    s = json_steal(&j);
+    json_release(&j);
+    return s;
+}
+
 /* How often one copy reconnects to a target whose connection dropped. */
 #define COPY_RECONNECTS 3
 
@@ -98,10 +146,9 @@ checkpoint(struct copy_run *c, GError **error)
         return true;
     if (!disk_writer_flush(c->w, error))
         return false;
-    if (!state_checkpoint_put(c->ctx->st, c->ps->key, c->pos,
-                              c->ps->vm->tgt->ops->create_disk != NULL
-                                  ? "{\"created\":true}" : NULL,
-                              error))
+    g_autofree char *claim = c->ps->vm->tgt->ops->create_disk != NULL
+        ? claim_detail(c->ps->vm->tgt, c->ps->disk->location) : NULL;
+    if (!state_checkpoint_put(c->ctx->st, c->ps->key, c->pos, claim, error))
         return false;
     c->last_ckpt = c->pos;
     return true;
@@ -171,7 +218,38 @@ recheck(struct copy_run *c, uint64_t off, const void *buf, size_t len,
         return true;
     c->repaired += len;
     c->written += len;
-    return disk_writer_write(c->w, off, buf, len, error);
+    /* zeroed first: a sparse writer skips the all-zero blocks of buf */
+    return disk_writer_rezero(c->w, off, len, error) &&
+           disk_writer_write(c->w, off, buf, len, error);
+}
+
+/* The same for a run of zeros before the checkpoint: a stretch of the
+ * output that is not all zeros is zeroed again (and counted). */
+static bool
+recheck_zero(struct copy_run *c, uint64_t off, uint64_t len, GError **error)
+{
+    const size_t chunk = 1u << 20;
+
+    if (c->cmp_len < chunk) {
+        g_free(c->cmp);
+        c->cmp = g_malloc(chunk);
+        c->cmp_len = chunk;
+    }
+    while (len > 0) {
+        size_t n = (size_t)MIN((uint64_t)chunk, len);
+        if (!disk_writer_read(c->w, off, c->cmp, n, error))
+            return false;
+        const unsigned char *b = c->cmp;
+        if (!(b[0] == 0 && memcmp(b, b + 1, n - 1) == 0)) {
+            if (!disk_writer_rezero(c->w, off, n, error))
+                return false;
+            c->repaired += n;
+            c->written += n;
+        }
+        off += n;
+        len -= n;
+    }
+    return true;
 }
 
 static bool
@@ -216,6 +294,9 @@ sink_zero(void *opaque, uint64_t off, uint64_t len, GError **error)
         return false;
     }
     hash_zeros(c->hash, len);
+    if (off < c->resume_from &&
+        !recheck_zero(c, off, MIN(len, c->resume_from - off), error))
+        return false;
     if (off + len > c->resume_from) {
         uint64_t start = off < c->resume_from ? c->resume_from : off;
         if (!disk_writer_zero(c->w, start, off + len - start, error))
@@ -239,8 +320,8 @@ create_disk(struct plan_step *ps, struct step_ctx *ctx, bool replace,
      * leaves a claimed disk (convoy's), never an unrecorded one that the
      * next plan would call a conflict.  A conflict found here (a volume
      * that appeared since the plan) withdraws the claim. */
-    if (!state_checkpoint_put(ctx->st, ps->key, position, "{\"created\":true}",
-                              error))
+    g_autofree char *claim = claim_detail(v->tgt, ps->disk->location);
+    if (!state_checkpoint_put(ctx->st, ps->key, position, claim, error))
         return false;
     if (!v->tgt->ops->create_disk(v->tgt, ps->disk->location,
                                   v->mvm->disk_format, v->mvm->allocation,
@@ -281,9 +362,9 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
     if (ck != NULL && ck->position <= c.size)
         c.resume_from = ck->position;
     /* The target's disk is ours when a checkpoint or a done record says
-     * convoy created it (or the manifest adopts it). */
-    owned = step_disk_claimed(ck) || v->mvm->adopt ||
-            (ps->rec != NULL && ps->rec->status == STATE_STEP_DONE);
+     * convoy created it there (or the manifest adopts it). */
+    owned = v->mvm->adopt ||
+            step_disk_owned(ctx->st, ps->key, ps->rec, v->tgt, ps->disk->location);
     if (!create_disk(ps, ctx, owned, c.resume_from > 0, c.resume_from, error))
         return false;
     c.hash = XXH64_createState();
@@ -391,7 +472,9 @@ retry:
                (guint64)XXH64_digest(c.hash));
     json_init(&j, false);
     json_begin_object(&j);
+    g_autofree char *tid = target_identity(v->tgt);
     json_kv_string(&j, "location", ps->disk->location);
+    json_kv_string(&j, "target", tid);
     json_kv_bool(&j, "created", v->tgt->ops->create_disk != NULL);
     json_kv_uint(&j, "size", c.size);
     json_kv_string(&j, "xxh64", digest);

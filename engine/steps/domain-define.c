@@ -92,7 +92,15 @@ define_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
     json_init(&j, false);
     json_begin_object(&j);
     json_kv_string(&j, "location", loc);
+    json_kv_string(&j, "name", name);
     json_kv_string(&j, "sha256", digest);
+    /* Its identity on the target: a domain of the same name there later
+     * with another uuid is not convoy's. */
+    if (v->tgt->ops->domain_state != NULL) {
+        struct target_domain_state ds = {0};
+        if (v->tgt->ops->domain_state(v->tgt, name, &ds, NULL) && ds.exists)
+            json_kv_string(&j, "uuid", ds.uuid);
+    }
     if (v->tgt->ops->start != NULL)
         json_kv_bool(&j, "autostart", v->mvm->autostart);
     json_end_object(&j);

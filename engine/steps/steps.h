@@ -66,6 +66,7 @@ void step_guest_fixup_opts(const struct manifest_guest *g, struct guest_opts *op
 
 struct plan_vm;
 struct state;
+struct state_step_record;
 /* domain-xml.c: the domain XML to define — the plan's converted XML plus
  * what the VM's guest-fixup recorded (a direct kernel boot: <kernel>,
  * <initrd>, <cmdline>).  Returns a new string, or NULL with an error. */
@@ -80,6 +81,13 @@ struct state_checkpoint;
  * to be someone else's).  Does this checkpoint (may be NULL) claim it? */
 #define STEP_DISK_NOT_OURS "{\"created\":false}"
 bool step_disk_claimed(const struct state_checkpoint *ck);
+/* Is the disk at location on target t convoy's, by the state store: its
+ * disk-copy step (key; rec its row, may be NULL) is done, or its
+ * checkpoint claims the disk, and what they recorded names this target
+ * and this location (records without them predate the check)? */
+bool step_disk_owned(struct state *st, const char *key,
+                     const struct state_step_record *rec,
+                     const struct target *t, const char *location);
 
 /* All kinds, NULL-terminated, in chain order. */
 extern const struct step_ops *const step_kinds[];

@@ -224,10 +224,18 @@ lv_check(struct target *t, const struct target_vm_req *req,
     for (size_t i = 0; i < req->n_disks; i++)
         check_disk(lt, conn, req, &req->disks[i], pools_seen, problems);
     check_room(lt, conn, pools_seen, problems, notes);
+    if (lt->keepalive_note != NULL)    /* said once, not per VM */
+        add(notes, g_steal_pointer(&lt->keepalive_note));
     check_networks(lt, conn, req->xml, problems, notes);
     dom = virDomainLookupByName(conn, req->vm);
     if (dom != NULL && !req->domain_owned && !req->adopt)
         add(problems, g_strdup_printf("conflict: domain '%s' already exists on '%s' and convoy did not define it; it is never overwritten (set 'adopt: true' on the vm to take it over)",
                                       req->vm, lt->uri));
+    else if (dom != NULL && req->domain_uuid != NULL && !req->adopt) {
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        if (virDomainGetUUIDString(dom, uuid) == 0 && strcmp(uuid, req->domain_uuid) != 0)
+            add(problems, g_strdup_printf("conflict: domain '%s' on '%s' is not the one convoy defined (its uuid is %s, convoy's was %s); it was replaced outside convoy and is never overwritten (set 'adopt: true' on the vm to take it over)",
+                                          req->vm, lt->uri, uuid, req->domain_uuid));
+    }
     check_uuid(lt, conn, req, problems);
 }

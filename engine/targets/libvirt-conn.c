@@ -39,8 +39,10 @@ open_once(struct lv_target *lt, GError **error)
         return lv_error(error, "cannot connect to '%s'", lt->uri);
     /* Keepalive: a dead peer is noticed in about 30 s rather than at the
      * TCP timeout.  Local connections do not need it. */
-    if (lt->remote)
-        virConnectSetKeepAlive(c, 5, 6);
+    if (lt->remote) {
+        g_free(lt->keepalive_note);
+        lt->keepalive_note = virt_keepalive(c, lt->uri);
+    }
     lt->conn = c;
     return true;
 }

@@ -15,6 +15,7 @@ struct lv_target {
     GMutex lock;              /* guards conn while workers reconnect */
     bool remote;              /* the URI names a transport or a host */
     bool stream;              /* write volumes through upload streams */
+    char *keepalive_note;     /* why keepalive is off, once, or NULL */
     GHashTable *planned;      /* pool name → uint64_t* bytes the checks so
                                * far planned there (preallocated), owned */
     GHashTable *planned_max;  /* pool name → uint64_t* virtual sizes */

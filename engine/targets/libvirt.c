@@ -25,6 +25,7 @@ lv_free(struct lv_target *lt)
         virConnectClose(lt->conn);
     g_mutex_clear(&lt->lock);
     g_free(lt->uri);
+    g_free(lt->keepalive_note);
     g_hash_table_unref(lt->planned);
     g_hash_table_unref(lt->planned_max);
     g_free(lt);

@@ -35,6 +35,17 @@ target_open(const struct manifest_target *mt, GError **error)
     return ops->open(mt, error);
 }
 
+char *
+target_identity(const struct target *t)
+{
+    const struct manifest_target *mt = t->mt;
+
+    if (mt->kind == MANIFEST_TARGET_LIBVIRT)
+        return g_strdup_printf("libvirt %s", mt->uri != NULL ? mt->uri : "(default)");
+    /* A directory target's locations are absolute paths already. */
+    return g_strdup(manifest_target_kind_name(mt->kind));
+}
+
 void
 target_close(struct target *t)
 {

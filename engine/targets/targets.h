@@ -34,6 +34,7 @@ struct target_vm_req {
     const struct target_disk_req *disks;
     size_t n_disks;
     bool domain_owned;            /* convoy defined this domain */
+    const char *domain_uuid;      /* its uuid then, when recorded */
     bool adopt;                   /* manifest: take over existing objects */
 };
 
@@ -141,6 +142,10 @@ struct target {
 
 const struct target_ops *target_ops_for(enum manifest_target_kind kind);
 struct target *target_open(const struct manifest_target *mt, GError **error);
+/* Which target this is, as recorded with the objects convoy creates on it
+ * ("libvirt qemu:///system"): an object recorded under another identity
+ * is not convoy's here.  New string. */
+char *target_identity(const struct target *t);
 void target_close(struct target *t);
 typedef struct target target; /* for g_autoptr() only */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(target, target_close)

@@ -39,6 +39,22 @@ virt_init(void)
     }
 }
 
+char *
+virt_keepalive(virConnectPtr c, const char *uri)
+{
+    switch (virConnectSetKeepAlive(c, 5, 6)) {
+    case 0:
+        return NULL;
+    case 1:
+        return g_strdup_printf("libvirt: '%s' does not support keepalive: a dead link is noticed only at the TCP timeout", uri);
+    default: {
+        const char *msg = virGetLastErrorMessage();
+        return g_strdup_printf("libvirt: cannot enable keepalive on '%s' (%s): a dead link is noticed only at the TCP timeout",
+                               uri, msg != NULL ? msg : "unknown error");
+    }
+    }
+}
+
 bool
 virt_uri_is_remote(const char *uri)
 {

@@ -15,3 +15,9 @@ void virt_init(void);
  * host ("qemu://kvm1/system")?  "qemu:///system" and "xen:///system" are
  * local. */
 bool virt_uri_is_remote(const char *uri);
+
+typedef struct _virConnect *virConnectPtr;
+/* Keepalive on a remote connection (5 s interval, 6 missed answers): a
+ * dead peer is noticed in about 30 s, not at the TCP timeout.  NULL when
+ * it is on, else a new string saying why not (for a plan warning). */
+char *virt_keepalive(virConnectPtr c, const char *uri);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Plan-time checks of the libvirt target, each a clear error that blocks
 # the VM with nothing written or lost: a same-named domain or volume convoy
-# did not create (and adopt: true taking the domain over), a missing
+# did not create (and adopt: true taking the domain over), one that is
+# not convoy's any more (another pool, a domain replaced), a missing
 # pool, network or bridge, a pool without room, a stopped daemon.
 . "$abs_top_srcdir/tests/functions.sh"
 . "$abs_top_srcdir/tests/libvirt/daemon.sh"
@@ -65,6 +66,35 @@ blocked "conflict: volume '$vm-vdb.raw' already exists in pool '$pool' and convo
 [ "$(head -c 8 "pool/$vm-vdb.raw")" = precious ] || fail "the existing volume was overwritten"
 $VIRSH dominfo "$vm" >/dev/null 2>&1 && fail "a domain was defined"
 $VIRSH vol-delete --pool "$pool" "$vm-vdb.raw" >/dev/null
+
+# Ownership is by identity, not by a step record: after convoy made the
+# VM in one pool, a same-named volume in another pool the manifest moves
+# the disks to is not convoy's; a domain replaced outside convoy (same
+# name, new uuid) is not convoy's either, and rollback leaves it alone.
+LV_VM=$vm libvirt_manifest "$d" "$pool"
+"$CONVOY" apply --yes manifest.yaml > apply.txt 2>&1 || { cat apply.txt; fail "apply failed"; }
+uuid1=$($VIRSH domuuid "$vm")
+mkdir -p other
+pool2=$(pool_up "$d/other")
+cleanup_fn "pool_down '$pool2'"
+$VIRSH vol-create-as "$pool2" "$vm-vdb.raw" 1M --format raw >/dev/null
+printf 'precious' | dd of="other/pool/$vm-vdb.raw" conv=notrunc 2>/dev/null
+LV_VM=$vm libvirt_manifest "$d" "$pool2"
+blocked "conflict: volume '$vm-vdb.raw' already exists in pool '$pool2' and convoy did not create it"
+[ "$(head -c 8 "other/pool/$vm-vdb.raw")" = precious ] || fail "the other pool's volume was overwritten"
+LV_VM=$vm libvirt_manifest "$d" "$pool"
+expect_exit 0 "$CONVOY" plan manifest.yaml > /dev/null
+$VIRSH undefine "$vm" >/dev/null
+$VIRSH define other.xml >/dev/null
+uuid2=$($VIRSH domuuid "$vm")
+[ "$uuid2" != "$uuid1" ] || fail "libvirt reused the uuid"
+blocked "conflict: domain '$vm' on 'qemu:///system' is not the one convoy defined (its uuid is $uuid2, convoy's was $uuid1)"
+"$CONVOY" rollback --yes manifest.yaml web1 > rb.txt 2>&1 || { cat rb.txt; fail "rollback failed"; }
+expect_grep "web1: left domain $vm@qemu:///system alone: its uuid is $uuid2, not the $uuid1 convoy defined" rb.txt
+expect_grep "web1: deleted disk $pool/$vm-vda.raw" rb.txt
+[ "$($VIRSH domuuid "$vm")" = "$uuid2" ] || fail "rollback removed a domain convoy did not define"
+$VIRSH undefine "$vm" >/dev/null
+rm -rf .convoy
 
 # A missing pool.
 LV_VM=$vm libvirt_manifest "$d" convoy-no-such-pool
