@@ -54,6 +54,7 @@ same_content() {
 # with xvda = a real partitioned ext4 guest image (DIR/src/xvda.raw) and
 # xvdb = synthesized data with gaps (DIR/src/xvdb.raw), one NIC on xenbr0;
 # DIR/manifest.yaml migrating it to a directory target DIR/out.
+# MKXVA_EXTRA: more mkxva options for web1.xva (--keepalive N, say).
 make_fixture() {
     _d=$1
     _xvdb=${2:-40M}
@@ -64,7 +65,7 @@ make_fixture() {
         --disk "xvda=$_d/src/xvda.raw,ref=Ref:10" \
         --disk "xvdb=size:$_xvdb,ref=Ref:9,pattern=7,save=$_d/src/xvdb.raw" \
         --vif "0=aa:bb:cc:00:00:01,bridge=xenbr0,network=Pool-wide network associated with eth0" \
-        >/dev/null || fail "mkxva failed"
+        ${MKXVA_EXTRA:-} >/dev/null || fail "mkxva failed"
     cat > "$_d/manifest.yaml" <<EOT
 version: 1
 defaults:

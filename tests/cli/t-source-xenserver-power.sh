@@ -10,7 +10,9 @@ set -e
 requires python3
 XS="python3 $abs_top_srcdir/tests/xenapi/xenapi-server.py"
 d=$(scratch)
-make_fixture "$d" 4M
+# keep-alive chunks (xapi's way) in the exports: /export_raw_vdi must
+# place the data after them where it belongs
+MKXVA_EXTRA="--keepalive 2" make_fixture "$d" 4M
 cd "$d"
 printf 'pw-%s\n' "$$" > pw
 start_server port sh -c "exec $XS --port-file \"\$PORT_FILE\" --password-file pw --vm exports/web1.xva:Running --shutdown-hangs 3 --state xs.json"

@@ -15,7 +15,8 @@ requires openssl
 XS="python3 $abs_top_srcdir/tests/xenapi/xenapi-server.py"
 export CONVOY_HTTP_RETRY_MS=50
 d=$(scratch)
-make_fixture "$d" 24M
+# xapi's way: empty keep-alive chunks among the chunks, every 3.
+MKXVA_EXTRA="--keepalive 3" make_fixture "$d" 24M
 cd "$d"
 cp -p exports/web1.xva web1.xva.orig
 make_ca "$d"

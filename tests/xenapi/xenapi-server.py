@@ -320,11 +320,18 @@ def make_handler(pool, args):
 
             try:
                 with tarfile.open(path, 'r|*') as t:
+                    # An empty chunk is xapi's keep-alive: it takes a
+                    # number but no disk space, so the chunks after it sit
+                    # one MiB lower than their numbers say.
+                    keepalives = 0
                     for m in t:
                         name = m.name
                         if not name.startswith(ref + '/') or '.' in name[len(ref) + 1:]:
                             continue
-                        off = int(name[len(ref) + 1:]) * 1024 * 1024
+                        if m.size == 0:
+                            keepalives += 1
+                            continue
+                        off = (int(name[len(ref) + 1:]) - keepalives) * 1024 * 1024
                         while pos < off:
                             n = min(off - pos, 1 << 20)
                             if not out(b'\0' * n):
