@@ -147,7 +147,8 @@ http_set_error(GError **error, bool *transient, CURLcode rc, long status,
     if (transient != NULL)
         *transient = curl_code_is_transient(rc, status);
     if (rc == CURLE_HTTP_RETURNED_ERROR)
-        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO,
+        g_set_error(error, CONVOY_ERROR,
+                    status == 404 ? CONVOY_ERROR_NOT_FOUND : CONVOY_ERROR_IO,
                     "curl: %s: the server answered HTTP %ld", label, status);
     else
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO, "curl: %s: %s",

@@ -23,6 +23,7 @@ struct xs_source {
     struct http_client *http;
     char *base;           /* "https://host[:port]" of the pool master */
     char *session;        /* secret; NULL until logged in */
+    gint no_raw_vdi;      /* atomic: /export_raw_vdi answered 404 */
 };
 
 /* ---- calls ---- */
@@ -511,6 +512,7 @@ xs_power_state(struct source *s, const char *ref, GError **error)
 struct xs_copy {
     const struct source_sink *sink;
     void *opaque;
+    bool delivered;       /* the sink got something */
 };
 
 static bool
@@ -519,6 +521,7 @@ xs_data(void *opaque, const struct xva_vdi *vdi, uint64_t offset,
 {
     struct xs_copy *c = opaque;
 
+    c->delivered = true;
     if (c->sink->progress != NULL)
         c->sink->progress(c->opaque, offset + len);
     return c->sink->data(c->opaque, offset, buf, len, error);
@@ -530,6 +533,7 @@ xs_zero(void *opaque, const struct xva_vdi *vdi, uint64_t offset, uint64_t len,
 {
     struct xs_copy *c = opaque;
 
+    c->delivered = true;
     return c->sink->zero(c->opaque, offset, len, error);
 }
 
@@ -562,14 +566,25 @@ xs_copy_disk(struct source *s, const struct source_vm *v,
                     s->ms->name, v->name, power);
         return false;
     }
-    if (s->ms->export_raw_vdi) {
+    if (s->ms->export_raw_vdi && !g_atomic_int_get(&xs->no_raw_vdi)) {
+        g_autoptr(GError) err = NULL;
         label = g_strdup_printf("source '%s': GET /export_raw_vdi of VM '%s' disk %s",
                                 s->ms->name, v->name, d->xen_dev);
         url = g_strdup_printf("%s/export_raw_vdi?vdi=%s&format=raw&session_id=%s",
                               xs->base, d->id, xs->session);
-        ok = http_stream_raw_disk(xs->http, url, label, d->size, &ops, &c, error);
+        ok = http_stream_raw_disk(xs->http, url, label, d->size, &ops, &c, &err);
         memset(url, 0, strlen(url));
-        return ok;
+        g_clear_pointer(&url, g_free);
+        g_clear_pointer(&label, g_free);
+        /* A host without the handler (older XenServer) answers 404:
+         * the whole-VM export below does the job, for this disk and the
+         * next ones. */
+        if (ok || c.delivered || !g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND)) {
+            if (!ok)
+                g_propagate_error(error, g_steal_pointer(&err));
+            return ok;
+        }
+        g_atomic_int_set(&xs->no_raw_vdi, 1);
     }
     label = g_strdup_printf("source '%s': GET /export of VM '%s'", s->ms->name,
                             v->name);

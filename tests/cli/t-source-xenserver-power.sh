@@ -76,4 +76,16 @@ grep -q '"GET /export"' xs2.json && fail "a whole-VM export"
 grep -q 'VM.clean_shutdown' xs2.json && fail "a halted VM was shut down"
 cmp src/xvda.raw out/web1-vda.raw || fail "vda differs (raw_vdi)"
 cmp src/xvdb.raw out/web1-vdb.raw || fail "vdb differs (raw_vdi)"
+
+# A host without /export_raw_vdi (404): the whole-VM export instead, asked
+# for once per disk, not the raw one again after the first 404.
+start_server port3 sh -c "exec $XS --port-file \"\$PORT_FILE\" --password-file pw --vm exports/web1.xva:Halted --no-raw-vdi --state xs3.json"
+port=$port3
+write_manifest shutdown ", export: raw_vdi"
+rm -rf out .convoy
+expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply5.txt 2>&1 || { cat apply5.txt; exit 1; }
+[ "$(grep -c 'GET /export_raw_vdi 404' xs3.json)" -eq 1 ] || fail "asked /export_raw_vdi more than once"
+[ "$(grep -c '"GET /export\( zstd\)\?"' xs3.json)" -ge 2 ] || fail "no whole-VM export after the 404"
+cmp src/xvda.raw out/web1-vda.raw || fail "vda differs (fallback)"
+cmp src/xvdb.raw out/web1-vdb.raw || fail "vdb differs (fallback)"
 exit 0

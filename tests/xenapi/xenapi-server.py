@@ -217,6 +217,11 @@ def make_handler(pool, args):
         def do_GET(self):
             u = urllib.parse.urlsplit(self.path)
             q = dict(urllib.parse.parse_qsl(u.query))
+            if u.path == '/export_raw_vdi' and args.no_raw_vdi:
+                with LOCK:
+                    pool.calls.append('GET /export_raw_vdi 404')
+                    pool.save()
+                return self.simple(404)
             if u.path == '/export_raw_vdi':
                 return self.raw_vdi(q)
             if u.path != '/export':
@@ -366,6 +371,8 @@ def main():
                     'target of another instance, which holds the sessions)')
     ap.add_argument('--drop-export')
     ap.add_argument('--slow-ms', type=int, default=0)
+    ap.add_argument('--no-raw-vdi', action='store_true',
+                    help='answer 404 on /export_raw_vdi (an older host)')
     ap.add_argument('--shutdown-hangs', type=int, default=0)
     ap.add_argument('--tls', nargs=2, metavar=('CERT', 'KEY'))
     args = ap.parse_args()
