@@ -37,7 +37,30 @@ format_us(gint64 us, GTimeZone *tz)
     return g_date_time_format(local, "%Y-%m-%dT%H:%M:%S%:z");
 }
 
-/* The weekly window: is t inside, and when does it close / next open? */
+/* The instant that is `minutes` of wall-clock time after the local time
+ * `now` (at the start of its minute) in tz: the local fields move, the
+ * offset is the one in force then, so a DST change in between does not
+ * shift a window's ends by an hour. */
+static gint64
+local_after(GDateTime *now, GTimeZone *tz, unsigned minutes)
+{
+    g_autoptr(GDateTime) naive = g_date_time_new_utc(g_date_time_get_year(now),
+                                                     g_date_time_get_month(now),
+                                                     g_date_time_get_day_of_month(now),
+                                                     g_date_time_get_hour(now),
+                                                     g_date_time_get_minute(now), 0);
+    g_autoptr(GDateTime) later = g_date_time_add_minutes(naive, (gint)minutes);
+    g_autoptr(GDateTime) at = g_date_time_new(tz, g_date_time_get_year(later),
+                                              g_date_time_get_month(later),
+                                              g_date_time_get_day_of_month(later),
+                                              g_date_time_get_hour(later),
+                                              g_date_time_get_minute(later), 0);
+
+    return g_date_time_to_unix(at) * G_USEC_PER_SEC;
+}
+
+/* The weekly window: is t inside, and when does it close / next open?
+ * Days and times are the zone's wall clock. */
 static bool
 weekly_check(const struct manifest_wave *w, gint64 t_us, gint64 *end_us,
              char **why)
@@ -45,23 +68,21 @@ weekly_check(const struct manifest_wave *w, gint64 t_us, gint64 *end_us,
     g_autoptr(GTimeZone) tz = w->timezone != NULL ? g_time_zone_new_identifier(w->timezone)
                                                   : g_time_zone_new_utc();
     g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc(t_us / G_USEC_PER_SEC);
-    /* t at the start of its minute: the window's ends are whole minutes. */
-    gint64 minute_us = t_us - t_us % (60 * G_USEC_PER_SEC);
     g_autoptr(GDateTime) now = g_date_time_to_timezone(utc, tz);
     unsigned cur = (unsigned)((g_date_time_get_day_of_week(now) - 1) * 24 * 60 +
                               g_date_time_get_hour(now) * 60 +
                               g_date_time_get_minute(now));
     unsigned start = w->weekly_start, end = w->weekly_end;
-    /* Minutes from start to now and to end, around the week. */
+    /* Wall-clock minutes from start to now and to end, around the week. */
     unsigned since = (cur + WEEK_MIN - start) % WEEK_MIN;
     unsigned len = (end + WEEK_MIN - start) % WEEK_MIN;
 
     if (since < len) {
-        *end_us = minute_us + (gint64)(len - since) * 60 * G_USEC_PER_SEC;
+        *end_us = local_after(now, tz, len - since);
         return true;
     }
     {
-        gint64 opens = minute_us + (gint64)(WEEK_MIN - since) * 60 * G_USEC_PER_SEC;
+        gint64 opens = local_after(now, tz, WEEK_MIN - since);
         g_autofree char *at = format_us(opens, tz);
         *why = g_strdup_printf("weekly window %s%s%s opens next at %s", w->weekly,
                                w->timezone ? " " : "", w->timezone ? w->timezone : "", at);
