@@ -1,7 +1,8 @@
 #!/bin/sh
 # Eight VMs, max_parallel 3 and per_pool 2 over two target folders: the
 # recorded events never show more in flight than the limits, the limit is
-# reached (the VMs really ran side by side), and every disk is byte-exact.
+# reached (the VMs really ran side by side), and every disk is byte-exact;
+# then each limit alone binds to exactly its value.
 . "$abs_top_srcdir/tests/functions.sh"
 set -e
 requires python3
@@ -52,4 +53,25 @@ sed -i 's/max_parallel: 3/max_parallel: 1/' manifest.yaml
 expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply1.log 2>&1
 python3 "$abs_top_srcdir/tests/tools/inflight.py" .convoy/state.db > inflight1.txt
 expect_grep '^all 1$' inflight1.txt
+
+# Each limit binds on its own with room to spare elsewhere (max_parallel
+# 4): per_pool 1 over two folders gives exactly 2 at once; per_source_host
+# 1 (every file source is this host) and per_target_host 1 (so is every
+# directory target) give 1.
+for limit in "per_pool: 1=2" "per_source_host: 1=1" "per_target_host: 1=1"; do
+    rm -rf out-a out-b .convoy
+    sed -i "s/max_parallel: 1/max_parallel: 4/; s/max_parallel: 4$/max_parallel: 4/; s/    limits: .*/    limits: {${limit%=*}}/" manifest.yaml
+    grep -q "limits: {${limit%=*}}" manifest.yaml || fail "manifest not updated for $limit"
+    expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply-l.log 2>&1
+    python3 "$abs_top_srcdir/tests/tools/inflight.py" .convoy/state.db > inflight-l.txt
+    got=$(awk '$1 == "all" {print $2}' inflight-l.txt)
+    [ "$got" = "${limit#*=}" ] || fail "limits: {${limit%=*}} with max_parallel 4: $got VMs at most in flight, expected ${limit#*=}"
+done
+# Without limits, max_parallel alone: more than two at once.
+rm -rf out-a out-b .convoy
+sed -i "s/    limits: .*/    limits: {}/" manifest.yaml
+expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply-n.log 2>&1
+python3 "$abs_top_srcdir/tests/tools/inflight.py" .convoy/state.db > inflight-n.txt
+got=$(awk '$1 == "all" {print $2}' inflight-n.txt)
+[ "$got" -ge 3 ] || fail "max_parallel 4 without limits: only $got VMs at once"
 exit 0
