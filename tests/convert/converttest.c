@@ -1,7 +1,8 @@
 /* converttest: the golden-file driver of engine/convert (STYLE.md 6).
  * One invocation runs one case of one family:
  *   converttest RULESET CASE   tests/convert/RULESET/CASE.in.xml → .out.xml|.err
- *   converttest ova CASE       tests/convert/ova/CASE.ova.xml → CASE.xen.xml|.err
+ *   converttest ova CASE       tests/convert/ova/CASE.ova.xml → CASE.xen.xml|.err,
+ *                              then xen-to-kvm → CASE.out.xml
  *   converttest rules-invalid CASE   tests/convert/rules-invalid/CASE.yaml → .err
  *   converttest xl CASE        tests/convert/xl/CASE.cfg → CASE.xen.xml (the
  *                              parsed Xen domain), then xen-to-kvm → .out.xml
@@ -322,7 +323,8 @@ static struct rule_set *
 load_rules(const struct tcase *tc, GError **error)
 {
     g_autofree char *override = g_strconcat(tc->base, ".rules.yaml", NULL);
-    const char *set = strcmp(tc->family, "xl") == 0 ? "xen-to-kvm" : tc->family;
+    const char *set = strcmp(tc->family, "xl") == 0 || strcmp(tc->family, "ova") == 0
+                          ? "xen-to-kvm" : tc->family;
     g_autofree char *shipped = g_strdup_printf("%s/rules/domain/%s.yaml", ABS_TOP_SRCDIR, set);
     const char *path = g_file_test(override, G_FILE_TEST_EXISTS) ? override : shipped;
     g_autofree char *shown = g_file_test(override, G_FILE_TEST_EXISTS)
@@ -631,7 +633,8 @@ run_xml_case(const struct tcase *tc, bool xl)
 #ifdef HAVE_XVA_PARSE
 struct ova_run {
     const struct tcase *tc;
-    char *result;
+    char *result;         /* the Xen domain */
+    char *kvm;            /* it through xen-to-kvm */
 };
 
 static int
@@ -663,17 +666,61 @@ check_ova(const void *data)
     return check_golden(out_path, err_path, run->result, true);
 }
 
+/* The Xen domain through the shipped xen-to-kvm rules: CASE.out.xml. */
+static int
+check_ova_kvm(const void *data)
+{
+    struct ova_run *run = (struct ova_run *)data;
+    g_autofree char *out_path = g_strconcat(run->tc->base, ".out.xml", NULL);
+    g_autofree char *in_name = g_strconcat(run->tc->name, ".xen.xml", NULL);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(rule_set) rs = load_rules(run->tc, &err);
+    g_autoptr(xmlDoc) doc = NULL;
+
+    if (rs == NULL) {
+        fprintf(stderr, "%s\n", err->message);
+        return 1;
+    }
+    doc = convert_xml_parse_input(run->result, strlen(run->result), in_name, &err);
+    if (doc != NULL) {
+        struct rule_set *sets[] = {rs};
+        struct convert_request req = {.input_name = in_name, .sets = sets, .n_sets = 1};
+        if (convert_domain(doc, &req, NULL, NULL, &err))
+            run->kvm = convert_xml_format(doc);
+    }
+    if (run->kvm == NULL) {
+        fprintf(stderr, "xen-to-kvm fails on %s: %s\n", in_name, err->message);
+        return 1;
+    }
+    return check_golden(out_path, NULL, run->kvm, true);
+}
+
 /* The placeholder sources ("xva-vdi:REF") are not absolute paths, which
  * the schema wants; they only live until the disk mapping replaces them,
  * so the check validates a copy with "/xva-vdi/REF" instead. */
 static int
-check_ova_schema(const void *data)
+validate_placeholders(const char *text)
 {
-    const struct ova_run *run = data;
-    g_auto(GStrv) parts = g_strsplit(run->result, "'" CONVERT_XVA_VDI_PREFIX, -1);
+    g_auto(GStrv) parts = g_strsplit(text, "'" CONVERT_XVA_VDI_PREFIX, -1);
     g_autofree char *xml = g_strjoinv("'/xva-vdi/", parts);
 
     return validate_domain(xml);
+}
+
+static int
+check_ova_schema(const void *data)
+{
+    const struct ova_run *run = data;
+
+    return validate_placeholders(run->result);
+}
+
+static int
+check_ova_kvm_schema(const void *data)
+{
+    const struct ova_run *run = data;
+
+    return validate_placeholders(run->kvm);
 }
 
 static int
@@ -683,11 +730,18 @@ run_ova_case(const struct tcase *tc)
     int failed = 0;
     g_autofree char *t1 = g_strdup_printf("ova/%s: domain", tc->name);
     g_autofree char *t2 = g_strdup_printf("ova/%s: schema", tc->name);
+    g_autofree char *t3 = g_strdup_printf("ova/%s: kvm", tc->name);
+    g_autofree char *t4 = g_strdup_printf("ova/%s: kvm schema", tc->name);
 
     failed |= test_run(t1, check_ova, &run) == 1;
-    if (run.result != NULL)
+    if (run.result != NULL) {
         failed |= test_run(t2, check_ova_schema, &run) == 1;
+        failed |= test_run(t3, check_ova_kvm, &run) == 1;
+        if (run.kvm != NULL)
+            failed |= test_run(t4, check_ova_kvm_schema, &run) == 1;
+    }
     g_free(run.result);
+    g_free(run.kvm);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 #endif

@@ -55,13 +55,17 @@ undefine_all() {
 cleanup_fn undefine_all
 
 for f in "$abs_top_srcdir"/tests/convert/xen-to-kvm/*.out.xml \
-         "$abs_top_srcdir"/tests/convert/xl/*.out.xml; do
+         "$abs_top_srcdir"/tests/convert/xl/*.out.xml \
+         "$abs_top_srcdir"/tests/convert/ova/*.out.xml; do
     case=$(basename "$(dirname "$f")")/$(basename "$f" .out.xml)
     n=$((n + 1))
     name="convoy-it-$$-$n"
     # KVM cannot run guests here; define as TCG (the manifest's
     # domain_type: qemu does the same).
+    # An XVA's disk placeholders (xva-vdi:REF) become absolute paths, as
+    # the plan or 'convoy convert' makes them.
     sed -e "s|^<domain type='[a-z]*'>|<domain type='qemu'>|" \
+        -e "s|'xva-vdi:|'/xva-vdi/|" \
         -e "0,/<name>[^<]*<\/name>/s||<name>$name</name>|" "$f" > "$d/in.xml"
     if ! virsh -c "$uri" define "$d/in.xml" > "$d/define.out" 2>&1; then
         cat "$d/define.out" >&2
