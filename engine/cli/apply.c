@@ -228,7 +228,16 @@ cmd_apply(int argc, char **argv)
             return status;
     }
     /* Refused before the state store is opened: a refused apply leaves
-     * nothing behind, not even an empty .convoy/state.db. */
+     * nothing behind, not even an empty .convoy/state.db.  The same for
+     * rule sets that do not load. */
+    {
+        g_autoptr(GPtrArray) rerrs = g_ptr_array_new_with_free_func(g_free);
+        if (!plan_check_rules(m, rerrs)) {
+            for (guint i = 0; i < rerrs->len; i++)
+                fprintf(stderr, "%s\n", (const char *)rerrs->pdata[i]);
+            return CONVOY_EXIT_INVALID;
+        }
+    }
     if (!opt_yes && saved == NULL && !isatty(STDIN_FILENO)) {
         fprintf(stderr, "convoy: error: refusing to apply without confirmation: standard input is not a terminal; pass --yes to apply (review first with 'convoy plan')\n");
         return CONVOY_EXIT_USAGE;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "plan/plan.h"
 #include "util/error.h"
 
 int
@@ -26,6 +27,14 @@ cmd_validate(int argc, char **argv)
     m = cli_load_manifest(argc, argv, "validate", &status);
     if (m == NULL)
         return status;
+    {
+        g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+        if (!plan_check_rules(m, errors)) {
+            for (guint i = 0; i < errors->len; i++)
+                fprintf(stderr, "%s\n", (const char *)errors->pdata[i]);
+            return CONVOY_EXIT_INVALID;
+        }
+    }
     if (!quiet) {
         g_autofree char *moves = m->moves->len == 0 ? g_strdup("")
             : g_strdup_printf(", %u move%s", m->moves->len, m->moves->len == 1 ? "" : "s");

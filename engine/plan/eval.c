@@ -197,6 +197,49 @@ vm_rule_sets(struct plan *p, struct plan_eval *ev, const struct manifest_vm *mvm
     return true;
 }
 
+bool
+plan_check_rules(const struct manifest *m, GPtrArray *errors)
+{
+    g_auto(GStrv) domain_dirs = rules_dirs(m, "domain");
+    g_auto(GStrv) guest_dirs = rules_dirs(m, "guest");
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    guint before = errors->len;
+
+    for (guint i = 0; i < m->vms->len; i++) {
+        const struct manifest_vm *mvm = m->vms->pdata[i];
+        g_autoptr(GPtrArray) names = g_ptr_array_new();
+
+        for (guint k = 0; k < mvm->rules->len; k++)
+            g_ptr_array_add(names, mvm->rules->pdata[k]);
+        for (guint k = 0; mvm->guest.rules != NULL && k < mvm->guest.rules->len; k++)
+            if (strcmp(mvm->guest.rules->pdata[k], "auto") != 0)
+                g_ptr_array_add(names, mvm->guest.rules->pdata[k]);
+        for (guint k = 0; k < names->len; k++) {
+            const char *name = names->pdata[k];
+            g_autoptr(GError) err = NULL;
+
+            if (g_hash_table_contains(seen, name))
+                continue;
+            g_hash_table_add(seen, g_strdup(name));
+            if (rule_exists_in(domain_dirs, name)) {
+                g_autoptr(rule_set) rs = rule_set_load_named(name, (const char *const *)domain_dirs, &err);
+                if (rs == NULL)
+                    g_ptr_array_add(errors, g_strdup(err->message));
+            } else if (rule_exists_in(guest_dirs, name)) {
+                g_autoptr(guest_rule_set) rs = guest_rule_set_load_named(name, (const char *const *)guest_dirs, &err);
+                if (rs == NULL)
+                    g_ptr_array_add(errors, g_strdup(err->message));
+            } else {
+                g_ptr_array_add(errors,
+                                g_strdup_printf("%s:%u:%u: error: rule set '%s' not found (looked in %s/rules/domain and rules/guest, $CONVOY_RULESDIR and the shipped rules)",
+                                                mvm->loc.file, mvm->loc.line, mvm->loc.col, name,
+                                                m->base_dir));
+            }
+        }
+    }
+    return errors->len == before;
+}
+
 /* Set the text of the first node matching xpath (if any). */
 static void
 set_text(xmlDoc *doc, const char *xpath, const char *text)

@@ -104,6 +104,11 @@ struct plan {
  * in plan->errors and the VM's steps are BLOCKED; a NULL return means the
  * plan could not be built at all (bad rules, unknown wave).  Returns a
  * new plan, caller frees. */
+/* Load every rule set the manifest's VMs name (rules:, guest: {rules}),
+ * domain or guest, as plan would: false with a message per problem (a
+ * set not found, or not valid) added to errors.  Reads only rule files. */
+bool plan_check_rules(const struct manifest *m, GPtrArray *errors);
+
 struct plan *plan_evaluate(const struct manifest *m, struct state *st,
                            const char *wave, GError **error);
 void plan_free(struct plan *p);
