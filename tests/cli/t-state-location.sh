@@ -1,0 +1,48 @@
+#!/bin/sh
+# Where the state store lives: .convoy/state.db beside the first manifest
+# whatever the working directory; the manifest's state: key (relative to
+# the manifest) instead; --state PATH over both; a directory of manifests
+# counts as its folder.
+. "$abs_top_srcdir/tests/functions.sh"
+set -e
+d=$(scratch)
+make_fixture "$d" 1M
+mkdir "$d/elsewhere"
+
+# From another directory: next to the manifest, not in the cwd.
+cd "$d/elsewhere"
+expect_exit 0 "$CONVOY" apply --yes ../manifest.yaml > a.log
+[ -f "$d/.convoy/state.db" ] || fail "no state beside the manifest"
+[ ! -e .convoy ] || fail "state created in the working directory"
+[ -f "$d/out/web1-kvm.xml" ] || fail "the directory target's path is not relative to the manifest"
+expect_exit 0 "$CONVOY" plan ../manifest.yaml > p.txt
+expect_grep "(state ../.convoy/state.db)\|(state $d/.convoy/state.db)\|(state .convoy/state.db)" p.txt
+expect_exit 0 "$CONVOY" status ../manifest.yaml > s.txt
+cd "$d"
+expect_exit 0 "$CONVOY" plan manifest.yaml > /dev/null
+
+# state: in the manifest, relative to the manifest's folder.
+rm -rf .convoy out
+sed -i 's|^version: 1$|version: 1\nstate: var/convoy.db|' manifest.yaml
+cd elsewhere
+expect_exit 0 "$CONVOY" apply --yes ../manifest.yaml > a2.log
+cd ..
+[ -f var/convoy.db ] && [ ! -e .convoy ] || fail "state: var/convoy.db not honoured"
+expect_exit 0 "$CONVOY" plan manifest.yaml > /dev/null
+
+# --state over state:; a fresh store means everything to do again.
+expect_exit 2 "$CONVOY" plan --state "$d/other.db" manifest.yaml > p3.txt
+expect_grep 'Plan: 0 to do, 0 to resume, 4 to redo, 0 done.\|Plan: 4 to do' p3.txt
+[ ! -e "$d/other.db" ] || fail "plan created the --state store"
+expect_exit 0 "$CONVOY" apply --yes --state "$d/other.db" manifest.yaml > a3.log
+[ -f "$d/other.db" ] || fail "--state store not created"
+expect_exit 0 "$CONVOY" plan --state "$d/other.db" manifest.yaml > /dev/null
+
+# A directory of manifests: the state is in that directory.
+rm -rf out var other.db
+mkdir m.d
+sed '/^state:/d' manifest.yaml > m.d/10-all.yaml
+sed -i 's|    path: out|    path: ../out|; s|path: exports}|path: ../exports}|' m.d/10-all.yaml
+expect_exit 0 "$CONVOY" apply --yes m.d > a4.log
+[ -f m.d/.convoy/state.db ] || fail "no state in the manifest directory"
+exit 0
