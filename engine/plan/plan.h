@@ -157,6 +157,7 @@ struct saved_plan {
     char **manifests;       /* absolute paths of every manifest file */
     char **manifest_sha256; /* their digests then, parallel */
     struct jval *plan;      /* the plan JSON (plan_render_json) */
+    struct jval *step_inputs; /* step key → its inputs then, or NULL */
 };
 void saved_plan_free(struct saved_plan *sp);
 typedef struct saved_plan saved_plan; /* for g_autoptr() only */

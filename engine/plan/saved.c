@@ -65,6 +65,18 @@ plan_saved_render(const struct plan *p, struct state *st)
     json_end_array(&j);
     json_key(&j, "plan");
     json_raw(&j, plan_json);
+    /* Each step's canonical inputs (secret-free, as fingerprinted): an
+     * apply that refuses the plan says which of them moved. */
+    json_key(&j, "step_inputs");
+    json_begin_object(&j);
+    for (guint i = 0; i < p->vms->len; i++) {
+        const struct plan_vm *v = p->vms->pdata[i];
+        for (guint k = 0; v->steps != NULL && k < v->steps->len; k++) {
+            const struct plan_step *s = v->steps->pdata[k];
+            json_kv_string(&j, s->key, s->inputs);
+        }
+    }
+    json_end_object(&j);
     json_end_object(&j);
     char *s = json_steal(&j);
     json_release(&j);
@@ -107,6 +119,7 @@ saved_plan_free(struct saved_plan *sp)
     g_strfreev(sp->manifests);
     g_strfreev(sp->manifest_sha256);
     jval_free(sp->plan);
+    jval_free(sp->step_inputs);
     g_free(sp);
 }
 
@@ -155,13 +168,13 @@ saved_plan_load(const char *path, GError **error)
         sp->manifests[i] = g_strdup(jval_get_string(m, "path", ""));
         sp->manifest_sha256[i] = g_strdup(jval_get_string(m, "sha256", ""));
     }
-    /* Keep only the plan object: steal it from the root's members. */
+    /* Keep the plan and the step inputs: steal them from the root. */
     for (guint i = 0; i < root->items->len; i++) {
         struct jmember *mem = root->items->pdata[i];
-        if (strcmp(mem->key, "plan") == 0) {
+        if (strcmp(mem->key, "plan") == 0)
             sp->plan = g_steal_pointer(&mem->val);
-            break;
-        }
+        else if (strcmp(mem->key, "step_inputs") == 0 && mem->val->type == JVAL_OBJECT)
+            sp->step_inputs = g_steal_pointer(&mem->val);
     }
     return sp;
 }
@@ -192,6 +205,20 @@ steps_of(const struct jval *pj, GPtrArray *order)
         }
     }
     return h;
+}
+
+static const struct plan_step *
+plan_find_step(const struct plan *p, const char *key)
+{
+    for (guint i = 0; i < p->vms->len; i++) {
+        const struct plan_vm *v = p->vms->pdata[i];
+        for (guint k = 0; v->steps != NULL && k < v->steps->len; k++) {
+            const struct plan_step *s = v->steps->pdata[k];
+            if (strcmp(s->key, key) == 0)
+                return s;
+        }
+    }
+    return NULL;
 }
 
 bool
@@ -232,8 +259,18 @@ saved_plan_check(const struct saved_plan *sp, const struct plan *p,
         } else if (strcmp(a, b) != 0) {
             g_auto(GStrv) wa = g_strsplit(a, " ", 2);
             g_auto(GStrv) wb = g_strsplit(b, " ", 2);
-            if (strcmp(wa[0], wb[0]) != 0)
+            const char *old_in = sp->step_inputs != NULL
+                                     ? jval_get_string(sp->step_inputs, key, NULL) : NULL;
+            const struct plan_step *ps = plan_find_step(p, key);
+            g_autofree char *diff = old_in != NULL && ps != NULL && ps->inputs != NULL
+                                        ? plan_inputs_diff(old_in, ps->inputs) : NULL;
+            if (strcmp(wa[0], wb[0]) != 0 && diff != NULL && *diff != '\0')
+                g_string_append_printf(moved, "\n  step '%s' was %s, is now %s: its inputs changed: %s",
+                                       key, wa[0], wb[0], diff);
+            else if (strcmp(wa[0], wb[0]) != 0)
                 g_string_append_printf(moved, "\n  step '%s' was %s, is now %s", key, wa[0], wb[0]);
+            else if (diff != NULL && *diff != '\0')
+                g_string_append_printf(moved, "\n  step '%s': its inputs changed: %s", key, diff);
             else
                 g_string_append_printf(moved, "\n  step '%s': its inputs changed (manifest, rules or source)", key);
             n++;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Saved plans: `convoy plan -o plan.json` then `convoy apply plan.json`
 # applies exactly that plan, and refuses (exit 1, saying what moved) after
-# a manifest edit, a changed source or another apply.
+# a manifest edit, a changed source (naming the input), an edited rule set
+# or another apply.
 . "$abs_top_srcdir/tests/functions.sh"
 set -e
 d=$(scratch)
@@ -36,11 +37,31 @@ expect_grep "step 'web1/disk-copy/vda' was done, is now redo" edit.err
 expect_exit 2 "$CONVOY" plan -o plan3.json manifest.yaml > /dev/null
 touch -d '2001-01-01' exports/web1.xva
 expect_exit 1 "$CONVOY" apply plan3.json > /dev/null 2> src.err
-expect_grep "step 'web1/disk-copy/vda': its inputs changed (manifest, rules or source)" src.err
+expect_grep "step 'web1/disk-copy/vda': its inputs changed: xva_mtime (" src.err
 [ ! -e out/web1-kvm-vda.qcow2 ] || fail "a stale plan was applied"
 expect_exit 2 "$CONVOY" plan -o plan4.json manifest.yaml > /dev/null
 expect_exit 0 "$CONVOY" apply plan4.json > /dev/null
 qemu-img compare -q src/xvda.raw out/web1-kvm-vda.qcow2 || fail "vda differs after the saved plan"
+
+# A rule set edited after saving: refused, naming the rules as what moved.
+mkdir -p rules/domain
+cat > rules/domain/site.yaml <<'EOT'
+name: site
+version: 1
+rules:
+  - id: site-desc
+    select: /domain[not(description)]
+    add: "<description>migrated by convoy</description>"
+EOT
+sed -i 's/rename: web1-kvm}/rename: web1-kvm, rules: [xen-to-kvm, site]}/' manifest.yaml
+expect_exit 0 "$CONVOY" apply --yes manifest.yaml > /dev/null
+expect_exit 0 "$CONVOY" plan -o plan6.json manifest.yaml > /dev/null
+sed -i 's/migrated by convoy/migrated by the night shift/' rules/domain/site.yaml
+expect_exit 1 "$CONVOY" apply plan6.json > /dev/null 2> rules.err
+expect_grep "step 'web1/domain-convert' was done, is now redo: its inputs changed: .*rules" rules.err
+grep -q "migrated by the night shift" out/web1-kvm.xml && fail "a stale plan was applied"
+expect_exit 0 "$CONVOY" apply --yes manifest.yaml > /dev/null
+expect_grep "migrated by the night shift" out/web1-kvm.xml
 
 # Not a saved plan, and options that contradict it.
 echo '{"saved_plan": 2}' > bogus.json
