@@ -22,6 +22,8 @@ extern const struct source_ops source_xenserver_ops;
 struct xs_source {
     struct http_client *http;
     char *base;           /* "https://host[:port]" of the pool master */
+    GRecMutex lock;       /* guards base and session: the VMs of one
+                           * source run on parallel workers */
     char *session;        /* secret; NULL until logged in */
     gint no_raw_vdi;      /* atomic: /export_raw_vdi answered 404 */
 };
@@ -40,13 +42,24 @@ base_of(const char *url)
 }
 
 /* One XML-RPC call; *code is set on a XenAPI failure. */
+/* The pool master's base URL, copied under the lock (login may move it). */
+static char *
+xs_base(struct xs_source *xs)
+{
+    g_rec_mutex_lock(&xs->lock);
+    char *b = g_strdup(xs->base);
+    g_rec_mutex_unlock(&xs->lock);
+    return b;
+}
+
 static struct xmlrpc_value *
 xs_rpc(struct source *s, const char *method, const char *const *params,
        size_t n, long timeout_s, char **code, char ***args, GError **error)
 {
     struct xs_source *xs = s->priv;
     g_autofree char *body = xmlrpc_request(method, params, n);
-    g_autofree char *url = g_strconcat(xs->base, "/", NULL);
+    g_autofree char *base = xs_base(xs);
+    g_autofree char *url = g_strconcat(base, "/", NULL);
     g_autofree char *label = g_strdup_printf("source '%s': XenAPI %s", s->ms->name, method);
     g_autoptr(GBytes) resp = NULL;
     struct xmlrpc_value *v;
@@ -135,6 +148,32 @@ xs_login(struct source *s, GError **error)
     }
 }
 
+/* A copy of the session (secret_free it), logging in first when there is
+ * none; one worker logs in while the others wait. */
+static char *
+xs_session(struct source *s, GError **error)
+{
+    struct xs_source *xs = s->priv;
+    char *copy = NULL;
+
+    g_rec_mutex_lock(&xs->lock);
+    if (xs->session != NULL || xs_login(s, error))
+        copy = g_strdup(xs->session);
+    g_rec_mutex_unlock(&xs->lock);
+    return copy;
+}
+
+/* The session expired: drop it, unless another worker already replaced
+ * it with a new one. */
+static void
+xs_session_expired(struct xs_source *xs, const char *used)
+{
+    g_rec_mutex_lock(&xs->lock);
+    if (g_strcmp0(xs->session, used) == 0)
+        secret_free(g_steal_pointer(&xs->session));
+    g_rec_mutex_unlock(&xs->lock);
+}
+
 /* Call method(session, args…), logging in first (or again when the
  * session expired). */
 static struct xmlrpc_value *
@@ -150,21 +189,24 @@ xs_call(struct source *s, const char *method, const char *arg1,
         const char *params[3];
         size_t n = 0;
         struct xmlrpc_value *v;
+        char *session = xs_session(s, error);
 
-        if (xs->session == NULL && !xs_login(s, error))
+        if (session == NULL)
             return NULL;
-        params[n++] = xs->session;
+        params[n++] = session;
         if (arg1 != NULL)
             params[n++] = arg1;
         if (arg2 != NULL)
             params[n++] = arg2;
         v = xs_rpc(s, method, params, n, timeout_s, &code, &args, &err);
-        if (v != NULL)
-            return v;
-        if (g_strcmp0(code, "SESSION_INVALID") == 0 && tries == 0) {
-            secret_free(g_steal_pointer(&xs->session));
+        if (v == NULL && g_strcmp0(code, "SESSION_INVALID") == 0 && tries == 0) {
+            xs_session_expired(xs, session);
+            secret_free(session);
             continue;
         }
+        secret_free(session);
+        if (v != NULL)
+            return v;
         if (code != NULL) {
             g_autofree char *more = args != NULL && args[0] != NULL
                                         ? g_strjoinv(", ", args) : g_strdup("");
@@ -211,6 +253,7 @@ xs_open(const struct manifest_source *ms, GError **error)
     if (c == NULL)
         return NULL;
     xs = g_new0(struct xs_source, 1);
+    g_rec_mutex_init(&xs->lock);
     xs->http = c;
     xs->base = base_of(ms->url);
     s = g_new0(struct source, 1);
@@ -233,6 +276,7 @@ xs_close(struct source *s)
     }
     http_client_free(xs->http);
     g_free(xs->base);
+    g_rec_mutex_clear(&xs->lock);
     g_free(xs);
     g_free(s);
 }
@@ -462,7 +506,8 @@ xs_describe(struct source *s, const struct manifest_vm *mvm, GError **error)
     g_autoptr(xmlrpc_value) rec = NULL;
     g_autoptr(xva_meta) m = NULL;
     g_autoptr(GString) id = g_string_new(NULL);
-    g_autofree char *shown = http_url_for_display(xs->base);
+    g_autofree char *base = xs_base(xs);
+    g_autofree char *shown = http_url_for_display(base);
     g_autofree char *where = NULL;
     const char *power;
     struct source_vm *v;
@@ -552,6 +597,8 @@ xs_copy_disk(struct source *s, const struct source_vm *v,
     g_autofree char *power = NULL;
     g_autofree char *label = NULL;
     g_autofree char *url = NULL;
+    g_autofree char *base = NULL;
+    char *session = NULL;
     bool ok;
 
     ref = xs_find_vm(s, v->uuid, error);
@@ -566,12 +613,16 @@ xs_copy_disk(struct source *s, const struct source_vm *v,
                     s->ms->name, v->name, power);
         return false;
     }
+    session = xs_session(s, error);
+    if (session == NULL)
+        return false;
+    base = xs_base(xs);
     if (s->ms->export_raw_vdi && !g_atomic_int_get(&xs->no_raw_vdi)) {
         g_autoptr(GError) err = NULL;
         label = g_strdup_printf("source '%s': GET /export_raw_vdi of VM '%s' disk %s",
                                 s->ms->name, v->name, d->xen_dev);
         url = g_strdup_printf("%s/export_raw_vdi?vdi=%s&format=raw&session_id=%s",
-                              xs->base, d->id, xs->session);
+                              base, d->id, session);
         ok = http_stream_raw_disk(xs->http, url, label, d->size, &ops, &c, &err);
         memset(url, 0, strlen(url));
         g_clear_pointer(&url, g_free);
@@ -582,6 +633,7 @@ xs_copy_disk(struct source *s, const struct source_vm *v,
         if (ok || c.delivered || !g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND)) {
             if (!ok)
                 g_propagate_error(error, g_steal_pointer(&err));
+            secret_free(session);
             return ok;
         }
         g_atomic_int_set(&xs->no_raw_vdi, 1);
@@ -589,11 +641,12 @@ xs_copy_disk(struct source *s, const struct source_vm *v,
     label = g_strdup_printf("source '%s': GET /export of VM '%s'", s->ms->name,
                             v->name);
     /* The session id is in the query: never shown (label stands in). */
-    url = g_strdup_printf("%s/export?uuid=%s&session_id=%s%s", xs->base, v->uuid,
-                          xs->session,
+    url = g_strdup_printf("%s/export?uuid=%s&session_id=%s%s", base, v->uuid,
+                          session,
                           s->ms->use_compression ? "&use_compression=zstd" : "");
     ok = xva_http_stream_disk(xs->http, url, label, NULL, d->id, &ops, &c, error);
     memset(url, 0, strlen(url));
+    secret_free(session);
     return ok;
 }
 

@@ -88,4 +88,28 @@ expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply5.txt 2>&1 || { cat app
 [ "$(grep -c '"GET /export\( zstd\)\?"' xs3.json)" -ge 2 ] || fail "no whole-VM export after the 404"
 cmp src/xvda.raw out/web1-vda.raw || fail "vda differs (fallback)"
 cmp src/xvdb.raw out/web1-vdb.raw || fail "vdb differs (fallback)"
+
+# Two VMs of one pool on parallel workers while the pool keeps expiring
+# sessions: the workers share one session and log in again once per
+# expiry, not once each, and never use a freed one.
+$MKXVA -o exports/web2.xva --name web2 --uuid 0f1e2d3c-0000-4000-8000-000000000002 --hvm \
+    --disk "hda=size:8M,ref=Ref:3,pattern=5,save=src/web2.raw" > /dev/null
+start_server port4 sh -c "exec $XS --port-file \"\$PORT_FILE\" --password-file pw --vm exports/web1.xva:Halted --vm exports/web2.xva:Halted --trust-sessions --expire-sessions 4 --slow-ms 2 --state xs4.json"
+port=$port4
+write_manifest leave ""
+sed -i 's|    vms: \[{name: web1, source: pool}\]|    max_parallel: 2\n    vms: [{name: web1, source: pool}, {name: web2, source: pool}]|' manifest.yaml
+rm -rf out .convoy
+expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply6.txt 2>&1 || { cat apply6.txt; exit 1; }
+cmp src/xvda.raw out/web1-vda.raw || fail "web1 vda differs (parallel)"
+cmp src/web2.raw out/web2-vda.raw || fail "web2 differs (parallel)"
+python3 - xs4.json <<'PY'
+import json, sys
+calls = json.load(open(sys.argv[1]))["calls"]
+expired = calls.count("sessions expired")
+logins = calls.count("session.login_with_password")
+assert expired >= 2, "the pool expired sessions %d times" % expired
+# one login per expiry, plus the first (a plan and an apply: two processes)
+assert logins <= expired + 2, "%d logins for %d expiries" % (logins, expired)
+print("%d calls, %d expiries, %d logins" % (len(calls), expired, logins))
+PY
 exit 0

@@ -71,6 +71,7 @@ class Pool:
     def __init__(self, args):
         self.args = args
         self.sessions = set()
+        self.expire_count = 0
         self.calls = []
         self.records = {}      # class -> ref -> record
         self.xva = {}          # VM ref -> path
@@ -139,6 +140,14 @@ class Pool:
             with LOCK:
                 self.sessions.add(s)
             return ok(s)
+        if self.args.expire_sessions:
+            # every N calls, every session expires (as after a pool
+            # master's restart)
+            with LOCK:
+                self.expire_count += 1
+                if self.expire_count % self.args.expire_sessions == 0:
+                    self.sessions.clear()
+                    self.calls.append('sessions expired')
         if not params or params[0] not in self.sessions:
             return fail('SESSION_INVALID', params[0] if params else '')
         if method == 'session.logout':
@@ -371,6 +380,8 @@ def main():
                     'target of another instance, which holds the sessions)')
     ap.add_argument('--drop-export')
     ap.add_argument('--slow-ms', type=int, default=0)
+    ap.add_argument('--expire-sessions', type=int, default=0, metavar='N',
+                    help='every N calls, drop every session')
     ap.add_argument('--no-raw-vdi', action='store_true',
                     help='answer 404 on /export_raw_vdi (an older host)')
     ap.add_argument('--shutdown-hangs', type=int, default=0)
