@@ -5,7 +5,8 @@
 #     guest-e2e suite (a debootstrapped Debian guest converted and booted
 #     to its login prompt under TCG; the guest is cached between runs);
 #  2. an ASan+UBSan build of the same suites;
-#  3. the fuzzers (clang, libFuzzer), a short run each.
+#  3. the fuzzers (clang, libFuzzer), a short run each;
+#  4. the benchmarks, small (a smoke run; goals reported, not enforced).
 # Prints "N passed, N failed, N skipped" at the end; exits non-zero on any
 # failure.
 set -eu
@@ -36,6 +37,15 @@ if [ ! -f build-fuzz/build.ninja ]; then
 fi
 ninja -C build-fuzz
 meson test -C build-fuzz --print-errorlogs --suite fuzz || status=1
+
+# The benchmarks, small: a smoke run that they work and that convoy's
+# outputs equal the baselines' (the README's figures come from the full
+# 'meson test -C build --benchmark').  Goals are reported, not enforced:
+# this machine's load decides them.
+B="--convoy $PWD/build/engine/cli/convoy --mkxva $PWD/tests/tools/mkxva.py --workdir $PWD/build"
+python3 tests/bench/bench-xva.py $B --size 256M --repeat 1 || status=1
+python3 tests/bench/bench-apply.py $B --vms 4 --size 32M || status=1
+python3 tests/bench/bench-plan.py $B --vms 500 || status=1
 
 python3 scripts/test-summary.py build build-asan build-fuzz || status=1
 exit $status
