@@ -82,6 +82,53 @@ check_disks(xmlNode *devs, const char *name, GError **error)
     return true;
 }
 
+/* Every disk's <target dev> before the rules: node → dev (owned). */
+static GHashTable *
+disk_devs(xmlNode *devs)
+{
+    GHashTable *h = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+
+    for (xmlNode *c = devs != NULL ? devs->children : NULL; c != NULL; c = c->next) {
+        char *dev;
+        if (!convert_is_el(c, "disk"))
+            continue;
+        dev = prop(convert_first_child(c, "target"), "dev");
+        if (dev != NULL)
+            g_hash_table_insert(h, c, dev);
+    }
+    return h;
+}
+
+/* After the rules: no two disks may land on one device name (Xen's hda
+ * and sda both become sda, say); before names each one's old name. */
+static bool
+check_unique_devs(xmlNode *devs, GHashTable *before, const char *name, GError **error)
+{
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+    for (xmlNode *c = devs != NULL ? devs->children : NULL; c != NULL; c = c->next) {
+        g_autofree char *dev = NULL;
+        xmlNode *other;
+
+        if (!convert_is_el(c, "disk"))
+            continue;
+        dev = prop(convert_first_child(c, "target"), "dev");
+        if (dev == NULL)
+            continue;
+        other = g_hash_table_lookup(seen, dev);
+        if (other != NULL) {
+            const char *a = g_hash_table_lookup(before, other);
+            const char *b = g_hash_table_lookup(before, c);
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONVERT,
+                        "%s: error: disks '%s' and '%s' both become '%s' on KVM; give one of them another device name in the source configuration",
+                        name, a != NULL ? a : "?", b != NULL ? b : "?", dev);
+            return false;
+        }
+        g_hash_table_insert(seen, g_steal_pointer(&dev), c);
+    }
+    return true;
+}
+
 /* True when path is from, or lies under the directory from. */
 static bool
 path_under(const char *path, const char *from)
@@ -412,8 +459,22 @@ convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explai
     g_autofree char *kernel = os_text(root, "kernel");
     g_autofree char *initrd = os_text(root, "initrd");
     g_autofree char *cmdline = os_text(root, "cmdline");
+    g_autoptr(GHashTable) devs_before = disk_devs(convert_first_child(root, "devices"));
+    {
+        xmlNode *bl = convert_first_child(root, "bootloader");
+        xmlChar *t = bl != NULL ? xmlNodeGetContent(bl) : NULL;
+        /* A network-booted PV guest: KVM has no pypxeboot; the rules
+         * make it boot from its disk, which is not what it did on Xen. */
+        if (t != NULL && strstr((const char *)t, "pypxeboot") != NULL && notes != NULL)
+            g_ptr_array_add(notes, g_strdup_printf("%s: warning: the guest network-boots with pypxeboot on Xen; the KVM domain boots from its disk (add <boot dev='network'/> with a domain rule if it must PXE boot)",
+                                                   name));
+        xmlFree(t);
+    }
     if (!convert_apply_rules_counted(doc, req->sets, req->n_sets, explain,
                                      req->count_changes, error))
+        return false;
+    if (!check_unique_devs(convert_first_child(xmlDocGetRootElement(doc), "devices"),
+                           devs_before, name, error))
         return false;
     /* What options and mappings change is listed (convert --explain), not
      * counted among the rules' changes (the plan's count). */

@@ -334,8 +334,9 @@ disk_pool(const struct manifest_target *mt, const struct source_disk *sd,
 
 /* Convert the VM's domain XML and map its disks and networks. */
 static bool
-eval_domain(struct plan_vm *v, GPtrArray *sets, GError **error)
+eval_domain(struct plan_vm *v, GPtrArray *sets, GPtrArray *warnings, GError **error)
 {
+    g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(xmlDoc) doc = NULL;
     g_autoptr(GArray) maps = g_array_new(FALSE, TRUE, sizeof(struct convert_netmap));
     g_autoptr(GPtrArray) xdisks = NULL;
@@ -386,8 +387,17 @@ eval_domain(struct plan_vm *v, GPtrArray *sets, GError **error)
     }
     req.cdmaps = (const struct convert_cdmap *)(void *)cdmaps->data;
     req.n_cdmaps = cdmaps->len;
-    if (!convert_domain(doc, &req, v->changes, NULL, error))
+    if (!convert_domain(doc, &req, v->changes, notes, error))
         return false;
+    /* The conversion's warnings ("LOCATION: warning: TEXT") go to the
+     * plan, per VM. */
+    for (guint i = 0; i < notes->len; i++) {
+        const char *n = notes->pdata[i];
+        const char *w = strstr(n, ": warning: ");
+        if (w != NULL)
+            g_ptr_array_add(warnings, g_strdup_printf("vm '%s': %s", v->mvm->name,
+                                                      w + strlen(": warning: ")));
+    }
 
     xdisks = convert_list_disks(doc);
     v->disks = g_ptr_array_new_with_free_func(plan_disk_free);
@@ -758,7 +768,7 @@ eval_read(struct eval_job *j)
         return;
     v->sv = v->src->ops->describe(v->src, v->mvm, &j->err);
     if (v->sv != NULL && j->rules_error == NULL)
-        eval_domain(v, j->sets, &j->err);
+        eval_domain(v, j->sets, j->warnings, &j->err);
     /* The steps, their inputs and fingerprints depend only on the VM (the
      * target check can still block it in phase 3, which drops them). */
     if (j->err == NULL && v->kvm_xml != NULL) {
