@@ -77,6 +77,20 @@ grep -q 'VM.clean_shutdown' xs2.json && fail "a halted VM was shut down"
 cmp src/xvda.raw out/web1-vda.raw || fail "vda differs (raw_vdi)"
 cmp src/xvdb.raw out/web1-vdb.raw || fail "vdb differs (raw_vdi)"
 
+# The same VM reverted to a snapshot on the pool (its snapshot_time moved):
+# the next plan redoes its copies, naming that input.
+cp exports/web1.xva web1.xva.keep
+cp -r src src.keep
+MKXVA_EXTRA="--keepalive 2 --snapshot-time 20261201T22:00:00Z" make_fixture "$d" 4M
+start_server port5 sh -c "exec $XS --port-file \"\$PORT_FILE\" --password-file pw --vm exports/web1.xva:Halted --state xs5.json"
+port=$port5
+write_manifest shutdown ", export: raw_vdi"
+expect_exit 2 "$CONVOY" plan manifest.yaml > plan5.txt 2>&1 || { cat plan5.txt; exit 1; }
+expect_grep '! redo   disk-copy vda' plan5.txt
+expect_grep 'inputs changed: xenserver_snapshot_time' plan5.txt
+mv web1.xva.keep exports/web1.xva
+rm -rf src && mv src.keep src
+
 # A host without /export_raw_vdi (404): the whole-VM export instead, asked
 # for once per disk, not the raw one again after the first 404.
 start_server port3 sh -c "exec $XS --port-file \"\$PORT_FILE\" --password-file pw --vm exports/web1.xva:Halted --no-raw-vdi --state xs3.json"

@@ -470,6 +470,7 @@ def build_ova(args, disks, cds, vifs, rng):
         "recommendations": "", "xenstore_data": {}, "ha_always_run": False,
         "ha_restart_priority": "", "is_a_snapshot": False,
         "snapshot_of": NULL_REF, "snapshots": [], "tags": [],
+        "snapshot_time": args.snapshot_time,
         "blocked_operations": {}, "snapshot_info": {},
         "snapshot_metadata": "", "parent": NULL_REF, "children": [],
         "bios_strings": {}, "protection_policy": NULL_REF,
@@ -797,6 +798,8 @@ def main(argv=None):
     g.add_argument("--name", default="vm1", help="name_label (default: vm1)")
     g.add_argument("--description", default="exported by mkxva.py")
     g.add_argument("--uuid", help="VM uuid (default: derived from --seed)")
+    g.add_argument("--snapshot-time", default="19700101T00:00:00Z",
+                   help="VM snapshot_time, as xapi writes it (default: the epoch, never)")
     g.add_argument("--memory", type=parse_size, default=1 << 30,
                    help="memory_static_max, e.g. 512M, 2GiB (default: 1GiB)")
     g.add_argument("--vcpus", type=int, default=1, help="(default: 1)")
