@@ -96,6 +96,30 @@ expect_grep "web1: deleted disk $pool/$vm-vda.raw" rb.txt
 $VIRSH undefine "$vm" >/dev/null
 rm -rf .convoy
 
+# adopt: true takes a same-named volume over: overwritten with the
+# source's bytes.  rollback --keep-volumes then removes the domain only.
+$VIRSH vol-create-as "$pool" "$vm-vdb.raw" 1M --format raw >/dev/null
+printf 'precious' | dd of="pool/$vm-vdb.raw" conv=notrunc 2>/dev/null
+LV_VM=$vm libvirt_manifest "$d" "$pool"
+sed -i "s|{name: web1, source: exports, rename: $vm}|{name: web1, source: exports, rename: $vm, adopt: true}|" manifest.yaml
+"$CONVOY" apply --yes manifest.yaml > apply.txt 2>&1 || { cat apply.txt; fail "adopting the volume failed"; }
+cmp src/xvdb.raw "pool/$vm-vdb.raw" || fail "the adopted volume does not hold the source's bytes"
+"$CONVOY" rollback --yes --keep-volumes manifest.yaml web1 > rbk.txt 2>&1 || { cat rbk.txt; fail "rollback --keep-volumes failed"; }
+expect_grep "web1: kept disk $pool/$vm-vdb.raw" rbk.txt
+$VIRSH dominfo "$vm" >/dev/null 2>&1 && fail "rollback --keep-volumes left the domain"
+$VIRSH vol-info --pool "$pool" "$vm-vda.raw" >/dev/null 2>&1 || fail "rollback --keep-volumes deleted vda"
+$VIRSH vol-delete --pool "$pool" "$vm-vda.raw" >/dev/null
+$VIRSH vol-delete --pool "$pool" "$vm-vdb.raw" >/dev/null
+rm -rf .convoy
+
+# A pool that exists but is not started.
+mkdir -p stopped/pool
+stopped=convoy-t-stopped-$$
+$VIRSH pool-define-as "$stopped" dir --target "$d/stopped/pool" >/dev/null
+cleanup_fn "$VIRSH pool-undefine '$stopped' >/dev/null 2>&1 || true"
+LV_VM=$vm libvirt_manifest "$d" "$stopped"
+blocked "libvirt: storage pool '$stopped' on 'qemu:///system' is not active (disk vda); start it with virsh pool-start"
+
 # A missing pool.
 LV_VM=$vm libvirt_manifest "$d" convoy-no-such-pool
 blocked "storage pool 'convoy-no-such-pool' does not exist on 'qemu:///system' (disk vda)"
