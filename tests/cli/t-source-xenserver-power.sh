@@ -126,4 +126,30 @@ assert expired >= 2, "the pool expired sessions %d times" % expired
 assert logins <= expired + 2, "%d logins for %d expiries" % (logins, expired)
 print("%d calls, %d expiries, %d logins" % (len(calls), expired, logins))
 PY
+
+# A VM named by its uuid; two VMs of one name_label: refused, asking for
+# the uuid; source_power set on the wave reaches its VMs.
+$MKXVA -o exports/twin.xva --name web1 --uuid 0f1e2d3c-0000-4000-8000-0000000000aa --hvm \
+    --disk "hda=size:1M,ref=Ref:4,pattern=6" > /dev/null
+start_server port6 sh -c "exec $XS --port-file \"\$PORT_FILE\" --password-file pw --vm exports/web1.xva:Halted --vm exports/twin.xva:Running --state xs6.json"
+port=$port6
+write_manifest leave ""
+expect_exit 1 "$CONVOY" plan manifest.yaml > plan6.txt 2>&1
+expect_grep "source 'pool': 2 VMs are named 'web1'; name the VM by its uuid" plan6.txt
+sed -i 's|    vms: \[{name: web1, source: pool}\]|    source_power: shutdown\n    vms: [{name: 0f1e2d3c-0000-4000-8000-0000000000aa, source: pool, rename: twin}]|' manifest.yaml
+expect_exit 2 "$CONVOY" plan manifest.yaml > plan7.txt 2>&1 || { cat plan7.txt manifest.yaml; exit 1; }
+expect_grep 'source-shutdown' plan7.txt
+rm -rf out .convoy
+expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply7.txt 2>&1 || { cat apply7.txt; exit 1; }
+expect_grep '"web1": "Halted"' xs6.json
+[ -f out/twin.xml ] || fail "the VM named by its uuid was not migrated"
+
+# The password (from password_file) and the sessions are in no plan, log,
+# report or state store of this test.
+requires strings
+"$CONVOY" report manifest.yaml > report.txt
+no_secret "pw-$$" plan*.txt apply*.txt report.txt .convoy/state.db
+for f in plan*.txt apply*.txt report.txt; do
+    grep -q 'OpaqueRef:session' "$f" && fail "a session id in $f"
+done
 exit 0
