@@ -147,8 +147,12 @@ http_set_error(GError **error, bool *transient, CURLcode rc, long status,
     if (transient != NULL)
         *transient = curl_code_is_transient(rc, status);
     if (rc == CURLE_HTTP_RETURNED_ERROR)
+        /* A client error will not go away by asking again (except a
+         * timeout or rate limit): not an I/O error, so no step retries. */
         g_set_error(error, CONVOY_ERROR,
-                    status == 404 ? CONVOY_ERROR_NOT_FOUND : CONVOY_ERROR_IO,
+                    status == 404 ? CONVOY_ERROR_NOT_FOUND
+                    : status >= 400 && status < 500 && status != 408 && status != 429
+                        ? CONVOY_ERROR_FAILED : CONVOY_ERROR_IO,
                     "curl: %s: the server answered HTTP %ld", label, status);
     else
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO, "curl: %s: %s",
