@@ -67,17 +67,37 @@ expect_grep "6 VMs: <b class='s-done'>6 done</b>" log/night.html
 for w in wave-1 wave-2; do
     expect_grep "convoy apply --yes --wave $w manifests/" cron/convoy.cron
 done
-grep -v '^#' cron/convoy.cron | grep -v '^[A-Z]*=' | grep -v '^$' |
+grep -v '^#' cron/convoy.cron | grep -v '^[A-Z_]*=' | grep -v '^$' |
     while read -r min hour dom mon dow user cmd; do
         [ -n "$cmd" ] && [ "$user" = convoy ] || fail "cron line without user and command"
     done
 expect_grep '^ExecStart=/usr/local/bin/convoy apply --yes --log-format=json --wave %i manifests/$' systemd/convoy-apply@.service
-expect_grep '^OnCalendar=Sat ' systemd/convoy-apply@.timer
+expect_grep '^OnCalendar=Sat .* Europe/Paris$' systemd/convoy-apply@.timer
+# Every OnCalendar= parses, and the timer fires inside the waves' window
+# (Sat 22:00-Sun 04:00 Europe/Paris) only.
+if command -v systemd-analyze > /dev/null; then
+    sed -n 's/^OnCalendar=//p' systemd/convoy-apply@.timer | while read -r spec; do
+        systemd-analyze calendar --iterations=3 "$spec" > cal.txt 2>&1 || { cat cal.txt; fail "OnCalendar '$spec' does not parse"; }
+    done
+    python3 - systemd/convoy-apply@.timer <<'PY'
+import re, sys
+# Sat 22:00, Sat 23:00, Sun 00:00 .. 03:00, all in the window's zone
+ok = {("Sat", h) for h in (22, 23)} | {("Sun", h) for h in range(0, 4)}
+got = set()
+for line in open(sys.argv[1]):
+    m = re.match(r"OnCalendar=(\w+) \*-\*-\* (\d+)(?:\.\.(\d+))?:00:00 Europe/Paris$", line.strip())
+    if m:
+        lo = int(m.group(2)); hi = int(m.group(3) or lo)
+        got |= {(m.group(1), h) for h in range(lo, hi + 1)}
+assert got == ok, sorted(got)
+PY
+fi
+grep -q '^CRON_TZ=Europe/Paris$' cron/convoy.cron || fail "the cron file does not say its time zone"
 # examples/moves: host moves between placeholder hosts; validated only
 # (tests/libvirt/t-libvirt-move.sh runs moves against real daemons).
 expect_exit 0 "$CONVOY" validate "$abs_top_srcdir/examples/moves/manifest.yaml" > moves.txt
 expect_grep 'valid: 1 file, 0 sources, 3 targets, 1 wave, 0 VMs, 4 moves' moves.txt
-python3 -c 'import sys, yaml' 2>/dev/null && python3 - ci/github-workflow.yml <<'PY'
+python3 -c 'import sys, yaml' 2>/dev/null && python3 - .github/workflows/convoy-plan.yml <<'PY'
 import sys, yaml
 w = yaml.safe_load(open(sys.argv[1]))
 steps = w["jobs"]["plan"]["steps"]

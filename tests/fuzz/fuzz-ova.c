@@ -1,5 +1,7 @@
-/* fuzz-ova: raw bytes → the ova.xml parser (strict and lenient), then a
- * walk over the model so the sanitizers see every string it holds. */
+/* fuzz-ova: raw bytes → the ova.xml parser (strict and lenient), a walk
+ * over the model so the sanitizers see every string it holds, then what
+ * plan and convert do with it: the Xen domain XML built from the model,
+ * and that domain through the shipped xen-to-kvm rules. */
 #include "config.h"
 
 #include <stddef.h>
@@ -7,6 +9,7 @@
 #include <string.h>
 #include <glib.h>
 
+#include "convert/convert.h"
 #include "xva/xva.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -36,6 +39,33 @@ walk(const struct xva_meta *m)
     return n;
 }
 
+/* The shipped xen-to-kvm rules, loaded once. */
+static struct rule_set *
+xen_to_kvm(void)
+{
+    static struct rule_set *rs;
+    static const char *const dirs[] = {CONVOY_SRC_RULESDIR "/domain", NULL};
+
+    if (rs == NULL)
+        rs = rule_set_load_named("xen-to-kvm", dirs, NULL);
+    return rs;
+}
+
+static void
+convert_ova(const struct xva_meta *m)
+{
+    xmlDoc *doc = convert_domain_from_ova(m, NULL);
+    struct rule_set *sets[] = {xen_to_kvm()};
+    struct convert_request req = {.input_name = "fuzz.ova.xml", .sets = sets, .n_sets = 1};
+
+    if (doc == NULL)
+        return;
+    g_free(convert_xml_format(doc));
+    if (sets[0] != NULL && convert_domain(doc, &req, NULL, NULL, NULL))
+        g_free(convert_xml_format(doc));
+    xmlFreeDoc(doc);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -47,6 +77,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (m != NULL) {
             (void)walk(m);
+            convert_ova(m);
             xva_meta_free(m);
         }
     }
