@@ -125,9 +125,16 @@ render_text(const struct report *r, bool markdown)
                         g_string_append_printf(o, "    | %s\n", lines[x]);
             }
         }
-        if (markdown && v->domain_xml != NULL)
+        if (markdown && v->domain_xml != NULL) {
             g_string_append_printf(o, "\n<details><summary>domain XML</summary>\n\n```xml\n%s```\n\n</details>\n",
                                    v->domain_xml);
+        } else if (v->domain_xml != NULL) {
+            g_auto(GStrv) lines = g_strsplit(v->domain_xml, "\n", -1);
+            g_string_append(o, "  domain XML:\n");
+            for (guint x = 0; lines[x] != NULL; x++)
+                if (lines[x][0] != '\0')
+                    g_string_append_printf(o, "    %s\n", lines[x]);
+        }
     }
     return g_string_free(o, FALSE);
 }

@@ -32,6 +32,8 @@ expect_grep '^web1 → web1-kvm (wave wave-1): done, copied 72.0 MiB' r.txt
 expect_grep '^  disk-copy/vda          done .*64.0 MiB at .*, xxh64:[0-9a-f]\{16\}' r.txt
 expect_grep '^db1 → db1 (wave wave-1): failed' r.txt
 expect_grep "error: disk 'vda': disk 'Ref:20' chunk 00000000: xxhash mismatch" r.txt
+expect_grep "^  domain XML:" r.txt
+expect_grep "^    <domain type='kvm'>" r.txt
 
 expect_exit 0 "$CONVOY" report --wave wave-1 --format markdown manifest.yaml > r.md
 expect_grep '^# convoy report: wave wave-1' r.md
@@ -58,6 +60,14 @@ PY
 expect_exit 0 "$CONVOY" report --format html -o r.html manifest.yaml
 expect_grep "<div class='bar done'" r.html
 expect_grep "<div class='bar failed'" r.html
+# one bar per recorded attempt, no more, no fewer
+python3 - r.json r.html <<'PY'
+import json, re, sys
+r = json.load(open(sys.argv[1]))
+attempts = sum(len(s["attempts_log"]) for v in r["vms"] for s in v["steps"])
+bars = len(re.findall(r"<div class='bar ", open(sys.argv[2]).read()))
+assert attempts > 0 and bars == attempts, (bars, attempts)
+PY
 expect_grep '&lt;domain type=' r.html
 expect_exit 64 "$CONVOY" report --format pdf manifest.yaml 2> bad.err
 expect_grep "'--format': expected text, markdown, html or json, got 'pdf'" bad.err
