@@ -56,6 +56,15 @@ assert [h["hook"] for h in vms["web1"]["hooks"]] == ["pre", "post"]
 assert vms["db1"]["hooks"][0]["ok"] is False
 ' || fail "report JSON hooks"
 
+# The cause fixed, the next apply redoes only what failed: db1 and slow1,
+# not a single step of web1.
+sed -i "s|hooks: {pre: 'echo draining db1; exit 3'}|hooks: {pre: 'echo drained'}|; s|hooks: {pre: 'sleep 30', timeout: 1s}|hooks: {pre: 'true'}|" manifest.yaml
+expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply2.log 2>&1 || { cat apply2.log; fail "the second apply failed"; }
+expect_grep "Applied: 6 steps done, 0 failed, 0 skipped" apply2.log
+grep -q '^web1/' apply2.log && fail "the second apply ran steps of web1 again"
+expect_grep '^db1/disk-copy/vda: starting' apply2.log
+expect_grep '^slow1/domain-define: done' apply2.log
+
 # stop-wave: the first VM fails, so no other VM of the wave starts.
 d2=$(scratch)
 make_fixture "$d2" 4M
