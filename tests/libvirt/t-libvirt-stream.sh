@@ -79,8 +79,21 @@ for i in $(seq 1 8); do
     grep -q '~ resume' plan.$i.txt && resumed=$((resumed + 1))
 done
 echo "killed $kills times; $resumed plans offered to resume"
-[ "$kills" -ge 1 ] || fail "no kill landed"
+[ "$kills" -ge 2 ] || fail "only $kills kills landed"
+# One more kill past a third of vdb, so that the last apply resumes it.
+"$CONVOY" apply --yes manifest.yaml > apply.b.last.log 2>&1 &
+pid=$!
+for k in $(seq 1 600); do
+    grep -q 'web1/disk-copy/vdb: [4-9]0%' apply.b.last.log 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.02
+done
+kill -9 "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+expect_exit 2 "$CONVOY" plan manifest.yaml > plan.last.txt
+expect_grep '~ resume disk-copy vdb' plan.last.txt
 "$CONVOY" apply --yes manifest.yaml > apply.b.log 2>&1 || { tail -20 apply.b.log; fail "final apply failed"; }
+expect_grep 'web1/disk-copy/vdb: resuming' apply.b.log
 same_content "pool/$vm-vda.raw" src/xvda.raw
 same_content "pool/$vm-vdb.raw" src/xvdb.raw
 [ "$(vols)" = "$vm-vda.raw $vm-vdb.raw other.raw " ] || fail "after resume, volumes: $(vols)"
