@@ -82,28 +82,6 @@ warn_ignored_windows(const struct manifest *m, const char *wave)
     }
 }
 
-/* --log-format=json: one JSON object on a line of standard output, with
- * the time and the event, then the members members() writes. */
-static void
-json_event(const char *event, void (*members)(struct json *, const void *),
-           const void *opaque)
-{
-    struct json j;
-    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-    g_autofree char *t = g_date_time_format_iso8601(now);
-
-    json_init(&j, false);
-    json_begin_object(&j);
-    json_kv_string(&j, "time", t);
-    json_kv_string(&j, "event", event);
-    members(&j, opaque);
-    json_end_object(&j);
-    g_autofree char *line = json_steal(&j);
-    json_release(&j);
-    printf("%s\n", line);
-    fflush(stdout);
-}
-
 static void
 plan_members(struct json *j, const void *opaque)
 {
@@ -265,7 +243,7 @@ cmd_apply(int argc, char **argv)
     struct summary sm = {.res = &res, .not_evaluated = p->errors->len};
     bool json = log_format == CLI_LOG_FORMAT_JSON;
     if (json) {
-        json_event("plan", plan_members, p);
+        cli_json_event("plan", plan_members, p);
     } else {
         text = plan_render_text(p);
         fputs(text, stdout);
@@ -277,7 +255,7 @@ cmd_apply(int argc, char **argv)
     if (!plan_has_changes(p) && p->errors->len == 0) {
         sm.outcome = "nothing-to-do";
         if (json)
-            json_event("summary", summary_members, &sm);
+            cli_json_event("summary", summary_members, &sm);
         else
             printf("Nothing to do.\n");
         return CONVOY_EXIT_OK;
@@ -291,7 +269,7 @@ cmd_apply(int argc, char **argv)
                 return CONVOY_EXIT_INTERRUPTED;
             sm.outcome = "not-applied";
             if (json)
-                json_event("summary", summary_members, &sm);
+                cli_json_event("summary", summary_members, &sm);
             else
                 printf("Not applied.\n");
             return CONVOY_EXIT_OK;
@@ -318,7 +296,7 @@ cmd_apply(int argc, char **argv)
     if (res.vms_started == 0 && res.vms_outside_window > 0 && res.failed == 0) {
         sm.outcome = "outside-window";
         if (json)
-            json_event("summary", summary_members, &sm);
+            cli_json_event("summary", summary_members, &sm);
         else
             printf("\nOutside window, nothing started: %u VM%s wait for their wave's window.\n",
                    res.vms_outside_window, res.vms_outside_window == 1 ? "" : "s");
@@ -326,7 +304,7 @@ cmd_apply(int argc, char **argv)
     }
     sm.outcome = "applied";
     if (json) {
-        json_event("summary", summary_members, &sm);
+        cli_json_event("summary", summary_members, &sm);
     } else {
         printf("\nApplied: %u step%s done, %u failed, %u skipped", res.done,
                res.done == 1 ? "" : "s", res.failed, res.skipped);

@@ -64,3 +64,10 @@ struct progress *progress_new(const struct plan *p, enum cli_log_format format);
 /* Fill obs with callbacks into pr. */
 void progress_observer(struct progress *pr, struct exec_observer *obs);
 void progress_free(struct progress *pr);
+
+struct json;
+/* --log-format=json: one JSON object on a line of standard output, with
+ * "time" (now, UTC) and "event", then the members members() writes;
+ * flushed. */
+void cli_json_event(const char *event, void (*members)(struct json *, const void *),
+                    const void *opaque);

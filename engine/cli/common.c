@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/json.h"
 #include "util/error.h"
 
 int
@@ -69,4 +70,24 @@ const char *
 cli_state_path(const struct manifest *m, const char *opt_state)
 {
     return opt_state != NULL ? opt_state : m->state_path;
+}
+
+void
+cli_json_event(const char *event, void (*members)(struct json *, const void *),
+               const void *opaque)
+{
+    struct json j;
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    g_autofree char *t = g_date_time_format_iso8601(now);
+
+    json_init(&j, false);
+    json_begin_object(&j);
+    json_kv_string(&j, "time", t);
+    json_kv_string(&j, "event", event);
+    members(&j, opaque);
+    json_end_object(&j);
+    g_autofree char *line = json_steal(&j);
+    json_release(&j);
+    printf("%s\n", line);
+    fflush(stdout);
 }

@@ -101,6 +101,20 @@ draw(struct progress *pr, bool force)
     fflush(stderr);
 }
 
+struct say_members {
+    const char *vm, *step, *message;
+};
+
+static void
+say_write(struct json *j, const void *opaque)
+{
+    const struct say_members *sm = opaque;
+
+    json_kv_string(j, "vm", sm->vm);
+    json_kv_string(j, "step", sm->step);
+    json_kv_string(j, "message", sm->message);
+}
+
 /* A line for people (above the live block), or a JSON event. */
 static void
 say(struct progress *pr, const char *event, const char *key, const char *vm,
@@ -117,21 +131,8 @@ say(struct progress *pr, const char *event, const char *key, const char *vm,
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     if (pr->format == CLI_LOG_FORMAT_JSON) {
-        struct json j;
-        g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-        g_autofree char *t = g_date_time_format_iso8601(now);
-        json_init(&j, false);
-        json_begin_object(&j);
-        json_kv_string(&j, "time", t);
-        json_kv_string(&j, "event", event);
-        json_kv_string(&j, "vm", vm);
-        json_kv_string(&j, "step", key);
-        json_kv_string(&j, "message", msg);
-        json_end_object(&j);
-        g_autofree char *s = json_steal(&j);
-        json_release(&j);
-        printf("%s\n", s);
-        fflush(stdout);
+        const struct say_members sm = {vm, key, msg};
+        cli_json_event(event, say_write, &sm);
         return;
     }
     erase(pr);
