@@ -8,7 +8,7 @@ cd "$d"
 g=$abs_top_srcdir/tests/convert
 
 # libvirt Xen domain XML, under a name that says nothing
-cp "$g/xen-to-kvm/pv-pygrub.in.xml" pv.data
+cp "$g/xen-to-kvm/pv-pygrub/in.xml" pv.data
 "$CONVOY" convert pv.data > pv.xml
 expect_grep "^<domain type='kvm'>" pv.xml
 expect_grep "<target dev='vda' bus='virtio'/>" pv.xml
@@ -16,14 +16,14 @@ expect_grep "<mac address='00:16:3e:10:20:30'/>" pv.xml
 expect_grep "<uuid>8f2d6a3e-1c4b-4e0a-9d7f-2b6c1a9e5f01</uuid>" pv.xml
 
 # xl.cfg: the same result as the golden case
-"$CONVOY" convert "$g/xl/pv-pygrub.cfg" > xl.xml
-cmp xl.xml "$g/xl/pv-pygrub.out.xml" || fail "xl.cfg conversion differs from the golden case"
+"$CONVOY" convert "$g/xl/pv-pygrub/in.cfg" > xl.xml
+cmp xl.xml "$g/xl/pv-pygrub/out.xml" || fail "xl.cfg conversion differs from the golden case"
 # standard input
-"$CONVOY" convert - < "$g/xl/hvm-ovmf.cfg" > stdin.xml
-cmp stdin.xml "$g/xl/hvm-ovmf.out.xml" || fail "conversion from stdin differs"
+"$CONVOY" convert - < "$g/xl/hvm-ovmf/in.cfg" > stdin.xml
+cmp stdin.xml "$g/xl/hvm-ovmf/out.xml" || fail "conversion from stdin differs"
 
 # ova.xml
-"$CONVOY" convert --pool "*=images" "$g/ova/pv-pygrub.ova.xml" > ova.xml
+"$CONVOY" convert --pool "*=images" "$g/ova/pv-pygrub/in.ova.xml" > ova.xml
 expect_grep "^<domain type='kvm'>" ova.xml
 expect_grep "<source pool=.images. volume=" ova.xml
 
@@ -79,7 +79,7 @@ expect_grep "note: disk 'vda' ($d/q.img) is a qcow2 image, not raw as configured
 expect_grep "^(format probe) $d/q.img: set the driver type of disk vda to 'qcow2' (the image is qcow2, not raw)" fmt.ex
 
 # a domain already of type kvm: printed unchanged, with a note
-"$CONVOY" convert "$g/xen-to-kvm/already-kvm.in.xml" > kvm.xml 2> kvm.err
+"$CONVOY" convert "$g/xen-to-kvm/already-kvm/in.xml" > kvm.xml 2> kvm.err
 expect_grep "note: the domain is already of type 'kvm'" kvm.err
 expect_grep "<source network='default'/>" kvm.xml
 

@@ -6,7 +6,7 @@ set -e
 d=$(scratch)
 cd "$d"
 g=$abs_top_srcdir/tests/convert
-in=$g/xen-to-kvm/pv-pygrub.in.xml
+in=$g/xen-to-kvm/pv-pygrub/in.xml
 
 # --explain: one line per change, naming the rule file and line
 "$CONVOY" convert --explain "$in" > out.xml 2> explain.txt
@@ -17,7 +17,7 @@ n=$(wc -l < explain.txt)
 [ "$n" -ge 10 ] || fail "expected at least 10 explained changes, got $n"
 
 # --format json
-"$CONVOY" convert --format json "$g/xl/unknown-keys.cfg" > out.json 2> json.err
+"$CONVOY" convert --format json "$g/xl/unknown-keys/in.cfg" > out.json 2> json.err
 python3 - out.json <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
@@ -29,8 +29,8 @@ PY
 [ ! -s json.err ] || fail "--format json printed on stderr: $(cat json.err)"
 
 # unknown xl.cfg settings: warned with positions, still converted
-"$CONVOY" convert "$g/xl/unknown-keys.cfg" > u.xml 2> u.err
-expect_grep "unknown-keys.cfg:4:1: warning: unknown setting 'frobnicate'" u.err
+"$CONVOY" convert "$g/xl/unknown-keys/in.cfg" > u.xml 2> u.err
+expect_grep "unknown-keys/in.cfg:4:1: warning: unknown setting 'frobnicate'" u.err
 expect_grep "^<domain type='kvm'>" u.xml
 
 # --network and --pool
@@ -68,7 +68,7 @@ expect_grep "<description>migrated by convoy</description>" r.xml
 expect_grep "extra.yaml:4: site-desc: add" r.err
 
 # --boot-dir keeps a PV direct-kernel boot from the KVM host's files
-pvk=$g/xen-to-kvm/pv-direct-kernel.in.xml
+pvk=$g/xen-to-kvm/pv-direct-kernel/in.xml
 "$CONVOY" convert "$pvk" > nok.xml
 if grep -q '<kernel>' nok.xml; then fail "a Xen host kernel path was kept"; fi
 "$CONVOY" convert --boot-dir /boot/guests --explain "$pvk" > k.xml 2> k.err
@@ -77,7 +77,7 @@ expect_grep "<cmdline>root=/dev/vda1 ro console=ttyS0</cmdline>" k.xml
 expect_grep "^--boot-dir /boot/guests: add <kernel>/boot/guests/vmlinuz-5.10</kernel> to /domain/os" k.err
 
 # --cdrom puts an ISO of the KVM host into an emptied drive
-cd1=$g/xen-to-kvm/cdrom.in.xml
+cd1=$g/xen-to-kvm/cdrom/in.xml
 "$CONVOY" convert "$cd1" > cd0.xml
 if grep -q '/srv/iso/debian-12.iso' cd0.xml; then fail "a Xen host ISO path was kept"; fi
 "$CONVOY" convert --explain --cdrom sdc=/var/lib/libvirt/images/debian-12.iso "$cd1" > cd.xml 2> cd.ex
@@ -88,17 +88,17 @@ expect_grep "no CD-ROM drive 'sdz'" cd.err
 expect_exit 64 "$CONVOY" convert --cdrom sdc "$cd1" > /dev/null 2> use.err
 
 # invalid input or rules: exit 3 with FILE:LINE:COL
-expect_exit 3 "$CONVOY" convert "$g/xl/syntax-error-invalid.cfg" > no.xml 2> syn.err
-expect_grep "syntax-error-invalid.cfg:2:8: error: expected '=' after 'memory'" syn.err
+expect_exit 3 "$CONVOY" convert "$g/xl/syntax-error-invalid/in.cfg" > no.xml 2> syn.err
+expect_grep "syntax-error-invalid/in.cfg:2:8: error: expected '=' after 'memory'" syn.err
 [ ! -s no.xml ] || fail "a failed conversion printed XML"
-expect_exit 3 "$CONVOY" convert "$g/xen-to-kvm/malformed-xml-invalid.in.xml" > no.xml 2> bad.err
-expect_grep "malformed-xml-invalid.in.xml:4:10: error: malformed XML" bad.err
-expect_exit 3 "$CONVOY" convert "$g/xen-to-kvm/not-a-domain-invalid.in.xml" > no.xml 2> nd.err
+expect_exit 3 "$CONVOY" convert "$g/xen-to-kvm/malformed-xml-invalid/in.xml" > no.xml 2> bad.err
+expect_grep "malformed-xml-invalid/in.xml:4:10: error: malformed XML" bad.err
+expect_exit 3 "$CONVOY" convert "$g/xen-to-kvm/not-a-domain-invalid/in.xml" > no.xml 2> nd.err
 expect_grep "error: not a libvirt domain" nd.err
-expect_exit 3 "$CONVOY" convert "$g/xen-to-kvm/disk-no-source-invalid.in.xml" > no.xml 2> ns.err
+expect_exit 3 "$CONVOY" convert "$g/xen-to-kvm/disk-no-source-invalid/in.xml" > no.xml 2> ns.err
 expect_grep "disk 'xvda' has no source" ns.err
-expect_exit 3 "$CONVOY" convert --rules "$g/rules-invalid/unknown-key.yaml" "$in" > no.xml 2> rules.err
-expect_grep "unknown-key.yaml:[0-9]*:[0-9]*: error: unknown key" rules.err
+expect_exit 3 "$CONVOY" convert --rules "$g/rules-invalid/unknown-key/in.yaml" "$in" > no.xml 2> rules.err
+expect_grep "unknown-key/in.yaml:[0-9]*:[0-9]*: error: unknown key" rules.err
 
 # usage
 expect_exit 64 "$CONVOY" convert > /dev/null 2> use.err

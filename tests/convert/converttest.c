@@ -1,13 +1,15 @@
 /* converttest: the golden-file driver of engine/convert (STYLE.md 6).
- * One invocation runs one case of one family:
- *   converttest RULESET CASE   tests/convert/RULESET/CASE.in.xml → .out.xml|.err
- *   converttest ova CASE       tests/convert/ova/CASE.ova.xml → CASE.xen.xml|.err,
- *                              then xen-to-kvm → CASE.out.xml
- *   converttest rules-invalid CASE   tests/convert/rules-invalid/CASE.yaml → .err
- *   converttest xl CASE        tests/convert/xl/CASE.cfg → CASE.xen.xml (the
- *                              parsed Xen domain), then xen-to-kvm → .out.xml
- * CASE.boot-dir (optional) holds the convert_request boot_dir.
- * In the XML families .err holds what `convoy convert` prints on standard
+ * One invocation runs one case of one family.  Each case is a folder tests/convert/FAMILY/CASE/ holding its input, the
+ * rules it uses (rules: the name of a shipped set; or rules.yaml, its own)
+ * and what it must give:
+ *   converttest xen-to-kvm CASE   in.xml → out.xml|err
+ *   converttest ova CASE       in.ova.xml → xen.xml|err, then → out.xml
+ *   converttest rules-invalid CASE   in.yaml → err
+ *   converttest xl CASE        in.cfg → xen.xml (the parsed Xen domain),
+ *                              then → out.xml|err
+ * Optional: boot-dir (the convert_request boot_dir), net (a network
+ * mapping), interfaces.xml (virt-v2v's expected interfaces).
+ * In the XML families err holds what `convoy convert` prints on standard
  * error: the error of a failed case, or the warnings and notes of a case
  * that converts (absent when there are none).
  * CONVOY_TEST_REGENERATE=1 rewrites the expected files; CONVOY_TEST_DEBUG=1
@@ -42,7 +44,7 @@ struct tcase {
     const char *family;
     const char *name;
     char *dir;  /* tests/convert/FAMILY */
-    char *base; /* dir/name */
+    char *base; /* dir/name/: the case's folder, its files named below */
 };
 
 /* ------------------------------------------------------------------ */
@@ -322,17 +324,31 @@ struct xml_run {
 static struct rule_set *
 load_rules(const struct tcase *tc, GError **error)
 {
-    g_autofree char *override = g_strconcat(tc->base, ".rules.yaml", NULL);
-    const char *set = strcmp(tc->family, "xl") == 0 || strcmp(tc->family, "ova") == 0
-                          ? "xen-to-kvm" : tc->family;
-    g_autofree char *shipped = g_strdup_printf("%s/rules/domain/%s.yaml", ABS_TOP_SRCDIR, set);
-    const char *path = g_file_test(override, G_FILE_TEST_EXISTS) ? override : shipped;
-    g_autofree char *shown = g_file_test(override, G_FILE_TEST_EXISTS)
-                                 ? g_strconcat(tc->name, ".rules.yaml", NULL)
-                                 : g_strdup_printf("rules/domain/%s.yaml", set);
+    /* The case's own rules (rules.yaml), or the shipped set its 'rules'
+     * file names. */
+    g_autofree char *override = g_strconcat(tc->base, "rules.yaml", NULL);
+    g_autofree char *named = g_strconcat(tc->base, "rules", NULL);
+    g_autofree char *set = NULL;
+    g_autofree char *shipped = NULL;
+    g_autofree char *shown = NULL;
     g_autofree char *data = NULL;
+    const char *path = override;
     size_t len = 0;
 
+    if (g_file_test(override, G_FILE_TEST_EXISTS)) {
+        shown = g_strconcat(tc->name, ".rules.yaml", NULL);
+    } else {
+        set = read_file(named, NULL);
+        if (set == NULL) {
+            fprintf(stderr, "case '%s' has neither rules.yaml nor rules (a shipped set's name)\n",
+                    tc->base);
+            exit(EXIT_HARNESS);
+        }
+        g_strstrip(set);
+        shipped = g_strdup_printf("%s/rules/domain/%s.yaml", ABS_TOP_SRCDIR, set);
+        shown = g_strdup_printf("rules/domain/%s.yaml", set);
+        path = shipped;
+    }
     data = read_file(path, &len);
     if (data == NULL) {
         fprintf(stderr, "cannot read '%s'\n", path);
@@ -348,7 +364,7 @@ convert_text(const struct xml_run *run, const char *text, size_t len, bool with_
              GPtrArray *explain, GError **error)
 {
     g_autofree char *in_name = g_strconcat(run->tc->name, ".in.xml", NULL);
-    g_autofree char *net_path = g_strconcat(run->tc->base, ".net", NULL);
+    g_autofree char *net_path = g_strconcat(run->tc->base, "net", NULL);
     g_autoptr(xmlDoc) doc = convert_xml_parse(text, len, in_name, error);
     struct rule_set *sets[] = {run->rs};
 
@@ -375,7 +391,7 @@ convert_text(const struct xml_run *run, const char *text, size_t len, bool with_
 static bool
 load_net(const struct xml_run *run, struct netfile *nf)
 {
-    g_autofree char *net_path = g_strconcat(run->tc->base, ".net", NULL);
+    g_autofree char *net_path = g_strconcat(run->tc->base, "net", NULL);
 
     if (!g_file_test(net_path, G_FILE_TEST_EXISTS))
         return false;
@@ -392,7 +408,7 @@ static xmlDoc *
 load_case_input(const struct xml_run *run, GPtrArray *diags, int *xen_rc, GError **error)
 {
     g_autofree char *in_name = g_strconcat(run->tc->name, run->xl ? ".cfg" : ".in.xml", NULL);
-    g_autofree char *in_path = g_strconcat(run->tc->base, run->xl ? ".cfg" : ".in.xml", NULL);
+    g_autofree char *in_path = g_strconcat(run->tc->base, run->xl ? "in.cfg" : "in.xml", NULL);
     g_autofree char *in = NULL;
     size_t len = 0;
 
@@ -406,7 +422,7 @@ load_case_input(const struct xml_run *run, GPtrArray *diags, int *xen_rc, GError
         return convert_xml_parse_input(in, len, in_name, error);
 #ifdef HAVE_XL_CFG
     {
-        g_autofree char *xen_path = g_strconcat(run->tc->base, ".xen.xml", NULL);
+        g_autofree char *xen_path = g_strconcat(run->tc->base, "xen.xml", NULL);
         xmlDoc *doc = xl_cfg_parse(in_name, in, len, diags, error);
         g_autofree char *text = NULL;
 
@@ -442,8 +458,8 @@ static int
 check_convert(const void *data)
 {
     struct xml_run *run = (struct xml_run *)data;
-    g_autofree char *out_path = g_strconcat(run->tc->base, ".out.xml", NULL);
-    g_autofree char *err_path = g_strconcat(run->tc->base, ".err", NULL);
+    g_autofree char *out_path = g_strconcat(run->tc->base, "out.xml", NULL);
+    g_autofree char *err_path = g_strconcat(run->tc->base, "err", NULL);
     g_autoptr(GPtrArray) diags = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GString) diag_text = g_string_new(NULL);
     g_autoptr(GError) err = NULL;
@@ -460,7 +476,7 @@ check_convert(const void *data)
         g_autofree char *in_name =
             g_strconcat(run->tc->name, run->xl ? ".cfg" : ".in.xml", NULL);
         struct convert_request req = {.input_name = in_name, .sets = sets, .n_sets = 1};
-        g_autofree char *boot_path = g_strconcat(run->tc->base, ".boot-dir", NULL);
+        g_autofree char *boot_path = g_strconcat(run->tc->base, "boot-dir", NULL);
         g_autofree char *boot_dir = read_file(boot_path, NULL);
 
         if (boot_dir != NULL)
@@ -584,7 +600,7 @@ static int
 check_interfaces(const void *data)
 {
     const struct xml_run *run = data;
-    g_autofree char *path = g_strconcat(run->tc->base, ".interfaces.xml", NULL);
+    g_autofree char *path = g_strconcat(run->tc->base, "interfaces.xml", NULL);
     g_autofree char *want_xml = NULL;
     g_autofree char *want = NULL;
     g_autofree char *got = NULL;
@@ -641,9 +657,9 @@ static int
 check_ova(const void *data)
 {
     struct ova_run *run = (struct ova_run *)data;
-    g_autofree char *in_path = g_strconcat(run->tc->base, ".ova.xml", NULL);
-    g_autofree char *out_path = g_strconcat(run->tc->base, ".xen.xml", NULL);
-    g_autofree char *err_path = g_strconcat(run->tc->base, ".err", NULL);
+    g_autofree char *in_path = g_strconcat(run->tc->base, "in.ova.xml", NULL);
+    g_autofree char *out_path = g_strconcat(run->tc->base, "xen.xml", NULL);
+    g_autofree char *err_path = g_strconcat(run->tc->base, "err", NULL);
     g_autofree char *in = NULL;
     g_autoptr(GError) err = NULL;
     g_autoptr(xva_meta) meta = NULL;
@@ -671,7 +687,7 @@ static int
 check_ova_kvm(const void *data)
 {
     struct ova_run *run = (struct ova_run *)data;
-    g_autofree char *out_path = g_strconcat(run->tc->base, ".out.xml", NULL);
+    g_autofree char *out_path = g_strconcat(run->tc->base, "out.xml", NULL);
     g_autofree char *in_name = g_strconcat(run->tc->name, ".xen.xml", NULL);
     g_autoptr(GError) err = NULL;
     g_autoptr(rule_set) rs = load_rules(run->tc, &err);
@@ -754,16 +770,21 @@ check_rules_invalid(const void *data)
 {
     const struct tcase *tc = data;
     g_autofree char *yaml = g_strconcat(tc->name, ".yaml", NULL);
-    g_autofree char *err_path = g_strconcat(tc->base, ".err", NULL);
+    g_autofree char *in_path = g_strconcat(tc->base, "in.yaml", NULL);
+    g_autofree char *err_path = g_strconcat(tc->base, "err", NULL);
     g_autoptr(GError) err = NULL;
     g_autoptr(rule_set) rs = NULL;
     g_autofree char *text = NULL;
+    g_autofree char *text_in = NULL;
+    size_t len = 0;
 
-    if (chdir(tc->dir) != 0) {
-        fprintf(stderr, "cannot enter '%s': %s\n", tc->dir, g_strerror(errno));
+    /* loaded under the case's name, as its messages show it */
+    text_in = read_file(in_path, &len);
+    if (text_in == NULL) {
+        fprintf(stderr, "cannot read '%s'\n", in_path);
         exit(EXIT_HARNESS);
     }
-    rs = rule_set_load_file(yaml, &err);
+    rs = rule_set_load_data(yaml, text_in, len, &err);
     if (rs != NULL) {
         fprintf(stderr, "'%s' loaded, but it should fail\n", yaml);
         return 1;
@@ -790,7 +811,7 @@ main(int argc, char **argv)
     tc.family = argv[1];
     tc.name = argv[2];
     tc.dir = g_build_filename(ABS_SRCDIR, "convert", tc.family, NULL);
-    tc.base = g_build_filename(tc.dir, tc.name, NULL);
+    tc.base = g_strconcat(tc.dir, "/", tc.name, "/", NULL);
 
     if (strcmp(tc.family, "rules-invalid") == 0) {
         g_autofree char *title = g_strdup_printf("rules-invalid/%s", tc.name);

@@ -54,10 +54,10 @@ undefine_all() {
 }
 cleanup_fn undefine_all
 
-for f in "$abs_top_srcdir"/tests/convert/xen-to-kvm/*.out.xml \
-         "$abs_top_srcdir"/tests/convert/xl/*.out.xml \
-         "$abs_top_srcdir"/tests/convert/ova/*.out.xml; do
-    case=$(basename "$(dirname "$f")")/$(basename "$f" .out.xml)
+for f in "$abs_top_srcdir"/tests/convert/xen-to-kvm/*/out.xml \
+         "$abs_top_srcdir"/tests/convert/xl/*/out.xml \
+         "$abs_top_srcdir"/tests/convert/ova/*/out.xml; do
+    case=$(basename "$(dirname "$(dirname "$f")")")/$(basename "$(dirname "$f")")
     n=$((n + 1))
     name="convoy-it-$$-$n"
     # KVM cannot run guests here; define as TCG (the manifest's
