@@ -298,7 +298,7 @@ cmd_apply(int argc, char **argv)
         if (json)
             cli_json_event("summary", summary_members, &sm);
         else
-            printf("\nOutside window, nothing started: %u VM%s wait for their wave's window.\n",
+            printf("\noutside window, nothing started: %u VM%s wait for their wave's window.\n",
                    res.vms_outside_window, res.vms_outside_window == 1 ? "" : "s");
         return CONVOY_EXIT_OK;
     }

@@ -45,7 +45,7 @@ PY
 rm out/web1-kvm.xml
 sed -i 's|^  - name: wave-1$|  - name: wave-1\n    window: {not_before: "2020-01-01T00:00:00Z", not_after: "2020-01-02T00:00:00Z"}|' manifest.yaml
 expect_exit 0 "$CONVOY" apply --yes manifest.yaml > a4.log 2> a4.err
-expect_grep "Outside window, nothing started" a4.log
+expect_grep "outside window, nothing started" a4.log
 expect_grep "posted the summary of wave 'wave-1' to the notify webhook" a4.err
 python3 - hook/3.json <<'PY'
 import json, sys

@@ -36,7 +36,7 @@ expect_exit 0 "$CONVOY" apply --yes --wave wave-1 manifest.yaml > w1.log
 
 # 21:30 in Paris on Saturday: the window opens at 22:00 local.
 CONVOY_NOW=2026-12-05T20:30:00Z expect_exit 0 "$CONVOY" apply --yes --wave wave-2 manifest.yaml > out1.log
-expect_grep 'Outside window, nothing started: 2 VMs wait' out1.log
+expect_grep 'outside window, nothing started: 2 VMs wait' out1.log
 expect_grep "opens next at 2026-12-05T22:00:00+01:00" out1.log
 [ ! -e out/big-vda.raw ] && [ ! -e out/small-vda.raw ] || fail "a VM started outside the window"
 
@@ -69,7 +69,7 @@ expect_exit 0 "$CONVOY" plan --wave wave-2 manifest.yaml > /dev/null
 
 # A window long past: nothing starts, unless --ignore-window, which warns.
 expect_exit 0 "$CONVOY" apply --yes --wave wave-3 manifest.yaml > out4.log
-expect_grep "Outside window, nothing started" out4.log
+expect_grep "outside window, nothing started" out4.log
 expect_grep "it closed at 2020-01-02T00:00:00Z" out4.log
 expect_exit 0 "$CONVOY" apply --yes --ignore-window --wave wave-3 manifest.yaml > out5.log 2> out5.err
 expect_grep "warning: --ignore-window: wave 'wave-3' starts whatever its window" out5.err

@@ -48,7 +48,7 @@ expect_grep '^### wave wave-3$' plan.md
 expect_grep '^| web1 → web1-kvm | disk-copy vda | todo | not done yet |$' plan.md
 # Friday night: outside wave-1's window, nothing starts.
 CONVOY_NOW=2026-12-04T22:30:00Z expect_exit 0 "$CONVOY" apply --yes --wave wave-1 manifests/ > fri.log
-expect_grep 'Outside window, nothing started' fri.log
+expect_grep 'outside window, nothing started' fri.log
 # Saturday 23:30 in Paris: wave-1 runs, its hooks log each VM.
 CONVOY_NOW=2026-12-05T22:30:00Z expect_exit 0 "$CONVOY" apply --yes --wave wave-1 manifests/ > sat.log
 [ "$(grep -c ' pre web' log/hooks.log)" -eq 3 ] || fail "pre-hooks did not run for the three web VMs"

@@ -2,7 +2,8 @@
 """inflight.py STATE.db [GROUP=VM,VM… …]: the most VMs that were in flight
 at once, from the state store's events (a VM is in flight from its first
 step's begin to its last step's end), overall and per named group.
-Prints "all N" and "GROUP N" lines."""
+Prints "all N" and "GROUP N" lines, then "span S" (the first begin to
+the last end, seconds) and "sum S" (the VMs' own spans added up)."""
 import sqlite3
 import sys
 
@@ -31,6 +32,11 @@ def most(vms):
 
 
 print("all", most(spans))
+# The run's wall span (first begin to last end) and the sum of the VMs'
+# own spans: what one worker doing them back to back would at least take.
+if spans:
+    print("span %.3f" % (max(hi for _, hi in spans.values()) - min(lo for lo, _ in spans.values())))
+    print("sum %.3f" % sum(hi - lo for lo, hi in spans.values()))
 for g in sys.argv[2:]:
     name, vms = g.split("=", 1)
     print(name, most(vms.split(",")))
