@@ -15,6 +15,7 @@
 #include "disk/disk-priv.h"
 #include "util/autoptr.h"
 #include "util/error.h"
+#include "util/virt.h"
 
 /* Largest single virStreamSend. */
 #define STREAM_CHUNK (4 * 1024 * 1024)
@@ -31,7 +32,7 @@ set_virt_error(GError **error, struct disk_writer *w, const char *what)
 {
     const char *msg = virGetLastErrorMessage();
 
-    g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_LIBVIRT,
+    g_set_error(error, CONVOY_ERROR, virt_error_code(),
                 "libvirt: volume '%s': %s: %s", w->path, what,
                 msg != NULL ? msg : "unknown error");
     return false;

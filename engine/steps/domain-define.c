@@ -112,6 +112,7 @@ define_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
 const struct step_ops step_domain_define = {
     .name = "domain-define",
     .version = 1,
+    .retryable = true,        /* idempotent: a dropped connection is retried */
     .checkpointed = false,
     .inputs = define_inputs,
     .describe = define_describe,

@@ -57,6 +57,7 @@ start_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
 const struct step_ops step_domain_start = {
     .name = "domain-start",
     .version = 1,
+    .retryable = true,        /* idempotent: a dropped connection is retried */
     .checkpointed = false,
     .inputs = start_inputs,
     .describe = start_describe,

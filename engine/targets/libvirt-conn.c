@@ -25,7 +25,7 @@ lv_error(GError **error, const char *fmt, ...)
     va_start(ap, fmt);
     what = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_LIBVIRT, "libvirt: %s: %s",
+    g_set_error(error, CONVOY_ERROR, virt_error_code(), "libvirt: %s: %s",
                 what, msg != NULL ? msg : "unknown error");
     return false;
 }

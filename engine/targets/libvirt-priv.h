@@ -30,8 +30,9 @@ bool lv_connect(struct lv_target *lt, GError **error);
  * itself is thread-safe): when it dropped, reconnect with backoff
  * (0.25 s doubling, CONVOY_LIBVIRT_RETRIES tries, default 6). */
 virConnectPtr lv_conn(struct lv_target *lt, GError **error);
-/* Set a CONVOY_ERROR_LIBVIRT error "libvirt: WHAT: <libvirt's message>";
- * returns false. */
+/* Set the error "libvirt: WHAT: <libvirt's message>", CONVOY_ERROR_LIBVIRT
+ * when the connection failed (transient), else CONVOY_ERROR_FAILED (see
+ * virt_error_code()); returns false. */
 bool lv_error(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* "pool/volume" → its parts (new strings); false if malformed. */
 bool lv_split_location(const char *location, char **pool, char **vol);

@@ -7,6 +7,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "util/error.h"
 #include "util/virt.h"
 
 /* Deep code never prints: libvirt's default error handler would. */
@@ -36,6 +37,30 @@ virt_init(void)
         if (virEventRegisterDefaultImpl() == 0)
             g_thread_unref(g_thread_new("convoy-libvirt-events", event_loop, NULL));
         g_once_init_leave(&done, 1);
+    }
+}
+
+int
+virt_error_code(void)
+{
+    virErrorPtr e = virGetLastError();
+
+    if (e == NULL)
+        return CONVOY_ERROR_LIBVIRT;
+    switch (e->code) {
+    case VIR_ERR_SYSTEM_ERROR:
+    case VIR_ERR_RPC:
+    case VIR_ERR_NO_CONNECT:
+    case VIR_ERR_INVALID_CONN:
+    case VIR_ERR_OPERATION_TIMEOUT:
+    case VIR_ERR_AUTH_UNAVAILABLE:
+        return CONVOY_ERROR_LIBVIRT;
+    default:
+        /* the transport's own failures (a closed socket, a cut stream) */
+        if (e->domain == VIR_FROM_RPC || e->domain == VIR_FROM_REMOTE ||
+            e->domain == VIR_FROM_STREAMS)
+            return CONVOY_ERROR_LIBVIRT;
+        return CONVOY_ERROR_FAILED;
     }
 }
 

@@ -17,6 +17,11 @@ void virt_init(void);
 bool virt_uri_is_remote(const char *uri);
 
 typedef struct _virConnect *virConnectPtr;
+/* The convoy error code for libvirt's last error: CONVOY_ERROR_LIBVIRT
+ * (transient: a reconnect and a retry may help) when the connection or
+ * its transport failed, CONVOY_ERROR_FAILED when the daemon refused (a
+ * rejected XML, a missing object, a denied operation). */
+int virt_error_code(void);
 /* Keepalive on a remote connection (5 s interval, 6 missed answers): a
  * dead peer is noticed in about 30 s, not at the TCP timeout.  NULL when
  * it is on, else a new string saying why not (for a plan warning). */
