@@ -148,22 +148,30 @@ ova_vdi_srs(const struct xva_meta *meta)
     return h;
 }
 
+/* An XVA's facts that convert needs besides its domain: the VM's name and
+ * each VDI's SR name. */
+struct ova_facts {
+    char *name;               /* name_label */
+    GHashTable *vdi_srs;      /* VDI ref → SR name_label */
+};
+
+static void
+ova_facts_clear(struct ova_facts *f)
+{
+    g_clear_pointer(&f->name, g_free);
+    g_clear_pointer(&f->vdi_srs, g_hash_table_unref);
+}
+typedef struct ova_facts ova_facts; /* for g_auto() only */
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ova_facts, ova_facts_clear)
+
 static xmlDoc *
 from_ova(const struct xva_meta *meta, GHashTable **xen_networks,
-         GHashTable **vdi_srs, GError **error)
+         struct ova_facts *facts, GError **error)
 {
     *xen_networks = ova_networks(meta);
-    *vdi_srs = ova_vdi_srs(meta);
+    facts->name = g_strdup(meta->vm.name_label);
+    facts->vdi_srs = ova_vdi_srs(meta);
     return convert_domain_from_ova(meta, error);
-}
-
-static xmlNode *
-child_el(xmlNode *parent, const char *name)
-{
-    for (xmlNode *c = parent != NULL ? parent->children : NULL; c != NULL; c = c->next)
-        if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0)
-            return c;
-    return NULL;
 }
 
 /* The disks of an XVA exist only inside its stream: point each one at the
@@ -172,58 +180,53 @@ child_el(xmlNode *parent, const char *name)
  * is the name of a disk's SR maps that disk (added to poolmaps, paths kept
  * in owned). */
 static void
-place_xva_disks(xmlDoc *doc, const char *disk_dir, GHashTable *vdi_srs,
+place_xva_disks(xmlDoc *doc, const char *disk_dir, const struct ova_facts *facts,
                 GArray *poolmaps, GPtrArray *owned)
 {
-    xmlNode *root = xmlDocGetRootElement(doc);
-    xmlNode *devs = child_el(root, "devices");
-    xmlNode *name_el = child_el(root, "name");
-    xmlChar *name_c = name_el != NULL ? xmlNodeGetContent(name_el) : NULL;
-    g_autofree char *name = g_strdup(name_c != NULL ? (const char *)name_c : "vm");
+    g_autoptr(GPtrArray) disks = convert_list_disks(doc);
     g_autofree char *dir = g_canonicalize_filename(disk_dir != NULL ? disk_dir : ".", NULL);
+    g_autofree char *name = g_strdup(facts->name != NULL ? facts->name : "vm");
     guint n_maps = poolmaps->len;
 
-    xmlFree(name_c);
     g_strdelimit(name, "/", '_');
-    for (xmlNode *c = devs != NULL ? devs->children : NULL; c != NULL; c = c->next) {
-        xmlNode *src = child_el(c, "source");
-        xmlNode *tgt = child_el(c, "target");
-        xmlChar *file = src != NULL ? xmlGetProp(src, (const xmlChar *)"file") : NULL;
-        xmlChar *dev = tgt != NULL ? xmlGetProp(tgt, (const xmlChar *)"dev") : NULL;
+    for (guint k = 0; k < disks->len; k++) {
+        const struct convert_disk *d = disks->pdata[k];
+        const char *sr;
+        const char *fmt = "raw";
+        char *path;
 
-        if (file != NULL && dev != NULL &&
-            g_str_has_prefix((const char *)file, CONVERT_XVA_VDI_PREFIX)) {
-            const char *ref = (const char *)file + strlen(CONVERT_XVA_VDI_PREFIX);
-            const char *sr = g_hash_table_lookup(vdi_srs, ref);
-            char *path = g_strdup_printf("%s/%s-%s.raw", dir, name, (const char *)dev);
-            char *qcow2 = g_strdup_printf("%s/%s-%s.qcow2", dir, name, (const char *)dev);
-
-            if (!g_file_test(path, G_FILE_TEST_EXISTS) && g_file_test(qcow2, G_FILE_TEST_EXISTS)) {
+        if (d->source == NULL || !g_str_has_prefix(d->source, CONVERT_XVA_VDI_PREFIX))
+            continue;
+        sr = g_hash_table_lookup(facts->vdi_srs, d->source + strlen(CONVERT_XVA_VDI_PREFIX));
+        path = g_strdup_printf("%s/%s-%s.raw", dir, name, d->dev);
+        if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+            char *qcow2 = g_strdup_printf("%s/%s-%s.qcow2", dir, name, d->dev);
+            if (g_file_test(qcow2, G_FILE_TEST_EXISTS)) {
                 g_free(path);
-                path = g_steal_pointer(&qcow2);
-            }
-            g_free(qcow2);
-            xmlSetProp(src, (const xmlChar *)"file", (const xmlChar *)path);
-            g_ptr_array_add(owned, path);
-            for (guint i = 0; sr != NULL && i < n_maps; i++) {
-                const struct convert_poolmap *m = &g_array_index(poolmaps, struct convert_poolmap, i);
-                if (strcmp(m->from, sr) == 0) {
-                    struct convert_poolmap add = {.from = path, .to = m->to};
-                    g_array_prepend_val(poolmaps, add);
-                    n_maps++;
-                    break;
-                }
+                path = qcow2;
+                fmt = "qcow2";
+            } else {
+                g_free(qcow2);
             }
         }
-        xmlFree(file);
-        xmlFree(dev);
+        convert_set_disk_file(doc, d->dev, path, fmt, NULL);
+        g_ptr_array_add(owned, path);
+        for (guint i = 0; sr != NULL && i < n_maps; i++) {
+            const struct convert_poolmap *m = &g_array_index(poolmaps, struct convert_poolmap, i);
+            if (strcmp(m->from, sr) == 0) {
+                struct convert_poolmap add = {.from = path, .to = m->to};
+                g_array_prepend_val(poolmaps, add);
+                n_maps++;
+                break;
+            }
+        }
     }
 }
 
 /* Read FILE ("-" for standard input) and turn it into a Xen domain doc. */
 static xmlDoc *
 load_input(const char *path, enum input_kind *kind, GPtrArray *warnings,
-           GHashTable **xen_networks, GHashTable **vdi_srs, GError **error)
+           GHashTable **xen_networks, struct ova_facts *facts, GError **error)
 {
     g_autofree char *data = NULL;
     g_autoptr(GError) err = NULL;
@@ -236,7 +239,7 @@ load_input(const char *path, enum input_kind *kind, GPtrArray *warnings,
         if (r == NULL)
             return NULL;
         *kind = INPUT_KIND_XVA;
-        return from_ova(xva_reader_meta(r), xen_networks, vdi_srs, error);
+        return from_ova(xva_reader_meta(r), xen_networks, facts, error);
     }
     if (strcmp(path, "-") == 0) {
         g_autoptr(GIOChannel) ch = g_io_channel_unix_new(0);
@@ -263,13 +266,13 @@ load_input(const char *path, enum input_kind *kind, GPtrArray *warnings,
         g_autoptr(xva_reader) r = xva_reader_open_memory(data, len, 0, error);
         if (r == NULL)
             return NULL;
-        return from_ova(xva_reader_meta(r), xen_networks, vdi_srs, error);
+        return from_ova(xva_reader_meta(r), xen_networks, facts, error);
     }
     case INPUT_KIND_OVA_XML:
         meta = xva_meta_parse(data, len, error);
         if (meta == NULL)
             return NULL;
-        return from_ova(meta, xen_networks, vdi_srs, error);
+        return from_ova(meta, xen_networks, facts, error);
     case INPUT_KIND_XL_CFG:
         return xl_cfg_parse(path, data, len, warnings, error);
     case INPUT_KIND_DOMAIN_XML:
@@ -426,7 +429,7 @@ cmd_convert(int argc, char **argv)
         g_ptr_array_new_with_free_func((GDestroyNotify)convert_change_free);
     g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GHashTable) xen_networks = NULL;
-    g_autoptr(GHashTable) vdi_srs = NULL;
+    g_auto(ova_facts) facts = {NULL, NULL};
     g_autoptr(GPtrArray) disk_paths = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GError) err = NULL;
     g_autoptr(xmlDoc) doc = NULL;
@@ -476,7 +479,7 @@ cmd_convert(int argc, char **argv)
 
     if (!load_rules(opt_rules, sets, &err))
         return cli_report(err);
-    doc = load_input(argv[1], &kind, notes, &xen_networks, &vdi_srs, &err);
+    doc = load_input(argv[1], &kind, notes, &xen_networks, &facts, &err);
     for (guint i = 0; !json && i < notes->len; i++)
         fprintf(stderr, "%s\n", (const char *)notes->pdata[i]);
     if (doc == NULL) {
@@ -487,8 +490,8 @@ cmd_convert(int argc, char **argv)
             status = CONVOY_EXIT_INVALID;
         return status;
     }
-    if (vdi_srs != NULL)
-        place_xva_disks(doc, opt_disk_dir, vdi_srs, poolmaps, disk_paths);
+    if (facts.vdi_srs != NULL)
+        place_xva_disks(doc, opt_disk_dir, &facts, poolmaps, disk_paths);
     req.sets = (struct rule_set *const *)sets->pdata;
     req.n_sets = sets->len;
     req.map_networks = netmaps->len > 0;
