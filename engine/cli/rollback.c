@@ -51,22 +51,16 @@ defined_domain(GPtrArray *mine, struct target *t, const char *tname,
 {
     for (guint i = 0; i < mine->len; i++) {
         const struct state_step_record *r = mine->pdata[i];
-        g_autofree char *rloc = NULL;
+        g_autofree char *where = NULL;
         g_autofree char *uuid = NULL;
-        g_autofree char *loc = NULL;
 
         if (strcmp(r->kind, step_domain_define.name) != 0)
             continue;
         *name = r->outputs != NULL ? json_lookup_string(r->outputs, "name") : NULL;
         if (*name == NULL)
             *name = g_strdup(tname);
-        loc = t->ops->domain_location(t, *name);
-        rloc = r->outputs != NULL ? json_lookup_string(r->outputs, "location") : NULL;
-        if (rloc == NULL)
-            rloc = inputs_value(r->inputs, "location");
-        uuid = r->outputs != NULL ? json_lookup_string(r->outputs, "uuid") : NULL;
-        if (rloc != NULL && strcmp(rloc, loc) != 0) {
-            *why = g_strdup_printf("convoy defined it as %s, not on this target", rloc);
+        if (!step_domain_recorded(r, t, *name, &uuid, &where)) {
+            *why = g_strdup_printf("convoy defined it as %s, not on this target", where);
         } else if (uuid != NULL && t->ops->domain_state != NULL) {
             struct target_domain_state ds = {0};
             if (t->ops->domain_state(t, *name, &ds, NULL) && ds.exists &&

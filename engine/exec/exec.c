@@ -186,6 +186,25 @@ format_us(gint64 us)
 
 /* ---- one wave ---- */
 
+/* A note about VM v; with event, also recorded in the state store (key
+ * VM/EVENT) for the report. */
+static void
+vm_note_va(struct exec_run *r, const struct plan_vm *v, const char *event,
+           const char *fmt, va_list ap) G_GNUC_PRINTF(4, 0);
+
+static void
+vm_note_va(struct exec_run *r, const struct plan_vm *v, const char *event,
+           const char *fmt, va_list ap)
+{
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+
+    if (event != NULL) {
+        g_autofree char *key = g_strdup_printf("%s/%s", v->mvm->name, event);
+        state_event(r->st, r->run_id, key, event, msg, NULL);
+    }
+    r->obs.vm_note(r->obs.opaque, v, msg);
+}
+
 static void
 vm_note(struct exec_run *r, const struct plan_vm *v, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
@@ -194,12 +213,10 @@ static void
 vm_note(struct exec_run *r, const struct plan_vm *v, const char *fmt, ...)
 {
     va_list ap;
-    g_autofree char *msg = NULL;
 
     va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
+    vm_note_va(r, v, NULL, fmt, ap);
     va_end(ap);
-    r->obs.vm_note(r->obs.opaque, v, msg);
 }
 
 /* A VM that does not start in this run: its note, and an event
@@ -212,14 +229,10 @@ static void
 not_started(struct exec_run *r, const struct plan_vm *v, const char *fmt, ...)
 {
     va_list ap;
-    g_autofree char *msg = NULL;
-    g_autofree char *key = g_strdup_printf("%s/not-started", v->mvm->name);
 
     va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
+    vm_note_va(r, v, "not-started", fmt, ap);
     va_end(ap);
-    state_event(r->st, r->run_id, key, "not-started", msg, NULL);
-    r->obs.vm_note(r->obs.opaque, v, msg);
 }
 
 static bool

@@ -12,7 +12,6 @@
 #include "guest/guest.h"
 #include "plan/plan.h"
 #include "plan/plan-priv.h"
-#include "util/json.h"
 #include "util/autoptr.h"
 #include "util/error.h"
 #include "util/hash.h"
@@ -571,11 +570,7 @@ check_target(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
      * the domain's uuid, when the domain there now has that uuid. */
     def = state_step_get(ev->st, def_key, NULL);
     if (def != NULL) {
-        g_autofree char *loc = v->tgt->ops->domain_location(v->tgt, req.vm);
-        g_autofree char *rloc = def->outputs != NULL ? json_lookup_string(def->outputs, "location") : NULL;
-        req.domain_owned = rloc == NULL || strcmp(rloc, loc) == 0;
-        if (req.domain_owned && def->outputs != NULL)
-            domain_uuid = json_lookup_string(def->outputs, "uuid");
+        req.domain_owned = step_domain_recorded(def, v->tgt, req.vm, &domain_uuid, NULL);
         req.domain_uuid = domain_uuid;
     }
     for (guint i = 0; i < v->disks->len; i++) {

@@ -109,6 +109,21 @@ define_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
     return true;
 }
 
+bool
+step_domain_recorded(const struct state_step_record *def, struct target *t,
+                      const char *name, char **uuid, char **where)
+{
+    g_autofree char *loc = t->ops->domain_location(t, name);
+    g_autofree char *rloc = def->outputs != NULL ? json_lookup_string(def->outputs, "location") : NULL;
+    bool here = rloc == NULL || strcmp(rloc, loc) == 0;
+
+    if (uuid != NULL)
+        *uuid = here && def->outputs != NULL ? json_lookup_string(def->outputs, "uuid") : NULL;
+    if (where != NULL)
+        *where = g_steal_pointer(&rloc);
+    return here;
+}
+
 const struct step_ops step_domain_define = {
     .name = "domain-define",
     .version = 1,

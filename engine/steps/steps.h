@@ -89,6 +89,13 @@ bool step_disk_owned(struct state *st, const char *key,
                      const struct state_step_record *rec,
                      const struct target *t, const char *location);
 
+/* Does the domain-define record def place domain name on target t (its
+ * recorded location is that name there; a record without one predates the
+ * check)?  *uuid: the uuid the define recorded, or NULL; *where: the
+ * recorded location, or NULL.  Both new strings; either may be NULL. */
+bool step_domain_recorded(const struct state_step_record *def, struct target *t,
+                          const char *name, char **uuid, char **where);
+
 /* All kinds, NULL-terminated, in chain order. */
 extern const struct step_ops *const step_kinds[];
 
