@@ -1,6 +1,7 @@
 #!/bin/sh
 # Progress as people and machines see it: on a terminal (script(1) gives
-# apply a pty) a live block with a line per running step and a total;
+# apply a pty) a live block with a line per running step and a total,
+# each with an ETA while a copy runs;
 # without one, a line per step start/finish and every 10 % of a copy;
 # with --log-format=json, one JSON object per line and nothing else on
 # standard output (the plan and the summary are events too).
@@ -54,4 +55,18 @@ assert again[1]["outcome"] == "nothing-to-do", again[1]
 PY
 expect_exit 64 "$CONVOY" apply --yes --log-format=xml manifest.yaml 2> bad.err
 expect_grep "'--log-format': expected text or json, got 'xml'" bad.err
+
+# A copy slow enough to be watched (the XenAPI double pauses every 64 KiB
+# of its export): the live lines carry an ETA, the step's and the total's.
+requires python3
+printf 'pw-%s\n' "$$" > pw
+start_server port sh -c "exec python3 '$abs_top_srcdir/tests/xenapi/xenapi-server.py' --port-file \"\$PORT_FILE\" --password-file pw --vm exports/web1.xva:Halted --slow-ms 3"
+sed -i "s|exports: {type: xva, path: exports}|exports: {type: xenserver, url: \"http://127.0.0.1:$port/\", username: root, password_file: pw}|" manifest.yaml
+rm -rf out .convoy
+script -qec "'$CONVOY' apply --yes manifest.yaml" eta.log > /dev/null 2>&1 < /dev/null ||
+    { cat eta.log; fail "the slow apply under script(1) failed"; }
+grep -Eq '  web1/disk-copy/vd[ab] +[0-9]+% .*/s ETA [0-9]+m[0-9][0-9]s' eta.log ||
+    { cat -v eta.log | tail -20; fail "no ETA on a running copy's line"; }
+grep -Eq '  total: 1 running, .*/s ETA [0-9]+m[0-9][0-9]s' eta.log || fail "no ETA on the total line"
+cmp src/xvdb.raw out/web1-kvm-vdb.raw || fail "vdb differs after the slow copy"
 exit 0
