@@ -50,6 +50,13 @@ enum manifest_source_power {
 };
 
 /* libvirt sources: how disks are read. */
+/* xenserver export: which HTTP handler streams the disks. */
+enum manifest_export {
+    MANIFEST_EXPORT_AUTO,     /* /export_raw_vdi, /export where it is 404 */
+    MANIFEST_EXPORT_XVA,      /* GET /export: the whole VM once per disk */
+    MANIFEST_EXPORT_RAW_VDI,  /* GET /export_raw_vdi only; 404 fails */
+};
+
 enum manifest_disk_access {
     MANIFEST_DISK_ACCESS_AUTO,    /* path on a local URI when readable,
                                    * else a volume download stream */
@@ -79,7 +86,7 @@ struct manifest_source {
     char *token_file;     /* xva over http(s): bearer token file */
     /* xenserver: */
     bool use_compression;         /* GET /export with use_compression=zstd */
-    bool export_raw_vdi;          /* export: raw_vdi — per-disk raw streams */
+    enum manifest_export export_mode; /* /export_raw_vdi, /export or either */
     /* xenserver and libvirt: */
     uint64_t shutdown_timeout;    /* seconds for a clean shutdown (default 600) */
     uint64_t hard_shutdown_after; /* seconds; 0: never force a shutdown */

@@ -19,7 +19,8 @@ static const char *const xenserver_keys[] = {
     "insecure", "use_compression", "shutdown_timeout", "hard_shutdown_after",
     "export", NULL,
 };
-static const char *const export_names[] = {"xva", "raw_vdi", NULL};
+/* In the order of enum manifest_export. */
+static const char *const export_names[] = {"auto", "xva", "raw_vdi", NULL};
 
 #define SHUTDOWN_TIMEOUT_DEFAULT 600
 #define SHUTDOWN_SECONDS_MAX 86400
@@ -166,10 +167,17 @@ parse_xenserver(struct mload *l, const struct ynode *body,
     n = ynode_get(body, "use_compression");
     if (n != NULL)
         mget_bool(l, n, "use_compression", &s->use_compression);
+    /* /export_raw_vdi has no compression: asking for it means /export
+     * unless export: says otherwise. */
+    s->export_mode = s->use_compression ? MANIFEST_EXPORT_XVA : MANIFEST_EXPORT_AUTO;
     n = ynode_get(body, "export");
     unsigned ex = 0;
-    if (n != NULL && mget_enum(l, n, "export", export_names, &ex))
-        s->export_raw_vdi = ex == 1;
+    if (n != NULL && mget_enum(l, n, "export", export_names, &ex)) {
+        s->export_mode = (enum manifest_export)ex;
+        if (s->export_mode == MANIFEST_EXPORT_RAW_VDI && s->use_compression)
+            ydiag_error(&l->diag, n,
+                        "'export': raw_vdi streams uncompressed disks, so it cannot go with 'use_compression: true'; expected 'xva' or 'auto'");
+    }
     parse_shutdown(l, body, s);
 }
 

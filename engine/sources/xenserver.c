@@ -1,7 +1,9 @@
 /* The xenserver source: a XenServer/XCP-ng pool over XenAPI (XML-RPC on
  * HTTPS).  Discovery reads VM, VBD, VDI, SR, VIF and network records into
  * the ova.xml model, so the domain XML is built as for an XVA; disks
- * stream from GET /export; shutdown is VM.clean_shutdown with an opt-in
+ * stream one by one from GET /export_raw_vdi where the host has it, and
+ * otherwise from the whole-VM GET /export (export: auto, the default;
+ * export: raw_vdi or xva pins one of the two); shutdown is VM.clean_shutdown with an opt-in
  * hard_shutdown fallback.  The session id and the password never leave
  * this file: not in messages, plans, state or events. */
 #include "config.h"
@@ -617,7 +619,8 @@ xs_copy_disk(struct source *s, const struct source_vm *v,
     if (session == NULL)
         return false;
     base = xs_base(xs);
-    if (s->ms->export_raw_vdi && !g_atomic_int_get(&xs->no_raw_vdi)) {
+    if (s->ms->export_mode != MANIFEST_EXPORT_XVA &&
+        !g_atomic_int_get(&xs->no_raw_vdi)) {
         g_autoptr(GError) err = NULL;
         label = g_strdup_printf("source '%s': GET /export_raw_vdi of VM '%s' disk %s",
                                 s->ms->name, v->name, d->xen_dev);
@@ -627,14 +630,21 @@ xs_copy_disk(struct source *s, const struct source_vm *v,
         memset(url, 0, strlen(url));
         g_clear_pointer(&url, g_free);
         g_clear_pointer(&label, g_free);
-        /* A host without the handler (older XenServer) answers 404:
-         * the whole-VM export below does the job, for this disk and the
-         * next ones. */
+        /* A host without the handler (older XenServer) answers 404: with
+         * export: auto the whole-VM export below does the job, for this
+         * disk and the next ones. */
         if (ok || c.delivered || !g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND)) {
             if (!ok)
                 g_propagate_error(error, g_steal_pointer(&err));
             secret_free(session);
             return ok;
+        }
+        if (s->ms->export_mode == MANIFEST_EXPORT_RAW_VDI) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_FAILED,
+                        "%s; the source says export: raw_vdi, so convoy does not fall back to GET /export: set export: auto (or xva) to export the whole VM instead",
+                        err->message);
+            secret_free(session);
+            return false;
         }
         g_atomic_int_set(&xs->no_raw_vdi, 1);
     }

@@ -22,7 +22,7 @@ version: 1
 defaults: {target: lab, disk_format: raw, source_power: $1}
 sources:
   pool: {type: xenserver, url: "http://127.0.0.1:$port/", username: root,
-         password_file: pw, use_compression: true $2}
+         password_file: pw $2}
 targets:
   lab: {type: directory, path: out, networks: [{from: {bridge: xenbr0}, to: {network: default}}]}
 waves:
@@ -48,8 +48,9 @@ expect_grep "set hard_shutdown_after to force it off" apply1.txt
 expect_grep '"web1": "Running"' xs.json
 grep -q 'VM.hard_shutdown' xs.json && fail "forced off without hard_shutdown_after"
 
-# hard_shutdown_after: clean first, then hard.
-write_manifest shutdown ", hard_shutdown_after: 1"
+# hard_shutdown_after: clean first, then hard (use_compression means the
+# whole-VM /export, zstd-compressed).
+write_manifest shutdown ", use_compression: true, hard_shutdown_after: 1"
 expect_exit 2 "$CONVOY" plan manifest.yaml > plan2.txt 2>&1
 expect_grep 'source-shutdown    web1 on .pool. (running; clean, then hard after 1 s)' plan2.txt
 expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply2.txt 2>&1
@@ -62,11 +63,12 @@ cmp src/xvda.raw out/web1-vda.raw || fail "vda differs"
 cmp src/xvdb.raw out/web1-vdb.raw || fail "vdb differs"
 expect_exit 0 "$CONVOY" plan manifest.yaml > plan3.txt 2>&1
 
-# export: raw_vdi streams each disk alone (a first transfer cut and
-# retried); the VM is already halted, so nothing is shut down.
+# export: auto (the default) streams each disk alone from
+# /export_raw_vdi (a first transfer cut and retried); the VM is already
+# halted, so nothing is shut down.
 start_server port2 sh -c "exec $XS --port-file \"\$PORT_FILE\" --password-file pw --vm exports/web1.xva:Halted --drop-export 1:1500000 --state xs2.json"
 port=$port2
-write_manifest shutdown ", export: raw_vdi"
+write_manifest shutdown ""
 rm -rf out .convoy
 export CONVOY_HTTP_RETRY_MS=50
 expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply4.txt 2>&1
@@ -91,22 +93,36 @@ expect_grep 'inputs changed: xenserver_snapshot_time' plan5.txt
 mv web1.xva.keep exports/web1.xva
 rm -rf src && mv src.keep src
 
-# A host without /export_raw_vdi (404): the whole-VM export instead, asked
-# for once per disk, not the raw one again after the first 404.
+# /export_raw_vdi has no compression: asking for both is a manifest error.
+write_manifest shutdown ", use_compression: true, export: raw_vdi"
+expect_exit 3 "$CONVOY" validate manifest.yaml > val1.txt 2>&1
+expect_grep "manifest.yaml:5:[0-9]*: error: 'export': raw_vdi streams uncompressed disks, so it cannot go with 'use_compression: true'" val1.txt
+
+# A host without /export_raw_vdi (404): export: raw_vdi fails the copy
+# with the way out; export: auto (the default) takes the whole-VM export
+# instead, asked for once per disk, not the raw one again after the first
+# 404.
 start_server port3 sh -c "exec $XS --port-file \"\$PORT_FILE\" --password-file pw --vm exports/web1.xva:Halted --no-raw-vdi --state xs3.json"
 port=$port3
 write_manifest shutdown ", export: raw_vdi"
 rm -rf out .convoy
+expect_exit 1 "$CONVOY" apply --yes manifest.yaml > apply5a.txt 2>&1
+expect_grep "GET /export_raw_vdi of VM 'web1' disk xvda: .*404" apply5a.txt
+expect_grep "set export: auto (or xva) to export the whole VM instead" apply5a.txt
+grep -q '"GET /export"' xs3.json && fail "export: raw_vdi fell back to /export"
+write_manifest shutdown ""
+rm -rf out .convoy
+before=$(grep -c 'GET /export_raw_vdi 404' xs3.json)
 expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply5.txt 2>&1 || { cat apply5.txt; exit 1; }
-[ "$(grep -c 'GET /export_raw_vdi 404' xs3.json)" -eq 1 ] || fail "asked /export_raw_vdi more than once"
-[ "$(grep -c '"GET /export\( zstd\)\?"' xs3.json)" -ge 2 ] || fail "no whole-VM export after the 404"
+[ "$(grep -c 'GET /export_raw_vdi 404' xs3.json)" -eq $((before + 1)) ] || fail "asked /export_raw_vdi more than once in the second apply"
+[ "$(grep -c '"GET /export"' xs3.json)" -ge 2 ] || fail "no whole-VM export after the 404"
 cmp src/xvda.raw out/web1-vda.raw || fail "vda differs (fallback)"
 cmp src/xvdb.raw out/web1-vdb.raw || fail "vdb differs (fallback)"
 
 # Two VMs of one pool on parallel workers while the pool keeps expiring
 # sessions: the workers share one session and log in again once per
 # expiry, not once each, and never use a freed one.
-$MKXVA -o exports/web2.xva --name web2 --uuid 0f1e2d3c-0000-4000-8000-000000000002 --hvm \
+$MKXVA -o exports/web2.xva --name web2 --uuid 0f1e2d3c-0000-4000-8000-000000000002 --seed 2 --hvm \
     --disk "hda=size:8M,ref=Ref:3,pattern=5,save=src/web2.raw" > /dev/null
 start_server port4 sh -c "exec $XS --port-file \"\$PORT_FILE\" --password-file pw --vm exports/web1.xva:Halted --vm exports/web2.xva:Halted --trust-sessions --expire-sessions 4 --slow-ms 2 --state xs4.json"
 port=$port4
@@ -129,7 +145,7 @@ PY
 
 # A VM named by its uuid; two VMs of one name_label: refused, asking for
 # the uuid; source_power set on the wave reaches its VMs.
-$MKXVA -o exports/twin.xva --name web1 --uuid 0f1e2d3c-0000-4000-8000-0000000000aa --hvm \
+$MKXVA -o exports/twin.xva --name web1 --uuid 0f1e2d3c-0000-4000-8000-0000000000aa --seed 3 --hvm \
     --disk "hda=size:1M,ref=Ref:4,pattern=6" > /dev/null
 start_server port6 sh -c "exec $XS --port-file \"\$PORT_FILE\" --password-file pw --vm exports/web1.xva:Halted --vm exports/twin.xva:Running --state xs6.json"
 port=$port6

@@ -2,8 +2,9 @@
 # The xenserver source against the XenAPI test double over HTTPS with a
 # test CA: a wrong password (the error names neither the password nor a
 # session), HOST_IS_SLAVE from the pool member the manifest names, a 302
-# on /export to another host whose first export is cut (retried), a
-# clean shutdown with source_power: shutdown, an interrupted apply that
+# on /export_raw_vdi (export: auto, the default) to another host whose
+# first raw disk is cut (retried), the same for the whole-VM /export
+# (export: xva), a clean shutdown with source_power: shutdown, an interrupted apply that
 # resumes, byte-for-byte disks, a no-op re-plan, the source XVA unchanged
 # and no secret in plans, logs or the state db.
 . "$abs_top_srcdir/tests/functions.sh"
@@ -83,7 +84,9 @@ set -e
 expect_grep '"web1": "Halted"' master.json
 grep -q 'VM.clean_shutdown' master.json || fail "no clean shutdown"
 grep -q 'VM.hard_shutdown' master.json && fail "a hard shutdown"
-grep -q 'export sent 2000000 (cut)' exp.json || fail "the export was not cut: $(cat exp.json)"
+grep -q 'raw sent 2000000 (cut)' exp.json || fail "the raw export was not cut: $(cat exp.json)"
+grep -q 'GET /export_raw_vdi 302' master.json || fail "no 302 on /export_raw_vdi"
+grep -q '"GET /export"' exp.json master.json && fail "a whole-VM export with export: auto"
 expect_exit 2 "$CONVOY" plan manifest.yaml > plan2.txt 2>&1
 expect_grep '= done   source-shutdown' plan2.txt
 expect_grep '~ resume disk-copy vdb' plan2.txt
@@ -95,7 +98,21 @@ expect_grep "aa:bb:cc:00:00:01" out/web1-kvm.xml
 expect_exit 0 "$CONVOY" plan manifest.yaml > plan3.txt 2>&1
 cmp exports/web1.xva web1.xva.orig || fail "the source XVA changed"
 grep -q 'session.logout' master.json || fail "no logout"
-for f in plan1.txt apply1.txt apply1.err plan2.txt apply2.txt plan3.txt .convoy/state.db; do
+
+# export: xva: the whole-VM /export, redirected by the master to an
+# export host whose first export is cut (and retried).
+start_server p_exp2 sh -c "exec $XS --port-file \"\$PORT_FILE\" $TLS --password-file server-pw --vm exports/web1.xva:Halted --trust-sessions --drop-export 1:2000000 --state exp2.json"
+start_server p_master2 sh -c "exec $XS --port-file \"\$PORT_FILE\" $TLS --password-file server-pw --vm exports/web1.xva:Halted --export-redirect https://127.0.0.1:$p_exp2 --state master2.json"
+sed -e "s|127.0.0.1:$p_member/\", |127.0.0.1:$p_master2/\", export: xva, |" \
+    -e 's|path: out$|path: out2|' manifest.yaml > xva.yaml
+"$CONVOY" apply --yes --state xva.db xva.yaml > apply3.txt 2>&1 || { cat apply3.txt xva.yaml; fail "export: xva failed"; }
+grep -q 'GET /export_raw_vdi' master2.json exp2.json && fail "export: xva asked for a raw VDI"
+grep -q '"GET /export"' master2.json || fail "no /export on the master"
+grep -q 'export sent 2000000 (cut)' exp2.json || fail "the export was not cut: $(cat exp2.json)"
+cmp src/xvda.raw out2/web1-kvm-vda.raw || fail "vda differs (export: xva)"
+cmp src/xvdb.raw out2/web1-kvm-vdb.raw || fail "vdb differs (export: xva)"
+
+for f in plan1.txt apply1.txt apply1.err plan2.txt apply2.txt plan3.txt apply3.txt .convoy/state.db xva.db; do
     no_secret "$secret" "$f"
     strings "$f" | grep -q 'OpaqueRef:session' && fail "a session id in $f"
 done

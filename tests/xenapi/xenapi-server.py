@@ -17,9 +17,10 @@ docs/internals/xenapi-test-double.md for what it does not cover.
   --state F            JSON written after every change: power states and
                        the list of calls (method names, never arguments)
   --slave-of ADDR      a pool member: login fails with HOST_IS_SLAVE ADDR
-  --export-redirect B  GET /export answers 302 to B + the same path+query
+  --export-redirect B  GET /export and /export_raw_vdi answer 302 to B + the
+                       same path+query
   --drop-export N:B    the first N /export bodies are cut after B bytes
-  --slow-ms MS         sleep MS between 64 KiB blocks of an export
+  --slow-ms MS         sleep MS between 64 KiB blocks of an export or raw VDI
   --shutdown-hangs S   VM.clean_shutdown waits S seconds and leaves the
                        VM running (a guest that ignores the request)
   --tls CERT KEY       HTTPS with this certificate
@@ -103,6 +104,11 @@ class Pool:
             rec = fix_ints(fix_refs(o['snapshot']))
             r = ref(o['id'])
             if o['class'] == 'VDI':
+                # A pool's VDI uuids are unique: two exports made with the
+                # same mkxva --seed would alias each other's disks.
+                if rec.get('uuid') in self.raw and self.raw[rec['uuid']][0] != path:
+                    sys.exit('xenapi-server: VDI %s is in both %s and %s; give mkxva a different --seed'
+                             % (rec['uuid'], self.raw[rec['uuid']][0], path))
                 self.raw[rec.get('uuid')] = (path, o['id'],
                                              int(rec.get('virtual_size', '0')))
             self.records.setdefault(o['class'], {})[r] = rec
@@ -232,6 +238,11 @@ def make_handler(pool, args):
                     pool.save()
                 return self.simple(404)
             if u.path == '/export_raw_vdi':
+                if args.export_redirect:
+                    with LOCK:
+                        pool.calls.append('GET /export_raw_vdi 302')
+                        pool.save()
+                    return self.simple(302, extra=[('Location', args.export_redirect + self.path)])
                 return self.raw_vdi(q)
             if u.path != '/export':
                 return self.simple(404)
@@ -323,7 +334,10 @@ def make_handler(pool, args):
                 nonlocal sent
                 if cut is not None and sent + len(buf) > cut:
                     buf = buf[:cut - sent]
-                self.wfile.write(buf)
+                for i in range(0, len(buf), 65536):
+                    self.wfile.write(buf[i:i + 65536])
+                    if args.slow_ms:
+                        time.sleep(args.slow_ms / 1000.0)
                 sent += len(buf)
                 if cut is not None and sent >= cut:
                     with LOCK:
