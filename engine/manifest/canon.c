@@ -149,6 +149,13 @@ manifest_vm_canonical(const struct manifest *m, const struct manifest_vm *vm)
         while (g_hash_table_iter_next(&it, &k, &v))
             line(lines, "cdroms.", k, v);
     }
+    if (vm->volumes != NULL) {
+        GHashTableIter it;
+        gpointer k, v;
+        g_hash_table_iter_init(&it, vm->volumes);
+        while (g_hash_table_iter_next(&it, &k, &v))
+            line(lines, "volumes.", k, v);
+    }
     return join_sorted(lines);
 }
 

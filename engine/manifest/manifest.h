@@ -195,6 +195,8 @@ struct manifest_vm {
                            * boots from its disk */
     GHashTable *cdroms;   /* converted CD-ROM dev ("sdc") → ISO path on the
                            * KVM host, owned; NULL when none */
+    GHashTable *volumes;  /* converted disk dev ("vda") → volume or file
+                           * name on the target, owned; NULL when none */
     struct manifest_guest guest;
 };
 

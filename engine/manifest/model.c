@@ -190,6 +190,8 @@ mvm_free(gpointer p)
     g_free(vm->boot_dir);
     if (vm->cdroms != NULL)
         g_hash_table_unref(vm->cdroms);
+    if (vm->volumes != NULL)
+        g_hash_table_unref(vm->volumes);
     g_ptr_array_unref(vm->rules);
     if (vm->guest.rules != NULL)
         g_ptr_array_unref(vm->guest.rules);

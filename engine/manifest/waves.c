@@ -15,7 +15,7 @@ static const char *const wave_keys[] = {
 static const char *const vm_keys[] = {
     "name", "source", "rename", "file", "target", "disk_format", "allocation",
     "source_power", "start", "autostart", "adopt", "memory", "vcpus", "rules",
-    "hooks", "boot_dir", "cdroms", "guest", NULL,
+    "hooks", "boot_dir", "cdroms", "volumes", "guest", NULL,
 };
 static const char *const limits_keys[] = {
     "per_source_host", "per_target_host", "per_pool", NULL,
@@ -356,6 +356,30 @@ parse_vm(struct waves_ctx *c, const struct ynode *n, struct manifest_wave *w,
             }
             if (mget_path(l, p->value, p->key->value, &iso))
                 g_hash_table_replace(vm->cdroms, g_strdup(p->key->value), iso);
+        }
+    }
+    const struct ynode *vols = ynode_get(n, "volumes");
+    if (vols != NULL && mcheck_mapping(l, vols, "volumes")) {
+        vm->volumes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        g_autoptr(GHashTable) names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        for (guint i = 0; i < vols->pairs->len; i++) {
+            const struct ynode_pair *p = g_ptr_array_index(vols->pairs, i);
+            char *vol = NULL;
+            if (!g_regex_match_simple("^(sd|hd|vd)[a-z]{1,3}$", p->key->value, 0, 0)) {
+                ydiag_error(&l->diag, p->key, "'volumes': expected a disk of the converted domain such as vda or sdb, got '%s'", p->key->value);
+                continue;
+            }
+            if (!mget_name(l, p->value, p->key->value, &vol))
+                continue;
+            const struct ynode *given = g_hash_table_lookup(names, vol);
+            if (given != NULL) {
+                ydiag_error(&l->diag, p->value, "vm '%s': volume name '%s' is given to two disks", vm->name, vol);
+                ydiag_note(&l->diag, given, "first given here");
+                g_free(vol);
+                continue;
+            }
+            g_hash_table_insert(names, g_strdup(vol), (gpointer)p->value);
+            g_hash_table_replace(vm->volumes, g_strdup(p->key->value), vol);
         }
     }
 

@@ -294,19 +294,22 @@ apply_overrides(xmlDoc *doc, const struct manifest_vm *mvm,
  * naming it. */
 static bool
 disk_pool(const struct manifest_target *mt, const struct source_disk *sd,
-          const char **pool, GError **error)
+          const char **pool, const char **key_out, GError **error)
 {
     GHashTableIter it;
     gpointer k, val;
     size_t best = 0;
 
     *pool = NULL;
+    *key_out = NULL;
     if (mt->pool_map == NULL || g_hash_table_size(mt->pool_map) == 0)
         return true;
     if (sd->storage != NULL) {
-        *pool = g_hash_table_lookup(mt->pool_map, sd->storage);
-        if (*pool != NULL)
+        if (g_hash_table_lookup_extended(mt->pool_map, sd->storage, &k, &val)) {
+            *pool = val;
+            *key_out = k;
             return true;
+        }
         g_hash_table_iter_init(&it, mt->pool_map);
         while (sd->storage[0] == '/' && g_hash_table_iter_next(&it, &k, &val)) {
             const char *key = k;
@@ -317,6 +320,7 @@ disk_pool(const struct manifest_target *mt, const struct source_disk *sd,
                 (sd->storage[n] == '/' || n == 1)) {
                 best = n;
                 *pool = val;
+                *key_out = key;
             }
         }
         if (*pool != NULL)
@@ -329,6 +333,34 @@ disk_pool(const struct manifest_target *mt, const struct source_disk *sd,
                 sd->xen_dev, sd->storage != NULL && sd->storage[0] == '/' ? "path" : "SR",
                 sd->storage != NULL ? sd->storage : "unknown", mt->name);
     return false;
+}
+
+/* Every volumes: key must name a disk the VM converted to. */
+static bool
+check_volume_names(const struct plan_vm *v, GError **error)
+{
+    GHashTableIter it;
+    gpointer k;
+
+    if (v->mvm->volumes == NULL)
+        return true;
+    g_hash_table_iter_init(&it, v->mvm->volumes);
+    while (g_hash_table_iter_next(&it, &k, NULL)) {
+        bool found = false;
+        for (guint i = 0; i < v->disks->len && !found; i++)
+            found = strcmp(((const struct plan_disk *)v->disks->pdata[i])->dev, k) == 0;
+        if (found)
+            continue;
+        g_autoptr(GString) devs = g_string_new(NULL);
+        for (guint i = 0; i < v->disks->len; i++)
+            g_string_append_printf(devs, "%s%s", i ? ", " : "",
+                                   ((const struct plan_disk *)v->disks->pdata[i])->dev);
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONVERT,
+                    "volumes: '%s' is not a disk of the converted domain; its disks are %s",
+                    (const char *)k, devs->len > 0 ? devs->str : "none");
+        return false;
+    }
+    return true;
 }
 
 /* Convert the VM's domain XML and map its disks and networks. */
@@ -417,15 +449,20 @@ eval_domain(struct plan_vm *v, GPtrArray *sets, GPtrArray *warnings, GError **er
             return false;
         }
         const char *pool = NULL;
-        if (!disk_pool(v->mtgt, sd, &pool, error))
+        const char *pool_key = NULL;
+        if (!disk_pool(v->mtgt, sd, &pool, &pool_key, error))
             return false;
         pd = g_new0(struct plan_disk, 1);
         pd->sdisk = sd;
         pd->dev = g_strdup(xd->dev);
+        pd->pool_key = pool_key;
         pd->location = v->tgt->ops->disk_location(v->tgt,
                                                   manifest_vm_target_name(v->mvm),
                                                   xd->dev, v->mvm->disk_format,
-                                                  pool);
+                                                  pool,
+                                                  v->mvm->volumes != NULL ?
+                                                  g_hash_table_lookup(v->mvm->volumes, xd->dev) :
+                                                  NULL);
         g_ptr_array_add(v->disks, pd);
         if (v->tgt->ops->set_disk != NULL) {
             if (!v->tgt->ops->set_disk(v->tgt, doc, pd->dev, pd->location,
@@ -437,6 +474,8 @@ eval_domain(struct plan_vm *v, GPtrArray *sets, GPtrArray *warnings, GError **er
             return false;
         }
     }
+    if (!check_volume_names(v, error))
+        return false;
     apply_overrides(doc, v->mvm, v->mtgt);
     v->kvm_xml = convert_xml_format(doc);
     /* The steps' inputs name these digests; computed here, on the
@@ -778,6 +817,58 @@ eval_read_pooled(gpointer data, gpointer user_data)
     eval_read(data);
 }
 
+/* Two VMs' disks must not land on one volume or file (a volumes: name
+ * can point at another VM's default name). */
+static void
+claim_locations(struct plan_eval *ev, const struct plan_vm *v, GError **error)
+{
+    for (guint i = 0; i < v->disks->len; i++) {
+        const struct plan_disk *pd = v->disks->pdata[i];
+        g_autofree char *key = g_strdup_printf("%s\n%s", v->mtgt->name, pd->location);
+        const char *other = g_hash_table_lookup(ev->locations, key);
+        if (other != NULL) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONFLICT,
+                        "disk %s lands on '%s', where vm '%s' already puts a disk; give one of them another name with volumes:",
+                        pd->dev, pd->location, other);
+            return;
+        }
+    }
+    for (guint i = 0; i < v->disks->len; i++) {
+        const struct plan_disk *pd = v->disks->pdata[i];
+        g_hash_table_insert(ev->locations,
+                            g_strdup_printf("%s\n%s", v->mtgt->name, pd->location),
+                            v->mvm->name);
+    }
+}
+
+/* After a whole plan: a pools.map entry of a target that placed no disk
+ * is likely a typo or a stale SR name.  Not said for one wave (another
+ * wave's disks may use it), nor for a target where a VM failed. */
+static void
+warn_unused_pool_keys(struct plan *p, struct plan_eval *ev)
+{
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+
+    for (guint i = 0; i < p->vms->len; i++) {
+        const struct plan_vm *v = p->vms->pdata[i];
+        const struct manifest_target *mt = v->mtgt;
+        if (mt == NULL || mt->pool_map == NULL || g_hash_table_contains(seen, mt->name))
+            continue;
+        g_hash_table_add(seen, mt->name);
+        if (g_hash_table_contains(ev->failed_targets, mt->name))
+            continue;
+        g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(mt->pool_map),
+                                            (GCompareFunc)strcmp);
+        for (GList *l = keys; l != NULL; l = l->next) {
+            g_autofree char *k = g_strdup_printf("%s\n%s", mt->name, (const char *)l->data);
+            if (!g_hash_table_contains(ev->pool_keys, k))
+                g_ptr_array_add(p->warnings,
+                                g_strdup_printf("target '%s': pools.map entry '%s' matches no disk of the VMs planned on it",
+                                                mt->name, (const char *)l->data));
+        }
+    }
+}
+
 static void
 eval_finish(struct plan *p, struct plan_eval *ev, struct eval_job *j,
             GError **fatal)
@@ -823,7 +914,19 @@ eval_finish(struct plan *p, struct plan_eval *ev, struct eval_job *j,
                     "guest-fixup needs the target's disks on this machine, but target '%s' keeps them out of reach (a remote libvirt connection or upload: stream); run convoy on the KVM host, or set guest: {fixup: false}",
                     v->mtgt->name);
     if (j->err == NULL && v->kvm_xml != NULL)
+        claim_locations(ev, v, &j->err);
+    if (j->err == NULL && v->kvm_xml != NULL)
         check_target(p, ev, v, &j->err);
+    if (j->err == NULL && v->disks != NULL) {
+        for (guint i = 0; i < v->disks->len; i++) {
+            const struct plan_disk *pd = v->disks->pdata[i];
+            if (pd->pool_key != NULL)
+                g_hash_table_add(ev->pool_keys, g_strdup_printf("%s\n%s", v->mtgt->name,
+                                                               pd->pool_key));
+        }
+    }
+    if (j->err != NULL && v->mtgt != NULL)
+        g_hash_table_add(ev->failed_targets, v->mtgt->name);
     if (j->err != NULL) {
         v->error = g_strdup(j->err->message);
         g_ptr_array_add(p->errors, g_strdup_printf("vm '%s': %s", v->mvm->name,
@@ -958,6 +1061,9 @@ plan_evaluate(const struct manifest *m, struct state *st, const char *wave,
     ev.rule_sets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify)rule_set_free);
     ev.warned = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    ev.locations = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    ev.pool_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    ev.failed_targets = g_hash_table_new(g_str_hash, g_str_equal);
     ev.domain_dirs = rules_dirs(m, "domain");
     ev.guest_dirs = rules_dirs(m, "guest");
     ev.st = st;
@@ -1003,10 +1109,15 @@ plan_evaluate(const struct manifest *m, struct state *st, const char *wave,
             eval_finish(p, &ev, j, &fatal);
         }
     }
+    if (fatal == NULL && w == NULL)
+        warn_unused_pool_keys(p, &ev);
     if (fatal == NULL)
         plan_diff(p, st, &fatal);
     g_hash_table_unref(ev.rule_sets);
     g_hash_table_unref(ev.warned);
+    g_hash_table_unref(ev.locations);
+    g_hash_table_unref(ev.pool_keys);
+    g_hash_table_unref(ev.failed_targets);
     g_strfreev(ev.domain_dirs);
     g_strfreev(ev.guest_dirs);
     if (fatal != NULL) {

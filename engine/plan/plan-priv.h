@@ -12,6 +12,12 @@ struct plan_eval {
     char **domain_dirs;       /* rules search path for domain rule sets */
     char **guest_dirs;
     struct state *st;         /* borrowed, read-only use: who made what */
+    GHashTable *locations;    /* "TARGET\nLOCATION" → vm name: the disks
+                               * planned so far (borrowed strings) */
+    GHashTable *pool_keys;    /* "TARGET\nKEY": pools.map keys that placed
+                               * a disk, owned */
+    GHashTable *failed_targets; /* targets with a VM that failed to
+                                 * evaluate (borrowed names) */
 };
 
 /* diff.c: set every step's action and reason from st and a probe of the

@@ -33,6 +33,8 @@ struct plan_disk {
     const struct source_disk *sdisk;  /* borrowed from the VM's source_vm */
     char *dev;                        /* KVM device: "vda" */
     char *location;                   /* path on the target */
+    const char *pool_key;             /* the pools.map key that placed it,
+                                       * borrowed from the manifest; NULL */
 };
 
 struct plan_vm {

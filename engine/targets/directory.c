@@ -35,9 +35,10 @@ dir_close(struct target *t)
 /* A directory target has no pools (the loader refuses pools: for it). */
 static char *
 dir_disk_location(struct target *t, const char *vm, const char *dev,
-                  enum disk_format format, const char *pool)
+                  enum disk_format format, const char *pool, const char *name)
 {
-    g_autofree char *base = g_strdup_printf("%s-%s.%s", vm, dev,
+    g_autofree char *base = name != NULL ? g_strdup(name) :
+                            g_strdup_printf("%s-%s.%s", vm, dev,
                                             disk_format_name(format));
     return g_build_filename(t->mt->path, base, NULL);
 }

@@ -71,10 +71,13 @@ pool_for(struct target *t)
 /* "POOL/VOLUME": the disk's mapped pool, else the target's default. */
 static char *
 lvt_disk_location(struct target *t, const char *vm, const char *dev,
-                  enum disk_format format, const char *pool)
+                  enum disk_format format, const char *pool, const char *name)
 {
-    return g_strdup_printf("%s/%s-%s.%s", pool != NULL ? pool : pool_for(t),
-                           vm, dev, disk_format_name(format));
+    const char *p = pool != NULL ? pool : pool_for(t);
+
+    if (name != NULL)
+        return g_strdup_printf("%s/%s", p, name);
+    return g_strdup_printf("%s/%s-%s.%s", p, vm, dev, disk_format_name(format));
 }
 
 /* The pool and (when it exists) the volume of a location. */

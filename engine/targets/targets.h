@@ -62,10 +62,12 @@ struct target_migration {
 struct target_ops {
     const char *kind;
     struct target *(*open)(const struct manifest_target *mt, GError **error);
-    /* Where the disk dev of vm lands (a path for file-based targets);
+    /* Where the disk dev of vm lands (a path for file-based targets):
+     * named name (the manifest's volumes:), else <vm>-<dev>.<format>;
      * returns a new string. */
     char *(*disk_location)(struct target *t, const char *vm, const char *dev,
-                           enum disk_format format, const char *pool);
+                           enum disk_format format, const char *pool,
+                           const char *name);
     /* Open a writer for that location (see disk_writer_open). */
     struct disk_writer *(*open_writer)(struct target *t, const char *location,
                                        enum disk_format format,

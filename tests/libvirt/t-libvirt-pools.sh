@@ -36,6 +36,14 @@ cmp src/xvda.raw "$d/a/pool/$vm-vda.raw" || fail "vda differs"
 $VIRSH dumpxml "$vm" | grep -q "<source pool='$pb' volume='$vm-vdb.raw'/>" || fail "the domain does not use vdb in $pb"
 expect_exit 0 "$CONVOY" plan manifest.yaml > /dev/null
 
+# A pools.map entry that no disk matches (a typo, a stale SR) is warned
+# about; the plan still succeeds.
+sed -i "s|map: {\"NFS SR\": $pb}}|map: {\"NFS SR\": $pb, \"NFS SR2\": $pb}}|" manifest.yaml
+expect_exit 0 "$CONVOY" plan manifest.yaml > planw.txt 2>&1
+expect_grep "target 'kvm': pools.map entry 'NFS SR2' matches no disk of the VMs planned on it" planw.txt
+grep -q "entry 'NFS SR'" planw.txt && fail "a used pools.map entry was warned about"
+sed -i "s|, \"NFS SR2\": $pb}}|}}|" manifest.yaml
+
 # No default and an unmapped SR: blocked at plan time, naming the disk.
 "$CONVOY" rollback --yes manifest.yaml web1 > /dev/null
 sed -i "s|    pools: {default: $pa, map: {\"NFS SR\": $pb}}|    pools: {map: {\"NFS SR\": $pb}}|" manifest.yaml
@@ -66,6 +74,10 @@ sed -i "s|  exports: {type: xva, path: exports}|  exports: {type: xva, path: exp
 expect_exit 2 "$CONVOY" plan manifest.yaml > plan3.txt 2>&1 || { cat plan3.txt manifest.yaml; exit 1; }
 expect_grep "→ $pa/$vm-vda.raw" plan3.txt
 expect_grep "→ $pb/$vm-vdb.raw" plan3.txt
+# volumes: names the volume in its mapped pool.
+sed -i "s|      - {name: web2, source: dumps, rename: $vm}|      - {name: web2, source: dumps, rename: $vm, volumes: {vdb: data-$vm.img}}|" manifest.yaml
+expect_exit 2 "$CONVOY" plan manifest.yaml > plan3b.txt 2>&1 || { cat plan3b.txt; exit 1; }
+expect_grep "→ $pb/data-$vm.img" plan3b.txt
 
 # per_pool counts the pools the disks land in (by pools.map), not the
 # default pool: two VMs on two SRs mapped to two pools, per_pool 1,

@@ -129,7 +129,7 @@ run_case(const struct check_case *c)
         char *e = strstr(xml, "</devices>");
         memmove(b, e, strlen(e) + 1);
     }
-    loc = t->ops->disk_location(t, c->vm, "vda", DISK_FORMAT_RAW, NULL);
+    loc = t->ops->disk_location(t, c->vm, "vda", DISK_FORMAT_RAW, NULL, NULL);
     disk = (struct target_disk_req){
         .dev = "vda", .location = loc, .format = DISK_FORMAT_RAW,
         .allocation = c->allocation, .size = c->size,
