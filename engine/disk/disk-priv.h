@@ -62,6 +62,11 @@ struct disk_writer {
                                          * sent as data, not holes */
     struct disk_writer *inner;          /* qcow2: the local image built
                                          * first, uploaded on finish */
+    disk_upload_fn upload_fn;           /* its progress (may be NULL) */
+    void *upload_opaque;
+    uint64_t upload_interval;           /* bytes between upload_fn calls */
+    uint64_t upload_from;               /* resume: first byte to send */
+    uint64_t upload_staged_size;        /* resume: the staged image's size */
 };
 
 extern const struct disk_writer_ops raw_writer_ops;

@@ -61,7 +61,9 @@ struct _virStorageVol;
  * have left data there that a hole would not clear).  qcow2: the image is
  * built locally at tmp_path with the qcow2 writer (checkpointed, resumable)
  * and its bytes are uploaded on close into the volume, which libvirt
- * created as qcow2 with the same capacity, so the volume is a valid qcow2.
+ * created as qcow2 with the same capacity, so the volume is a valid qcow2;
+ * that upload reports its progress and resumes through
+ * disk_writer_set_upload, and the staged image is removed once uploaded.
  * Borrows vol (takes its own reference).  Returns a new writer. */
 struct disk_writer *disk_writer_open_stream(struct _virStorageVol *vol,
                                             const char *name,
@@ -70,6 +72,24 @@ struct disk_writer *disk_writer_open_stream(struct _virStorageVol *vol,
                                             uint64_t size, uint64_t resume_from,
                                             const char *tmp_path,
                                             GError **error);
+
+/* A writer whose close uploads a staged local image (the qcow2 stream
+ * writer) reports that upload through this: once as it starts (done =
+ * where it starts, total = the staged image's size in bytes), then every
+ * interval bytes, each time once the daemon has every byte before done,
+ * so that done can be recorded as a checkpoint.  Returning false stops
+ * the upload with that error (an interrupt, a failed state write). */
+typedef bool (*disk_upload_fn)(void *opaque, uint64_t done, uint64_t total,
+                               GError **error);
+/* Does close() upload a staged image? */
+bool disk_writer_stages(const struct disk_writer *w);
+/* Before close of a staging writer: report the upload through fn every
+ * interval bytes, and start it at from (a resume of an interrupted upload
+ * of the same staged image, which must then be staged_size bytes long,
+ * else close fails with CONVOY_ERROR_DRIFT and keeps nothing to resume). */
+void disk_writer_set_upload(struct disk_writer *w, uint64_t interval,
+                            uint64_t from, uint64_t staged_size,
+                            disk_upload_fn fn, void *opaque);
 
 /* Write len bytes at offset.  All-zero blocks of a sparse image are not
  * written (they stay holes).  Errors: CONVOY_ERROR_IO, _NOSPACE, _NBD. */

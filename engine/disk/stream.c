@@ -267,16 +267,37 @@ sq_flush(struct disk_writer *w, GError **error)
     return disk_writer_flush(w->inner, error);
 }
 
-/* Upload the local file at tmp into the volume, data extents as data and
- * holes as holes, except below the volume's current physical end (libvirt
- * wrote its own empty qcow2 there), where zeros must be sent. */
+/* After each piece of an upload: past the interval, finish the upload
+ * (the daemon has every byte before stream_pos), report that, and go on
+ * in a new upload from there. */
+static bool
+upload_progress(struct disk_writer *w, uint64_t *last, uint64_t total,
+                GError **error)
+{
+    uint64_t at = w->stream_pos;
+
+    if (w->upload_fn == NULL || at - *last < w->upload_interval || at >= total)
+        return true;
+    if (!stream_end(w, error) || !w->upload_fn(w->upload_opaque, at, total, error))
+        return false;
+    *last = at;
+    return stream_at(w, at, error);
+}
+
+/* Upload the local file at tmp into the volume from w->upload_from on,
+ * data extents as data and holes as holes, except below the volume's
+ * current physical end (libvirt wrote its own empty qcow2 there, or an
+ * interrupted upload left bytes past its last report), where zeros must
+ * be sent. */
 static bool
 upload_file(struct disk_writer *w, const char *tmp, GError **error)
 {
     virStorageVolInfo info;
     g_autofree char *buf = NULL;
     struct stat sb;
-    off_t pos = 0;
+    off_t pos;
+    uint64_t last;
+    uint64_t total;
     int fd;
     bool ok = false;
 
@@ -292,8 +313,21 @@ upload_file(struct disk_writer *w, const char *tmp, GError **error)
             close(fd);
         return false;
     }
+    total = (uint64_t)sb.st_size;
+    if (w->upload_from > 0 &&
+        (total != w->upload_staged_size || w->upload_from > total)) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_DRIFT,
+                    "the staged image '%s' is %" PRIu64 " bytes, not the %" PRIu64 " its interrupted upload sent part of; it cannot be resumed",
+                    tmp, total, w->upload_staged_size);
+        close(fd);
+        return false;
+    }
+    pos = (off_t)w->upload_from;
+    last = w->upload_from;
+    if (w->upload_fn != NULL && !w->upload_fn(w->upload_opaque, last, total, error))
+        goto out;
     buf = g_malloc(STREAM_CHUNK);
-    if (!stream_at(w, 0, error))
+    if (!stream_at(w, (uint64_t)pos, error))
         goto out;
     while (pos < sb.st_size) {
         off_t data = lseek(fd, pos, SEEK_DATA);
@@ -305,6 +339,8 @@ upload_file(struct disk_writer *w, const char *tmp, GError **error)
             goto out;
         if (data >= sb.st_size)
             break;
+        if (!upload_progress(w, &last, total, error))
+            goto out;
         hole = lseek(fd, data, SEEK_HOLE);
         if (hole < 0)
             hole = sb.st_size;
@@ -320,6 +356,8 @@ upload_file(struct disk_writer *w, const char *tmp, GError **error)
             if (!send_data(w, buf, (uint64_t)r, error))
                 goto out;
             pos += r;
+            if (!upload_progress(w, &last, total, error))
+                goto out;
         }
     }
     ok = stream_end(w, error);
@@ -332,13 +370,35 @@ static bool
 sq_finish(struct disk_writer *w, GError **error)
 {
     g_autofree char *tmp = g_strdup(w->inner->path);
-    bool ok = disk_writer_close(g_steal_pointer(&w->inner), error);
+    g_autoptr(GError) err = NULL;
+    bool ok = disk_writer_close(g_steal_pointer(&w->inner), &err);
 
     if (ok)
-        ok = upload_file(w, tmp, error);
-    if (ok)
+        ok = upload_file(w, tmp, &err);
+    /* Uploaded, or nothing left to resume: the staged image goes. */
+    if (ok || g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_DRIFT))
         unlink(tmp);
+    if (err != NULL)
+        g_propagate_error(error, g_steal_pointer(&err));
     return ok;
+}
+
+bool
+disk_writer_stages(const struct disk_writer *w)
+{
+    return w->ops == &stream_qcow2_ops;
+}
+
+void
+disk_writer_set_upload(struct disk_writer *w, uint64_t interval,
+                       uint64_t from, uint64_t staged_size,
+                       disk_upload_fn fn, void *opaque)
+{
+    w->upload_interval = interval > 0 ? interval : UINT64_MAX;
+    w->upload_from = from;
+    w->upload_staged_size = staged_size;
+    w->upload_fn = fn;
+    w->upload_opaque = opaque;
 }
 
 const struct disk_writer_ops stream_qcow2_ops = {

@@ -7,6 +7,7 @@
 
 #include "plan/plan.h"
 #include "plan/plan-priv.h"
+#include "util/jsonread.h"
 #include "util/size.h"
 
 /* "key=value" lines → hash table key → value. */
@@ -126,7 +127,17 @@ diff_step(struct plan_step *s, struct state *st, GError **error)
     if (s->ops->checkpointed) {
         g_autoptr(state_checkpoint) ck = state_checkpoint_get(st, s->key, error);
         if (ck != NULL && ck->position > 0) {
-            g_autofree char *at = size_format(ck->position);
+            g_autofree char *at = NULL;
+            g_autoptr(jval) d = ck->detail != NULL ? jval_parse("checkpoint", ck->detail, -1, NULL) : NULL;
+            double staged = jval_get_number(d, "staged", -1);
+            double uploaded = jval_get_number(d, "uploaded", -1);
+            if (staged > 0 && uploaded >= 0) {
+                g_autofree char *u = size_format((uint64_t)uploaded);
+                g_autofree char *t = size_format((uint64_t)staged);
+                at = g_strdup_printf("the upload of its staged image at %s of %s", u, t);
+            } else {
+                at = size_format(ck->position);
+            }
             s->action = PLAN_ACTION_RESUME;
             s->resume_from = ck->position;
             if (rec->error != NULL)

@@ -5,6 +5,7 @@
  * starts the stream at the checkpoint. */
 #include "config.h"
 
+#include <stdarg.h>
 #include <string.h>
 #include <xxhash.h>
 #include <glib.h>
@@ -14,6 +15,7 @@
 #include "steps/steps.h"
 #include "util/error.h"
 #include "util/json.h"
+#include "util/jsonread.h"
 #include "util/size.h"
 
 static char *
@@ -67,6 +69,15 @@ struct copy_run {
     XXH64_state_t *hash;      /* over the whole disk content */
     void *cmp;                /* read-back buffer for re-checks */
     size_t cmp_len;
+    /* A writer that stages the image locally and uploads it on close
+     * (qcow2 into a remote volume): once the content is complete there,
+     * its digest is final and the upload checkpoints on its own. */
+    bool staged;              /* the staged image holds the whole disk */
+    uint64_t staged_size;     /* its size in bytes */
+    uint64_t uploaded;        /* bytes the daemon has (the checkpoint) */
+    uint64_t upload_from;     /* where this run's upload started */
+    unsigned upload_decile;
+    char digest[17];          /* xxh64 of the content, when staged */
 };
 
 static const char zeros[1 << 16];
@@ -107,9 +118,11 @@ step_disk_owned(struct state *st, const char *key,
 }
 
 /* The claim a checkpoint carries: convoy creates (created) the disk at
- * location on t.  New string. */
+ * location on t; with a staged image (up, may be NULL) also how far its
+ * upload got and what a resume of it restores.  New string. */
 static char *
-claim_detail(const struct target *t, const char *location)
+claim_detail(const struct target *t, const char *location,
+             const struct copy_run *up)
 {
     g_autofree char *id = target_identity(t);
     struct json j;
@@ -120,6 +133,13 @@ claim_detail(const struct target *t, const char *location)
     json_kv_bool(&j, "created", true);
     json_kv_string(&j, "target", id);
     json_kv_string(&j, "location", location);
+    if (up != NULL && up->staged) {
+        json_kv_uint(&j, "staged", up->staged_size);
+        json_kv_uint(&j, "uploaded", up->uploaded);
+        json_kv_string(&j, "xxh64", up->digest);
+        json_kv_uint(&j, "written", up->written);
+        json_kv_uint(&j, "repaired", up->repaired);
+    }
     json_end_object(&j);
     s = json_steal(&j);
     json_release(&j);
@@ -147,7 +167,7 @@ checkpoint(struct copy_run *c, GError **error)
     if (!disk_writer_flush(c->w, error))
         return false;
     g_autofree char *claim = c->ps->vm->tgt->ops->create_disk != NULL
-        ? claim_detail(c->ps->vm->tgt, c->ps->disk->location) : NULL;
+        ? claim_detail(c->ps->vm->tgt, c->ps->disk->location, NULL) : NULL;
     if (!state_checkpoint_put(c->ctx->st, c->ps->key, c->pos, claim, error))
         return false;
     c->last_ckpt = c->pos;
@@ -310,7 +330,8 @@ sink_zero(void *opaque, uint64_t off, uint64_t len, GError **error)
  * the plan's conflict check and rollback rely on. */
 static bool
 create_disk(struct plan_step *ps, struct step_ctx *ctx, bool replace,
-            bool keep, uint64_t position, GError **error)
+            bool keep, uint64_t position, const struct copy_run *up,
+            GError **error)
 {
     struct plan_vm *v = ps->vm;
 
@@ -320,7 +341,7 @@ create_disk(struct plan_step *ps, struct step_ctx *ctx, bool replace,
      * leaves a claimed disk (convoy's), never an unrecorded one that the
      * next plan would call a conflict.  A conflict found here (a volume
      * that appeared since the plan) withdraws the claim. */
-    g_autofree char *claim = claim_detail(v->tgt, ps->disk->location);
+    g_autofree char *claim = claim_detail(v->tgt, ps->disk->location, up);
     if (!state_checkpoint_put(ctx->st, ps->key, position, claim, error))
         return false;
     if (!v->tgt->ops->create_disk(v->tgt, ps->disk->location,
@@ -333,6 +354,90 @@ create_disk(struct plan_step *ps, struct step_ctx *ctx, bool replace,
         return false;
     }
     return true;
+}
+
+static void
+copy_note(struct copy_run *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void
+copy_note(struct copy_run *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (c->ctx->obs == NULL || c->ctx->obs->note == NULL)
+        return;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    c->ctx->obs->note(c->ctx->obs->opaque, c->ps, msg);
+}
+
+/* The staged image's upload: checkpoint how far the daemon has it (the
+ * position stays the disk's size: the content is complete), say how far
+ * it got, stop on an interrupt. */
+static bool
+upload_checkpoint(void *opaque, uint64_t done, uint64_t total, GError **error)
+{
+    struct copy_run *c = opaque;
+    g_autofree char *d = size_format(done);
+    g_autofree char *t = size_format(total);
+    unsigned decile = total > 0 ? (unsigned)(done * 10 / total) : 10;
+    bool first = c->staged_size == 0 || done == c->upload_from;
+
+    c->staged_size = total;
+    c->uploaded = done;
+    g_autofree char *claim = claim_detail(c->ps->vm->tgt, c->ps->disk->location, c);
+    if (!state_checkpoint_put(c->ctx->st, c->ps->key, c->size, claim, error))
+        return false;
+    if (first && done == 0)
+        copy_note(c, "uploading the staged %s image (%s)",
+                  disk_format_name(c->ps->vm->mvm->disk_format), t);
+    else if (first)
+        copy_note(c, "resuming the upload of the staged %s image at %s of %s",
+                  disk_format_name(c->ps->vm->mvm->disk_format), d, t);
+    else if (decile > c->upload_decile)
+        copy_note(c, "uploaded %u%% (%s of %s)", decile * 10, d, t);
+    if (first || decile > c->upload_decile)
+        c->upload_decile = decile;
+    if (exec_interrupted()) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERRUPTED,
+                    "interrupted uploading the staged image at %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes",
+                    done, total);
+        return false;
+    }
+    return true;
+}
+
+/* A checkpoint at the disk's end that records a staged upload: resume
+ * that upload (the digest and counts are restored from it). */
+static void
+staged_resume(struct copy_run *c, const char *detail)
+{
+    g_autoptr(jval) j = detail != NULL ? jval_parse("checkpoint", detail, -1, NULL) : NULL;
+    const char *digest = jval_get_string(j, "xxh64", NULL);
+    double staged = jval_get_number(j, "staged", -1);
+    double uploaded = jval_get_number(j, "uploaded", -1);
+
+    if (j == NULL || digest == NULL || strlen(digest) != 16 || staged <= 0 ||
+        uploaded < 0 || uploaded > staged)
+        return;
+    c->staged = true;
+    c->staged_size = (uint64_t)staged;
+    c->uploaded = (uint64_t)uploaded;
+    c->written = (uint64_t)jval_get_number(j, "written", 0);
+    c->repaired = (uint64_t)jval_get_number(j, "repaired", 0);
+    g_strlcpy(c->digest, digest, sizeof c->digest);
+}
+
+/* Start the copy over (no checkpoint holds). */
+static void
+forget_staged(struct copy_run *c)
+{
+    c->staged = false;
+    c->staged_size = 0;
+    c->uploaded = 0;
+    c->written = 0;
+    c->repaired = 0;
 }
 
 static bool
@@ -361,11 +466,14 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
         return false;
     if (ck != NULL && ck->position <= c.size)
         c.resume_from = ck->position;
+    if (ck != NULL && ck->position == c.size)
+        staged_resume(&c, ck->detail);
     /* The target's disk is ours when a checkpoint or a done record says
      * convoy created it there (or the manifest adopts it). */
     owned = v->mvm->adopt ||
             step_disk_owned(ctx->st, ps->key, ps->rec, v->tgt, ps->disk->location);
-    if (!create_disk(ps, ctx, owned, c.resume_from > 0, c.resume_from, error))
+    if (!create_disk(ps, ctx, owned, c.resume_from > 0, c.resume_from,
+                     c.staged ? &c : NULL, error))
         return false;
     c.hash = XXH64_createState();
 retry:
@@ -383,7 +491,8 @@ retry:
         }
         g_clear_error(&err);
         c.resume_from = 0;
-        if (!create_disk(ps, ctx, true, false, 0, error))
+        forget_staged(&c);
+        if (!create_disk(ps, ctx, true, false, 0, NULL, error))
             return false;
         c.w = v->tgt->ops->open_writer(v->tgt, ps->disk->location,
                                        v->mvm->disk_format,
@@ -409,7 +518,29 @@ retry:
         }
     }
 
-    if (c.resume_from > 0 && ps->disk->sdisk->seekable &&
+    if (c.staged && !disk_writer_stages(c.w)) {
+        /* Staged for an upload that this writer does not make (the
+         * target now writes the volume's file here): start over. */
+        disk_writer_abort(g_steal_pointer(&c.w));
+        copy_note(&c, "the checkpoint is of an upload this target no longer makes; starting the copy over");
+        c.resume_from = 0;
+        forget_staged(&c);
+        if (!create_disk(ps, ctx, true, false, 0, NULL, error)) {
+            XXH64_freeState(c.hash);
+            g_free(c.cmp);
+            return false;
+        }
+        goto retry;
+    }
+    if (c.staged) {
+        /* The staged image holds the whole disk: only its upload is
+         * left, from the checkpoint. */
+        c.upload_from = c.uploaded;
+        disk_writer_set_upload(c.w, ctx->checkpoint_interval, c.uploaded,
+                               c.staged_size, upload_checkpoint, &c);
+        c.pos = c.size;
+        ok = true;
+    } else if (c.resume_from > 0 && ps->disk->sdisk->seekable &&
         v->src->ops->copy_disk_from != NULL) {
         /* The source starts at the checkpoint (a volume download takes an
          * offset): the digest covers what is before it as the output
@@ -434,9 +565,35 @@ retry:
                     ps->disk->sdisk->id, c.pos, c.size);
         ok = false;
     }
+    if (ok && !c.staged && disk_writer_stages(c.w)) {
+        /* Everything is in the staged image: the digest is final, and
+         * the upload checkpoints with it from here on. */
+        g_snprintf(c.digest, sizeof c.digest, "%016" G_GINT64_MODIFIER "x",
+                   (guint64)XXH64_digest(c.hash));
+        c.staged = true;
+        c.staged_size = 0;
+        c.uploaded = 0;
+        c.upload_from = 0;
+        disk_writer_set_upload(c.w, ctx->checkpoint_interval, 0, 0,
+                               upload_checkpoint, &c);
+    }
     if (ok) {
         ok = disk_writer_close(c.w, &err);
         c.w = NULL;
+    }
+    if (!ok && c.staged && c.upload_from > 0 &&
+        g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_DRIFT)) {
+        /* The staged image is not the one the upload started with. */
+        copy_note(&c, "%s; starting the copy over", err->message);
+        g_clear_error(&err);
+        c.resume_from = 0;
+        forget_staged(&c);
+        if (!create_disk(ps, ctx, true, false, 0, NULL, error)) {
+            XXH64_freeState(c.hash);
+            g_free(c.cmp);
+            return false;
+        }
+        goto retry;
     }
     if (!ok && retries < COPY_RECONNECTS && !exec_interrupted() &&
         g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_LIBVIRT)) {
@@ -446,13 +603,16 @@ retry:
         disk_writer_abort(g_steal_pointer(&c.w));
         retries++;
         if (ctx->obs != NULL && ctx->obs->note != NULL) {
-            g_autofree char *msg = g_strdup_printf("%s; reconnecting and resuming from %" G_GUINT64_FORMAT " bytes (attempt %u of %u)",
-                                                   err->message, c.last_ckpt, retries,
-                                                   COPY_RECONNECTS);
+            g_autofree char *msg = g_strdup_printf("%s; reconnecting and resuming %sfrom %" G_GUINT64_FORMAT " bytes (attempt %u of %u)",
+                                                   err->message,
+                                                   c.staged ? "the upload " : "",
+                                                   c.staged ? c.uploaded : c.last_ckpt,
+                                                   retries, COPY_RECONNECTS);
             ctx->obs->note(ctx->obs->opaque, ps, msg);
         }
         g_clear_error(&err);
-        c.resume_from = c.last_ckpt;
+        /* A staged image keeps its upload checkpoint instead. */
+        c.resume_from = c.staged ? c.size : c.last_ckpt;
         goto retry;
     }
     if (!ok) {
@@ -468,8 +628,11 @@ retry:
     struct json j;
     char digest[17];
 
-    g_snprintf(digest, sizeof digest, "%016" G_GINT64_MODIFIER "x",
-               (guint64)XXH64_digest(c.hash));
+    if (c.staged)
+        g_strlcpy(digest, c.digest, sizeof digest);
+    else
+        g_snprintf(digest, sizeof digest, "%016" G_GINT64_MODIFIER "x",
+                   (guint64)XXH64_digest(c.hash));
     json_init(&j, false);
     json_begin_object(&j);
     g_autofree char *tid = target_identity(v->tgt);
@@ -481,6 +644,8 @@ retry:
     json_kv_uint(&j, "written", c.written);
     json_kv_uint(&j, "resumed_from", c.resume_from);
     json_kv_uint(&j, "repaired", c.repaired);
+    if (c.staged)
+        json_kv_uint(&j, "upload_from", c.upload_from);
     json_key(&j, "seconds");
     json_double(&j, secs);
     json_end_object(&j);
