@@ -46,6 +46,8 @@ struct disk_writer {
 
     /* raw */
     int fd;                             /* output file, -1 when closed */
+    int dfd;                            /* the same, O_DIRECT, or -1 */
+    void *bounce;                       /* aligned buffer for dfd */
 
     /* qcow2 over NBD */
     struct nbd_handle *nbd;             /* connection to our qemu-nbd child */
