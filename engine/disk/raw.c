@@ -52,41 +52,32 @@ open_direct(struct disk_writer *w)
     w->dfd = fd;
 }
 
-/* pwrite all of buf, retrying short writes and EINTR. */
+/* pwrite all of buf, retrying short writes and EINTR: block-aligned
+ * pieces through the direct descriptor (an aligned copy), the rest
+ * buffered. */
 static bool
 write_full(struct disk_writer *w, const void *buf, size_t len,
            uint64_t offset, GError **error)
 {
     const unsigned char *p = buf;
-    while (w->dfd >= 0 && len >= DIRECT_ALIGN && offset % DIRECT_ALIGN == 0) {
-        size_t n = MIN(len, (size_t)DIRECT_BUF) & ~(size_t)(DIRECT_ALIGN - 1);
-        memcpy(w->bounce, p, n);
-        ssize_t r = pwrite(w->dfd, w->bounce, n, (off_t)offset);
+    while (len > 0) {
+        bool direct = w->dfd >= 0 && len >= DIRECT_ALIGN &&
+                      offset % DIRECT_ALIGN == 0;
+        size_t n = direct ? MIN(len, (size_t)DIRECT_BUF) & ~(size_t)(DIRECT_ALIGN - 1)
+                          : len;
+        if (direct)
+            memcpy(w->bounce, p, n);
+        ssize_t r = pwrite(direct ? w->dfd : w->fd, direct ? w->bounce : p,
+                           n, (off_t)offset);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r < 0 && errno == EINVAL) {
+        if (r < 0 && direct && errno == EINVAL) {
             /* The file system refuses this direct write: buffered on. */
             close(w->dfd);
             w->dfd = -1;
-            break;
+            continue;
         }
         if (r < 0) {
-            set_write_error(w, errno, offset, error);
-            return false;
-        }
-        if (r == 0) {
-            set_write_error(w, EIO, offset, error);
-            return false;
-        }
-        p += r;
-        len -= (size_t)r;
-        offset += (uint64_t)r;
-    }
-    while (len > 0) {
-        ssize_t r = pwrite(w->fd, p, len, (off_t)offset);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
             set_write_error(w, errno, offset, error);
             return false;
         }

@@ -429,15 +429,18 @@ staged_resume(struct copy_run *c, const char *detail)
     g_strlcpy(c->digest, digest, sizeof c->digest);
 }
 
-/* Start the copy over (no checkpoint holds). */
-static void
-forget_staged(struct copy_run *c)
+/* Start the copy over: no checkpoint holds, and the target's disk is
+ * made afresh. */
+static bool
+start_over(struct copy_run *c, GError **error)
 {
+    c->resume_from = 0;
     c->staged = false;
     c->staged_size = 0;
     c->uploaded = 0;
     c->written = 0;
     c->repaired = 0;
+    return create_disk(c->ps, c->ctx, true, false, 0, NULL, error);
 }
 
 static bool
@@ -490,9 +493,7 @@ retry:
             ctx->obs->note(ctx->obs->opaque, ps, msg);
         }
         g_clear_error(&err);
-        c.resume_from = 0;
-        forget_staged(&c);
-        if (!create_disk(ps, ctx, true, false, 0, NULL, error))
+        if (!start_over(&c, error))
             return false;
         c.w = v->tgt->ops->open_writer(v->tgt, ps->disk->location,
                                        v->mvm->disk_format,
@@ -523,9 +524,7 @@ retry:
          * target now writes the volume's file here): start over. */
         disk_writer_abort(g_steal_pointer(&c.w));
         copy_note(&c, "the checkpoint is of an upload this target no longer makes; starting the copy over");
-        c.resume_from = 0;
-        forget_staged(&c);
-        if (!create_disk(ps, ctx, true, false, 0, NULL, error)) {
+        if (!start_over(&c, error)) {
             XXH64_freeState(c.hash);
             g_free(c.cmp);
             return false;
@@ -586,9 +585,7 @@ retry:
         /* The staged image is not the one the upload started with. */
         copy_note(&c, "%s; starting the copy over", err->message);
         g_clear_error(&err);
-        c.resume_from = 0;
-        forget_staged(&c);
-        if (!create_disk(ps, ctx, true, false, 0, NULL, error)) {
+        if (!start_over(&c, error)) {
             XXH64_freeState(c.hash);
             g_free(c.cmp);
             return false;

@@ -57,14 +57,12 @@ if grep -q "xva-vdi:" xva.xml dir.xml vol.xml sr.xml; then fail "a placeholder s
 
 # the shared corpus: a real XenServer ova.xml converts; an XVA whose
 # ova.xml holds no VM is invalid input
-corpus=$abs_top_srcdir/../shared/corpus/xva
-if [ -f "$corpus/ova.xml" ]; then
-    "$CONVOY" convert --pool '*=images' "$corpus/ova.xml" > corpus.xml
-    expect_grep "^<domain type='kvm'>" corpus.xml
-    expect_exit 3 "$CONVOY" convert "$corpus/small.xva" > no.xml 2> small.err
-    expect_grep "ova.xml: expected an XML-RPC <value> holding a <struct>" small.err
-    [ ! -s no.xml ] || fail "a failed conversion printed XML"
-fi
+corpus=$abs_top_srcdir/tests/corpus/xva
+"$CONVOY" convert --pool '*=images' "$corpus/ova.xml" > corpus.xml
+expect_grep "^<domain type='kvm'>" corpus.xml
+expect_exit 3 "$CONVOY" convert "$corpus/small.xva" > no.xml 2> small.err
+expect_grep "ova.xml: expected an XML-RPC <value> holding a <struct>" small.err
+[ ! -s no.xml ] || fail "a failed conversion printed XML"
 
 # the real image format wins over the configured one
 printf 'QFI\373\000\000\000\003' > q.img

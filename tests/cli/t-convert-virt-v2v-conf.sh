@@ -8,8 +8,8 @@
 . "$abs_top_srcdir/tests/functions.sh"
 set -e
 requires python3
-corpus=$abs_top_srcdir/../shared/corpus/old-virt-v2v
-[ -f "$corpus/virt-v2v.conf" ] || skip "no shared corpus at $corpus"
+corpus=$abs_top_srcdir/tests/corpus/old-virt-v2v
+[ -f "$corpus/virt-v2v.conf" ] || fail "no corpus at $corpus"
 d=$(scratch)
 cd "$d"
 

@@ -193,3 +193,12 @@ private_daemon_down() {
     for i in $(seq 1 50); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
     return 0
 }
+
+# proxy_up SOCK: a forwarder (unixproxy.py) on SOCK in front of the
+# daemon's socket, which a test kills to cut the link (PROXY_RATE in the
+# environment slows it down); sets proxy_pid.
+proxy_up() {
+    python3 "$abs_top_srcdir/tests/libvirt/unixproxy.py" "$1" /run/libvirt/libvirt-sock &
+    proxy_pid=$!
+    for i in $(seq 1 50); do [ -S "$1" ] && break; sleep 0.1; done
+}

@@ -17,11 +17,7 @@ bridge_up convoy-br0
 vm=convoy-t-rec-$$
 cleanup_fn "domain_down '$vm'"
 cd "$d"
-proxy() {
-    python3 "$abs_top_srcdir/tests/libvirt/unixproxy.py" "$d/proxy.sock" /run/libvirt/libvirt-sock &
-    proxy_pid=$!
-    for i in $(seq 1 50); do [ -S "$d/proxy.sock" ] && break; sleep 0.1; done
-}
+proxy() { proxy_up "$d/proxy.sock"; }
 proxy
 cleanup_fn 'kill $proxy_pid'
 export LV_TARGET_URI="qemu+unix:///system?socket=$d/proxy.sock"

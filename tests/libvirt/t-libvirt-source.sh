@@ -186,11 +186,7 @@ cmp "$p/big.raw" "out/$vm-e-vda.raw" || fail "e: the resumed disk differs"
 
 # f. a dropped connection
 rm -rf out .convoy
-proxy() {
-    python3 "$abs_top_srcdir/tests/libvirt/unixproxy.py" "$d/proxy.sock" /run/libvirt/libvirt-sock &
-    proxy_pid=$!
-    for i in $(seq 1 50); do [ -S "$d/proxy.sock" ] && break; sleep 0.1; done
-}
+proxy() { proxy_up "$d/proxy.sock"; }
 proxy
 cleanup_fn 'kill $proxy_pid'
 manifest "$vm-e" "qemu+unix:///system?socket=$d/proxy.sock"

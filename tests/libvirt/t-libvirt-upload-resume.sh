@@ -22,11 +22,8 @@ cleanup_fn "domain_down '$vm'"
 cd "$d"
 # A slow link (about 40 MB/s) in front of the daemon, so that the test
 # can act in the middle of an upload.
-proxy() {
-    PROXY_RATE=40000000 python3 "$abs_top_srcdir/tests/libvirt/unixproxy.py" "$d/proxy.sock" /run/libvirt/libvirt-sock &
-    proxy_pid=$!
-    for i in $(seq 1 50); do [ -S "$d/proxy.sock" ] && break; sleep 0.1; done
-}
+export PROXY_RATE=40000000
+proxy() { proxy_up "$d/proxy.sock"; }
 proxy
 cleanup_fn 'kill $proxy_pid'
 export LV_TARGET_URI="qemu+unix:///system?socket=$d/proxy.sock"
