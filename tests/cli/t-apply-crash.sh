@@ -65,7 +65,10 @@ crash_run() {
     done
     echo "$fmt: killed $kills times; $resumed plans offered to resume from a checkpoint"
     [ "$kills" -ge 5 ] || fail "$fmt: only $kills kills landed"
-    [ "$resumed" -ge 1 ] || fail "$fmt: no kill left a resumable checkpoint"
+    # Random kills on a loaded machine may all land outside a copy (a
+    # fast qcow2 import is mostly start-up): not counted on; the kill in
+    # the middle of vdb below always leaves a checkpoint to resume.
+    [ "$resumed" -ge 1 ] || echo "$fmt: note: no random kill left a resumable checkpoint"
 
     # Make sure the last apply resumes a copy: kill one more time in the
     # middle of vdb, then finish.
