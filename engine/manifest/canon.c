@@ -27,6 +27,20 @@ line(GPtrArray *lines, const char *prefix, const char *key, const char *value)
         g_ptr_array_add(lines, g_strdup_printf("%s%s=%s", prefix, key, value));
 }
 
+/* One line per entry of a string → string table (may be NULL). */
+static void
+map_lines(GPtrArray *lines, const char *prefix, GHashTable *map)
+{
+    GHashTableIter it;
+    gpointer k, v;
+
+    if (map == NULL)
+        return;
+    g_hash_table_iter_init(&it, map);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        line(lines, prefix, k, v);
+}
+
 static gint
 cmp_lines(gconstpointer a, gconstpointer b)
 {
@@ -142,20 +156,8 @@ manifest_vm_canonical(const struct manifest *m, const struct manifest_vm *vm)
         line(lines, "guest.", "tcg", manifest_guest_tcg_name(vm->guest.tcg));
         line(lines, "guest.", "timeout", gtimeout);
     }
-    if (vm->cdroms != NULL) {
-        GHashTableIter it;
-        gpointer k, v;
-        g_hash_table_iter_init(&it, vm->cdroms);
-        while (g_hash_table_iter_next(&it, &k, &v))
-            line(lines, "cdroms.", k, v);
-    }
-    if (vm->volumes != NULL) {
-        GHashTableIter it;
-        gpointer k, v;
-        g_hash_table_iter_init(&it, vm->volumes);
-        while (g_hash_table_iter_next(&it, &k, &v))
-            line(lines, "volumes.", k, v);
-    }
+    map_lines(lines, "cdroms.", vm->cdroms);
+    map_lines(lines, "volumes.", vm->volumes);
     return join_sorted(lines);
 }
 

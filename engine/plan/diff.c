@@ -7,7 +7,7 @@
 
 #include "plan/plan.h"
 #include "plan/plan-priv.h"
-#include "util/jsonread.h"
+#include "steps/steps.h"
 #include "util/size.h"
 
 /* "key=value" lines → hash table key → value. */
@@ -128,12 +128,10 @@ diff_step(struct plan_step *s, struct state *st, GError **error)
         g_autoptr(state_checkpoint) ck = state_checkpoint_get(st, s->key, error);
         if (ck != NULL && ck->position > 0) {
             g_autofree char *at = NULL;
-            g_autoptr(jval) d = ck->detail != NULL ? jval_parse("checkpoint", ck->detail, -1, NULL) : NULL;
-            double staged = jval_get_number(d, "staged", -1);
-            double uploaded = jval_get_number(d, "uploaded", -1);
-            if (staged > 0 && uploaded >= 0) {
-                g_autofree char *u = size_format((uint64_t)uploaded);
-                g_autofree char *t = size_format((uint64_t)staged);
+            uint64_t uploaded, staged;
+            if (step_disk_upload_at(ck->detail, &uploaded, &staged)) {
+                g_autofree char *u = size_format(uploaded);
+                g_autofree char *t = size_format(staged);
                 at = g_strdup_printf("the upload of its staged image at %s of %s", u, t);
             } else {
                 at = size_format(ck->position);

@@ -408,6 +408,20 @@ upload_checkpoint(void *opaque, uint64_t done, uint64_t total, GError **error)
     return true;
 }
 
+bool
+step_disk_upload_at(const char *detail, uint64_t *uploaded, uint64_t *staged)
+{
+    g_autoptr(jval) j = detail != NULL ? jval_parse("checkpoint", detail, -1, NULL) : NULL;
+    double s = jval_get_number(j, "staged", -1);
+    double u = jval_get_number(j, "uploaded", -1);
+
+    if (s <= 0 || u < 0 || u > s)
+        return false;
+    *staged = (uint64_t)s;
+    *uploaded = (uint64_t)u;
+    return true;
+}
+
 /* A checkpoint at the disk's end that records a staged upload: resume
  * that upload (the digest and counts are restored from it). */
 static void
@@ -415,15 +429,11 @@ staged_resume(struct copy_run *c, const char *detail)
 {
     g_autoptr(jval) j = detail != NULL ? jval_parse("checkpoint", detail, -1, NULL) : NULL;
     const char *digest = jval_get_string(j, "xxh64", NULL);
-    double staged = jval_get_number(j, "staged", -1);
-    double uploaded = jval_get_number(j, "uploaded", -1);
 
-    if (j == NULL || digest == NULL || strlen(digest) != 16 || staged <= 0 ||
-        uploaded < 0 || uploaded > staged)
+    if (digest == NULL || strlen(digest) != 16 ||
+        !step_disk_upload_at(detail, &c->uploaded, &c->staged_size))
         return;
     c->staged = true;
-    c->staged_size = (uint64_t)staged;
-    c->uploaded = (uint64_t)uploaded;
     c->written = (uint64_t)jval_get_number(j, "written", 0);
     c->repaired = (uint64_t)jval_get_number(j, "repaired", 0);
     g_strlcpy(c->digest, digest, sizeof c->digest);
