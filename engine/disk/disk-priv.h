@@ -16,6 +16,10 @@
 #define DISK_ZERO_BLOCK (64 * 1024)
 
 struct nbd_handle;
+struct disk_direct;
+
+/* Alignment of direct I/O: offsets, lengths and buffers. */
+#define DISK_DIRECT_ALIGN 4096
 
 /* What a format implements.  open fills the format's members of the
  * already allocated writer; release frees them without finishing. */
@@ -47,7 +51,7 @@ struct disk_writer {
     /* raw */
     int fd;                             /* output file, -1 when closed */
     int dfd;                            /* the same, O_DIRECT, or -1 */
-    void *bounce;                       /* aligned buffer for dfd */
+    struct disk_direct *queue;          /* aligned writes, on threads */
 
     /* qcow2 over NBD */
     struct nbd_handle *nbd;             /* connection to our qemu-nbd child */
@@ -90,6 +94,26 @@ size_t disk_scan_run(const void *buf, size_t len, uint64_t offset,
  * CONVOY_ERROR_NBD naming abs_path.  Caller closes. */
 struct nbd_handle *disk_nbd_spawn(const char *abs_path, const char *const *opts,
                                   bool allocation_map, GError **error);
+
+/* Queued block-aligned writes to a raw file (direct.c): dfd is its
+ * O_DIRECT descriptor or -1, fd a buffered one (used where dfd is -1 or
+ * refuses a write).  disk_direct_write copies buf; offset and len are
+ * multiples of DISK_DIRECT_ALIGN.  A write failure is reported by the
+ * next write or drain; drain returns once every queued write is done.
+ * path names the file in errors.  free discards what is still queued. */
+struct disk_direct *disk_direct_new(int dfd, int fd, const char *path,
+                                    GError **error);
+bool disk_direct_write(struct disk_direct *q, uint64_t offset,
+                       const void *buf, size_t len, const char *path,
+                       GError **error);
+bool disk_direct_drain(struct disk_direct *q, const char *path,
+                       GError **error);
+void disk_direct_free(struct disk_direct *q);
+
+/* The error of a failed write of path at offset (errno errsv): NOSPACE
+ * for a full file system. */
+void disk_set_write_error(GError **error, const char *path, int errsv,
+                          uint64_t offset);
 
 /* The DRIFT error of a resume whose output does not match. */
 void disk_set_drift_size(GError **error, const char *path, uint64_t actual,

@@ -15,79 +15,54 @@
 /* Never written: a source of zeros for preallocated zero runs. */
 static unsigned char zero_buf[1024 * 1024];
 
-static void
-set_write_error(struct disk_writer *w, int errsv, uint64_t offset,
-                GError **error)
-{
-    enum convoy_error_code code = convoy_error_from_errno(errsv);
-    if (code == CONVOY_ERROR_NOSPACE) {
-        g_set_error(error, CONVOY_ERROR, code,
-                    "no space left on device writing '%s' at offset %" PRIu64,
-                    w->path, offset);
-    } else {
-        g_set_error(error, CONVOY_ERROR, code,
-                    "cannot write '%s' at offset %" PRIu64 ": %s",
-                    w->path, offset, g_strerror(errsv));
-    }
-}
-
-/* Direct I/O: block-aligned writes go through an aligned copy. */
-#define DIRECT_ALIGN 4096
-#define DIRECT_BUF (4 * 1024 * 1024)
-
 /* Open the direct descriptor beside w->fd, where the file system has
- * O_DIRECT (a failure leaves buffered writes only). */
-static void
-open_direct(struct disk_writer *w)
+ * O_DIRECT, and the queue that writes through it (or through w->fd). */
+static bool
+open_queue(struct disk_writer *w, GError **error)
 {
-    w->dfd = -1;
-    int fd = open(w->path, O_WRONLY | O_DIRECT | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    if (posix_memalign(&w->bounce, DIRECT_ALIGN, DIRECT_BUF) != 0) {
-        w->bounce = NULL;
-        close(fd);
-        return;
-    }
-    w->dfd = fd;
+    w->dfd = open(w->path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+    w->queue = disk_direct_new(w->dfd, w->fd, w->path, error);
+    return w->queue != NULL;
 }
 
-/* pwrite all of buf, retrying short writes and EINTR: block-aligned
- * pieces through the direct descriptor (an aligned copy), the rest
- * buffered. */
+/* Everything queued is written (before a read, a hole punch, an
+ * unaligned write or a sync). */
+static bool
+drain(struct disk_writer *w, GError **error)
+{
+    return w->queue == NULL || disk_direct_drain(w->queue, w->path, error);
+}
+
+/* Write all of buf: its block-aligned middle through the queue, an
+ * unaligned head or tail with a plain pwrite after the queue drains. */
 static bool
 write_full(struct disk_writer *w, const void *buf, size_t len,
            uint64_t offset, GError **error)
 {
     const unsigned char *p = buf;
     while (len > 0) {
-        bool direct = w->dfd >= 0 && len >= DIRECT_ALIGN &&
-                      offset % DIRECT_ALIGN == 0;
-        size_t n = direct ? MIN(len, (size_t)DIRECT_BUF) & ~(size_t)(DIRECT_ALIGN - 1)
-                          : len;
-        if (direct)
-            memcpy(w->bounce, p, n);
-        ssize_t r = pwrite(direct ? w->dfd : w->fd, direct ? w->bounce : p,
-                           n, (off_t)offset);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0 && direct && errno == EINVAL) {
-            /* The file system refuses this direct write: buffered on. */
-            close(w->dfd);
-            w->dfd = -1;
-            continue;
+        size_t head = offset % DISK_DIRECT_ALIGN == 0 ? 0 :
+                      DISK_DIRECT_ALIGN - (size_t)(offset % DISK_DIRECT_ALIGN);
+        size_t n = head > 0 ? MIN(head, len) : len & ~(size_t)(DISK_DIRECT_ALIGN - 1);
+        if (n > 0 && head == 0 && w->queue != NULL) {
+            if (!disk_direct_write(w->queue, offset, p, n, w->path, error))
+                return false;
+        } else {
+            n = n > 0 ? n : len;
+            if (!drain(w, error))
+                return false;
+            ssize_t r = pwrite(w->fd, p, n, (off_t)offset);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0) {
+                disk_set_write_error(error, w->path, r < 0 ? errno : EIO, offset);
+                return false;
+            }
+            n = (size_t)r;
         }
-        if (r < 0) {
-            set_write_error(w, errno, offset, error);
-            return false;
-        }
-        if (r == 0) {
-            set_write_error(w, EIO, offset, error);
-            return false;
-        }
-        p += r;
-        len -= (size_t)r;
-        offset += (uint64_t)r;
+        p += n;
+        len -= n;
+        offset += n;
     }
     return true;
 }
@@ -116,7 +91,7 @@ zero_allocated(struct disk_writer *w, uint64_t offset, GError **error)
                   (off_t)(w->size - offset)) == 0)
         return true;
     if (errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL) {
-        set_write_error(w, errno, offset, error);
+        disk_set_write_error(error, w->path, errno, offset);
         return false;
     }
     return write_zeros(w, offset, w->size - offset, error);
@@ -214,8 +189,7 @@ raw_open(struct disk_writer *w, uint64_t resume_from, GError **error)
     if (!(resume_from > 0 ? raw_open_resume(w, resume_from, error)
                           : raw_open_fresh(w, error)))
         return false;
-    open_direct(w);
-    return true;
+    return open_queue(w, error);
 }
 
 static bool
@@ -253,6 +227,8 @@ static bool
 raw_rezero(struct disk_writer *w, uint64_t offset, uint64_t len,
            GError **error)
 {
+    if (!drain(w, error))
+        return false;
     if (w->allocation == DISK_ALLOCATION_SPARSE &&
         fallocate(w->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                   (off_t)offset, (off_t)len) == 0)
@@ -265,6 +241,8 @@ static bool
 raw_read(struct disk_writer *w, uint64_t offset, void *buf, size_t len,
          GError **error)
 {
+    if (!drain(w, error))
+        return false;
     unsigned char *p = buf;
     while (len > 0) {
         ssize_t r = pread(w->fd, p, len, (off_t)offset);
@@ -288,6 +266,8 @@ raw_read(struct disk_writer *w, uint64_t offset, void *buf, size_t len,
 static bool
 raw_flush(struct disk_writer *w, GError **error)
 {
+    if (!drain(w, error))
+        return false;
     while (fdatasync(w->fd) == -1) {
         int errsv = errno;
         if (errsv == EINTR)
@@ -309,6 +289,7 @@ raw_finish(struct disk_writer *w, GError **error)
 {
     if (!raw_flush(w, error))
         return false;
+    g_clear_pointer(&w->queue, disk_direct_free);
     int fd = w->fd;
     w->fd = -1;
     if (close(fd) == -1 && errno != EINTR) {
@@ -323,6 +304,8 @@ raw_finish(struct disk_writer *w, GError **error)
 static void
 raw_release(struct disk_writer *w)
 {
+    /* The writer threads first: they may be using both descriptors. */
+    g_clear_pointer(&w->queue, disk_direct_free);
     if (w->fd >= 0) {
         close(w->fd);
         w->fd = -1;
@@ -331,7 +314,6 @@ raw_release(struct disk_writer *w)
         close(w->dfd);
         w->dfd = -1;
     }
-    g_clear_pointer(&w->bounce, free);
 }
 
 const struct disk_writer_ops raw_writer_ops = {

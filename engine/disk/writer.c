@@ -67,6 +67,22 @@ disk_set_drift_size(GError **error, const char *path, uint64_t actual,
                 path, actual, expected);
 }
 
+void
+disk_set_write_error(GError **error, const char *path, int errsv,
+                     uint64_t offset)
+{
+    enum convoy_error_code code = convoy_error_from_errno(errsv);
+    if (code == CONVOY_ERROR_NOSPACE) {
+        g_set_error(error, CONVOY_ERROR, code,
+                    "no space left on device writing '%s' at offset %" PRIu64,
+                    path, offset);
+    } else {
+        g_set_error(error, CONVOY_ERROR, code,
+                    "cannot write '%s' at offset %" PRIu64 ": %s",
+                    path, offset, g_strerror(errsv));
+    }
+}
+
 static void
 writer_free(struct disk_writer *w)
 {

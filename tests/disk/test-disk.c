@@ -17,6 +17,7 @@
 
 #include <gio/gio.h>
 
+#include "disk/disk-priv.h"
 #include "disk/disk.h"
 #include "util/error.h"
 
@@ -394,6 +395,10 @@ test_enospc(void)
     bool ok = true;
     for (; off < 8 * MIB && ok; off += MIB)
         ok = disk_writer_write(w, off, data, MIB, &error);
+    /* Writes are queued: the failure shows at a later write, or at the
+     * flush that a checkpoint makes before it records anything. */
+    if (ok)
+        ok = disk_writer_flush(w, &error);
     assert(!ok);
     assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_NOSPACE));
     g_autofree char *prefix = g_strdup_printf(
@@ -419,6 +424,114 @@ test_enospc(void)
 
     assert(umount(dir) == 0);
     rmdir(dir);
+    return 0;
+}
+
+/* ---- the queue of aligned writes (direct.c) ---- */
+
+/* Aligned pieces in a scattered order, some contiguous (gathered into
+ * one slot), some not; the file holds exactly them once drained. */
+static void
+queue_scatter(struct disk_direct *q, const char *path)
+{
+    static const struct region pieces[] = {
+        {0, 4096}, {4096, 8192}, {12288, 4 * MIB}, {8 * MIB, 4096},
+        {5 * MIB, 2 * MIB}, {16 * MIB - 8192, 8192}, {10 * MIB, 5 * MIB},
+        {0, 0},
+    };
+    g_autoptr(GError) error = NULL;
+    for (const struct region *r = pieces; r->len != 0; r++)
+        assert(disk_direct_write(q, r->offset, expected + r->offset, r->len,
+                                 path, &error));
+    assert(disk_direct_drain(q, path, &error));
+}
+
+static void
+check_pieces(const char *path)
+{
+    g_autofree char *got = NULL;
+    gsize len = 0;
+    assert(g_file_get_contents(path, &got, &len, NULL));
+    assert(len == DISK_SIZE);
+    static const struct region pieces[] = {
+        {0, 12288 + 4 * MIB}, {5 * MIB, 2 * MIB}, {8 * MIB, 4096},
+        {10 * MIB, 5 * MIB}, {16 * MIB - 8192, 8192}, {0, 0},
+    };
+    uint64_t at = 0;
+    for (const struct region *r = pieces; r->len != 0; r++) {
+        for (uint64_t o = at; o < r->offset; o++)
+            assert(got[o] == 0);
+        assert(memcmp(got + r->offset, expected + r->offset, r->len) == 0);
+        at = r->offset + r->len;
+    }
+}
+
+static int
+test_queue(void)
+{
+    g_autofree char *path = tmp_path("queue.raw");
+    g_autoptr(GError) error = NULL;
+
+    /* Direct, and buffered (no O_DIRECT descriptor). */
+    for (int direct = 1; direct >= 0; direct--) {
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+        assert(fd >= 0 && ftruncate(fd, DISK_SIZE) == 0);
+        int dfd = direct ? open(path, O_WRONLY | O_DIRECT) : -1;
+        struct disk_direct *q = disk_direct_new(dfd, fd, path, &error);
+        assert(q != NULL);
+        queue_scatter(q, path);
+        disk_direct_free(q);
+        if (dfd >= 0)
+            close(dfd);
+        close(fd);
+        check_pieces(path);
+    }
+
+    /* A descriptor that refuses the writes with EINVAL, as a file system
+     * without direct I/O does: the buffered descriptor takes over.
+     * /proc/self/oom_score_adj refuses anything but a number. */
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    assert(fd >= 0 && ftruncate(fd, DISK_SIZE) == 0);
+    int bad = open("/proc/self/oom_score_adj", O_WRONLY);
+    assert(bad >= 0);
+    errno = 0;
+    assert(pwrite(bad, expected + MIB / 2, 4096, 0) == -1 && errno == EINVAL);
+    struct disk_direct *q = disk_direct_new(bad, fd, path, &error);
+    assert(q != NULL);
+    queue_scatter(q, path);
+    disk_direct_free(q);
+    close(bad);
+    close(fd);
+    check_pieces(path);
+
+    /* A failed write is kept: the drain reports it with its offset, and
+     * so does every later call. */
+    fd = open(path, O_RDONLY);
+    assert(fd >= 0);
+    q = disk_direct_new(-1, fd, path, &error);
+    assert(q != NULL);
+    assert(disk_direct_write(q, 3 * MIB, expected, 8192, path, &error));
+    assert(!disk_direct_drain(q, path, &error));
+    g_autofree char *want = g_strdup_printf(
+        "cannot write '%s' at offset %" PRIu64 ": %s", path, (uint64_t)3 * MIB,
+        g_strerror(EBADF));
+    if (strcmp(error->message, want) != 0)
+        fprintf(stderr, "got '%s'\nwant '%s'\n", error->message, want);
+    assert(strcmp(error->message, want) == 0);
+    g_clear_error(&error);
+    assert(!disk_direct_write(q, 0, expected, 4096, path, &error));
+    assert(strcmp(error->message, want) == 0);
+    g_clear_error(&error);
+
+    /* Freed with writes still queued: they are dropped, nothing hangs. */
+    struct disk_direct *q2 = disk_direct_new(-1, fd, path, &error);
+    assert(q2 != NULL);
+    for (uint64_t o = 0; o < DISK_SIZE; o += MIB)
+        (void)disk_direct_write(q2, o, expected + o, MIB, path, NULL);
+    disk_direct_free(q2);
+    disk_direct_free(q);
+    close(fd);
+    unlink(path);
     return 0;
 }
 
@@ -551,6 +664,8 @@ run_case(const char *name)
         return test_drift();
     if (strcmp(name, "enospc") == 0)
         return test_enospc();
+    if (strcmp(name, "queue") == 0)
+        return test_queue();
     if (strcmp(name, "image-header") == 0)
         return test_image_header();
     if (strcmp(name, "qcow2-reader") == 0)
@@ -585,7 +700,7 @@ main(int argc, char **argv)
         "names", "zero", "raw-sparse", "raw-preallocated", "qcow2-sparse",
         "qcow2-preallocated", "resume-raw-sparse", "resume-raw-preallocated",
         "resume-qcow2-sparse", "resume-qcow2-preallocated", "drift",
-        "enospc", "image-header", "qcow2-reader", NULL,
+        "enospc", "queue", "image-header", "qcow2-reader", NULL,
     };
     g_autoptr(GError) error = NULL;
     tmpdir = g_dir_make_tmp("convoy-disk-XXXXXX", &error);
