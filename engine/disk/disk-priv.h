@@ -69,6 +69,7 @@ struct disk_writer {
     struct disk_writer *inner;          /* qcow2: the local image built
                                          * first, uploaded on finish */
     disk_upload_fn upload_fn;           /* its progress (may be NULL) */
+    disk_stop_fn upload_stop;           /* report early? (may be NULL) */
     void *upload_opaque;
     uint64_t upload_interval;           /* bytes between upload_fn calls */
     uint64_t upload_from;               /* resume: first byte to send */

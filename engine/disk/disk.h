@@ -81,15 +81,20 @@ struct disk_writer *disk_writer_open_stream(struct _virStorageVol *vol,
  * the upload with that error (an interrupt, a failed state write). */
 typedef bool (*disk_upload_fn)(void *opaque, uint64_t done, uint64_t total,
                                GError **error);
+/* Polled after every piece of an upload (at most 4 MiB): true asks for
+ * a report now, not at the next interval (a stop request). */
+typedef bool (*disk_stop_fn)(void);
 /* Does close() upload a staged image? */
 bool disk_writer_stages(const struct disk_writer *w);
 /* Before close of a staging writer: report the upload through fn every
- * interval bytes, and start it at from (a resume of an interrupted upload
- * of the same staged image, which must then be staged_size bytes long,
- * else close fails with CONVOY_ERROR_DRIFT and keeps nothing to resume). */
+ * interval bytes, and as soon as stop (may be NULL) returns true, and
+ * start it at from (a resume of an interrupted upload of the same staged
+ * image, which must then be staged_size bytes long, else close fails
+ * with CONVOY_ERROR_DRIFT and keeps nothing to resume). */
 void disk_writer_set_upload(struct disk_writer *w, uint64_t interval,
                             uint64_t from, uint64_t staged_size,
-                            disk_upload_fn fn, void *opaque);
+                            disk_upload_fn fn, disk_stop_fn stop,
+                            void *opaque);
 
 /* Write len bytes at offset.  All-zero blocks of a sparse image are not
  * written (they stay holes).  Errors: CONVOY_ERROR_IO, _NOSPACE, _NBD. */

@@ -267,16 +267,19 @@ sq_flush(struct disk_writer *w, GError **error)
     return disk_writer_flush(w->inner, error);
 }
 
-/* After each piece of an upload: past the interval, finish the upload
- * (the daemon has every byte before stream_pos), report that, and go on
- * in a new upload from there. */
+/* After each piece of an upload: past the interval, or when a stop is
+ * asked for, finish the upload (the daemon has every byte before
+ * stream_pos), report that, and go on in a new upload from there. */
 static bool
 upload_progress(struct disk_writer *w, uint64_t *last, uint64_t total,
                 GError **error)
 {
     uint64_t at = w->stream_pos;
 
-    if (w->upload_fn == NULL || at - *last < w->upload_interval || at >= total)
+    if (w->upload_fn == NULL || at >= total || at == *last)
+        return true;
+    if (at - *last < w->upload_interval &&
+        (w->upload_stop == NULL || !w->upload_stop()))
         return true;
     if (!stream_end(w, error) || !w->upload_fn(w->upload_opaque, at, total, error))
         return false;
@@ -392,12 +395,13 @@ disk_writer_stages(const struct disk_writer *w)
 void
 disk_writer_set_upload(struct disk_writer *w, uint64_t interval,
                        uint64_t from, uint64_t staged_size,
-                       disk_upload_fn fn, void *opaque)
+                       disk_upload_fn fn, disk_stop_fn stop, void *opaque)
 {
     w->upload_interval = interval > 0 ? interval : UINT64_MAX;
     w->upload_from = from;
     w->upload_staged_size = staged_size;
     w->upload_fn = fn;
+    w->upload_stop = stop;
     w->upload_opaque = opaque;
 }
 

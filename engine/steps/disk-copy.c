@@ -546,7 +546,7 @@ retry:
          * left, from the checkpoint. */
         c.upload_from = c.uploaded;
         disk_writer_set_upload(c.w, ctx->checkpoint_interval, c.uploaded,
-                               c.staged_size, upload_checkpoint, &c);
+                               c.staged_size, upload_checkpoint, exec_interrupted, &c);
         c.pos = c.size;
         ok = true;
     } else if (c.resume_from > 0 && ps->disk->sdisk->seekable &&
@@ -584,7 +584,7 @@ retry:
         c.uploaded = 0;
         c.upload_from = 0;
         disk_writer_set_upload(c.w, ctx->checkpoint_interval, 0, 0,
-                               upload_checkpoint, &c);
+                               upload_checkpoint, exec_interrupted, &c);
     }
     if (ok) {
         ok = disk_writer_close(c.w, &err);

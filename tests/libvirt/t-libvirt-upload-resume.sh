@@ -4,7 +4,9 @@
 # middle of it: the plan offers to resume the upload, and the next apply
 # sends only the rest (the source is not read again, the staged image is
 # reused).  A dropped connection in the middle of an upload resumes it
-# from its checkpoint in the same apply.  The volume is a valid qcow2
+# from its checkpoint in the same apply.  SIGINT in the middle of it
+# stops it within 2 seconds, with a checkpoint there, even when no
+# interval checkpoint is due.  The volume is a valid qcow2
 # with the source's content, and no staged image is left behind.
 . "$abs_top_srcdir/tests/functions.sh"
 . "$abs_top_srcdir/tests/libvirt/daemon.sh"
@@ -91,6 +93,38 @@ set -e
 expect_grep 'reconnecting and resuming the upload from' apply.c.log
 expect_grep 'web1/disk-copy/vdb: note: resuming the upload of the staged qcow2 image at' apply.c.log
 qemu-img check -q "pool/$vm-vdb.qcow2" || fail "vdb is not a valid qcow2 after the reconnect"
+same_content "pool/$vm-vdb.qcow2" src/xvdb.raw
+[ -z "$(ls "$CONVOY_TMPDIR")" ] || fail "staged images left: $(ls "$CONVOY_TMPDIR")"
+
+# c. SIGINT during vdb's upload, with no checkpoint due before its end
+# (a 256 MiB interval, the most there is): the upload stops within 2
+# seconds, with a checkpoint where it got to, and the next apply sends
+# only the rest.  (Stopping at the next interval took 3.9 s here.)
+"$CONVOY" rollback --yes manifest.yaml web1 > rb.c.txt || { cat rb.c.txt; fail "rollback failed"; }
+CONVOY_CHECKPOINT_INTERVAL=$((256 * 1024 * 1024)) \
+    "$CONVOY" apply --yes manifest.yaml > apply.d.log 2>&1 &
+pid=$!
+wait_for 'web1/disk-copy/vdb: note: uploading the staged qcow2 image' apply.d.log "$pid" ||
+    { cat apply.d.log; fail "vdb's upload never started"; }
+sleep 1
+t0=$(date +%s%N)
+kill -INT "$pid"
+set +e
+wait "$pid"
+rc=$?
+set -e
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "stopped ${ms} ms after SIGINT, exit $rc"
+[ "$rc" -eq 4 ] || { cat apply.d.log; fail "apply exited $rc after SIGINT, not 4"; }
+[ "$ms" -le 2000 ] || { cat apply.d.log; fail "apply took $ms ms to stop after SIGINT"; }
+expect_grep 'interrupted uploading the staged image at [1-9][0-9]* of [0-9]* bytes' apply.d.log
+expect_exit 2 "$CONVOY" plan manifest.yaml > plan.d.txt
+expect_grep 'interrupted; resume from the upload of its staged image at' plan.d.txt
+"$CONVOY" apply --yes manifest.yaml > apply.e.log 2>&1 || { cat apply.e.log; fail "the apply after SIGINT failed"; }
+expect_grep 'web1/disk-copy/vdb: note: resuming the upload of the staged qcow2 image at' apply.e.log
+from=$(outputs web1/disk-copy/vdb | python3 -c 'import json,sys; print(json.load(sys.stdin)["upload_from"])')
+[ "$from" -gt 0 ] || fail "the upload after SIGINT started over (upload_from $from)"
+qemu-img check -q "pool/$vm-vdb.qcow2" || fail "vdb is not a valid qcow2 after SIGINT"
 same_content "pool/$vm-vdb.qcow2" src/xvdb.raw
 [ -z "$(ls "$CONVOY_TMPDIR")" ] || fail "staged images left: $(ls "$CONVOY_TMPDIR")"
 exit 0
