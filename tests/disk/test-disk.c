@@ -411,6 +411,25 @@ test_enospc(void)
     disk_writer_abort(w);
     unlink(path);
 
+    /* The same through buffered writes (a file system without O_DIRECT):
+     * the queue's threads report it all the same. */
+    g_clear_error(&error);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    assert(fd >= 0 && ftruncate(fd, DISK_SIZE) == 0);
+    struct disk_direct *q = disk_direct_new(-1, fd, path, &error);
+    assert(q != NULL);
+    ok = true;
+    for (off = 0; off < 8 * MIB && ok; off += MIB)
+        ok = disk_direct_write(q, off, data, MIB, path, &error);
+    if (ok)
+        ok = disk_direct_drain(q, path, &error);
+    assert(!ok);
+    assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_NOSPACE));
+    assert(g_str_has_prefix(error->message, prefix));
+    disk_direct_free(q);
+    close(fd);
+    unlink(path);
+
     g_clear_error(&error);
     w = disk_writer_open(path, DISK_FORMAT_RAW, DISK_ALLOCATION_PREALLOCATED,
                          DISK_SIZE, 0, &error);
