@@ -4,7 +4,10 @@
  * DIRECT_SLOT bytes; a slot goes to a writer thread when it is full or
  * when the next write is not contiguous.  The first failure is kept and
  * reported by the next call; disk_direct_drain waits for every queued
- * write, so a flush after it covers them all. */
+ * write, so a flush after it covers them all.  Writes land in the order
+ * given: one that goes back behind the highest offset handed over waits
+ * for the queue to empty first (the copy writes in increasing order; a
+ * resume's rewrites come after a read, which drains). */
 #include "config.h"
 
 #include <errno.h>
@@ -46,6 +49,7 @@ struct disk_direct {
     uint64_t err_offset;        /* and the offset it failed at */
 
     struct slot *fill;          /* being filled by the caller, or NULL */
+    uint64_t front;             /* end of the highest byte handed over */
     GThread *threads[DIRECT_THREADS];
     unsigned nthreads;
 };
@@ -197,6 +201,11 @@ disk_direct_write(struct disk_direct *q, uint64_t offset, const void *buf,
             s = NULL;
         }
         if (s == NULL) {
+            /* Behind the front, this may overwrite a queued write that
+             * another thread could send later: let them all land first. */
+            while (offset < q->front && (q->nready > 0 || q->busy > 0) &&
+                   q->err == 0)
+                pthread_cond_wait(&q->cond, &q->lock);
             while (q->nfree == 0 && q->err == 0)
                 pthread_cond_wait(&q->cond, &q->lock);
             if (q->err != 0)
@@ -214,6 +223,7 @@ disk_direct_write(struct disk_direct *q, uint64_t offset, const void *buf,
         p += n;
         len -= n;
         offset += n;
+        q->front = MAX(q->front, offset);
         if (s->len == DIRECT_SLOT)
             submit_locked(q);
     }

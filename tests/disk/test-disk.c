@@ -506,6 +506,32 @@ test_queue(void)
         check_pieces(path);
     }
 
+    /* The same bytes written twice over, the second time after other
+     * writes: the later write wins, though two threads send them. */
+    {
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+        assert(fd >= 0 && ftruncate(fd, DISK_SIZE) == 0);
+        int dfd = open(path, O_WRONLY | O_DIRECT);
+        struct disk_direct *q = disk_direct_new(dfd, fd, path, &error);
+        assert(q != NULL);
+        g_autofree unsigned char *a = g_malloc(8 * MIB);
+        memset(a, 0xaa, 8 * MIB);
+        for (int round = 0; round < 20; round++) {
+            assert(disk_direct_write(q, 0, a, 8 * MIB, path, &error));
+            assert(disk_direct_write(q, 4 * MIB, expected + 4 * MIB, 4 * MIB,
+                                     path, &error));
+            assert(disk_direct_write(q, 0, expected, 4 * MIB, path, &error));
+        }
+        assert(disk_direct_drain(q, path, &error));
+        disk_direct_free(q);
+        if (dfd >= 0)
+            close(dfd);
+        g_autofree unsigned char *got = g_malloc(8 * MIB);
+        assert(pread(fd, got, 8 * MIB, 0) == 8 * MIB);
+        assert(memcmp(got, expected, 8 * MIB) == 0);
+        close(fd);
+    }
+
     /* A descriptor that refuses the writes with EINVAL, as a file system
      * without direct I/O does: the buffered descriptor takes over.
      * /proc/self/oom_score_adj refuses anything but a number. */
