@@ -40,6 +40,18 @@ expect_exit() {
     [ "$got" -eq "$want" ] || fail "expected exit $want, got $got: $*"
 }
 
+# signal_wait SIG PID: send SIG to PID and wait for it; sets rc (its exit
+# status) and ms (milliseconds from the signal to its end).
+signal_wait() {
+    kill -"$1" "$2"
+    _t0=$(date +%s%N)
+    set +e
+    wait "$2"
+    rc=$?
+    set -e
+    ms=$(( ($(date +%s%N) - _t0) / 1000000 ))
+}
+
 # expect_grep PATTERN FILE
 expect_grep() {
     grep -q -- "$1" "$2" || { echo "--- $2:" >&2; cat "$2" >&2; fail "'$1' not found in $2"; }

@@ -24,13 +24,7 @@ for sig in INT TERM; do
         sleep 0.05
     done
     grep -q 'web1/disk-copy/vdb: 10%' apply.log || { cat apply.log; fail "the copy of vdb never reached 10%"; }
-    kill -"$sig" "$pid"
-    t0=$(date +%s%N)
-    set +e
-    wait "$pid"
-    rc=$?
-    set -e
-    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    signal_wait "$sig" "$pid"
     echo "SIG$sig: exit $rc after $ms ms"
     [ "$rc" -eq 4 ] || { cat apply.log apply.err; fail "SIG$sig: exit $rc, expected 4"; }
     [ "$ms" -lt 2000 ] || fail "SIG$sig: took $ms ms to stop, more than 2 s"

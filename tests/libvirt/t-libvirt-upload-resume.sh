@@ -107,13 +107,7 @@ pid=$!
 wait_for 'web1/disk-copy/vdb: note: uploading the staged qcow2 image' apply.d.log "$pid" ||
     { cat apply.d.log; fail "vdb's upload never started"; }
 sleep 1
-t0=$(date +%s%N)
-kill -INT "$pid"
-set +e
-wait "$pid"
-rc=$?
-set -e
-ms=$((($(date +%s%N) - t0) / 1000000))
+signal_wait INT "$pid"
 echo "stopped ${ms} ms after SIGINT, exit $rc"
 [ "$rc" -eq 4 ] || { cat apply.d.log; fail "apply exited $rc after SIGINT, not 4"; }
 [ "$ms" -le 2000 ] || { cat apply.d.log; fail "apply took $ms ms to stop after SIGINT"; }
