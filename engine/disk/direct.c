@@ -1,13 +1,14 @@
-/* A raw file's block-aligned writes, queued and written by writer
- * threads so that reading and checksumming the source overlaps with the
- * disk.  Contiguous writes are gathered into aligned slots of
- * DIRECT_SLOT bytes; a slot goes to a writer thread when it is full or
- * when the next write is not contiguous.  The first failure is kept and
- * reported by the next call; disk_direct_drain waits for every queued
- * write, so a flush after it covers them all.  Writes land in the order
- * given: one that goes back behind the highest offset handed over waits
- * for the queue to empty first (the copy writes in increasing order; a
- * resume's rewrites come after a read, which drains). */
+/* A raw file's writes, queued and written by a writer thread so that
+ * reading and checksumming the source overlaps with the disk.
+ * Contiguous writes are gathered into aligned slots of DIRECT_SLOT
+ * bytes; a slot goes to the thread when it is full or when the next
+ * write is not contiguous.  One thread takes the slots in order, so
+ * writes land in the order given.  Its block-aligned part goes out
+ * through the O_DIRECT descriptor, an unaligned head or tail (and
+ * everything, where there is no direct I/O) through the buffered one.
+ * The first failure is kept and reported by the next call;
+ * disk_direct_drain waits for every queued write, so a flush after it
+ * covers them all. */
 #include "config.h"
 
 #include <errno.h>
@@ -22,17 +23,31 @@
 
 #define DIRECT_SLOT (4 * 1024 * 1024)
 #define DIRECT_SLOTS 4
-#define DIRECT_THREADS 2
 
+/* A slot's bytes start at buf + offset % DISK_DIRECT_ALIGN, so that an
+ * aligned file offset is an aligned address. */
 struct slot {
     unsigned char *buf;         /* DIRECT_SLOT bytes, DISK_DIRECT_ALIGN aligned */
-    uint64_t offset;
+    uint64_t offset;            /* file offset of the first byte */
     size_t len;
 };
 
+static unsigned char *
+slot_data(const struct slot *s)
+{
+    return s->buf + s->offset % DISK_DIRECT_ALIGN;
+}
+
+static size_t
+slot_room(const struct slot *s)
+{
+    return DIRECT_SLOT - (size_t)(s->offset % DISK_DIRECT_ALIGN) - s->len;
+}
+
 struct disk_direct {
     int dfd;                    /* O_DIRECT descriptor, or -1 */
-    int fd;                     /* buffered descriptor (fallback) */
+    int fd;                     /* buffered descriptor */
+    char *path;                 /* names the file in errors */
 
     /* pthread rather than GMutex: ThreadSanitizer sees these. */
     pthread_mutex_t lock;
@@ -42,31 +57,34 @@ struct disk_direct {
     unsigned nfree;
     struct slot *ready[DIRECT_SLOTS];   /* FIFO */
     unsigned ready_head, nready;
-    unsigned busy;              /* slots being written */
+    unsigned busy;              /* slots being written (0 or 1) */
     bool quit;
     gint direct_off;            /* the file system refused a direct write */
     int err;                    /* first failure's errno, 0 if none */
     uint64_t err_offset;        /* and the offset it failed at */
 
     struct slot *fill;          /* being filled by the caller, or NULL */
-    uint64_t front;             /* end of the highest byte handed over */
-    GThread *threads[DIRECT_THREADS];
-    unsigned nthreads;
+    GThread *thread;
 };
 
-/* Write all of s (no lock held).  0 or an errno; *at is where it failed. */
+/* Write all of s (no lock held): aligned runs direct where it works,
+ * the rest buffered.  0 or an errno; *at is where it failed. */
 static int
 write_slot(struct disk_direct *q, const struct slot *s, uint64_t *at)
 {
-    const unsigned char *p = s->buf;
+    const unsigned char *p = slot_data(s);
     size_t len = s->len;
     uint64_t offset = s->offset;
     while (len > 0) {
-        int fd = q->dfd >= 0 && !g_atomic_int_get(&q->direct_off) ? q->dfd : q->fd;
-        ssize_t r = pwrite(fd, p, len, (off_t)offset);
+        size_t skew = (size_t)(offset % DISK_DIRECT_ALIGN);
+        bool direct = q->dfd >= 0 && !g_atomic_int_get(&q->direct_off) &&
+                      skew == 0 && len >= DISK_DIRECT_ALIGN;
+        size_t n = direct ? len & ~(size_t)(DISK_DIRECT_ALIGN - 1)
+                 : skew > 0 ? MIN(len, DISK_DIRECT_ALIGN - skew) : len;
+        ssize_t r = pwrite(direct ? q->dfd : q->fd, p, n, (off_t)offset);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r < 0 && fd == q->dfd && errno == EINVAL) {
+        if (r < 0 && direct && errno == EINVAL) {
             /* Refused as a direct write: buffered from now on. */
             g_atomic_int_set(&q->direct_off, 1);
             continue;
@@ -134,11 +152,11 @@ submit_locked(struct disk_direct *q)
 
 /* Report the kept failure (lock held). */
 static bool
-check_locked(struct disk_direct *q, const char *path, GError **error)
+check_locked(struct disk_direct *q, GError **error)
 {
     if (q->err == 0)
         return true;
-    disk_set_write_error(error, path, q->err, q->err_offset);
+    disk_set_write_error(error, q->path, q->err, q->err_offset);
     return false;
 }
 
@@ -148,6 +166,7 @@ disk_direct_new(int dfd, int fd, const char *path, GError **error)
     struct disk_direct *q = g_new0(struct disk_direct, 1);
     q->dfd = dfd;
     q->fd = fd;
+    q->path = g_strdup(path);
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->cond, NULL);
     for (unsigned i = 0; i < DIRECT_SLOTS; i++) {
@@ -167,15 +186,11 @@ disk_direct_new(int dfd, int fd, const char *path, GError **error)
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     GError *terr = NULL;
-    for (unsigned i = 0; i < DIRECT_THREADS && terr == NULL; i++) {
-        q->threads[i] = g_thread_try_new("convoy-write", writer_thread, q, &terr);
-        if (q->threads[i] != NULL)
-            q->nthreads++;
-    }
+    q->thread = g_thread_try_new("convoy-write", writer_thread, q, &terr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (terr != NULL) {
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO,
-                    "cannot start a writer thread for '%s': %s", path,
+                    "cannot start the writer thread for '%s': %s", path,
                     terr->message);
         g_error_free(terr);
         disk_direct_free(q);
@@ -186,26 +201,21 @@ disk_direct_new(int dfd, int fd, const char *path, GError **error)
 
 bool
 disk_direct_write(struct disk_direct *q, uint64_t offset, const void *buf,
-                  size_t len, const char *path, GError **error)
+                  size_t len, GError **error)
 {
     const unsigned char *p = buf;
     pthread_mutex_lock(&q->lock);
     while (len > 0) {
-        if (!check_locked(q, path, error)) {
+        if (!check_locked(q, error)) {
             pthread_mutex_unlock(&q->lock);
             return false;
         }
         struct slot *s = q->fill;
-        if (s != NULL && (s->offset + s->len != offset || s->len == DIRECT_SLOT)) {
+        if (s != NULL && (s->offset + s->len != offset || slot_room(s) == 0)) {
             submit_locked(q);
             s = NULL;
         }
         if (s == NULL) {
-            /* Behind the front, this may overwrite a queued write that
-             * another thread could send later: let them all land first. */
-            while (offset < q->front && (q->nready > 0 || q->busy > 0) &&
-                   q->err == 0)
-                pthread_cond_wait(&q->cond, &q->lock);
             while (q->nfree == 0 && q->err == 0)
                 pthread_cond_wait(&q->cond, &q->lock);
             if (q->err != 0)
@@ -214,17 +224,16 @@ disk_direct_write(struct disk_direct *q, uint64_t offset, const void *buf,
             s->offset = offset;
             s->len = 0;
         }
-        size_t n = MIN(len, (size_t)DIRECT_SLOT - s->len);
+        size_t n = MIN(len, slot_room(s));
         /* The copy is the caller's, the lock only guards the lists. */
         pthread_mutex_unlock(&q->lock);
-        memcpy(s->buf + s->len, p, n);
+        memcpy(slot_data(s) + s->len, p, n);
         pthread_mutex_lock(&q->lock);
         s->len += n;
         p += n;
         len -= n;
         offset += n;
-        q->front = MAX(q->front, offset);
-        if (s->len == DIRECT_SLOT)
+        if (slot_room(s) == 0)
             submit_locked(q);
     }
     pthread_mutex_unlock(&q->lock);
@@ -232,13 +241,13 @@ disk_direct_write(struct disk_direct *q, uint64_t offset, const void *buf,
 }
 
 bool
-disk_direct_drain(struct disk_direct *q, const char *path, GError **error)
+disk_direct_drain(struct disk_direct *q, GError **error)
 {
     pthread_mutex_lock(&q->lock);
     submit_locked(q);
     while (q->nready > 0 || q->busy > 0)
         pthread_cond_wait(&q->cond, &q->lock);
-    bool ok = check_locked(q, path, error);
+    bool ok = check_locked(q, error);
     pthread_mutex_unlock(&q->lock);
     return ok;
 }
@@ -252,11 +261,12 @@ disk_direct_free(struct disk_direct *q)
     q->quit = true;
     pthread_cond_broadcast(&q->cond);
     pthread_mutex_unlock(&q->lock);
-    for (unsigned i = 0; i < q->nthreads; i++)
-        g_thread_join(q->threads[i]);
+    if (q->thread != NULL)
+        g_thread_join(q->thread);
     for (unsigned i = 0; i < DIRECT_SLOTS; i++)
         free(q->slots[i].buf);
     pthread_mutex_destroy(&q->lock);
     pthread_cond_destroy(&q->cond);
+    g_free(q->path);
     g_free(q);
 }

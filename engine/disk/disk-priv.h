@@ -51,7 +51,7 @@ struct disk_writer {
     /* raw */
     int fd;                             /* output file, -1 when closed */
     int dfd;                            /* the same, O_DIRECT, or -1 */
-    struct disk_direct *queue;          /* aligned writes, on threads */
+    struct disk_direct *queue;          /* its writes, on a thread */
 
     /* qcow2 over NBD */
     struct nbd_handle *nbd;             /* connection to our qemu-nbd child */
@@ -96,19 +96,17 @@ size_t disk_scan_run(const void *buf, size_t len, uint64_t offset,
 struct nbd_handle *disk_nbd_spawn(const char *abs_path, const char *const *opts,
                                   bool allocation_map, GError **error);
 
-/* Queued block-aligned writes to a raw file (direct.c): dfd is its
- * O_DIRECT descriptor or -1, fd a buffered one (used where dfd is -1 or
- * refuses a write).  disk_direct_write copies buf; offset and len are
- * multiples of DISK_DIRECT_ALIGN.  A write failure is reported by the
- * next write or drain; drain returns once every queued write is done.
- * path names the file in errors.  free discards what is still queued. */
+/* Queued writes to a raw file (direct.c), in the order given: dfd is its
+ * O_DIRECT descriptor or -1, fd a buffered one (for unaligned heads and
+ * tails, and where dfd is -1 or refuses a write).  disk_direct_write
+ * copies buf.  A write failure is reported by the next write or drain;
+ * drain returns once every queued write is done.  path names the file
+ * in errors.  free discards what is still queued. */
 struct disk_direct *disk_direct_new(int dfd, int fd, const char *path,
                                     GError **error);
 bool disk_direct_write(struct disk_direct *q, uint64_t offset,
-                       const void *buf, size_t len, const char *path,
-                       GError **error);
-bool disk_direct_drain(struct disk_direct *q, const char *path,
-                       GError **error);
+                       const void *buf, size_t len, GError **error);
+bool disk_direct_drain(struct disk_direct *q, GError **error);
 void disk_direct_free(struct disk_direct *q);
 
 /* The error of a failed write of path at offset (errno errsv): NOSPACE

@@ -25,46 +25,12 @@ open_queue(struct disk_writer *w, GError **error)
     return w->queue != NULL;
 }
 
-/* Everything queued is written (before a read, a hole punch, an
- * unaligned write or a sync). */
+/* Everything queued is written (before a read, a hole punch or a
+ * sync). */
 static bool
 drain(struct disk_writer *w, GError **error)
 {
-    return w->queue == NULL || disk_direct_drain(w->queue, w->path, error);
-}
-
-/* Write all of buf: its block-aligned middle through the queue, an
- * unaligned head or tail with a plain pwrite after the queue drains. */
-static bool
-write_full(struct disk_writer *w, const void *buf, size_t len,
-           uint64_t offset, GError **error)
-{
-    const unsigned char *p = buf;
-    while (len > 0) {
-        size_t head = offset % DISK_DIRECT_ALIGN == 0 ? 0 :
-                      DISK_DIRECT_ALIGN - (size_t)(offset % DISK_DIRECT_ALIGN);
-        size_t n = head > 0 ? MIN(head, len) : len & ~(size_t)(DISK_DIRECT_ALIGN - 1);
-        if (n > 0 && head == 0 && w->queue != NULL) {
-            if (!disk_direct_write(w->queue, offset, p, n, w->path, error))
-                return false;
-        } else {
-            n = n > 0 ? n : len;
-            if (!drain(w, error))
-                return false;
-            ssize_t r = pwrite(w->fd, p, n, (off_t)offset);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0) {
-                disk_set_write_error(error, w->path, r < 0 ? errno : EIO, offset);
-                return false;
-            }
-            n = (size_t)r;
-        }
-        p += n;
-        len -= n;
-        offset += n;
-    }
-    return true;
+    return w->queue == NULL || disk_direct_drain(w->queue, error);
 }
 
 static bool
@@ -73,7 +39,7 @@ write_zeros(struct disk_writer *w, uint64_t offset, uint64_t len,
 {
     while (len > 0) {
         size_t n = len < sizeof zero_buf ? (size_t)len : sizeof zero_buf;
-        if (!write_full(w, zero_buf, n, offset, error))
+        if (!disk_direct_write(w->queue, offset, zero_buf, n, error))
             return false;
         offset += n;
         len -= n;
@@ -174,7 +140,19 @@ raw_open_resume(struct disk_writer *w, uint64_t resume_from, GError **error)
         disk_set_drift_size(error, w->path, (uint64_t)sb.st_size, w->size);
         return false;
     }
+    return true;
+}
 
+static bool
+raw_open(struct disk_writer *w, uint64_t resume_from, GError **error)
+{
+    w->dfd = -1;
+    if (!(resume_from > 0 ? raw_open_resume(w, resume_from, error)
+                          : raw_open_fresh(w, error)) ||
+        !open_queue(w, error))
+        return false;
+    if (resume_from == 0)
+        return true;
     /* Discard everything from the checkpoint on: writes after it were
      * never committed, and a sparse writer relies on zeros being holes. */
     if (w->allocation == DISK_ALLOCATION_SPARSE)
@@ -183,21 +161,11 @@ raw_open_resume(struct disk_writer *w, uint64_t resume_from, GError **error)
 }
 
 static bool
-raw_open(struct disk_writer *w, uint64_t resume_from, GError **error)
-{
-    w->dfd = -1;
-    if (!(resume_from > 0 ? raw_open_resume(w, resume_from, error)
-                          : raw_open_fresh(w, error)))
-        return false;
-    return open_queue(w, error);
-}
-
-static bool
 raw_write(struct disk_writer *w, uint64_t offset, const void *buf,
           size_t len, GError **error)
 {
     if (w->allocation == DISK_ALLOCATION_PREALLOCATED)
-        return write_full(w, buf, len, offset, error);
+        return disk_direct_write(w->queue, offset, buf, len, error);
 
     /* Sparse: the region past the write front reads as zeros already, so
      * all-zero sub-blocks are skipped and data runs written in one go. */
@@ -205,7 +173,7 @@ raw_write(struct disk_writer *w, uint64_t offset, const void *buf,
     while (len > 0) {
         bool zero;
         size_t n = disk_scan_run(p, len, offset, len, &zero);
-        if (!zero && !write_full(w, p, n, offset, error))
+        if (!zero && !disk_direct_write(w->queue, offset, p, n, error))
             return false;
         p += n;
         len -= n;
@@ -304,7 +272,7 @@ raw_finish(struct disk_writer *w, GError **error)
 static void
 raw_release(struct disk_writer *w)
 {
-    /* The writer threads first: they may be using both descriptors. */
+    /* The writer thread first: it may be using both descriptors. */
     g_clear_pointer(&w->queue, disk_direct_free);
     if (w->fd >= 0) {
         close(w->fd);
