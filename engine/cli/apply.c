@@ -154,7 +154,7 @@ cmd_apply(int argc, char **argv)
     struct notify_ctx nctx = {0};
     g_autoptr(GDateTime) now = NULL;
     struct progress *pr = NULL;
-    struct exec_observer obs;
+    struct step_observer obs;
     struct exec_result res;
     bool ok;
     int status;
@@ -179,7 +179,7 @@ cmd_apply(int argc, char **argv)
     opts.wave_done = notify_wave;
     opts.wave_opaque = &nctx;
     /* From here on a signal means "stop at a consistent point, exit 4". */
-    exec_signals_install();
+    interrupt_install();
     /* A saved plan (convoy plan -o FILE) instead of manifests: its own
      * manifests, wave and state, applied only if nothing moved. */
     if (argc == 2 && plan_saved_sniff(argv[1])) {
@@ -236,7 +236,7 @@ cmd_apply(int argc, char **argv)
         return cli_report(err);
     if (saved != NULL && !saved_plan_check(saved, p, st, &err))
         return cli_report(err);
-    if (exec_interrupted()) {
+    if (interrupt_requested()) {
         fprintf(stderr, "convoy: interrupted before anything was started\n");
         return CONVOY_EXIT_INTERRUPTED;
     }
@@ -265,7 +265,7 @@ cmd_apply(int argc, char **argv)
      * standard error.) */
     if (!opt_yes && saved == NULL) {
         if (!confirm(json ? stderr : stdout)) {
-            if (exec_interrupted())
+            if (interrupt_requested())
                 return CONVOY_EXIT_INTERRUPTED;
             sm.outcome = "not-applied";
             if (json)

@@ -62,7 +62,7 @@ struct progress;
 /* Borrows p for the byte total.  Returns a new progress, progress_free. */
 struct progress *progress_new(const struct plan *p, enum cli_log_format format);
 /* Fill obs with callbacks into pr. */
-void progress_observer(struct progress *pr, struct exec_observer *obs);
+void progress_observer(struct progress *pr, struct step_observer *obs);
 void progress_free(struct progress *pr);
 
 struct json;

@@ -189,8 +189,8 @@ obs_end(void *opaque, const struct plan_step *ps, const GError *error)
     double secs = r != NULL ? (double)(g_get_monotonic_time() - r->t0) / 1e6 : 0;
 
     if (r != NULL) {
-        if (error == NULL && ps->disk != NULL)
-            pr->finished_bytes += ps->disk->sdisk->size;
+        if (error == NULL)
+            pr->finished_bytes += step_copy_size(ps);
         g_ptr_array_remove(pr->running, r);
     }
     if (error == NULL)
@@ -226,17 +226,17 @@ progress_new(const struct plan *p, enum cli_log_format format)
         const struct plan_vm *v = p->vms->pdata[i];
         for (guint k = 0; k < v->steps->len; k++) {
             const struct plan_step *s = v->steps->pdata[k];
-            if (s->action != PLAN_ACTION_DONE && s->disk != NULL)
-                pr->total_bytes += s->disk->sdisk->size;
+            if (s->action != PLAN_ACTION_DONE)
+                pr->total_bytes += step_copy_size(s);
         }
     }
     return pr;
 }
 
 void
-progress_observer(struct progress *pr, struct exec_observer *obs)
+progress_observer(struct progress *pr, struct step_observer *obs)
 {
-    *obs = (struct exec_observer){
+    *obs = (struct step_observer){
         .step_begin = obs_begin,
         .step_progress = obs_progress,
         .step_end = obs_end,

@@ -66,7 +66,7 @@ cmd_status(int argc, char **argv)
             g_autofree char *when = NULL;
 
             if (!g_str_has_prefix(r->key, prefix) ||
-                (strcmp(r->kind, "host-migrate") == 0) != (mv != NULL))
+                step_kind_is_move(r->kind) != (mv != NULL))
                 continue;
             any = true;
             if (r->status == STATE_STEP_DONE)

@@ -35,11 +35,10 @@ struct job {
 
 /* The run, shared by the scheduler and its workers. */
 struct exec_run {
-    struct plan *plan;
     struct state *st;
     int64_t run_id;
-    const struct exec_observer *user_obs;
-    struct exec_observer obs;     /* serialising wrapper handed to steps */
+    const struct step_observer *user_obs;
+    struct step_observer obs;     /* serialising wrapper handed to steps */
     GMutex obs_lock;
     GMutex lock;                  /* guards the fields below and jobs */
     GCond changed;                /* a worker finished */

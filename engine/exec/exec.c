@@ -299,13 +299,21 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
 
     if (!exec_window_check(w, clock_now(clk), &end_us, &why)) {
         if (!opts->ignore_window) {
+            unsigned unwindowed = 0;
+
             for (guint i = 0; i < jobs->len; i++) {
                 struct job *j = jobs->pdata[i];
+                /* Only VMs with steps that windows count wait for one. */
+                if (!step_vm_windowed(j->v)) {
+                    unwindowed++;
+                    continue;
+                }
                 j->state = JOB_STATE_NOT_STARTED;
                 res->vms_outside_window++;
                 not_started(r, j->v, "not started: wave '%s' is outside its window (%s)", w->name, why);
             }
-            return true;
+            if (unwindowed == 0)
+                return true;
         }
         end_us = G_MAXINT64;
     }
@@ -320,15 +328,15 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
 
             if (j->state != JOB_STATE_WAITING)
                 continue;
-            if (exec_interrupted()) {
+            if (interrupt_requested()) {
                 stop = true;
                 break;
             }
             if (r->running >= w->max_parallel)
                 break;
-            if (limit_reached(r, w, j) != NULL)
+            if (step_vm_windowed(j->v) && limit_reached(r, w, j) != NULL)
                 continue;
-            if (!fits_window(r, j, clock_now(clk), end_us, &est)) {
+            if (step_vm_windowed(j->v) && !fits_window(r, j, clock_now(clk), end_us, &est)) {
                 g_autofree char *closes = format_us(end_us);
                 g_autofree char *left = size_format(exec_vm_remaining_bytes(j->v));
                 j->state = JOB_STATE_DEFERRED;
@@ -372,7 +380,7 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
         struct job *j = jobs->pdata[i];
         if (j->state == JOB_STATE_WAITING) {
             j->state = JOB_STATE_NOT_STARTED;
-            if (fatal == NULL && !exec_interrupted()) {
+            if (fatal == NULL && !interrupt_requested()) {
                 res->skipped += j->v->steps->len;
                 not_started(r, j->v, "not started: an earlier VM of wave '%s' failed (on_failure: stop-wave)", w->name);
             }
@@ -382,7 +390,7 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
         g_propagate_error(error, fatal);
         return false;
     }
-    if (exec_interrupted()) {
+    if (interrupt_requested()) {
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERRUPTED, "interrupted");
         return false;
     }
@@ -458,12 +466,11 @@ wave_blocker(GArray *groups, const struct wave_group *g)
 
 bool
 exec_apply(struct plan *p, struct state *st, const char *command,
-           const struct exec_observer *obs, const struct exec_options *opts,
+           const struct step_observer *obs, const struct exec_options *opts,
            struct exec_result *res, GError **error)
 {
     static const struct exec_options no_opts = {0};
     struct exec_run r = {
-        .plan = p,
         .st = st,
         .user_obs = obs,
         .checkpoint_interval = exec_checkpoint_interval(),
@@ -482,7 +489,7 @@ exec_apply(struct plan *p, struct state *st, const char *command,
         clk.wall0 = g_date_time_to_unix(opts->now) * G_USEC_PER_SEC +
                     g_date_time_get_microsecond(opts->now);
     *res = (struct exec_result){0};
-    r.obs = (struct exec_observer){
+    r.obs = (struct step_observer){
         .step_begin = ser_begin,
         .step_progress = ser_progress,
         .step_end = ser_end,

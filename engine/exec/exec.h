@@ -1,10 +1,10 @@
 /* engine/exec: executing a plan — waves in order, VMs of a wave in
  * parallel within max_parallel and the wave's limits, maintenance windows,
- * hooks, retries, checkpoints and signals.
+ * hooks, retries and checkpoints.
  *
  * Sections: scheduler (exec.c) · one VM's job: hooks, steps, retries
- * (job.c) · windows and duration estimates (window.c) · hooks (hooks.c) ·
- * signals (signals.c).
+ * (job.c) · windows and duration estimates (window.c) · hooks (hooks.c).
+ * Stop requests (SIGINT/SIGTERM) are util/interrupt.h.
  */
 #pragma once
 
@@ -14,30 +14,8 @@
 
 #include "plan/plan.h"
 #include "state/state.h"
-
-/* What the executor tells its caller (the CLI prints; deep code never).
- * Called from worker threads, one call at a time: steps get an observer
- * whose calls the executor serialises. */
-struct exec_observer {
-    void (*step_begin)(void *opaque, const struct plan_step *ps);
-    void (*step_progress)(void *opaque, const struct plan_step *ps,
-                          uint64_t done, uint64_t total);
-    void (*step_end)(void *opaque, const struct plan_step *ps,
-                     const GError *error);
-    void (*note)(void *opaque, const struct plan_step *ps, const char *msg);
-    /* A VM-level message (deferred, hook output, skipped…); may be NULL. */
-    void (*vm_note)(void *opaque, const struct plan_vm *v, const char *msg);
-    void *opaque;
-};
-
-/* Everything a step needs while it runs (one per worker). */
-struct step_ctx {
-    struct state *st;                 /* shared; the store serialises */
-    int64_t run_id;
-    struct plan *plan;
-    const struct exec_observer *obs;  /* serialised by the executor */
-    uint64_t checkpoint_interval;     /* bytes between disk checkpoints */
-};
+#include "steps/steps.h"
+#include "util/interrupt.h"
 
 struct exec_options {
     bool ignore_window;   /* start VMs whatever the windows say */
@@ -75,7 +53,7 @@ uint64_t exec_checkpoint_interval(void);
  * the run could not go on (interrupted: CONVOY_ERROR_INTERRUPTED; state
  * store failure); failures of steps are counted in *res. */
 bool exec_apply(struct plan *p, struct state *st, const char *command,
-                const struct exec_observer *obs,
+                const struct step_observer *obs,
                 const struct exec_options *opts, struct exec_result *res,
                 GError **error);
 
@@ -105,13 +83,3 @@ uint64_t exec_vm_remaining_bytes(const struct plan_vm *v);
 bool exec_run_hook(const struct plan_vm *v, const char *what,
                    const char *command, unsigned timeout, const char *status,
                    char **output, GError **error);
-
-/* ------------------------------------------------------------------ */
-/* signals.c */
-
-/* SIGINT/SIGTERM set a flag the copy loops poll (a second one exits at
- * once). */
-void exec_signals_install(void);
-bool exec_interrupted(void);
-/* Fail with CONVOY_ERROR_INTERRUPTED if a signal arrived. */
-bool exec_check_interrupt(GError **error);

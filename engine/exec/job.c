@@ -29,7 +29,7 @@ backoff(unsigned ms)
 {
     gint64 until = g_get_monotonic_time() + (gint64)ms * 1000;
 
-    while (!exec_interrupted() && g_get_monotonic_time() < until)
+    while (!interrupt_requested() && g_get_monotonic_time() < until)
         g_usleep(50 * 1000);
 }
 
@@ -78,7 +78,7 @@ run_step(struct job *j, struct plan_step *s, struct step_ctx *ctx)
         g_autoptr(GError) err = NULL;
         g_autofree char *outputs = NULL;
 
-        if (!exec_check_interrupt(&err) || !attempt(s, ctx, &outputs, &err)) {
+        if (!interrupt_check(&err) || !attempt(s, ctx, &outputs, &err)) {
             if (g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_INTERRUPTED) ||
                 g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_SQLITE)) {
                 j->fatal = g_steal_pointer(&err);
@@ -96,10 +96,11 @@ run_step(struct job *j, struct plan_step *s, struct step_ctx *ctx)
             }
             return false;
         }
-        if (strcmp(s->ops->name, "disk-copy") == 0 && outputs != NULL) {
-            g_autoptr(jval) o = jval_parse(s->key, outputs, -1, NULL);
-            j->copied_bytes += (uint64_t)jval_get_number(o, "size", 0);
-            j->copy_seconds += jval_get_number(o, "seconds", 0);
+        if (s->ops->copy_measured != NULL && outputs != NULL) {
+            double bytes, seconds;
+            s->ops->copy_measured(s->key, outputs, &bytes, &seconds);
+            j->copied_bytes += (uint64_t)bytes;
+            j->copy_seconds += seconds;
         }
         s->action = PLAN_ACTION_DONE;
         return true;
@@ -142,7 +143,6 @@ job_body(struct job *j)
     struct step_ctx ctx = {
         .st = r->st,
         .run_id = r->run_id,
-        .plan = r->plan,
         .obs = &r->obs,
         .checkpoint_interval = r->checkpoint_interval,
     };

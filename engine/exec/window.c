@@ -133,15 +133,11 @@ exec_measured_copies(struct state *st, double *bytes, double *seconds)
         return;
     for (guint i = 0; i < rows->len; i++) {
         const struct state_step_record *r = rows->pdata[i];
-        g_autoptr(jval) o = NULL;
         double b, s;
 
-        if (r->status != STATE_STEP_DONE || strcmp(r->kind, "disk-copy") != 0 ||
-            r->outputs == NULL)
+        if (r->status != STATE_STEP_DONE)
             continue;
-        o = jval_parse(r->key, r->outputs, -1, NULL);
-        b = jval_get_number(o, "size", 0);
-        s = jval_get_number(o, "seconds", 0);
+        step_copy_measured(r->kind, r->key, r->outputs, &b, &s);
         if (b > 0 && s > 0) {
             *bytes += b;
             *seconds += s;
@@ -154,13 +150,7 @@ exec_vm_remaining_bytes(const struct plan_vm *v)
 {
     uint64_t left = 0;
 
-    for (guint k = 0; k < v->steps->len; k++) {
-        const struct plan_step *s = v->steps->pdata[k];
-        if (s->action == PLAN_ACTION_DONE || s->disk == NULL)
-            continue;
-        uint64_t size = s->disk->sdisk->size;
-        uint64_t from = s->action == PLAN_ACTION_RESUME ? s->resume_from : 0;
-        left += from < size ? size - from : 0;
-    }
+    for (guint k = 0; k < v->steps->len; k++)
+        left += step_copy_remaining(v->steps->pdata[k]);
     return left;
 }

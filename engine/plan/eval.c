@@ -16,78 +16,6 @@
 #include "util/error.h"
 #include "util/hash.h"
 
-const char *
-plan_action_name(enum plan_action a)
-{
-    switch (a) {
-    case PLAN_ACTION_DONE:
-        return "done";
-    case PLAN_ACTION_TODO:
-        return "todo";
-    case PLAN_ACTION_RESUME:
-        return "resume";
-    case PLAN_ACTION_REDO:
-        return "redo";
-    case PLAN_ACTION_BLOCKED:
-        return "blocked";
-    case PLAN_ACTION_LAST:
-    default:
-        return "?";
-    }
-}
-
-static void
-plan_disk_free(gpointer p)
-{
-    struct plan_disk *d = p;
-
-    g_free(d->dev);
-    g_free(d->location);
-    g_free(d);
-}
-
-static void
-plan_step_free(gpointer p)
-{
-    struct plan_step *s = p;
-
-    g_free(s->key);
-    g_free(s->inputs);
-    g_free(s->fingerprint);
-    g_free(s->reason);
-    if (s->deps != NULL)
-        g_ptr_array_unref(s->deps);
-    state_step_record_free(s->rec);
-    g_free(s);
-}
-
-static void
-plan_vm_free(gpointer p)
-{
-    struct plan_vm *v = p;
-
-    source_vm_free(v->sv);
-    g_free(v->kvm_xml);
-    g_free(v->kvm_xml_sha256);
-    g_free(v->source_xml_sha256);
-    g_free(v->rules_text);
-    if (v->changes != NULL)
-        g_ptr_array_unref(v->changes);
-    if (v->disks != NULL)
-        g_ptr_array_unref(v->disks);
-    if (v->steps != NULL)
-        g_ptr_array_unref(v->steps);
-    if (v->guest_sets != NULL)
-        g_ptr_array_unref(v->guest_sets);
-    if (v->guest_names != NULL)
-        g_ptr_array_unref(v->guest_names);
-    g_free(v->guest_inspect);
-    g_free(v->guest_inspect_json);
-    g_free(v->error);
-    g_free(v->move_at);
-    g_free(v);
-}
-
 void
 plan_free(struct plan *p)
 {
@@ -121,14 +49,6 @@ plan_has_changes(const struct plan *p)
             return true;
     }
     return false;
-}
-
-char *
-plan_fingerprint(const struct step_ops *ops, const char *inputs)
-{
-    g_autofree char *text = g_strdup_printf("%s\nversion=%u\n%s", ops->name,
-                                            ops->version, inputs);
-    return hash_sha256_hex(text, strlen(text));
 }
 
 /* The directories searched for rule set NAME.yaml of one kind
@@ -556,21 +476,6 @@ vm_guest_sets(struct plan *p, struct plan_eval *ev, struct plan_vm *v, GError **
     return true;
 }
 
-static struct plan_step *
-add_step(struct plan_vm *v, const struct step_ops *ops, struct plan_disk *d)
-{
-    struct plan_step *s = g_new0(struct plan_step, 1);
-
-    s->ops = ops;
-    s->vm = v;
-    s->disk = d;
-    s->key = d != NULL ? g_strdup_printf("%s/%s/%s", v->mvm->name, ops->name, d->dev)
-                       : g_strdup_printf("%s/%s", v->mvm->name, ops->name);
-    s->deps = g_ptr_array_new();
-    g_ptr_array_add(v->steps, s);
-    return s;
-}
-
 /* Did convoy make the disk (a done copy, or a checkpoint, which is only
  * written after the target disk was created)? */
 static bool
@@ -592,8 +497,7 @@ check_target(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
     g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
-    g_autofree char *def_key = g_strdup_printf("%s/%s", v->mvm->name,
-                                               step_domain_define.name);
+    g_autofree char *def_key = step_key(&step_domain_define, v->mvm->name, NULL);
     g_autoptr(state_step_record) def = NULL;
     g_autofree char *domain_uuid = NULL;
     struct target_vm_req req = {
@@ -614,8 +518,7 @@ check_target(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
     }
     for (guint i = 0; i < v->disks->len; i++) {
         const struct plan_disk *pd = v->disks->pdata[i];
-        char *key = g_strdup_printf("%s/%s/%s", v->mvm->name,
-                                    step_disk_copy.name, pd->dev);
+        char *key = step_key(&step_disk_copy, v->mvm->name, pd->dev);
         struct target_disk_req d = {
             .dev = pd->dev,
             .location = pd->location,
@@ -638,60 +541,6 @@ check_target(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
         g_ptr_array_add(problems, NULL);
         all = g_strjoinv("; ", (char **)problems->pdata);
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONFLICT, "%s", all);
-    }
-}
-
-/* The chain: [source-shutdown] → disk-copy × N → [guest-fixup] → domain-convert →
- * domain-define → domain-start (when asked and the target runs domains). */
-static void
-build_steps(struct plan_vm *v)
-{
-    struct plan_step *down = NULL;
-    struct plan_step *fix = NULL;
-    struct plan_step *conv;
-    struct plan_step *def;
-    guint first_copy;
-
-    v->steps = g_ptr_array_new_with_free_func(plan_step_free);
-    if (v->error != NULL)
-        return;
-    if (v->move != NULL) {
-        struct plan_step *s = add_step(v, &step_host_migrate, NULL);
-        s->inputs = s->ops->inputs(s);
-        s->fingerprint = plan_fingerprint(s->ops, s->inputs);
-        return;
-    }
-    if (v->mvm->source_power == MANIFEST_SOURCE_POWER_SHUTDOWN &&
-        v->src->ops->shutdown != NULL)
-        down = add_step(v, &step_source_shutdown, NULL);
-    first_copy = v->steps->len;
-    for (guint i = 0; i < v->disks->len; i++) {
-        struct plan_step *c = add_step(v, &step_disk_copy, v->disks->pdata[i]);
-        if (down != NULL)
-            g_ptr_array_add(c->deps, down);
-    }
-    if (v->guest_sets != NULL) {
-        fix = add_step(v, &step_guest_fixup, NULL);
-        for (guint i = 0; i < v->disks->len; i++)
-            g_ptr_array_add(fix->deps, v->steps->pdata[first_copy + i]);
-    }
-    conv = add_step(v, &step_domain_convert, NULL);
-    if (fix != NULL)
-        g_ptr_array_add(conv->deps, fix);
-    def = add_step(v, &step_domain_define, NULL);
-    g_ptr_array_add(def->deps, conv);
-    if (fix != NULL)
-        g_ptr_array_add(def->deps, fix);
-    for (guint i = 0; i < v->disks->len; i++)
-        g_ptr_array_add(def->deps, v->steps->pdata[first_copy + i]);
-    if (v->mvm->start && v->tgt->ops->start != NULL) {
-        struct plan_step *start = add_step(v, &step_domain_start, NULL);
-        g_ptr_array_add(start->deps, def);
-    }
-    for (guint i = 0; i < v->steps->len; i++) {
-        struct plan_step *s = v->steps->pdata[i];
-        s->inputs = s->ops->inputs(s);
-        s->fingerprint = plan_fingerprint(s->ops, s->inputs);
     }
 }
 
@@ -806,7 +655,7 @@ eval_read(struct eval_job *j)
     /* The steps, their inputs and fingerprints depend only on the VM (the
      * target check can still block it in phase 3, which drops them). */
     if (j->err == NULL && v->kvm_xml != NULL) {
-        build_steps(v);
+        step_chain_build(v);
         j->built = true;
     }
 }
@@ -935,7 +784,7 @@ eval_finish(struct plan *p, struct plan_eval *ev, struct eval_job *j,
     if (j->built && v->error != NULL)
         g_clear_pointer(&v->steps, g_ptr_array_unref);
     if (!j->built || v->error != NULL)
-        build_steps(v);
+        step_chain_build(v);
 }
 
 /* Threads for phase 2: CONVOY_PLAN_THREADS, else one per CPU (at most
@@ -1000,18 +849,12 @@ check_after(const struct manifest *m, const struct manifest_wave *w,
             continue;
         for (guint k = 0; k < a->vms->len; k++) {
             const struct manifest_vm *vm = a->vms->pdata[k];
-            g_autofree char *key = g_strdup_printf("%s/%s", vm->name,
-                                                   step_domain_define.name);
-            g_autoptr(state_step_record) rec = state_step_get(st, key, NULL);
-            if (rec == NULL || rec->status != STATE_STEP_DONE)
+            if (!step_unit_complete(st, vm->name, false))
                 left++;
         }
         for (guint k = 0; k < a->moves->len; k++) {
             const struct manifest_move *mv = a->moves->pdata[k];
-            g_autofree char *key = g_strdup_printf("%s/%s", mv->domain,
-                                                   step_host_migrate.name);
-            g_autoptr(state_step_record) rec = state_step_get(st, key, NULL);
-            if (rec == NULL || rec->status != STATE_STEP_DONE)
+            if (!step_unit_complete(st, mv->domain, true))
                 left++;
         }
         if (left > 0)
@@ -1104,7 +947,7 @@ plan_evaluate(const struct manifest *m, struct state *st, const char *wave,
 
         if (j->v->move != NULL) {
             plan_eval_move(p, j->v);
-            build_steps(j->v);
+            step_chain_build(j->v);
         } else {
             eval_finish(p, &ev, j, &fatal);
         }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "report/report.h"
+#include "steps/steps.h"
 #include "util/error.h"
 #include "util/jsonread.h"
 
@@ -140,6 +141,8 @@ step_from_record(const struct state_step_record *rec, size_t prefix_len,
     s->name = g_strdup(rec->key + prefix_len);
     s->kind = g_strdup(rec->kind);
     s->status = g_strdup(state_step_status_name(rec->status));
+    s->copies = step_ops_find(rec->kind) != NULL &&
+                step_ops_find(rec->kind)->copy_measured != NULL;
     s->attempts = rec->attempts;
     s->error = rec->status == STATE_STEP_DONE ? NULL : g_strdup(rec->error);
     s->spans = sp != NULL ? g_ptr_array_ref(sp)
@@ -181,17 +184,6 @@ step_from_record(const struct state_step_record *rec, size_t prefix_len,
     return s;
 }
 
-static char *
-domain_xml_of(const struct state_step_record *rec)
-{
-    g_autoptr(jval) out = NULL;
-
-    if (rec->status != STATE_STEP_DONE || rec->outputs == NULL)
-        return NULL;
-    out = jval_parse(rec->key, rec->outputs, -1, NULL);
-    return g_strdup(jval_get_string(out, "xml", NULL));
-}
-
 static void
 vm_summarise(struct report_vm *v)
 {
@@ -203,7 +195,7 @@ vm_summarise(struct report_vm *v)
             done++;
         else if (strcmp(s->status, "failed") == 0)
             failed++;
-        if (strcmp(s->kind, "disk-copy") == 0 && strcmp(s->status, "done") == 0) {
+        if (s->copies && strcmp(s->status, "done") == 0) {
             v->bytes += s->bytes;
             v->copy_seconds += s->seconds;
         }
@@ -265,12 +257,13 @@ add_unit(struct report *r, const struct manifest_vm *mv, bool move,
     for (guint k = 0; k < rows->len; k++) {
         const struct state_step_record *rec = rows->pdata[k];
         if (!g_str_has_prefix(rec->key, prefix) ||
-            (strcmp(rec->kind, "host-migrate") == 0) != move)
+            step_kind_is_move(rec->kind) != move)
             continue;
         g_ptr_array_add(v->steps, step_from_record(rec, strlen(prefix), spans));
-        if (strcmp(rec->kind, "domain-convert") == 0) {
+        const struct step_ops *ops = step_ops_find(rec->kind);
+        if (ops != NULL && ops->domain_xml != NULL) {
             g_free(v->domain_xml);
-            v->domain_xml = domain_xml_of(rec);
+            v->domain_xml = ops->domain_xml(rec);
         }
     }
     vm_summarise(v);

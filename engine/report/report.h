@@ -38,6 +38,7 @@ struct report_step {
     char *name;           /* the key less the VM: "disk-copy/vda" */
     char *kind;
     char *status;         /* done, failed, running, pending */
+    bool copies;          /* its kind copies disk data (bytes, seconds) */
     unsigned attempts;
     char *error;          /* last error, or NULL */
     double seconds;       /* of the successful attempt (outputs), or 0 */

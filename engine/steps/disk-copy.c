@@ -10,9 +10,8 @@
 #include <xxhash.h>
 #include <glib.h>
 
-#include "exec/exec.h"
-#include "plan/plan.h"
 #include "steps/steps.h"
+#include "util/interrupt.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "util/jsonread.h"
@@ -207,7 +206,7 @@ advance(struct copy_run *c, uint64_t new_pos, GError **error)
     if (c->pos - c->last_ckpt >= c->ctx->checkpoint_interval &&
         !checkpoint(c, error))
         return false;
-    if (exec_interrupted()) {
+    if (interrupt_requested()) {
         g_autoptr(GError) ck = NULL;
         if (!checkpoint(c, &ck)) {
             g_propagate_error(error, g_steal_pointer(&ck));
@@ -399,7 +398,7 @@ upload_checkpoint(void *opaque, uint64_t done, uint64_t total, GError **error)
         copy_note(c, "uploaded %u%% (%s of %s)", decile * 10, d, t);
     if (first || decile > c->upload_decile)
         c->upload_decile = decile;
-    if (exec_interrupted()) {
+    if (interrupt_requested()) {
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERRUPTED,
                     "interrupted uploading the staged image at %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes",
                     done, total);
@@ -546,7 +545,7 @@ retry:
          * left, from the checkpoint. */
         c.upload_from = c.uploaded;
         disk_writer_set_upload(c.w, ctx->checkpoint_interval, c.uploaded,
-                               c.staged_size, upload_checkpoint, exec_interrupted, &c);
+                               c.staged_size, upload_checkpoint, interrupt_requested, &c);
         c.pos = c.size;
         ok = true;
     } else if (c.resume_from > 0 && ps->disk->sdisk->seekable &&
@@ -584,7 +583,7 @@ retry:
         c.uploaded = 0;
         c.upload_from = 0;
         disk_writer_set_upload(c.w, ctx->checkpoint_interval, 0, 0,
-                               upload_checkpoint, exec_interrupted, &c);
+                               upload_checkpoint, interrupt_requested, &c);
     }
     if (ok) {
         ok = disk_writer_close(c.w, &err);
@@ -602,7 +601,7 @@ retry:
         }
         goto retry;
     }
-    if (!ok && retries < COPY_RECONNECTS && !exec_interrupted() &&
+    if (!ok && retries < COPY_RECONNECTS && !interrupt_requested() &&
         g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_LIBVIRT)) {
         /* The connection dropped mid-copy: the writer's next open
          * reconnects (with backoff) and the copy resumes from the last
@@ -663,9 +662,86 @@ retry:
     return true;
 }
 
+static uint64_t
+copy_size(const struct plan_step *ps)
+{
+    return ps->disk->sdisk->size;
+}
+
+static void
+copy_measured(const char *key, const char *outputs, double *bytes,
+              double *seconds)
+{
+    g_autoptr(jval) o = jval_parse(key, outputs, -1, NULL);
+
+    *bytes = jval_get_number(o, "size", 0);
+    *seconds = jval_get_number(o, "seconds", 0);
+}
+
+/* The value of "key=" in canonical inputs text; new string or NULL. */
+static char *
+inputs_value(const char *inputs, const char *key)
+{
+    g_auto(GStrv) lines = g_strsplit(inputs != NULL ? inputs : "", "\n", -1);
+    g_autofree char *prefix = g_strconcat(key, "=", NULL);
+
+    for (size_t i = 0; lines[i] != NULL; i++) {
+        if (g_str_has_prefix(lines[i], prefix))
+            return g_strdup(lines[i] + strlen(prefix));
+    }
+    return NULL;
+}
+
+/* Rollback: delete the disk convoy created -- on targets that create
+ * storage objects, only one its record claims on this target; on a
+ * directory target every copy that started wrote the file.  With
+ * --keep-volumes the disk and its record stay (the copy is not redone). */
+static bool
+copy_undo(const struct state_step_record *r, const struct step_undo_ctx *u,
+          bool *forget, GError **error)
+{
+    struct target *t = u->t;
+    g_autofree char *loc = inputs_value(r->inputs, "location");
+    bool removed = false;
+
+    *forget = !u->keep_volumes;
+    if (u->keep_volumes) {
+        step_undo_say(u, "%s: kept disk %s", u->vm->name, loc != NULL ? loc : r->key);
+        return true;
+    }
+    if (loc == NULL)
+        return true;
+    if (t->ops->create_disk != NULL && !step_disk_owned(u->st, r->key, r, t, loc)) {
+        step_undo_say(u, "%s: left disk %s alone: convoy did not create it on this target",
+                      u->vm->name, loc);
+        return true;
+    }
+    if (t->ops->remove_disk == NULL) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_FAILED,
+                    "target '%s' cannot remove disks", t->mt->name);
+        return false;
+    }
+    if (!t->ops->remove_disk(t, loc, &removed, error)) {
+        g_prefix_error(error, "vm '%s': ", u->vm->name);
+        return false;
+    }
+    step_undo_say(u, "%s: %s disk %s", u->vm->name, removed ? "deleted" : "no longer has", loc);
+    state_event(u->st, u->run_id, r->key, "rollback",
+                removed ? "disk deleted" : "disk already absent", NULL);
+    return true;
+}
+
+static const char *const copy_after[] = {"source-shutdown", NULL};
+
 const struct step_ops step_disk_copy = {
     .name = "disk-copy",
     .version = 1,
+    .scope = STEP_SCOPE_DISK,
+    .after = copy_after,
+    .windowed = true,
+    .copy_size = copy_size,
+    .copy_measured = copy_measured,
+    .undo = copy_undo,
     .checkpointed = true,
     .retryable = true,
     .inputs = copy_inputs,

@@ -7,10 +7,9 @@
 #include <string.h>
 #include <glib.h>
 
-#include "exec/exec.h"
-#include "plan/plan.h"
 #include "steps/steps.h"
 #include "util/json.h"
+#include "util/jsonread.h"
 
 static char *
 convert_inputs(const struct plan_step *ps)
@@ -80,10 +79,27 @@ convert_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
     return true;
 }
 
+static char *
+convert_domain_xml(const struct state_step_record *rec)
+{
+    g_autoptr(jval) out = NULL;
+
+    if (rec->status != STATE_STEP_DONE || rec->outputs == NULL)
+        return NULL;
+    out = jval_parse(rec->key, rec->outputs, -1, NULL);
+    return g_strdup(jval_get_string(out, "xml", NULL));
+}
+
+static const char *const convert_after[] = {"guest-fixup", NULL};
+
 const struct step_ops step_domain_convert = {
     .name = "domain-convert",
     .version = 1,
+    .scope = STEP_SCOPE_VM,
+    .after = convert_after,
     .checkpointed = false,
+    .windowed = true,
+    .domain_xml = convert_domain_xml,
     .inputs = convert_inputs,
     .describe = convert_describe,
     .probe = convert_probe,

@@ -8,9 +8,8 @@
 #include <string.h>
 #include <glib.h>
 
-#include "exec/exec.h"
-#include "plan/plan.h"
 #include "steps/steps.h"
+#include "util/error.h"
 #include "util/hash.h"
 #include "util/json.h"
 
@@ -124,9 +123,66 @@ step_domain_recorded(const struct state_step_record *def, struct target *t,
     return here;
 }
 
+/* Rollback: stop and undefine the domain convoy defined -- only while the
+ * domain of that name on this target is still the one it defined. */
+static bool
+define_undo(const struct state_step_record *r, const struct step_undo_ctx *u,
+            bool *forget, GError **error)
+{
+    struct target *t = u->t;
+    const char *vm = u->vm->name;
+    g_autofree char *name = NULL;
+    g_autofree char *where = NULL;
+    g_autofree char *uuid = NULL;
+    g_autofree char *why = NULL;
+    g_autofree char *loc = NULL;
+    bool removed = false;
+
+    *forget = true;
+    name = r->outputs != NULL ? json_lookup_string(r->outputs, "name") : NULL;
+    if (name == NULL)
+        name = g_strdup(manifest_vm_target_name(u->vm));
+    if (!step_domain_recorded(r, t, name, &uuid, &where)) {
+        why = g_strdup_printf("convoy defined it as %s, not on this target", where);
+    } else if (uuid != NULL && t->ops->domain_state != NULL) {
+        struct target_domain_state ds = {0};
+        if (t->ops->domain_state(t, name, &ds, NULL) && ds.exists &&
+            strcmp(ds.uuid, uuid) != 0)
+            why = g_strdup_printf("its uuid is %s, not the %s convoy defined", ds.uuid, uuid);
+    }
+    loc = t->ops->domain_location(t, name);
+    if (why != NULL) {
+        step_undo_say(u, "%s: left domain %s alone: %s", vm, loc, why);
+        return true;
+    }
+    if (t->ops->remove_domain == NULL) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_FAILED,
+                    "target '%s' cannot remove domains", t->mt->name);
+        return false;
+    }
+    if (!t->ops->remove_domain(t, name, &removed, error)) {
+        g_prefix_error(error, "vm '%s': ", vm);
+        return false;
+    }
+    step_undo_say(u, "%s: %s domain %s", vm,
+             removed ? "stopped (if running) and removed" : "no longer has a", loc);
+    state_event(u->st, u->run_id, NULL, "rollback",
+                removed ? "domain removed" : "domain already absent", NULL);
+    return true;
+}
+
+static const char *const define_after[] = {
+    "domain-convert", "guest-fixup", "disk-copy", NULL,
+};
+
 const struct step_ops step_domain_define = {
     .name = "domain-define",
     .version = 1,
+    .scope = STEP_SCOPE_VM,
+    .after = define_after,
+    .completes = true,
+    .windowed = true,
+    .undo = define_undo,
     .retryable = true,        /* idempotent: a dropped connection is retried */
     .checkpointed = false,
     .inputs = define_inputs,

@@ -5,7 +5,6 @@
 
 #include <glib.h>
 
-#include "plan/plan.h"
 #include "steps/steps.h"
 #include "util/json.h"
 
@@ -54,9 +53,22 @@ start_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
     return true;
 }
 
+/* When asked (start:) and the target runs domains. */
+static bool
+start_wanted(const struct plan_vm *v)
+{
+    return v->mvm->start && v->tgt->ops->start != NULL;
+}
+
+static const char *const start_after[] = {"domain-define", NULL};
+
 const struct step_ops step_domain_start = {
     .name = "domain-start",
     .version = 1,
+    .scope = STEP_SCOPE_VM,
+    .after = start_after,
+    .wanted = start_wanted,
+    .windowed = true,
     .retryable = true,        /* idempotent: a dropped connection is retried */
     .checkpointed = false,
     .inputs = start_inputs,

@@ -11,7 +11,6 @@
 #include <libxml/tree.h>
 
 #include "convert/convert.h"
-#include "plan/plan.h"
 #include "steps/steps.h"
 #include "util/autoptr.h"
 #include "util/jsonread.h"

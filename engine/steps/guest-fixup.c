@@ -11,11 +11,11 @@
 
 #include <string.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 
-#include "exec/exec.h"
 #include "guest/guest.h"
-#include "plan/plan.h"
 #include "steps/steps.h"
+#include "util/interrupt.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "util/jsonread.h"
@@ -198,7 +198,7 @@ fixup_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs, GError *
     struct guest_opts opts = {
         .progress = fixup_note,
         .opaque = &run,
-        .interrupted = exec_interrupted,
+        .interrupted = interrupt_requested,
     };
     struct guest_session *gs;
     GHashTable *facts;
@@ -268,9 +268,44 @@ fixup_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs, GError *
     return true;
 }
 
+/* Only for VMs with guest repair on (their guest rule sets). */
+static bool
+fixup_wanted(const struct plan_vm *v)
+{
+    return v->guest_sets != NULL;
+}
+
+/* Rollback: a direct-boot kernel and initrd that the fix-up copied out go
+ * with the disks.  With --keep-volumes the record stays, so the kept,
+ * repaired disks are not repaired again (a rule applied twice). */
+static bool
+fixup_undo(const struct state_step_record *r, const struct step_undo_ctx *u,
+           bool *forget, GError **error)
+{
+    g_autoptr(jval) out = NULL;
+
+    *forget = !u->keep_volumes;
+    if (u->keep_volumes || r->outputs == NULL ||
+        (out = jval_parse(r->key, r->outputs, -1, NULL)) == NULL)
+        return true;
+    for (guint k = 0; k < 2; k++) {
+        const char *f = jval_get_string(out, k == 0 ? "kernel" : "initrd", NULL);
+        if (f != NULL && g_unlink(f) == 0)
+            step_undo_say(u, "%s: deleted %s", u->vm->name, f);
+    }
+    return true;
+}
+
+static const char *const fixup_after[] = {"disk-copy", NULL};
+
 const struct step_ops step_guest_fixup = {
     .name = "guest-fixup",
     .version = 1,
+    .scope = STEP_SCOPE_VM,
+    .after = fixup_after,
+    .wanted = fixup_wanted,
+    .windowed = true,
+    .undo = fixup_undo,
     .checkpointed = false,
     .retryable = false,
     .modifies_deps = true,

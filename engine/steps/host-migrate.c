@@ -8,8 +8,6 @@
 
 #include <glib.h>
 
-#include "exec/exec.h"
-#include "plan/plan.h"
 #include "steps/steps.h"
 #include "util/error.h"
 #include "util/json.h"
@@ -128,6 +126,9 @@ migrate_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
 const struct step_ops step_host_migrate = {
     .name = "host-migrate",
     .version = 1,
+    .scope = STEP_SCOPE_MOVE,
+    .completes = true,
+    .windowed = true,
     .checkpointed = false,
     .retryable = false,
     .observable = true,

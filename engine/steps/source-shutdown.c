@@ -6,7 +6,6 @@
 
 #include <glib.h>
 
-#include "plan/plan.h"
 #include "steps/steps.h"
 #include "util/json.h"
 
@@ -68,10 +67,22 @@ shutdown_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
     return true;
 }
 
+/* Only when the VM's source_power is shutdown and its source kind can
+ * shut VMs down. */
+static bool
+shutdown_wanted(const struct plan_vm *v)
+{
+    return v->mvm->source_power == MANIFEST_SOURCE_POWER_SHUTDOWN &&
+           v->src->ops->shutdown != NULL;
+}
+
 const struct step_ops step_source_shutdown = {
     .name = "source-shutdown",
     .version = 1,
+    .scope = STEP_SCOPE_VM,
+    .wanted = shutdown_wanted,
     .checkpointed = false,
+    .windowed = true,
     .inputs = shutdown_inputs,
     .describe = shutdown_describe,
     .probe = shutdown_probe,

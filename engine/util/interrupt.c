@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "exec/exec.h"
 #include "util/error.h"
+#include "util/interrupt.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -20,7 +20,7 @@ on_signal(int sig)
 }
 
 void
-exec_signals_install(void)
+interrupt_install(void)
 {
     struct sigaction sa;
 
@@ -32,13 +32,13 @@ exec_signals_install(void)
 }
 
 bool
-exec_interrupted(void)
+interrupt_requested(void)
 {
     return interrupted != 0;
 }
 
 bool
-exec_check_interrupt(GError **error)
+interrupt_check(GError **error)
 {
     if (!interrupted)
         return true;
