@@ -1,20 +1,20 @@
 /* Plan evaluation: manifest + sources (read-only discovery) + rules →
- * each VM's desired steps, with canonical inputs and fingerprints. */
+ * each VM's desired steps, with canonical inputs and fingerprints.  This
+ * file runs the phases (below, at struct eval_job) and the plan's
+ * lifecycle; the rule sets of a VM are rules.c, its domain conversion
+ * domain.c, the target checks target-check.c, host moves move.c, and the
+ * chain of steps comes from the step kinds (steps/chain.c). */
 #include "config.h"
 
 #include <string.h>
 #include <glib.h>
 #include <libxml/parser.h>
-#include <libxml/tree.h>
-#include <libxml/xpath.h>
 
 #include "convert/convert.h"
 #include "guest/guest.h"
 #include "plan/plan.h"
 #include "plan/plan-priv.h"
-#include "util/autoptr.h"
 #include "util/error.h"
-#include "util/hash.h"
 
 void
 plan_free(struct plan *p)
@@ -51,499 +51,6 @@ plan_has_changes(const struct plan *p)
     return false;
 }
 
-/* The directories searched for rule set NAME.yaml of one kind
- * ("domain" or "guest"), most specific first.  New NULL-terminated. */
-static char **
-rules_dirs(const struct manifest *m, const char *kind)
-{
-    GPtrArray *dirs = g_ptr_array_new();
-    const char *env = g_getenv("CONVOY_RULESDIR");
-
-    g_ptr_array_add(dirs, g_build_filename(m->base_dir, "rules", kind, NULL));
-    if (env != NULL && *env != '\0')
-        g_ptr_array_add(dirs, g_build_filename(env, kind, NULL));
-    g_ptr_array_add(dirs, g_build_filename(CONVOY_RULESDIR, kind, NULL));
-    g_ptr_array_add(dirs, g_build_filename(CONVOY_SRC_RULESDIR, kind, NULL));
-    g_ptr_array_add(dirs, NULL);
-    return (char **)g_ptr_array_free(dirs, FALSE);
-}
-
-static bool
-rule_exists_in(char **dirs, const char *name)
-{
-    for (size_t i = 0; dirs[i] != NULL; i++) {
-        g_autofree char *base = g_strdup_printf("%s.yaml", name);
-        g_autofree char *path = g_build_filename(dirs[i], base, NULL);
-        if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
-            return true;
-    }
-    return false;
-}
-
-/* Load (once) the domain rule sets a VM names.  Guest rule sets are not
- * applied here: their names go to guest (borrowed), for a warning; a name
- * that is neither is an error. */
-static bool
-vm_rule_sets(struct plan *p, struct plan_eval *ev, const struct manifest_vm *mvm,
-             GPtrArray *out, GPtrArray *guest, GError **error)
-{
-    for (guint i = 0; i < mvm->rules->len; i++) {
-        const char *name = mvm->rules->pdata[i];
-        struct rule_set *rs = g_hash_table_lookup(ev->rule_sets, name);
-
-        if (rs == NULL) {
-            if (!rule_exists_in(ev->domain_dirs, name)) {
-                if (rule_exists_in(ev->guest_dirs, name)) {
-                    g_ptr_array_add(guest, (gpointer)name);
-                    continue;
-                }
-                g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
-                            "%s:%u:%u: error: rule set '%s' not found (looked in %s/rules/domain, %s and the shipped rules)",
-                            mvm->loc.file, mvm->loc.line, mvm->loc.col, name,
-                            p->m->base_dir,
-                            g_getenv("CONVOY_RULESDIR") ? g_getenv("CONVOY_RULESDIR")
-                                                        : "$CONVOY_RULESDIR");
-                return false;
-            }
-            rs = rule_set_load_named(name, (const char *const *)ev->domain_dirs,
-                                     error);
-            if (rs == NULL)
-                return false;
-            g_hash_table_insert(ev->rule_sets, g_strdup(name), rs);
-        }
-        g_ptr_array_add(out, rs);
-    }
-    return true;
-}
-
-bool
-plan_check_rules(const struct manifest *m, GPtrArray *errors)
-{
-    g_auto(GStrv) domain_dirs = rules_dirs(m, "domain");
-    g_auto(GStrv) guest_dirs = rules_dirs(m, "guest");
-    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    guint before = errors->len;
-
-    for (guint i = 0; i < m->vms->len; i++) {
-        const struct manifest_vm *mvm = m->vms->pdata[i];
-        g_autoptr(GPtrArray) names = g_ptr_array_new();
-
-        for (guint k = 0; k < mvm->rules->len; k++)
-            g_ptr_array_add(names, mvm->rules->pdata[k]);
-        for (guint k = 0; mvm->guest.rules != NULL && k < mvm->guest.rules->len; k++)
-            if (strcmp(mvm->guest.rules->pdata[k], "auto") != 0)
-                g_ptr_array_add(names, mvm->guest.rules->pdata[k]);
-        for (guint k = 0; k < names->len; k++) {
-            const char *name = names->pdata[k];
-            g_autoptr(GError) err = NULL;
-
-            if (g_hash_table_contains(seen, name))
-                continue;
-            g_hash_table_add(seen, g_strdup(name));
-            if (rule_exists_in(domain_dirs, name)) {
-                g_autoptr(rule_set) rs = rule_set_load_named(name, (const char *const *)domain_dirs, &err);
-                if (rs == NULL)
-                    g_ptr_array_add(errors, g_strdup(err->message));
-            } else if (rule_exists_in(guest_dirs, name)) {
-                g_autoptr(guest_rule_set) rs = guest_rule_set_load_named(name, (const char *const *)guest_dirs, &err);
-                if (rs == NULL)
-                    g_ptr_array_add(errors, g_strdup(err->message));
-            } else {
-                g_ptr_array_add(errors,
-                                g_strdup_printf("%s:%u:%u: error: rule set '%s' not found (looked in %s/rules/domain and rules/guest, $CONVOY_RULESDIR and the shipped rules)",
-                                                mvm->loc.file, mvm->loc.line, mvm->loc.col, name,
-                                                m->base_dir));
-            }
-        }
-    }
-    return errors->len == before;
-}
-
-/* Set the text of the first node matching xpath (if any). */
-static void
-set_text(xmlDoc *doc, const char *xpath, const char *text)
-{
-    g_autoptr(xmlXPathContext) ctx = xmlXPathNewContext(doc);
-    g_autoptr(xmlXPathObject) obj = NULL;
-
-    if (ctx == NULL)
-        return;
-    obj = xmlXPathEvalExpression((const xmlChar *)xpath, ctx);
-    if (obj == NULL || obj->nodesetval == NULL)
-        return;
-    for (int i = 0; i < obj->nodesetval->nodeNr; i++) {
-        xmlNode *n = obj->nodesetval->nodeTab[i];
-        xmlNodeSetContent(n, (const xmlChar *)text);
-        if (n->type == XML_ELEMENT_NODE && xmlHasProp(n, (const xmlChar *)"unit"))
-            xmlSetProp(n, (const xmlChar *)"unit", (const xmlChar *)"KiB");
-    }
-}
-
-/* Manifest overrides on the converted XML: name, memory, vcpus, and the
- * target's domain type (qemu where KVM cannot run guests). */
-static void
-apply_overrides(xmlDoc *doc, const struct manifest_vm *mvm,
-                const struct manifest_target *mt)
-{
-    xmlNode *root = xmlDocGetRootElement(doc);
-
-    if (root != NULL && mt->domain_type != NULL)
-        xmlSetProp(root, (const xmlChar *)"type", (const xmlChar *)mt->domain_type);
-    set_text(doc, "/domain/name", manifest_vm_target_name(mvm));
-    if (mvm->memory != 0) {
-        g_autofree char *kib = g_strdup_printf("%" G_GUINT64_FORMAT, mvm->memory / 1024);
-        set_text(doc, "/domain/memory", kib);
-        set_text(doc, "/domain/currentMemory", kib);
-    }
-    if (mvm->vcpus != 0) {
-        g_autofree char *n = g_strdup_printf("%u", mvm->vcpus);
-        g_autoptr(xmlXPathContext) ctx = xmlXPathNewContext(doc);
-        g_autoptr(xmlXPathObject) obj = NULL;
-
-        set_text(doc, "/domain/vcpu", n);
-        obj = xmlXPathEvalExpression((const xmlChar *)"/domain/vcpu", ctx);
-        if (obj != NULL && obj->nodesetval != NULL && obj->nodesetval->nodeNr > 0)
-            xmlUnsetProp(obj->nodesetval->nodeTab[0], (const xmlChar *)"current");
-    }
-}
-
-/* The pool a disk lands in: the target's pools.map by the disk's SR
- * name_label (XenServer, XVA) or by its path or a folder above it (file
- * sources, the longest match), else pools.default (*pool NULL).  With a
- * map, a disk that matches nothing and no default is a plan-time error
- * naming it. */
-static bool
-disk_pool(const struct manifest_target *mt, const struct source_disk *sd,
-          const char **pool, const char **key_out, GError **error)
-{
-    GHashTableIter it;
-    gpointer k, val;
-    size_t best = 0;
-
-    *pool = NULL;
-    *key_out = NULL;
-    if (mt->pool_map == NULL || g_hash_table_size(mt->pool_map) == 0)
-        return true;
-    if (sd->storage != NULL) {
-        if (g_hash_table_lookup_extended(mt->pool_map, sd->storage, &k, &val)) {
-            *pool = val;
-            *key_out = k;
-            return true;
-        }
-        g_hash_table_iter_init(&it, mt->pool_map);
-        while (sd->storage[0] == '/' && g_hash_table_iter_next(&it, &k, &val)) {
-            const char *key = k;
-            size_t n = strlen(key);
-            while (n > 1 && key[n - 1] == '/')
-                n--;
-            if (key[0] == '/' && n > best && strncmp(sd->storage, key, n) == 0 &&
-                (sd->storage[n] == '/' || n == 1)) {
-                best = n;
-                *pool = val;
-                *key_out = key;
-            }
-        }
-        if (*pool != NULL)
-            return true;
-    }
-    if (mt->pool_default != NULL)
-        return true;
-    g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONVERT,
-                "disk '%s' (%s '%s') has no storage pool on target '%s': add it to pools.map, or set pools.default",
-                sd->xen_dev, sd->storage != NULL && sd->storage[0] == '/' ? "path" : "SR",
-                sd->storage != NULL ? sd->storage : "unknown", mt->name);
-    return false;
-}
-
-/* Every volumes: key must name a disk the VM converted to. */
-static bool
-check_volume_names(const struct plan_vm *v, GError **error)
-{
-    GHashTableIter it;
-    gpointer k;
-
-    if (v->mvm->volumes == NULL)
-        return true;
-    g_hash_table_iter_init(&it, v->mvm->volumes);
-    while (g_hash_table_iter_next(&it, &k, NULL)) {
-        bool found = false;
-        for (guint i = 0; i < v->disks->len && !found; i++)
-            found = strcmp(((const struct plan_disk *)v->disks->pdata[i])->dev, k) == 0;
-        if (found)
-            continue;
-        g_autoptr(GString) devs = g_string_new(NULL);
-        for (guint i = 0; i < v->disks->len; i++)
-            g_string_append_printf(devs, "%s%s", i ? ", " : "",
-                                   ((const struct plan_disk *)v->disks->pdata[i])->dev);
-        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONVERT,
-                    "volumes: '%s' is not a disk of the converted domain; its disks are %s",
-                    (const char *)k, devs->len > 0 ? devs->str : "none");
-        return false;
-    }
-    return true;
-}
-
-/* Convert the VM's domain XML and map its disks and networks. */
-static bool
-eval_domain(struct plan_vm *v, GPtrArray *sets, GPtrArray *warnings, GError **error)
-{
-    g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(xmlDoc) doc = NULL;
-    g_autoptr(GArray) maps = g_array_new(FALSE, TRUE, sizeof(struct convert_netmap));
-    g_autoptr(GPtrArray) xdisks = NULL;
-    g_autoptr(GString) rules_text = g_string_new(NULL);
-    struct convert_request req = {0};
-
-    for (guint i = 0; i < sets->len; i++) {
-        const struct rule_set *rs = sets->pdata[i];
-        g_string_append_printf(rules_text, "%s@%u:%s\n", rule_set_name(rs),
-                               rule_set_version(rs), rule_set_digest(rs));
-    }
-    v->rules_text = g_strdup(rules_text->str);
-    doc = convert_xml_parse(v->sv->domain_xml, strlen(v->sv->domain_xml),
-                            v->sv->location, error);
-    if (doc == NULL)
-        return false;
-    v->changes = g_ptr_array_new_with_free_func((GDestroyNotify)convert_change_free);
-    for (guint i = 0; i < v->mtgt->networks->len; i++) {
-        const struct manifest_netmap *n = v->mtgt->networks->pdata[i];
-        struct convert_netmap cm = {
-            .from = (enum convert_net_from)n->from,
-            .from_value = n->from_value,
-            .to = (enum convert_net_to)n->to,
-            .to_value = n->to_value,
-        };
-        g_array_append_val(maps, cm);
-    }
-    req.input_name = v->sv->location;
-    req.count_changes = true;
-    req.sets = (struct rule_set *const *)sets->pdata;
-    req.n_sets = sets->len;
-    req.map_networks = true;
-    req.netmaps = (const struct convert_netmap *)(void *)maps->data;
-    req.n_netmaps = maps->len;
-    req.xen_networks = v->sv->xen_networks;
-    req.boot_dir = v->mvm->boot_dir;
-    g_autoptr(GArray) cdmaps = g_array_new(FALSE, TRUE, sizeof(struct convert_cdmap));
-    if (v->mvm->cdroms != NULL) {
-        g_autoptr(GList) devs = g_list_sort(g_hash_table_get_keys(v->mvm->cdroms),
-                                            (GCompareFunc)strcmp);
-        for (GList *l = devs; l != NULL; l = l->next) {
-            struct convert_cdmap cm = {
-                .dev = l->data,
-                .iso = g_hash_table_lookup(v->mvm->cdroms, l->data),
-            };
-            g_array_append_val(cdmaps, cm);
-        }
-    }
-    req.cdmaps = (const struct convert_cdmap *)(void *)cdmaps->data;
-    req.n_cdmaps = cdmaps->len;
-    if (!convert_domain(doc, &req, v->changes, notes, error))
-        return false;
-    /* The conversion's warnings ("LOCATION: warning: TEXT") go to the
-     * plan, per VM. */
-    for (guint i = 0; i < notes->len; i++) {
-        const char *n = notes->pdata[i];
-        const char *w = strstr(n, ": warning: ");
-        if (w != NULL)
-            g_ptr_array_add(warnings, g_strdup_printf("vm '%s': %s", v->mvm->name,
-                                                      w + strlen(": warning: ")));
-    }
-
-    xdisks = convert_list_disks(doc);
-    v->disks = g_ptr_array_new_with_free_func(plan_disk_free);
-    for (guint i = 0; i < v->sv->disks->len; i++) {
-        const struct source_disk *sd = v->sv->disks->pdata[i];
-        const struct convert_disk *xd = NULL;
-        struct plan_disk *pd;
-
-        for (guint k = 0; k < xdisks->len && xd == NULL; k++) {
-            const struct convert_disk *c = xdisks->pdata[k];
-            if (g_strcmp0(c->source, sd->xml_source) == 0)
-                xd = c;
-        }
-        if (xd == NULL) {
-            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONVERT,
-                        "disk '%s' (%s) is not in the converted domain XML; a rule removed it",
-                        sd->xen_dev, sd->id);
-            return false;
-        }
-        const char *pool = NULL;
-        const char *pool_key = NULL;
-        if (!disk_pool(v->mtgt, sd, &pool, &pool_key, error))
-            return false;
-        pd = g_new0(struct plan_disk, 1);
-        pd->sdisk = sd;
-        pd->dev = g_strdup(xd->dev);
-        pd->pool_key = pool_key;
-        pd->location = v->tgt->ops->disk_location(v->tgt,
-                                                  manifest_vm_target_name(v->mvm),
-                                                  xd->dev, v->mvm->disk_format,
-                                                  pool,
-                                                  v->mvm->volumes != NULL ?
-                                                  g_hash_table_lookup(v->mvm->volumes, xd->dev) :
-                                                  NULL);
-        g_ptr_array_add(v->disks, pd);
-        if (v->tgt->ops->set_disk != NULL) {
-            if (!v->tgt->ops->set_disk(v->tgt, doc, pd->dev, pd->location,
-                                       v->mvm->disk_format, error))
-                return false;
-        } else if (!convert_set_disk_file(doc, pd->dev, pd->location,
-                                          disk_format_name(v->mvm->disk_format),
-                                          error)) {
-            return false;
-        }
-    }
-    if (!check_volume_names(v, error))
-        return false;
-    apply_overrides(doc, v->mvm, v->mtgt);
-    v->kvm_xml = convert_xml_format(doc);
-    /* The steps' inputs name these digests; computed here, on the
-     * evaluation's threads. */
-    v->kvm_xml_sha256 = hash_sha256_hex(v->kvm_xml, strlen(v->kvm_xml));
-    v->source_xml_sha256 = hash_sha256_hex(v->sv->domain_xml,
-                                           strlen(v->sv->domain_xml));
-    return true;
-}
-
-/* One guest rule set by name, loaded once per plan. */
-static struct guest_rule_set *
-guest_set_named(struct plan *p, struct plan_eval *ev, const char *name, GError **error)
-{
-    struct guest_rule_set *rs = g_hash_table_lookup(p->guest_sets, name);
-
-    if (rs == NULL) {
-        rs = guest_rule_set_load_named(name, (const char *const *)ev->guest_dirs, error);
-        if (rs != NULL)
-            g_hash_table_insert(p->guest_sets, g_strdup(name), rs);
-    }
-    return rs;
-}
-
-/* The candidate guest rule sets of a VM with guest: {fixup: true}: its
- * guest: {rules} ("auto": every set found) and the guest sets named in
- * rules:.  CONVOY_ERROR_INVALID for a set that is missing or invalid. */
-static bool
-vm_guest_sets(struct plan *p, struct plan_eval *ev, struct plan_vm *v, GError **error)
-{
-    const struct manifest_vm *mvm = v->mvm;
-
-    if (!mvm->guest.fixup)
-        return true;
-    v->guest_sets = g_ptr_array_new();
-    for (guint i = 0; i < mvm->guest.rules->len; i++) {
-        const char *name = mvm->guest.rules->pdata[i];
-
-        if (strcmp(name, "auto") == 0) {
-            if (p->guest_all == NULL) {
-                g_autoptr(GPtrArray) all =
-                    guest_rule_sets_load_all((const char *const *)ev->guest_dirs, error);
-                if (all == NULL)
-                    return false;
-                p->guest_all = g_ptr_array_new();
-                for (guint k = 0; k < all->len; k++) {
-                    struct guest_rule_set *rs = all->pdata[k];
-                    const char *n = guest_rule_set_name(rs);
-                    struct guest_rule_set *have = g_hash_table_lookup(p->guest_sets, n);
-                    if (have == NULL) {
-                        have = g_ptr_array_steal_index(all, k--);
-                        g_hash_table_insert(p->guest_sets, g_strdup(n), have);
-                    }
-                    g_ptr_array_add(p->guest_all, have);
-                }
-            }
-            for (guint k = 0; k < p->guest_all->len; k++)
-                if (!g_ptr_array_find(v->guest_sets, p->guest_all->pdata[k], NULL))
-                    g_ptr_array_add(v->guest_sets, p->guest_all->pdata[k]);
-            continue;
-        }
-        struct guest_rule_set *rs = guest_set_named(p, ev, name, error);
-        if (rs == NULL) {
-            g_prefix_error(error, "%s:%u:%u: vm '%s': guest: ", mvm->loc.file, mvm->loc.line,
-                           mvm->loc.col, mvm->name);
-            return false;
-        }
-        if (!g_ptr_array_find(v->guest_sets, rs, NULL))
-            g_ptr_array_add(v->guest_sets, rs);
-    }
-    for (guint i = 0; v->guest_names != NULL && i < v->guest_names->len; i++) {
-        struct guest_rule_set *rs = guest_set_named(p, ev, v->guest_names->pdata[i], error);
-        if (rs == NULL)
-            return false;
-        if (!g_ptr_array_find(v->guest_sets, rs, NULL))
-            g_ptr_array_add(v->guest_sets, rs);
-    }
-    return true;
-}
-
-/* Did convoy make the disk (a done copy, or a checkpoint, which is only
- * written after the target disk was created)? */
-static bool
-disk_owned(struct state *st, const char *key, const struct target *t,
-           const char *location)
-{
-    g_autoptr(state_step_record) rec = state_step_get(st, key, NULL);
-
-    return step_disk_owned(st, key, rec, t, location);
-}
-
-/* The target's read-only check of one VM: problems block it (they become
- * its evaluation error), notes become plan warnings. */
-static void
-check_target(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
-             GError **error)
-{
-    g_autoptr(GArray) disks = g_array_new(FALSE, TRUE, sizeof(struct target_disk_req));
-    g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
-    g_autofree char *def_key = step_key(&step_domain_define, v->mvm->name, NULL);
-    g_autoptr(state_step_record) def = NULL;
-    g_autofree char *domain_uuid = NULL;
-    struct target_vm_req req = {
-        .vm = manifest_vm_target_name(v->mvm),
-        .xml = v->kvm_xml,
-        .adopt = v->mvm->adopt,
-    };
-
-    if (v->tgt->ops->check == NULL)
-        return;
-    /* The domain is convoy's when it defined it under this name on this
-     * target (the location names both) -- and, where the define recorded
-     * the domain's uuid, when the domain there now has that uuid. */
-    def = state_step_get(ev->st, def_key, NULL);
-    if (def != NULL) {
-        req.domain_owned = step_domain_recorded(def, v->tgt, req.vm, &domain_uuid, NULL);
-        req.domain_uuid = domain_uuid;
-    }
-    for (guint i = 0; i < v->disks->len; i++) {
-        const struct plan_disk *pd = v->disks->pdata[i];
-        char *key = step_key(&step_disk_copy, v->mvm->name, pd->dev);
-        struct target_disk_req d = {
-            .dev = pd->dev,
-            .location = pd->location,
-            .format = v->mvm->disk_format,
-            .allocation = v->mvm->allocation,
-            .size = pd->sdisk->size,
-            .owned = disk_owned(ev->st, key, v->tgt, pd->location),
-        };
-        g_ptr_array_add(keys, key);
-        g_array_append_val(disks, d);
-    }
-    req.disks = (const struct target_disk_req *)(void *)disks->data;
-    req.n_disks = disks->len;
-    v->tgt->ops->check(v->tgt, &req, problems, notes);
-    for (guint i = 0; i < notes->len; i++)
-        g_ptr_array_add(p->warnings, g_strdup_printf("vm '%s': %s", v->mvm->name,
-                                                     (const char *)notes->pdata[i]));
-    if (problems->len > 0) {
-        g_autofree char *all = NULL;
-        g_ptr_array_add(problems, NULL);
-        all = g_strjoinv("; ", (char **)problems->pdata);
-        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONFLICT, "%s", all);
-    }
-}
-
 static struct source *
 get_source(struct plan *p, const struct manifest_source *ms, GPtrArray *warnings,
            GError **error)
@@ -568,21 +75,6 @@ get_source(struct plan *p, const struct manifest_source *ms, GPtrArray *warnings
                                             ms->name, ms->token_file != NULL ? "token" : "password"));
     }
     return s;
-}
-
-struct target *
-plan_get_target(struct plan *p, const struct manifest_target *mt,
-                GError **error)
-{
-    struct target *t = g_hash_table_lookup(p->targets, mt->name);
-
-    if (t == NULL) {
-        t = target_open(mt, error);
-        if (t == NULL)
-            return NULL;
-        g_hash_table_insert(p->targets, g_strdup(mt->name), t);
-    }
-    return t;
 }
 
 /* One item of the plan while it is evaluated: a VM (or a host move, move
@@ -627,7 +119,7 @@ eval_open(struct plan *p, struct plan_eval *ev, struct eval_job *j)
     if (v->src != NULL)
         v->tgt = plan_get_target(p, v->mtgt, &j->err);
     if (v->tgt != NULL)
-        vm_rule_sets(p, ev, v->mvm, j->sets, j->guest, &j->rules_error);
+        plan_vm_rule_sets(p, ev, v->mvm, j->sets, j->guest, &j->rules_error);
     /* Guest rule sets load here, serially: phase 2 only reads them. */
     if (v->tgt != NULL && j->guest->len > 0) {
         v->guest_names = g_ptr_array_new_with_free_func(g_free);
@@ -635,11 +127,9 @@ eval_open(struct plan *p, struct plan_eval *ev, struct eval_job *j)
             g_ptr_array_add(v->guest_names, g_strdup(j->guest->pdata[i]));
     }
     if (v->tgt != NULL && j->rules_error == NULL)
-        vm_guest_sets(p, ev, v, &j->rules_error);
-    /* xva files are read with nothing shared but the folder scan (under
-     * its lock); other sources hold one connection. */
-    j->parallel = v->tgt != NULL && v->msrc->kind == MANIFEST_SOURCE_XVA &&
-                  v->msrc->url == NULL;
+        plan_vm_guest_sets(p, ev, v, &j->rules_error);
+    j->parallel = v->tgt != NULL &&
+                  (source_caps(v->src) & SOURCE_CAP_PARALLEL_DESCRIBE) != 0;
 }
 
 static void
@@ -651,7 +141,7 @@ eval_read(struct eval_job *j)
         return;
     v->sv = v->src->ops->describe(v->src, v->mvm, &j->err);
     if (v->sv != NULL && j->rules_error == NULL)
-        eval_domain(v, j->sets, j->warnings, &j->err);
+        plan_eval_domain(v, j->sets, j->warnings, &j->err);
     /* The steps, their inputs and fingerprints depend only on the VM (the
      * target check can still block it in phase 3, which drops them). */
     if (j->err == NULL && v->kvm_xml != NULL) {
@@ -666,58 +156,6 @@ eval_read_pooled(gpointer data, gpointer user_data)
     eval_read(data);
 }
 
-/* Two VMs' disks must not land on one volume or file (a volumes: name
- * can point at another VM's default name). */
-static void
-claim_locations(struct plan_eval *ev, const struct plan_vm *v, GError **error)
-{
-    for (guint i = 0; i < v->disks->len; i++) {
-        const struct plan_disk *pd = v->disks->pdata[i];
-        g_autofree char *key = g_strdup_printf("%s\n%s", v->mtgt->name, pd->location);
-        const char *other = g_hash_table_lookup(ev->locations, key);
-        if (other != NULL) {
-            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONFLICT,
-                        "disk %s lands on '%s', where vm '%s' already puts a disk; give one of them another name with volumes:",
-                        pd->dev, pd->location, other);
-            return;
-        }
-    }
-    for (guint i = 0; i < v->disks->len; i++) {
-        const struct plan_disk *pd = v->disks->pdata[i];
-        g_hash_table_insert(ev->locations,
-                            g_strdup_printf("%s\n%s", v->mtgt->name, pd->location),
-                            v->mvm->name);
-    }
-}
-
-/* After a whole plan: a pools.map entry of a target that placed no disk
- * is likely a typo or a stale SR name.  Not said for one wave (another
- * wave's disks may use it), nor for a target where a VM failed. */
-static void
-warn_unused_pool_keys(struct plan *p, struct plan_eval *ev)
-{
-    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
-
-    for (guint i = 0; i < p->vms->len; i++) {
-        const struct plan_vm *v = p->vms->pdata[i];
-        const struct manifest_target *mt = v->mtgt;
-        if (mt == NULL || mt->pool_map == NULL || g_hash_table_contains(seen, mt->name))
-            continue;
-        g_hash_table_add(seen, mt->name);
-        if (g_hash_table_contains(ev->failed_targets, mt->name))
-            continue;
-        g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(mt->pool_map),
-                                            (GCompareFunc)strcmp);
-        for (GList *l = keys; l != NULL; l = l->next) {
-            g_autofree char *k = g_strdup_printf("%s\n%s", mt->name, (const char *)l->data);
-            if (!g_hash_table_contains(ev->pool_keys, k))
-                g_ptr_array_add(p->warnings,
-                                g_strdup_printf("target '%s': pools.map entry '%s' matches no disk of the VMs planned on it",
-                                                mt->name, (const char *)l->data));
-        }
-    }
-}
-
 static void
 eval_finish(struct plan *p, struct plan_eval *ev, struct eval_job *j,
             GError **fatal)
@@ -728,10 +166,10 @@ eval_finish(struct plan *p, struct plan_eval *ev, struct eval_job *j,
         eval_read(j);
     for (guint i = 0; i < j->warnings->len; i++)
         g_ptr_array_add(p->warnings, g_strdup(j->warnings->pdata[i]));
-    /* XenAPI exports only halted VMs: say so before apply fails. */
+    /* A source that exports only halted VMs: say so before apply fails. */
     if (v->sv != NULL && v->sv->powered_on &&
         v->mvm->source_power == MANIFEST_SOURCE_POWER_LEAVE &&
-        v->msrc->kind == MANIFEST_SOURCE_XENSERVER)
+        (source_caps(v->src) & SOURCE_CAP_EXPORTS_HALTED_ONLY) != 0)
         g_ptr_array_add(p->warnings,
                         g_strdup_printf("vm '%s' is running and source_power is leave: its disks cannot be exported until it is shut down",
                                         v->mvm->name));
@@ -763,9 +201,9 @@ eval_finish(struct plan *p, struct plan_eval *ev, struct eval_job *j,
                     "guest-fixup needs the target's disks on this machine, but target '%s' keeps them out of reach (a remote libvirt connection or upload: stream); run convoy on the KVM host, or set guest: {fixup: false}",
                     v->mtgt->name);
     if (j->err == NULL && v->kvm_xml != NULL)
-        claim_locations(ev, v, &j->err);
+        plan_claim_locations(ev, v, &j->err);
     if (j->err == NULL && v->kvm_xml != NULL)
-        check_target(p, ev, v, &j->err);
+        plan_check_target(p, ev, v, &j->err);
     if (j->err == NULL && v->disks != NULL) {
         for (guint i = 0; i < v->disks->len; i++) {
             const struct plan_disk *pd = v->disks->pdata[i];
@@ -907,8 +345,8 @@ plan_evaluate(const struct manifest *m, struct state *st, const char *wave,
     ev.locations = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     ev.pool_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     ev.failed_targets = g_hash_table_new(g_str_hash, g_str_equal);
-    ev.domain_dirs = rules_dirs(m, "domain");
-    ev.guest_dirs = rules_dirs(m, "guest");
+    ev.domain_dirs = plan_rules_dirs(m, "domain");
+    ev.guest_dirs = plan_rules_dirs(m, "guest");
     ev.st = st;
     /* Wave by wave: its VMs, then its host moves. */
     g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func(eval_job_free);
@@ -953,7 +391,7 @@ plan_evaluate(const struct manifest *m, struct state *st, const char *wave,
         }
     }
     if (fatal == NULL && w == NULL)
-        warn_unused_pool_keys(p, &ev);
+        plan_warn_unused_pool_keys(p, &ev);
     if (fatal == NULL)
         plan_diff(p, st, &fatal);
     g_hash_table_unref(ev.rule_sets);

@@ -24,9 +24,37 @@ struct plan_eval {
  * target; updates p->counts.  false only on a state store failure. */
 bool plan_diff(struct plan *p, struct state *st, GError **error);
 
-/* eval.c: the plan's (cached) connection to a target. */
+/* rules.c: the directories searched for rule sets of one kind ("domain"
+ * or "guest"), most specific first; new NULL-terminated. */
+char **plan_rules_dirs(const struct manifest *m, const char *kind);
+/* rules.c: the domain rule sets (into sets, cached in ev) and the guest
+ * rule set names (into guest) that mvm's rules: name. */
+bool plan_vm_rule_sets(struct plan *p, struct plan_eval *ev,
+                       const struct manifest_vm *mvm, GPtrArray *sets,
+                       GPtrArray *guest, GError **error);
+/* rules.c: v->guest_sets, the guest rule sets guest-fixup tries (NULL
+ * without guest repair). */
+bool plan_vm_guest_sets(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
+                        GError **error);
+
+/* domain.c: convert v's domain XML with sets, place its disks and map its
+ * networks (v->kvm_xml, v->disks, v->changes…). */
+bool plan_eval_domain(struct plan_vm *v, GPtrArray *sets, GPtrArray *warnings,
+                      GError **error);
+
+/* target-check.c: the plan's (cached) connection to a target. */
 struct target *plan_get_target(struct plan *p, const struct manifest_target *mt,
                                GError **error);
+/* target-check.c: the target's read-only check of v: problems block it
+ * (*error), notes become plan warnings. */
+void plan_check_target(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
+                       GError **error);
+/* target-check.c: v's disks must not land where another VM's do. */
+void plan_claim_locations(struct plan_eval *ev, const struct plan_vm *v,
+                          GError **error);
+/* target-check.c: after a whole plan, warn of pools.map entries that
+ * placed no disk. */
+void plan_warn_unused_pool_keys(struct plan *p, struct plan_eval *ev);
 
 /* move.c: evaluate a host move into v (v->move set): probe both hosts,
  * then its one host-migrate step (v->error when it cannot run). */

@@ -2,8 +2,13 @@
  * fingerprints, the diff against the state store and a probe of reality,
  * and the rendering of the result as text or JSON.
  *
- * Sections: model and evaluation (eval.c) · diff (diff.c) ·
- * rendering (render.c) · saved plans (saved.c).
+ * The units it fills (struct plan_vm, plan_disk, plan_step) are
+ * steps/steps.h's: the step kinds carry them out.
+ *
+ * Sections: evaluation (eval.c; a VM's rule sets rules.c, its domain
+ * domain.c, target checks target-check.c, host moves move.c, guest
+ * inspection inspect.c) · diff (diff.c) · rendering (render.c) · saved
+ * plans (saved.c).
  */
 #pragma once
 
@@ -64,10 +69,6 @@ unsigned plan_inspect_guests(struct plan *p, bool copy,
 
 /* true when some step is not DONE. */
 bool plan_has_changes(const struct plan *p);
-
-/* The canonical fingerprint of a step kind over inputs: hex SHA-256 of
- * "kind\nversion=N\n" + inputs.  Returns a new string. */
-char *plan_fingerprint(const struct step_ops *ops, const char *inputs);
 
 /* Why inputs changed: "disk_format (raw → qcow2), rules"; new string. */
 char *plan_inputs_diff(const char *old_inputs, const char *new_inputs);

@@ -51,6 +51,12 @@ source_open(const struct manifest_source *ms, GError **error)
     return ops->open(ms, error);
 }
 
+unsigned
+source_caps(const struct source *s)
+{
+    return s->ops->caps & ~s->caps_dropped;
+}
+
 void
 source_close(struct source *s)
 {

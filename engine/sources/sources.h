@@ -71,8 +71,20 @@ struct source_sink {
 
 struct source;
 
+/* What a source kind can or must do, for the planner: flags of
+ * source_ops.caps, narrowed per opened source in source.caps. */
+enum source_cap {
+    /* describe() of different VMs may run on several threads at once
+     * (nothing shared but what the driver locks itself): xva files. */
+    SOURCE_CAP_PARALLEL_DESCRIBE = 1u << 0,
+    /* Disks of a running VM cannot be exported: the plan warns when such
+     * a VM is running and source_power is leave (XenAPI). */
+    SOURCE_CAP_EXPORTS_HALTED_ONLY = 1u << 1,
+};
+
 struct source_ops {
     const char *kind;                 /* manifest type: "xva" */
+    unsigned caps;                    /* enum source_cap flags of the kind */
     /* Open a source from its manifest entry (no I/O beyond checks). */
     struct source *(*open)(const struct manifest_source *ms, GError **error);
     /* Find and describe one VM. */
@@ -107,10 +119,18 @@ struct source {
     const struct source_ops *ops;
     const struct manifest_source *ms; /* borrowed */
     void *priv;                       /* driver state */
+    unsigned caps_dropped;            /* enum source_cap flags of the kind
+                                       * that open found this source lacks
+                                       * (an XVA URL is read over one
+                                       * connection) */
     char *note;                       /* owned: a notice from open for the
                                        * plan's warnings (keepalive off), or
                                        * NULL */
 };
+
+/* The source's enum source_cap flags: its kind's, less what open
+ * dropped. */
+unsigned source_caps(const struct source *s);
 
 /* Open by kind; CONVOY_ERROR_FAILED naming the source if unsupported. */
 struct source *source_open(const struct manifest_source *ms, GError **error);

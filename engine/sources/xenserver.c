@@ -709,6 +709,7 @@ xs_shutdown(struct source *s, const struct source_vm *v, char **how,
 
 const struct source_ops source_xenserver_ops = {
     .kind = "xenserver",
+    .caps = SOURCE_CAP_EXPORTS_HALTED_ONLY,
     .open = xs_open,
     .describe = xs_describe,
     .copy_disk = xs_copy_disk,

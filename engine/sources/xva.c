@@ -52,6 +52,10 @@ xva_open(const struct manifest_source *ms, GError **error)
     s->ops = &source_xva_ops;
     s->ms = ms;
     s->priv = xs;
+    /* Files are read with nothing shared but the folder scan (under its
+     * lock); a URL goes through one HTTP client. */
+    if (xs->http != NULL)
+        s->caps_dropped = SOURCE_CAP_PARALLEL_DESCRIBE;
     return s;
 }
 
@@ -337,6 +341,7 @@ xva_copy_disk(struct source *s, const struct source_vm *v,
 
 const struct source_ops source_xva_ops = {
     .kind = "xva",
+    .caps = SOURCE_CAP_PARALLEL_DESCRIBE,
     .open = xva_open,
     .describe = xva_describe,
     .copy_disk = xva_copy_disk,
