@@ -2,8 +2,8 @@
  * lock).  WAL journal, synchronous=FULL, file mode 0600.  Secrets never
  * enter it: callers store only canonical inputs without secrets.
  *
- * Sections: store and schema (store.c) · steps and checkpoints (steps.c) ·
- * runs and events (events.c) · lock (lock.c).
+ * Sections: store and schema (sqlite.c) · steps and checkpoints
+ * (sqlite-steps.c) · runs and events (sqlite-events.c) · lock (sqlite-lock.c).
  */
 #pragma once
 

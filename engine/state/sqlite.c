@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "state/state-priv.h"
+#include "state/sqlite-priv.h"
 #include "util/autoptr.h"
 #include "util/error.h"
 

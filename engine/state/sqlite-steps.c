@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "state/state-priv.h"
+#include "state/sqlite-priv.h"
 #include "util/autoptr.h"
 #include "util/error.h"
 

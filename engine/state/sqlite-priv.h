@@ -1,4 +1,5 @@
-/* engine/state internals shared by store.c, steps.c, events.c and lock.c:
+/* The SQLite backend's internals shared by sqlite.c, sqlite-steps.c,
+ * sqlite-events.c and sqlite-lock.c:
  * the store struct and the SQLite helpers that wrap every error as
  * "sqlite: PATH: MESSAGE". */
 #pragma once

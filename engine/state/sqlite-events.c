@@ -1,7 +1,7 @@
 /* Runs and events: the append-only log of what each apply did. */
 #include "config.h"
 
-#include "state/state-priv.h"
+#include "state/sqlite-priv.h"
 #include "util/autoptr.h"
 #include "util/error.h"
 
