@@ -13,7 +13,7 @@
 #include "util/error.h"
 
 static void
-set_locked_error(struct state *st, GError **error)
+set_locked_error(struct sqlite_state *st, GError **error)
 {
     g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
         st, "SELECT pid, host, command, since FROM lock_holder WHERE id = 1",
@@ -33,7 +33,7 @@ set_locked_error(struct state *st, GError **error)
 }
 
 static bool
-write_holder_tx(struct state *st, const char *command, GError **error)
+write_holder_tx(struct sqlite_state *st, const char *command, GError **error)
 {
     g_autoptr(GDateTime) now = g_date_time_new_now_utc();
     g_autofree char *since = g_date_time_format(now, "%Y-%m-%dT%H:%M:%SZ");
@@ -53,8 +53,9 @@ write_holder_tx(struct state *st, const char *command, GError **error)
 }
 
 bool
-state_lock(struct state *st, const char *command, GError **error)
+sqlite_lock(struct state *base, const char *command, GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     if (st->read_only) {
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
                     "internal error: state '%s' is open read-only", st->path);
@@ -110,8 +111,9 @@ state_lock(struct state *st, const char *command, GError **error)
 }
 
 void
-state_unlock(struct state *st)
+sqlite_unlock(struct state *base)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     if (st == NULL || st->lock_fd < 0)
         return;
     /* Best effort: a row left behind is harmless, the flock is the truth. */

@@ -12,31 +12,6 @@
 #define STEP_COLUMNS \
     "key, vm, kind, fingerprint, inputs, status, attempts, outputs, error, updated"
 
-void
-state_step_record_free(struct state_step_record *r)
-{
-    if (r == NULL)
-        return;
-    g_free(r->key);
-    g_free(r->vm);
-    g_free(r->kind);
-    g_free(r->fingerprint);
-    g_free(r->inputs);
-    g_free(r->outputs);
-    g_free(r->error);
-    g_free(r);
-}
-
-void
-state_checkpoint_free(struct state_checkpoint *c)
-{
-    if (c == NULL)
-        return;
-    g_free(c->step_key);
-    g_free(c->detail);
-    g_free(c);
-}
-
 static enum state_step_status
 parse_status(const char *s)
 {
@@ -65,8 +40,9 @@ read_step(sqlite3_stmt *stmt)
 }
 
 struct state_step_record *
-state_step_get(struct state *st, const char *key, GError **error)
+sqlite_step_get(struct state *base, const char *key, GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     g_autoptr(state_cached_stmt) stmt = state_db_cached(
         st, "SELECT " STEP_COLUMNS " FROM steps WHERE key = ?1", error);
@@ -85,8 +61,9 @@ state_step_get(struct state *st, const char *key, GError **error)
 }
 
 GPtrArray *
-state_step_list(struct state *st, GError **error)
+sqlite_step_list(struct state *base, GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
         st, "SELECT " STEP_COLUMNS " FROM steps ORDER BY key", error);
@@ -107,7 +84,7 @@ state_step_list(struct state *st, GError **error)
 /* Run one statement with key as ?1 (and optionally a text ?2 and the time
  * as ?3); *changes gets the number of rows it changed. */
 static bool
-run_keyed(struct state *st, const char *sql, const char *key,
+run_keyed(struct sqlite_state *st, const char *sql, const char *key,
           const char *text, int *changes, GError **error)
 {
     g_autoptr(sqlite3_stmt) stmt = state_db_prepare(st, sql, error);
@@ -128,7 +105,7 @@ run_keyed(struct state *st, const char *sql, const char *key,
 }
 
 static bool
-no_such_step(struct state *st, const char *key, GError **error)
+no_such_step(struct sqlite_state *st, const char *key, GError **error)
 {
     g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
                 "internal error: state '%s' has no step '%s'", st->path, key);
@@ -136,7 +113,7 @@ no_such_step(struct state *st, const char *key, GError **error)
 }
 
 static bool
-step_begin_tx(struct state *st, const char *key, const char *vm,
+step_begin_tx(struct sqlite_state *st, const char *key, const char *vm,
               const char *kind, const char *fingerprint, const char *inputs,
               GError **error)
 {
@@ -170,10 +147,11 @@ step_begin_tx(struct state *st, const char *key, const char *vm,
 }
 
 bool
-state_step_begin(struct state *st, const char *key, const char *vm,
+sqlite_step_begin(struct state *base, const char *key, const char *vm,
                  const char *kind, const char *fingerprint,
                  const char *inputs, GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     if (!state_db_begin(st, error))
         return false;
@@ -187,7 +165,7 @@ state_step_begin(struct state *st, const char *key, const char *vm,
 /* Set a step's final status (done or failed) and drop its checkpoint when
  * drop_checkpoint. */
 static bool
-step_finish(struct state *st, const char *key, const char *sql,
+step_finish(struct sqlite_state *st, const char *key, const char *sql,
             const char *text, bool drop_checkpoint, GError **error)
 {
     if (!state_db_begin(st, error))
@@ -205,9 +183,10 @@ step_finish(struct state *st, const char *key, const char *sql,
 }
 
 bool
-state_step_done(struct state *st, const char *key, const char *outputs,
+sqlite_step_done(struct state *base, const char *key, const char *outputs,
                 GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     return step_finish(st, key,
                        "UPDATE steps SET status = 'done', outputs = ?2, "
@@ -216,9 +195,10 @@ state_step_done(struct state *st, const char *key, const char *outputs,
 }
 
 bool
-state_step_failed(struct state *st, const char *key, const char *message,
+sqlite_step_failed(struct state *base, const char *key, const char *message,
                   GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     return step_finish(st, key,
                        "UPDATE steps SET status = 'failed', error = ?2, "
@@ -227,8 +207,9 @@ state_step_failed(struct state *st, const char *key, const char *message,
 }
 
 bool
-state_step_forget(struct state *st, const char *key, GError **error)
+sqlite_step_forget(struct state *base, const char *key, GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     if (!state_db_begin(st, error))
         return false;
@@ -243,7 +224,7 @@ state_step_forget(struct state *st, const char *key, GError **error)
 }
 
 static bool
-checkpoint_put_tx(struct state *st, const char *key, uint64_t position,
+checkpoint_put_tx(struct sqlite_state *st, const char *key, uint64_t position,
                   const char *detail, GError **error)
 {
     g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
@@ -274,9 +255,10 @@ checkpoint_put_tx(struct state *st, const char *key, uint64_t position,
 }
 
 bool
-state_checkpoint_put(struct state *st, const char *key, uint64_t position,
+sqlite_checkpoint_put(struct state *base, const char *key, uint64_t position,
                      const char *detail, GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     if (!state_db_begin(st, error))
         return false;
@@ -288,8 +270,9 @@ state_checkpoint_put(struct state *st, const char *key, uint64_t position,
 }
 
 struct state_checkpoint *
-state_checkpoint_get(struct state *st, const char *key, GError **error)
+sqlite_checkpoint_get(struct state *base, const char *key, GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     g_autoptr(state_cached_stmt) stmt = state_db_cached(
         st,

@@ -51,16 +51,23 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(state_checkpoint, state_checkpoint_free)
 
 struct state;
 
-/* Open (creating with mode 0600 and parent directories when create is
- * true) the store at path.  read_only opens without creating or writing
- * (plan uses it; a missing file then gives an empty store).  Returns a new
- * store; free with state_free(). */
-struct state *state_open(const char *path, bool create, bool read_only,
+/* Open the store at location (creating it, with mode 0600 and parent
+ * directories, when create is true).  location is a plain path or
+ * "sqlite:PATH" (the embedded SQLite backend), or "SCHEME:…" of another
+ * backend of this build; an unknown scheme fails naming it.  read_only
+ * opens without creating or writing (plan uses it; a missing store then
+ * reads as empty).  Returns a new store; free with state_free(). */
+struct state *state_open(const char *location, bool create, bool read_only,
                          GError **error);
 void state_free(struct state *st);
 typedef struct state state; /* for g_autoptr() only */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(state, state_free)
+/* The store's name for messages: the file path of a file store, a URL
+ * without password otherwise.  Borrowed from st. */
 const char *state_path(struct state *st);
+/* This handle's worker id, "HOST:PID": the owner it records on the steps
+ * it begins.  Borrowed from st. */
+const char *state_owner(struct state *st);
 
 /* Steps.  get returns NULL (no error) when the key has no row. */
 struct state_step_record *state_step_get(struct state *st, const char *key,

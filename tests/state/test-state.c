@@ -16,8 +16,10 @@
 
 #include <gio/gio.h>
 
+#include "state/backend.h"
 #include "state/state.h"
 #include "util/error.h"
+#include "util/location.h"
 
 static char *tmpdir;
 static char *self_exe;
@@ -534,6 +536,88 @@ test_lock_killed(void)
     return 0;
 }
 
+/* ---- locations and backends ---- */
+
+static int
+test_location(void)
+{
+    static const struct {
+        const char *location;
+        const char *backend;    /* NULL: refused */
+        const char *target;     /* or the error's text */
+    } cases[] = {
+        {"/srv/mig/state.db", "sqlite", "/srv/mig/state.db"},
+        {".convoy/state.db", "sqlite", ".convoy/state.db"},
+        {"./a:b.db", "sqlite", "./a:b.db"},
+        {"sqlite:/srv/mig/state.db", "sqlite", "/srv/mig/state.db"},
+        {"SQLite:rel/state.db", "sqlite", "rel/state.db"},
+        {"sqlite:", NULL, "state 'sqlite:': expected a path after 'sqlite:'"},
+        {"postgresql://convoy:secret@db1/convoy", NULL,
+         "state 'postgresql://convoy@db1/convoy': the scheme 'postgresql' is not supported by this build (supported: sqlite, or a plain path)"},
+        {"etcd:x", NULL,
+         "state 'etcd:x': the scheme 'etcd' is not supported by this build (supported: sqlite, or a plain path)"},
+        {NULL, NULL, NULL},
+    };
+    for (size_t i = 0; cases[i].location != NULL; i++) {
+        const struct state_ops *ops = NULL;
+        const char *target = NULL;
+        g_autoptr(GError) error = NULL;
+        bool ok = state_backend_for(cases[i].location, &ops, &target, &error);
+
+        if (cases[i].backend == NULL) {
+            assert(!ok);
+            assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_SQLITE));
+            if (strcmp(error->message, cases[i].target) != 0)
+                fprintf(stderr, "got  '%s'\nwant '%s'\n", error->message,
+                        cases[i].target);
+            assert(strcmp(error->message, cases[i].target) == 0);
+            /* state_open says the same, and creates nothing. */
+            g_autoptr(GError) e2 = NULL;
+            assert(state_open(cases[i].location, true, false, &e2) == NULL);
+            assert(strcmp(e2->message, cases[i].target) == 0);
+        } else {
+            assert(ok);
+            assert(strcmp(ops->name, cases[i].backend) == 0);
+            assert(strcmp(target, cases[i].target) == 0);
+        }
+    }
+
+    /* sqlite:PATH opens the same file as PATH; state_path is the file. */
+    g_autofree char *path = tmp_path("loc.db");
+    g_autofree char *loc = g_strconcat("sqlite:", path, NULL);
+    g_autoptr(GError) error = NULL;
+    {
+        g_autoptr(state) st = state_open(loc, true, false, &error);
+        assert(st != NULL);
+        assert(strcmp(state_path(st), path) == 0);
+        assert(state_step_begin(st, "v/k", "v", "k", "f1", NULL, &error));
+    }
+    g_autoptr(state) st = state_open(path, false, true, &error);
+    assert(st != NULL);
+    g_autoptr(state_step_record) r = state_step_get(st, "v/k", &error);
+    assert(r != NULL && strcmp(r->fingerprint, "f1") == 0);
+
+    /* The manifest's resolution: paths against its folder, URLs as is. */
+    static const struct {
+        const char *in, *out;
+    } res[] = {
+        {"var/convoy.db", "/m/var/convoy.db"},
+        {"/abs/s.db", "/abs/s.db"},
+        {"sqlite:var/s.db", "sqlite:/m/var/s.db"},
+        {"sqlite:../s.db", "sqlite:/s.db"},
+        {"postgresql://db1/convoy", "postgresql://db1/convoy"},
+        {"sqlite:", NULL},
+        {NULL, NULL},
+    };
+    for (size_t i = 0; res[i].in != NULL; i++) {
+        const char *problem = NULL;
+        g_autofree char *out = location_resolve(res[i].in, "/m", &problem);
+        assert(g_strcmp0(out, res[i].out) == 0);
+        assert((out == NULL) == (problem != NULL));
+    }
+    return 0;
+}
+
 /* ---- driver ---- */
 
 static const struct {
@@ -548,6 +632,7 @@ static const struct {
     {"read-only", test_read_only},
     {"lock-busy", test_lock_busy},
     {"lock-killed", test_lock_killed},
+    {"location", test_location},
     {NULL, NULL},
 };
 
