@@ -53,6 +53,9 @@ struct state_ops {
     struct state_step_record *(*step_get)(struct state *st, const char *key,
                                           GError **error);
     GPtrArray *(*step_list)(struct state *st, GError **error);
+    /* Also records st->owner and st->run_id as the step's owner and takes
+     * its lease; refuses (CONVOY_ERROR_LOCKED) a step live under another
+     * owner: begin is a claim. */
     bool (*step_begin)(struct state *st, const char *key, const char *vm,
                        const char *kind, const char *fingerprint,
                        const char *inputs, GError **error);
@@ -61,6 +64,12 @@ struct state_ops {
     bool (*step_failed)(struct state *st, const char *key,
                         const char *message, GError **error);
     bool (*step_forget)(struct state *st, const char *key, GError **error);
+    /* Whether r (running) is being worked on by a live owner now: the
+     * owner's lease is held.  Never fails: a backend that cannot tell
+     * says live, so a step is never run twice at once. */
+    bool (*step_is_live)(struct state *st,
+                         const struct state_step_record *r);
+    /* Also renews the step's lease where leases expire. */
     bool (*checkpoint_put)(struct state *st, const char *key,
                            uint64_t position, const char *detail,
                            GError **error);

@@ -1,10 +1,13 @@
 /* The apply lock: flock on "<path>.lock" is the truth (the kernel drops it
- * when the holder dies); the lock_holder row only names the holder in the
- * message of whoever finds the lock busy. */
+ * when the holder dies); the lock_holder row names the holder in the
+ * message of whoever finds the lock busy.  The lock is also the lease of
+ * the steps its holder runs (sqlite_step_is_live). */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -124,4 +127,43 @@ sqlite_unlock(struct state *base)
         state_db_run(st, stmt, NULL);
     close(st->lock_fd);
     st->lock_fd = -1;
+}
+
+/* Whether the process of lock holder (host, pid) is alive, as far as this
+ * process can tell: on another host it cannot, and says yes. */
+static bool
+holder_alive(const char *host, int64_t pid)
+{
+    if (strcmp(host, g_get_host_name()) != 0)
+        return true;
+    if (pid <= 0 || pid > G_MAXINT)
+        return false;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+bool
+sqlite_step_is_live(struct state *base, const struct state_step_record *r)
+{
+    struct sqlite_state *st = sqlite_state_of(base);
+
+    if (r->status != STATE_STEP_RUNNING || r->owner == NULL)
+        return false;
+    STATE_LOCKED(st);
+    /* This backend's lease is the apply lock: a step is live while its
+     * owner holds the lock.  This handle knows whether it does; for any
+     * other, the flock cannot be asked without taking it, so the holder
+     * row names the owner, and a dead holder's row is stale. */
+    if (strcmp(r->owner, base->owner) == 0 && st->lock_fd >= 0)
+        return true;
+    g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
+        st, "SELECT pid, host FROM lock_holder WHERE id = 1", NULL);
+    if (stmt == NULL || sqlite3_step(stmt) != SQLITE_ROW)
+        return false;
+    int64_t pid = sqlite3_column_int64(stmt, 0);
+    const char *host = (const char *)sqlite3_column_text(stmt, 1);
+    g_autofree char *holder = g_strdup_printf("%s:%" G_GINT64_FORMAT,
+                                              host != NULL ? host : "", pid);
+    if (strcmp(holder, r->owner) != 0)
+        return false;
+    return holder_alive(host, pid);
 }

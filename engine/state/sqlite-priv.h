@@ -16,6 +16,7 @@ struct sqlite_state {
     char *path;             /* the file's path (owned) */
     sqlite3 *db;            /* the connection */
     bool read_only;         /* opened for plan: every mutation refused */
+    int64_t schema_version; /* of the file: older ones only read-only */
     int lock_fd;            /* "<path>.lock" while state_lock holds it */
     GRecMutex mutex;        /* serialises the connection between the
                              * executor's workers: every public function
@@ -61,6 +62,7 @@ GPtrArray *sqlite_event_list(struct state *st, int64_t run_id,
 /* sqlite-lock.c */
 bool sqlite_lock(struct state *st, const char *command, GError **error);
 void sqlite_unlock(struct state *st);
+bool sqlite_step_is_live(struct state *st, const struct state_step_record *r);
 
 /* Hold st's mutex until the end of the enclosing block. */
 #define STATE_LOCKED(st)                                                    \

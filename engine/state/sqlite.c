@@ -13,7 +13,7 @@
 #include "util/autoptr.h"
 #include "util/error.h"
 
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2
 
 static const char schema_v1[] =
     "CREATE TABLE IF NOT EXISTS runs ("
@@ -53,6 +53,20 @@ static const char schema_v1[] =
     " command TEXT NOT NULL,"
     " since TEXT NOT NULL);"
     "PRAGMA user_version = 1;";
+
+/* migrations[v] takes a version-v schema to version v + 1, in the
+ * transaction that re-read v: a file of any older version opens, and an
+ * older convoy then refuses it by its version. */
+static const char *const migrations[STATE_SCHEMA_VERSION] = {
+    [0] = schema_v1,
+    /* 2: a running step's owner (worker "HOST:PID"), the run that began
+     * it, and its lease's expiry (unix seconds; NULL while the lease is
+     * the store's lock, as in this backend). */
+    [1] = "ALTER TABLE steps ADD COLUMN owner TEXT;"
+          "ALTER TABLE steps ADD COLUMN run_id INTEGER;"
+          "ALTER TABLE steps ADD COLUMN lease_until INTEGER;"
+          "PRAGMA user_version = 2;",
+};
 
 /* ---- SQL helpers ---- */
 
@@ -175,22 +189,33 @@ user_version(struct sqlite_state *st, int64_t *out, GError **error)
     return true;
 }
 
-/* Create the schema when the file is new; refuse newer schemas. */
+/* Create the schema when the file is new, bring an older one up to date,
+ * refuse newer ones.  A read-only open reads an older file as it is (it
+ * writes nothing): the columns it lacks read as NULL. */
 static bool
 ensure_schema(struct sqlite_state *st, GError **error)
 {
     int64_t v = 0;
     if (!user_version(st, &v, error))
         return false;
-    if (v == 0) {
+    if (v > 0 && v < STATE_SCHEMA_VERSION && st->read_only) {
+        st->schema_version = v;
+        return true;
+    }
+    if (v >= 0 && v < STATE_SCHEMA_VERSION) {
         /* Re-read inside the write transaction: another process may have
-         * created the schema meanwhile. */
+         * created or upgraded the schema meanwhile. */
         if (!state_db_exec(st, "BEGIN IMMEDIATE", error))
             return false;
-        if (!user_version(st, &v, error) ||
-            (v == 0 && !state_db_exec(st, schema_v1, error))) {
+        if (!user_version(st, &v, error)) {
             state_db_rollback(st);
             return false;
+        }
+        for (; v >= 0 && v < STATE_SCHEMA_VERSION; v++) {
+            if (!state_db_exec(st, migrations[v], error)) {
+                state_db_rollback(st);
+                return false;
+            }
         }
         if (!state_db_commit(st, error))
             return false;
@@ -203,6 +228,7 @@ ensure_schema(struct sqlite_state *st, GError **error)
                     st->path, v, STATE_SCHEMA_VERSION);
         return false;
     }
+    st->schema_version = v;
     return true;
 }
 
@@ -364,6 +390,7 @@ const struct state_ops state_sqlite_ops = {
     .step_done = sqlite_step_done,
     .step_failed = sqlite_step_failed,
     .step_forget = sqlite_step_forget,
+    .step_is_live = sqlite_step_is_live,
     .checkpoint_put = sqlite_checkpoint_put,
     .checkpoint_get = sqlite_checkpoint_get,
     .run_begin = sqlite_run_begin,

@@ -43,6 +43,7 @@ state_step_record_free(struct state_step_record *r)
     g_free(r->inputs);
     g_free(r->outputs);
     g_free(r->error);
+    g_free(r->owner);
     g_free(r);
 }
 
@@ -196,6 +197,14 @@ bool
 state_step_forget(struct state *st, const char *key, GError **error)
 {
     return st->ops->step_forget(st, key, error);
+}
+
+bool
+state_step_is_live(struct state *st, const struct state_step_record *r)
+{
+    if (r == NULL || r->status != STATE_STEP_RUNNING)
+        return false;
+    return st->ops->step_is_live(st, r);
 }
 
 bool

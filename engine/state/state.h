@@ -13,7 +13,9 @@
 
 enum state_step_status {
     STATE_STEP_NONE,        /* never recorded */
-    STATE_STEP_RUNNING,     /* started; interrupted if no apply holds the lock */
+    STATE_STEP_RUNNING,     /* begun and not finished: live while its owner
+                             * holds the lease (state_step_is_live), else
+                             * abandoned (interrupted or killed) */
     STATE_STEP_FAILED,
     STATE_STEP_DONE,
     STATE_STEP_LAST,
@@ -34,6 +36,12 @@ struct state_step_record {
     char *outputs;          /* JSON text or NULL */
     char *error;            /* last error message or NULL */
     int64_t updated;        /* unix seconds */
+    char *owner;            /* who began it last: "HOST:PID", or NULL
+                             * (recorded before owners were) */
+    int64_t run_id;         /* the run that began it, 0 if none */
+    int64_t lease_until;    /* unix seconds the owner's lease runs to; 0:
+                             * as long as the owner holds the store's lock
+                             * (SQLite) */
 };
 void state_step_record_free(struct state_step_record *r);
 typedef struct state_step_record state_step_record; /* for g_autoptr() only */
@@ -74,8 +82,10 @@ struct state_step_record *state_step_get(struct state *st, const char *key,
                                          GError **error);
 /* All step rows, ordered by key: GPtrArray of struct state_step_record*. */
 GPtrArray *state_step_list(struct state *st, GError **error);
-/* Mark a step running with this fingerprint and inputs (attempts += 1).
- * A changed fingerprint drops the step's checkpoint. */
+/* Mark a step running with this fingerprint and inputs (attempts += 1),
+ * owned by this handle (state_owner, and the run of state_run_begin) under
+ * a lease.  A changed fingerprint drops the step's checkpoint.  A step
+ * live under another owner is refused (CONVOY_ERROR_LOCKED). */
 bool state_step_begin(struct state *st, const char *key, const char *vm,
                       const char *kind, const char *fingerprint,
                       const char *inputs, GError **error);
@@ -85,6 +95,11 @@ bool state_step_done(struct state *st, const char *key, const char *outputs,
 /* Commit failed with a message; keeps the checkpoint. */
 bool state_step_failed(struct state *st, const char *key, const char *message,
                        GError **error);
+/* Whether r is running and live: its owner holds its lease now (SQLite:
+ * the owner holds the apply lock).  A running step that is not live was
+ * abandoned, by a signal or a crash, and may be resumed.  Never fails;
+ * when the store cannot tell, live. */
+bool state_step_is_live(struct state *st, const struct state_step_record *r);
 /* Forget a step (and its checkpoint) entirely. */
 bool state_step_forget(struct state *st, const char *key, GError **error);
 

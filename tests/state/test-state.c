@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <gio/gio.h>
+#include <sqlite3.h>
 
 #include "state/backend.h"
 #include "state/state.h"
@@ -422,6 +423,16 @@ child_main(const char *mode, const char *path)
         return g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_LOCKED) ? 1
                                                                          : 2;
     }
+    if (strcmp(mode, "hold-step") == 0) {
+        /* Begin a step under the lock, then hold both. */
+        if (state_run_begin(st, "convoy apply", &error) <= 0 ||
+            !state_step_begin(st, "web1/disk-copy/vda", "web1", "disk-copy",
+                              "aa11", NULL, &error)) {
+            printf("begin: %s\n", error->message);
+            return 2;
+        }
+        mode = "hold-lock";
+    }
     if (strcmp(mode, "hold-lock") == 0) {
         printf("locked\n");
         fflush(stdout);
@@ -536,6 +547,201 @@ test_lock_killed(void)
     return 0;
 }
 
+/* ---- owners and leases ---- */
+
+static int
+test_lease(void)
+{
+    g_autofree char *path = tmp_path("lease.db");
+    g_autoptr(GError) error = NULL;
+
+    /* In this process: the owner and run are recorded, and the step is
+     * live exactly while this handle holds the lock (SQLite's lease). */
+    {
+        g_autoptr(state) st = state_open(path, true, false, &error);
+        assert(st != NULL);
+        g_autofree char *me = g_strdup_printf("%s:%d", g_get_host_name(),
+                                              (int)getpid());
+        assert(strcmp(state_owner(st), me) == 0);
+        assert(state_lock(st, "convoy apply", &error));
+        int64_t run = state_run_begin(st, "convoy apply", &error);
+        assert(run > 0);
+        assert(state_step_begin(st, "a/k", "a", "k", "f", NULL, &error));
+        g_autoptr(state_step_record) r = state_step_get(st, "a/k", &error);
+        assert(r != NULL && r->status == STATE_STEP_RUNNING);
+        assert(strcmp(r->owner, me) == 0);
+        assert(r->run_id == run);
+        assert(r->lease_until == 0);
+        assert(state_step_is_live(st, r));
+        /* Begun again by its owner (a retry): allowed. */
+        assert(state_step_begin(st, "a/k", "a", "k", "f", NULL, &error));
+        assert(state_step_done(st, "a/k", NULL, &error));
+        g_autoptr(state_step_record) d = state_step_get(st, "a/k", &error);
+        assert(!state_step_is_live(st, d));
+        assert(state_step_begin(st, "a/k2", "a", "k", "f", NULL, &error));
+        state_unlock(st);
+        g_autoptr(state_step_record) r2 = state_step_get(st, "a/k2", &error);
+        assert(!state_step_is_live(st, r2));
+        assert(state_run_end(st, run, "interrupted", &error));
+    }
+
+    /* Another process holds the lock and runs a step: live for this one,
+     * which cannot begin it; killed, the step is abandoned. */
+    const char *argv[] = {self_exe, "hold-step", path, NULL};
+    g_autoptr(GSubprocess) p =
+        g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+    assert(p != NULL);
+    g_autoptr(GDataInputStream) in =
+        g_data_input_stream_new(g_subprocess_get_stdout_pipe(p));
+    g_autofree char *line =
+        g_data_input_stream_read_line(in, NULL, NULL, &error);
+    assert(line != NULL && strcmp(line, "locked") == 0);
+    g_autofree char *child = g_strdup_printf(
+        "%s:%s", g_get_host_name(), g_subprocess_get_identifier(p));
+
+    g_autoptr(state) st = state_open(path, false, false, &error);
+    assert(st != NULL);
+    g_autoptr(state) ro = state_open(path, false, true, &error);
+    assert(ro != NULL);
+    g_autoptr(state_step_record) r =
+        state_step_get(ro, "web1/disk-copy/vda", &error);
+    assert(r != NULL && strcmp(r->owner, child) == 0 && r->run_id > 0);
+    assert(state_step_is_live(ro, r));
+    assert(state_step_is_live(st, r));
+    assert(!state_step_begin(st, "web1/disk-copy/vda", "web1", "disk-copy",
+                             "aa11", NULL, &error));
+    assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_LOCKED));
+    g_autofree char *want = g_strdup_printf(
+        "state '%s': step 'web1/disk-copy/vda' is being run by '%s'", path,
+        child);
+    assert(strcmp(error->message, want) == 0);
+    g_clear_error(&error);
+
+    g_subprocess_force_exit(p);
+    assert(g_subprocess_wait(p, NULL, &error));
+    assert(!state_step_is_live(ro, r));
+    assert(!state_step_is_live(st, r));
+    assert(state_lock(st, "convoy apply", &error));
+    assert(state_step_begin(st, "web1/disk-copy/vda", "web1", "disk-copy",
+                            "aa11", NULL, &error));
+    g_autoptr(state_step_record) r3 =
+        state_step_get(st, "web1/disk-copy/vda", &error);
+    assert(strcmp(r3->owner, state_owner(st)) == 0 && r3->attempts == 2);
+    state_unlock(st);
+    return 0;
+}
+
+/* ---- an older schema ---- */
+
+/* The version-1 schema as convoy 1 created it, with a few rows. */
+static const char schema_v1[] =
+    "CREATE TABLE runs (id INTEGER PRIMARY KEY, command TEXT NOT NULL,"
+    " started INTEGER NOT NULL, finished INTEGER, status TEXT NOT NULL);"
+    "CREATE TABLE steps (key TEXT PRIMARY KEY, vm TEXT NOT NULL,"
+    " kind TEXT NOT NULL, fingerprint TEXT NOT NULL, inputs TEXT,"
+    " status TEXT NOT NULL CHECK (status IN ('running', 'failed', 'done')),"
+    " attempts INTEGER NOT NULL DEFAULT 0, outputs TEXT, error TEXT,"
+    " updated INTEGER NOT NULL);"
+    "CREATE TABLE checkpoints (step_key TEXT PRIMARY KEY REFERENCES"
+    " steps(key) ON DELETE CASCADE, position INTEGER NOT NULL, detail TEXT,"
+    " updated INTEGER NOT NULL);"
+    "CREATE TABLE events (id INTEGER PRIMARY KEY, run_id INTEGER REFERENCES"
+    " runs(id), time REAL NOT NULL, step_key TEXT, kind TEXT NOT NULL,"
+    " message TEXT);"
+    "CREATE INDEX events_run ON events(run_id, id);"
+    "CREATE TABLE lock_holder (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " pid INTEGER NOT NULL, host TEXT NOT NULL, command TEXT NOT NULL,"
+    " since TEXT NOT NULL);"
+    "PRAGMA user_version = 1;"
+    "INSERT INTO runs VALUES (1, 'convoy apply', 1700000000, NULL, 'running');"
+    "INSERT INTO steps VALUES ('web1/disk-copy/vda', 'web1', 'disk-copy',"
+    " 'aa11', 'size=1', 'running', 1, NULL, NULL, 1700000001);"
+    "INSERT INTO steps VALUES ('web1/domain-define', 'web1', 'domain-define',"
+    " 'bb22', NULL, 'done', 2, '{\"x\":1}', NULL, 1700000002);"
+    "INSERT INTO checkpoints VALUES ('web1/disk-copy/vda', 4096, '{}',"
+    " 1700000001);"
+    "INSERT INTO events VALUES (1, 1, 1700000001.5, 'web1/disk-copy/vda',"
+    " 'begin', NULL);";
+
+static void
+make_v1(const char *path)
+{
+    sqlite3 *db = NULL;
+    assert(sqlite3_open(path, &db) == SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, schema_v1, NULL, NULL, &msg) != SQLITE_OK)
+        fprintf(stderr, "%s\n", msg);
+    assert(msg == NULL);
+    sqlite3_close(db);
+}
+
+static void
+check_v1_rows(struct state *st)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) rows = state_step_list(st, &error);
+    assert(rows != NULL && rows->len == 2);
+    const struct state_step_record *r = rows->pdata[0];
+    assert(strcmp(r->key, "web1/disk-copy/vda") == 0);
+    assert(r->status == STATE_STEP_RUNNING && r->attempts == 1);
+    assert(r->owner == NULL && r->run_id == 0 && r->lease_until == 0);
+    /* Begun by nobody known: abandoned. */
+    assert(!state_step_is_live(st, r));
+    r = rows->pdata[1];
+    assert(r->status == STATE_STEP_DONE && strcmp(r->outputs, "{\"x\":1}") == 0);
+    g_autoptr(state_step_record) g = state_step_get(st, "web1/domain-define", &error);
+    assert(g != NULL && g->attempts == 2);
+    g_autoptr(state_checkpoint) c =
+        state_checkpoint_get(st, "web1/disk-copy/vda", &error);
+    assert(c != NULL && c->position == 4096);
+    g_autoptr(GPtrArray) ev = state_event_list(st, 1, &error);
+    assert(ev != NULL && ev->len == 1);
+}
+
+static int
+test_schema_v1(void)
+{
+    g_autofree char *path = tmp_path("v1.db");
+    g_autoptr(GError) error = NULL;
+    make_v1(path);
+
+    /* Read-only (plan): read as it is, nothing written. */
+    {
+        g_autoptr(state) ro = state_open(path, false, true, &error);
+        assert(ro != NULL);
+        check_v1_rows(ro);
+    }
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    assert(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    assert(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK);
+    assert(sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) == 1);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+
+    /* Writable (apply): upgraded in place, the rows kept, and it works. */
+    g_autoptr(state) st = state_open(path, false, false, &error);
+    assert(st != NULL);
+    check_v1_rows(st);
+    assert(state_lock(st, "convoy apply", &error));
+    assert(state_step_begin(st, "web1/disk-copy/vda", "web1", "disk-copy",
+                            "aa11", "size=1", &error));
+    g_autoptr(state_checkpoint) c =
+        state_checkpoint_get(st, "web1/disk-copy/vda", &error);
+    assert(c != NULL && c->position == 4096);
+    g_autoptr(state_step_record) r =
+        state_step_get(st, "web1/disk-copy/vda", &error);
+    assert(r->attempts == 2 && strcmp(r->owner, state_owner(st)) == 0);
+    assert(state_step_done(st, "web1/disk-copy/vda", NULL, &error));
+    state_unlock(st);
+    assert(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    assert(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK);
+    assert(sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) == 2);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return 0;
+}
+
 /* ---- locations and backends ---- */
 
 static int
@@ -633,6 +839,8 @@ static const struct {
     {"lock-busy", test_lock_busy},
     {"lock-killed", test_lock_killed},
     {"location", test_location},
+    {"lease", test_lease},
+    {"schema-v1", test_schema_v1},
     {NULL, NULL},
 };
 
@@ -656,7 +864,8 @@ int
 main(int argc, char **argv)
 {
     if (argc == 3 && (strcmp(argv[1], "try-lock") == 0 ||
-                      strcmp(argv[1], "hold-lock") == 0))
+                      strcmp(argv[1], "hold-lock") == 0 ||
+                      strcmp(argv[1], "hold-step") == 0))
         return child_main(argv[1], argv[2]);
 
     g_autoptr(GError) error = NULL;
