@@ -91,6 +91,16 @@ struct state_ops {
      * busy: CONVOY_ERROR_LOCKED naming the holder. */
     bool (*lock)(struct state *st, const char *command, GError **error);
     void (*unlock)(struct state *st);
+
+    /* Slots of work in flight (state_slot_acquire): all of slots or none,
+     * atomically with respect to every worker on the store; a dead
+     * owner's slots are freed (with its lease). */
+    bool (*slot_acquire)(struct state *st, const char *holder,
+                         const struct state_slot *slots, size_t n,
+                         size_t *blocked, GError **error);
+    bool (*slot_release)(struct state *st, const char *holder,
+                         GError **error);
+    unsigned (*slot_count)(struct state *st, const char *key);
 };
 
 /* The backends (one line each; the registry is in state.c). */

@@ -23,6 +23,8 @@ struct sqlite_state {
                              * holds it (STATE_LOCKED) */
     GHashTable *cached;     /* SQL text → prepared sqlite3_stmt*, owned:
                              * the hot reads (state_db_cached) */
+    GHashTable *slot_counts;  /* slot key → holders (GUINT_TO_POINTER) */
+    GHashTable *slot_holders; /* holder → GPtrArray of its keys, owned */
 };
 
 static inline struct sqlite_state *
@@ -63,6 +65,13 @@ GPtrArray *sqlite_event_list(struct state *st, int64_t run_id,
 bool sqlite_lock(struct state *st, const char *command, GError **error);
 void sqlite_unlock(struct state *st);
 bool sqlite_step_is_live(struct state *st, const struct state_step_record *r);
+/* sqlite-slots.c */
+bool sqlite_slot_acquire(struct state *st, const char *holder,
+                         const struct state_slot *slots, size_t n,
+                         size_t *blocked, GError **error);
+bool sqlite_slot_release(struct state *st, const char *holder,
+                         GError **error);
+unsigned sqlite_slot_count(struct state *st, const char *key);
 
 /* Hold st's mutex until the end of the enclosing block. */
 #define STATE_LOCKED(st)                                                    \

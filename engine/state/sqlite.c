@@ -312,6 +312,10 @@ sqlite_free(struct state *base)
     /* Statements before the connection they belong to. */
     if (st->cached != NULL)
         g_hash_table_unref(st->cached);
+    if (st->slot_counts != NULL)
+        g_hash_table_unref(st->slot_counts);
+    if (st->slot_holders != NULL)
+        g_hash_table_unref(st->slot_holders);
     if (st->db != NULL && !st->read_only)
         sqlite3_exec(st->db, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
     if (st->db != NULL)
@@ -340,6 +344,10 @@ sqlite_open(const char *path, bool create, bool read_only, GError **error)
     g_rec_mutex_init(&st->mutex);
     st->cached = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                        stmt_finalize);
+    st->slot_counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                            NULL);
+    st->slot_holders = g_hash_table_new_full(
+        g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
 
     bool exists = g_file_test(path, G_FILE_TEST_EXISTS);
     if (read_only) {
@@ -399,4 +407,7 @@ const struct state_ops state_sqlite_ops = {
     .event_list = sqlite_event_list,
     .lock = sqlite_lock,
     .unlock = sqlite_unlock,
+    .slot_acquire = sqlite_slot_acquire,
+    .slot_release = sqlite_slot_release,
+    .slot_count = sqlite_slot_count,
 };

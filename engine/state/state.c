@@ -262,3 +262,23 @@ state_unlock(struct state *st)
     if (st != NULL)
         st->ops->unlock(st);
 }
+
+bool
+state_slot_acquire(struct state *st, const char *holder,
+                   const struct state_slot *slots, size_t n, size_t *blocked,
+                   GError **error)
+{
+    return st->ops->slot_acquire(st, holder, slots, n, blocked, error);
+}
+
+bool
+state_slot_release(struct state *st, const char *holder, GError **error)
+{
+    return st->ops->slot_release(st, holder, error);
+}
+
+unsigned
+state_slot_count(struct state *st, const char *key)
+{
+    return st->ops->slot_count(st, key);
+}

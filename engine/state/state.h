@@ -143,3 +143,24 @@ GPtrArray *state_event_list(struct state *st, int64_t run_id,
  * lock fails at once with CONVOY_ERROR_LOCKED naming the holder. */
 bool state_lock(struct state *st, const char *command, GError **error);
 void state_unlock(struct state *st);
+
+/* Slots of work in flight, for limits: a holder (a VM) takes one slot of
+ * each key it counts against ("wave:W", "source-host:H", …), at most
+ * limit holders per key (0: no limit).  With many workers on one store
+ * the counting must be the store's, so the scheduler asks it. */
+struct state_slot {
+    const char *key;        /* borrowed */
+    unsigned limit;
+};
+/* Take one slot of every key of slots[0..n) for holder, all or none:
+ * *blocked gets n when taken, else the index of the first key at its
+ * limit (nothing taken).  false only on a store error, or when holder
+ * already holds slots. */
+bool state_slot_acquire(struct state *st, const char *holder,
+                        const struct state_slot *slots, size_t n,
+                        size_t *blocked, GError **error);
+/* Give back every slot holder took. */
+bool state_slot_release(struct state *st, const char *holder,
+                        GError **error);
+/* How many holders hold a slot of key now. */
+unsigned state_slot_count(struct state *st, const char *key);

@@ -631,6 +631,114 @@ test_lease(void)
     return 0;
 }
 
+/* ---- slots of work in flight ---- */
+
+struct slot_race {
+    struct state *st;
+    gint in_use;                /* holders now, counted by the racers */
+    gint over;                  /* times more than 2 held at once */
+    gint taken;
+    gint next;                  /* holder names */
+};
+
+static gpointer
+slot_racer(gpointer data)
+{
+    struct slot_race *race = data;
+    const struct state_slot slot[] = {{"race", 2}};
+
+    for (int i = 0; i < 2000; i++) {
+        g_autofree char *holder =
+            g_strdup_printf("h%d", g_atomic_int_add(&race->next, 1));
+        size_t blocked = 0;
+        assert(state_slot_acquire(race->st, holder, slot, 1, &blocked, NULL));
+        if (blocked != 0) {
+            if (g_atomic_int_add(&race->in_use, 1) >= 2)
+                g_atomic_int_inc(&race->over);
+            g_atomic_int_inc(&race->taken);
+            g_atomic_int_add(&race->in_use, -1);
+            assert(state_slot_release(race->st, holder, NULL));
+        }
+    }
+    return NULL;
+}
+
+static int
+test_slots(void)
+{
+    g_autoptr(state) st = open_new("slots.db");
+    g_autoptr(GError) error = NULL;
+    size_t blocked = 99;
+
+    /* A wave of 3 at once, 2 per source host, 1 per pool P. */
+    static const struct {
+        const char *holder;
+        const char *host, *pool;
+        size_t blocked;         /* 3: taken */
+    } cases[] = {
+        {"vm1", "source-host:a", "pool:t/P", 3},
+        {"vm2", "source-host:a", "pool:t/P", 2},   /* pool full */
+        {"vm3", "source-host:a", "pool:t/Q", 3},
+        {"vm4", "source-host:a", "pool:t/Q", 1},   /* host full */
+        {"vm5", "source-host:b", "pool:t/R", 3},
+        {"vm6", "source-host:b", "pool:t/R", 0},   /* wave full */
+        {NULL, NULL, NULL, 0},
+    };
+    for (size_t i = 0; cases[i].holder != NULL; i++) {
+        const struct state_slot slots[] = {
+            {"wave:w1", 3},
+            {cases[i].host, 2},
+            {cases[i].pool, strcmp(cases[i].pool, "pool:t/P") == 0 ? 1 : 0},
+        };
+        assert(state_slot_acquire(st, cases[i].holder, slots, 3, &blocked,
+                                  &error));
+        if (blocked != cases[i].blocked)
+            fprintf(stderr, "%s: blocked %zu\n", cases[i].holder, blocked);
+        assert(blocked == cases[i].blocked);
+    }
+    assert(state_slot_count(st, "wave:w1") == 3);
+    assert(state_slot_count(st, "source-host:a") == 2);
+    assert(state_slot_count(st, "pool:t/P") == 1);
+    assert(state_slot_count(st, "pool:t/Q") == 1);
+    assert(state_slot_count(st, "pool:t/X") == 0);
+
+    /* A holder holds at most one set; a refusal took nothing. */
+    const struct state_slot one[] = {{"wave:w1", 0}};
+    assert(!state_slot_acquire(st, "vm1", one, 1, &blocked, &error));
+    assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL));
+    g_clear_error(&error);
+    assert(!state_slot_release(st, "vm2", &error));
+    g_clear_error(&error);
+
+    /* Released: vm1's pool and host slots come back, all of them. */
+    assert(state_slot_release(st, "vm1", &error));
+    assert(state_slot_count(st, "wave:w1") == 2);
+    assert(state_slot_count(st, "source-host:a") == 1);
+    assert(state_slot_count(st, "pool:t/P") == 0);
+    const struct state_slot again[] = {
+        {"wave:w1", 3}, {"source-host:a", 2}, {"pool:t/P", 1},
+    };
+    assert(state_slot_acquire(st, "vm2", again, 3, &blocked, &error));
+    assert(blocked == 3);
+    assert(state_slot_release(st, "vm2", &error));
+    assert(state_slot_release(st, "vm3", &error));
+    assert(state_slot_release(st, "vm5", &error));
+    assert(state_slot_count(st, "wave:w1") == 0);
+    assert(state_slot_count(st, "source-host:a") == 0);
+
+    /* Many threads at once never go past a limit. */
+    struct slot_race race = {.st = st};
+    g_autoptr(GPtrArray) threads = g_ptr_array_new();
+    for (int i = 0; i < 8; i++)
+        g_ptr_array_add(threads, g_thread_new("slots", slot_racer, &race));
+    for (guint i = 0; i < threads->len; i++)
+        g_thread_join(threads->pdata[i]);
+    assert(g_atomic_int_get(&race.over) == 0);
+    assert(g_atomic_int_get(&race.taken) > 0);
+    assert(state_slot_count(st, "race") == 0);
+    return 0;
+}
+
 /* ---- an older schema ---- */
 
 /* The version-1 schema as convoy 1 created it, with a few rows. */
@@ -840,6 +948,7 @@ static const struct {
     {"lock-killed", test_lock_killed},
     {"location", test_location},
     {"lease", test_lease},
+    {"slots", test_slots},
     {"schema-v1", test_schema_v1},
     {NULL, NULL},
 };
