@@ -64,7 +64,7 @@ run_end_tx(struct sqlite_state *st, int64_t run_id, const char *status,
 
 bool
 sqlite_run_end(struct state *base, int64_t run_id, const char *status,
-              GError **error)
+               GError **error)
 {
     struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
@@ -102,7 +102,7 @@ event_tx(struct sqlite_state *st, int64_t run_id, const char *step_key,
 
 bool
 sqlite_event(struct state *base, int64_t run_id, const char *step_key,
-            const char *kind, const char *message, GError **error)
+             const char *kind, const char *message, GError **error)
 {
     struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);

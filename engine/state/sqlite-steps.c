@@ -239,7 +239,7 @@ step_finish(struct sqlite_state *st, const char *key, const char *sql,
 
 bool
 sqlite_step_done(struct state *base, const char *key, const char *outputs,
-                GError **error)
+                 GError **error)
 {
     struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
@@ -251,7 +251,7 @@ sqlite_step_done(struct state *base, const char *key, const char *outputs,
 
 bool
 sqlite_step_failed(struct state *base, const char *key, const char *message,
-                  GError **error)
+                   GError **error)
 {
     struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
@@ -311,7 +311,7 @@ checkpoint_put_tx(struct sqlite_state *st, const char *key, uint64_t position,
 
 bool
 sqlite_checkpoint_put(struct state *base, const char *key, uint64_t position,
-                     const char *detail, GError **error)
+                      const char *detail, GError **error)
 {
     struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
