@@ -3,10 +3,14 @@
  * Only engine/state/ and backend files include this header; everyone else
  * calls the state_* functions of state/state.h, which dispatch here.
  *
- * Adding a backend: one file that defines a const struct state_ops, and
- * one line in the registry of state.c naming its scheme.  The contracts
- * of the members are those of the state_* functions they implement
- * (state/state.h); the notes below say what a backend must add.
+ * Adding a backend: one file (engine/state/NAME.c, in meson.build) that
+ * defines const struct state_ops state_NAME_ops; its extern line at the
+ * end of this header and its line in backends[] of state.c; a case in
+ * tests/state/test-state.c "location".  The contracts of the members are
+ * those of the state_* functions they implement (state/state.h); the
+ * notes below say what a backend must add.  Every member may be called
+ * from several threads at once on one store; a mutation is atomic (all
+ * or nothing, also across a crash) and durable when it returns true.
  */
 #pragma once
 

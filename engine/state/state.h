@@ -1,9 +1,23 @@
-/* engine/state: the SQLite state store (steps, checkpoints, runs, events,
- * lock).  WAL journal, synchronous=FULL, file mode 0600.  Secrets never
- * enter it: callers store only canonical inputs without secrets.
+/* engine/state: the state store — steps, checkpoints, runs, events, the
+ * apply lock, step owners and leases, slots of work in flight.  An
+ * interface (struct state_ops, state/backend.h) with backends chosen by
+ * the location's scheme; SQLite is the embedded default (a plain path or
+ * "sqlite:PATH": WAL journal, synchronous=FULL, file mode 0600).  Secrets
+ * never enter it: callers store only canonical inputs without secrets.
  *
- * Sections: store and schema (sqlite.c) · steps and checkpoints
- * (sqlite-steps.c) · runs and events (sqlite-events.c) · lock (sqlite-lock.c).
+ * The protocol: take the lock (state_lock) and begin a run; per step,
+ * state_step_begin (owner and lease recorded, a claim), checkpoints
+ * (state_checkpoint_put, after the data they cover is durable), then
+ * state_step_done or state_step_failed.  A running step whose owner's
+ * lease is gone (state_step_is_live false) was abandoned and is resumed.
+ * The scheduler takes and gives back slots (state_slot_acquire) for its
+ * limits.  Every mutation is atomic and durable when it returns; every
+ * function may be called from several threads on one store.
+ *
+ * Files: front and backend registry (state.c) · SQLite: store and schema
+ * (sqlite.c), steps and checkpoints (sqlite-steps.c), runs and events
+ * (sqlite-events.c), lock and leases (sqlite-lock.c), slots
+ * (sqlite-slots.c).  Adding a backend: state/backend.h.
  */
 #pragma once
 
