@@ -157,12 +157,17 @@ sqlite_step_is_live(struct state *base, const struct state_step_record *r)
         return true;
     g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
         st, "SELECT pid, host FROM lock_holder WHERE id = 1", NULL);
-    if (stmt == NULL || sqlite3_step(stmt) != SQLITE_ROW)
-        return false;
+    if (stmt == NULL)
+        return true; /* cannot tell */
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW)
+        return rc != SQLITE_DONE; /* no holder: abandoned */
     int64_t pid = sqlite3_column_int64(stmt, 0);
     const char *host = (const char *)sqlite3_column_text(stmt, 1);
-    g_autofree char *holder = g_strdup_printf("%s:%" G_GINT64_FORMAT,
-                                              host != NULL ? host : "", pid);
+    if (host == NULL)
+        return true;
+    g_autofree char *holder = g_strdup_printf("%s:%" G_GINT64_FORMAT, host,
+                                              pid);
     if (strcmp(holder, r->owner) != 0)
         return false;
     return holder_alive(host, pid);
