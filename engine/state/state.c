@@ -96,9 +96,11 @@ state_backend_for(const char *location, const struct state_ops **ops,
     for (size_t i = 0; backends[i] != NULL; i++) {
         if (strcmp(backends[i]->name, scheme) != 0)
             continue;
-        if (backends[i]->file_based && rest[0] == '\0') {
+        if (backends[i]->file_based &&
+            (rest[0] == '\0' || location_rest_is_url(rest))) {
+            g_autofree char *shown = location_display(location);
             g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_SQLITE,
-                        "state '%s': expected a path after '%s:'", location,
+                        "state '%s': expected a path after '%s:'", shown,
                         scheme);
             return false;
         }

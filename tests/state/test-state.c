@@ -866,6 +866,8 @@ test_location(void)
         {"sqlite:/srv/mig/state.db", "sqlite", "/srv/mig/state.db"},
         {"SQLite:rel/state.db", "sqlite", "rel/state.db"},
         {"sqlite:", NULL, "state 'sqlite:': expected a path after 'sqlite:'"},
+        {"sqlite://db1/state", NULL,
+         "state 'sqlite://db1/state': expected a path after 'sqlite:'"},
         {"postgresql://convoy:secret@db1/convoy", NULL,
          "state 'postgresql://convoy@db1/convoy': the scheme 'postgresql' is not supported by this build (supported: sqlite, or a plain path)"},
         {"etcd:x", NULL,
