@@ -42,8 +42,9 @@ struct exec_run {
     GMutex obs_lock;
     GMutex lock;                  /* guards the fields below and jobs */
     GCond changed;                /* a worker finished */
-    unsigned running;
-    GHashTable *in_flight;        /* limit key → count (GUINT_TO_POINTER) */
+    unsigned running;             /* workers started and not collected;
+                                   * the limits count in the state store
+                                   * (state_slot_acquire) */
     double measured_bytes;        /* throughput of copies, for estimates */
     double measured_seconds;
     uint64_t checkpoint_interval;

@@ -1,8 +1,9 @@
 /* The scheduler: waves in plan order; within a wave, VMs start on their
- * own worker thread while the wave's max_parallel and limits allow, its
- * window is open and their estimated duration fits before it closes.
- * Workers record every transition in the state store; the scheduler only
- * decides what starts. */
+ * own worker thread while the wave's max_parallel and limits allow (the
+ * state store counts the slots in flight), its window is open and their
+ * estimated duration fits before it closes.  Workers record every
+ * transition in the state store; the scheduler only decides what
+ * starts. */
 #include "config.h"
 
 #include <string.h>
@@ -126,42 +127,46 @@ job_keys(struct job *j)
     }
 }
 
+/* The limit of w on a key of job_keys (0: none). */
 static unsigned
-in_flight(struct exec_run *r, const char *key)
+key_limit(const struct manifest_wave *w, const char *key)
 {
-    return GPOINTER_TO_UINT(g_hash_table_lookup(r->in_flight, key));
+    if (g_str_has_prefix(key, "source-host:"))
+        return w->per_source_host;
+    if (g_str_has_prefix(key, "target-host:"))
+        return w->per_target_host;
+    if (g_str_has_prefix(key, "pool:"))
+        return w->per_pool;
+    return 0;
 }
 
-static void
-in_flight_add(struct exec_run *r, struct job *j, int delta)
+/* Take j's slots in the state store: the wave's (max_parallel) first,
+ * then its hosts' and pools'.  *started is false when one of them is at
+ * its limit, and *wave_full when that is the wave's own.  false on a
+ * store error. */
+static bool
+slots_take(struct exec_run *r, const struct manifest_wave *w,
+           const struct job *j, bool *started, bool *wave_full,
+           GError **error)
 {
-    for (guint i = 0; i < j->keys->len; i++) {
-        const char *key = j->keys->pdata[i];
-        unsigned n = in_flight(r, key) + (unsigned)delta;
-        g_hash_table_insert(r->in_flight, g_strdup(key), GUINT_TO_POINTER(n));
-    }
-}
+    g_autofree char *wave_key = g_strdup_printf("wave:%s", w->name);
+    g_autofree struct state_slot *slots =
+        g_new0(struct state_slot, j->keys->len + 1);
+    size_t blocked = 0;
+    /* The wave's limits count only VMs with steps that windows and
+     * limits count (steps.h); max_parallel counts every worker. */
+    size_t n = step_vm_windowed(j->v) ? j->keys->len + 1 : 1;
 
-/* NULL when j may start now, else what holds it back (static text). */
-static const char *
-limit_reached(struct exec_run *r, const struct manifest_wave *w,
-              const struct job *j)
-{
-    for (guint i = 0; i < j->keys->len; i++) {
-        const char *key = j->keys->pdata[i];
-        unsigned limit = 0;
-        const char *name = NULL;
-
-        if (g_str_has_prefix(key, "source-host:"))
-            limit = w->per_source_host, name = "per_source_host";
-        else if (g_str_has_prefix(key, "target-host:"))
-            limit = w->per_target_host, name = "per_target_host";
-        else if (g_str_has_prefix(key, "pool:"))
-            limit = w->per_pool, name = "per_pool";
-        if (limit > 0 && in_flight(r, key) >= limit)
-            return name;
+    slots[0] = (struct state_slot){.key = wave_key, .limit = w->max_parallel};
+    for (guint i = 0; i + 1 < n; i++) {
+        slots[i + 1] = (struct state_slot){.key = j->keys->pdata[i],
+                                           .limit = key_limit(w, j->keys->pdata[i])};
     }
-    return NULL;
+    if (!state_slot_acquire(r->st, j->v->mvm->name, slots, n, &blocked, error))
+        return false;
+    *started = blocked == n;
+    *wave_full = blocked == 0;
+    return true;
 }
 
 /* ---- time ---- */
@@ -272,18 +277,21 @@ fits_window(struct exec_run *r, const struct job *j, gint64 now_us,
     return now_us + (gint64)(*est_out * G_USEC_PER_SEC) <= end_us;
 }
 
-static void
-finish_job(struct exec_run *r, struct job *j, struct exec_result *res)
+/* Collect j's worker and give its slots back; false (error set) when the
+ * store would not take them. */
+static bool
+finish_job(struct exec_run *r, struct job *j, struct exec_result *res,
+           GError **error)
 {
     g_thread_join(j->thread);
     j->thread = NULL;
-    in_flight_add(r, j, -1);
     r->running--;
     res->done += j->done;
     res->failed += j->failed;
     res->skipped += j->skipped;
     r->measured_bytes += (double)j->copied_bytes;
     r->measured_seconds += j->copy_seconds;
+    return state_slot_release(r->st, j->v->mvm->name, error);
 }
 
 static bool
@@ -332,12 +340,21 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
                 stop = true;
                 break;
             }
-            if (r->running >= w->max_parallel)
+            bool started = false, wave_full = false;
+            if (!slots_take(r, w, j, &started, &wave_full, &fatal)) {
+                stop = true;
                 break;
-            if (step_vm_windowed(j->v) && limit_reached(r, w, j) != NULL)
+            }
+            if (wave_full)
+                break;
+            if (!started)
                 continue;
             if (step_vm_windowed(j->v) && !fits_window(r, j, clock_now(clk), end_us, &est)) {
                 g_autofree char *closes = format_us(end_us);
+                if (!state_slot_release(r->st, j->v->mvm->name, &fatal)) {
+                    stop = true;
+                    break;
+                }
                 g_autofree char *left = size_format(exec_vm_remaining_bytes(j->v));
                 j->state = JOB_STATE_DEFERRED;
                 res->vms_deferred++;
@@ -351,7 +368,6 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
             }
             j->state = JOB_STATE_RUNNING;
             r->running++;
-            in_flight_add(r, j, +1);
             res->vms_started++;
             if (r->running > res->max_in_flight)
                 res->max_in_flight = r->running;
@@ -365,7 +381,8 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
             struct job *j = jobs->pdata[i];
             if (j->state != JOB_STATE_FINISHED || j->thread == NULL)
                 continue;
-            finish_job(r, j, res);
+            if (!finish_job(r, j, res, fatal == NULL ? &fatal : NULL))
+                stop = true;
             if (j->fatal != NULL && fatal == NULL) {
                 fatal = g_steal_pointer(&j->fatal);
                 stop = true;
@@ -500,7 +517,6 @@ exec_apply(struct plan *p, struct state *st, const char *command,
     g_mutex_init(&r.obs_lock);
     g_mutex_init(&r.lock);
     g_cond_init(&r.changed);
-    r.in_flight = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     exec_measured_copies(st, &r.measured_bytes, &r.measured_seconds);
 
     r.run_id = state_run_begin(st, command, error);
@@ -583,7 +599,6 @@ exec_apply(struct plan *p, struct state *st, const char *command,
         ok = state_run_end(st, r.run_id, res->failed > 0 ? "failed" : "ok", error);
     }
 out:
-    g_hash_table_unref(r.in_flight);
     g_cond_clear(&r.changed);
     g_mutex_clear(&r.lock);
     g_mutex_clear(&r.obs_lock);

@@ -7,6 +7,7 @@
 
 #include "manifest/manifest-priv.h"
 #include "util/error.h"
+#include "util/location.h"
 
 #define MANIFEST_MAX_WAVES 1000
 #define MANIFEST_MAX_FILES 1000
@@ -169,6 +170,25 @@ collect_files(const char *const *paths, size_t n_paths, GError **error)
     return g_steal_pointer(&files);
 }
 
+/* 'state': a store location (util/location.h), its path relative to
+ * the manifest's folder; which schemes exist is the state store's
+ * business (state_open). */
+static void
+mget_state(struct mload *l, const struct ynode *n, char **out)
+{
+    g_autofree char *s = NULL;
+    const char *problem = NULL;
+
+    if (!mget_string(l, n, "state", &s))
+        return;
+    char *loc = location_resolve(s, mdir(l, n), &problem);
+    if (loc == NULL) {
+        ydiag_error(&l->diag, n, "'state': %s, got '%s'", problem, s);
+        return;
+    }
+    *out = loc;
+}
+
 /* 'state' and 'defaults' may be set by one file only. */
 static bool
 once(struct mload *l, const struct ynode *key, const struct ynode **first)
@@ -217,7 +237,7 @@ top_level(struct mload *l, struct ydoc *doc)
         const struct ynode *v = p->value;
         if (strcmp(k, "state") == 0) {
             if (once(l, p->key, &l->state_key))
-                mget_path(l, v, "state", &l->m->state_path);
+                mget_state(l, v, &l->m->state_path);
         } else if (strcmp(k, "defaults") == 0) {
             if (once(l, p->key, &l->defaults_key))
                 l->defaults = v;

@@ -116,8 +116,10 @@ diff_step(struct plan_step *s, struct state *st, GError **error)
         }
         return;
     }
-    /* running (interrupted) or failed */
+    /* running (abandoned, or live in another apply: the store's lease
+     * says which) or failed */
     const char *was = rec->status == STATE_STEP_FAILED ? "failed" : "interrupted";
+    bool live = rec->status == STATE_STEP_RUNNING && state_step_is_live(st, rec);
     if (g_strcmp0(rec->fingerprint, s->fingerprint) != 0) {
         g_autofree char *d = plan_inputs_diff(rec->inputs, s->inputs);
         s->action = PLAN_ACTION_REDO;
@@ -138,7 +140,9 @@ diff_step(struct plan_step *s, struct state *st, GError **error)
             }
             s->action = PLAN_ACTION_RESUME;
             s->resume_from = ck->position;
-            if (rec->error != NULL)
+            if (live)
+                s->reason = g_strdup_printf("running now in another convoy apply; at %s", at);
+            else if (rec->error != NULL)
                 s->reason = g_strdup_printf("last attempt failed (%s); resume from %s", rec->error, at);
             else
                 s->reason = g_strdup_printf("interrupted; resume from %s", at);
@@ -146,7 +150,9 @@ diff_step(struct plan_step *s, struct state *st, GError **error)
         }
     }
     s->action = PLAN_ACTION_TODO;
-    if (rec->error != NULL)
+    if (live)
+        s->reason = g_strdup("running now in another convoy apply");
+    else if (rec->error != NULL)
         s->reason = g_strdup_printf("retry: last attempt failed: %s", rec->error);
     else
         s->reason = g_strdup_printf("retry: last attempt was %s", was);

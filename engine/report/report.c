@@ -131,8 +131,8 @@ collect_spans(GPtrArray *events)
 }
 
 static struct report_step *
-step_from_record(const struct state_step_record *rec, size_t prefix_len,
-                 GHashTable *spans)
+step_from_record(struct state *st, const struct state_step_record *rec,
+                 size_t prefix_len, GHashTable *spans)
 {
     struct report_step *s = g_new0(struct report_step, 1);
     GPtrArray *sp = g_hash_table_lookup(spans, rec->key);
@@ -150,9 +150,11 @@ step_from_record(const struct state_step_record *rec, size_t prefix_len,
     for (guint i = 0; i < s->spans->len; i++) {
         struct report_span *x = s->spans->pdata[i];
         if (x->outcome == NULL) {
-            /* Still open: running now, or killed with no later event. */
-            x->outcome = g_strdup(rec->status == STATE_STEP_RUNNING ? "killed"
-                                                                    : "unknown");
+            /* Still open: running now (its owner holds the lease), or
+             * killed with no later event. */
+            x->outcome = g_strdup(rec->status != STATE_STEP_RUNNING ? "unknown"
+                                  : state_step_is_live(st, rec) ? "running"
+                                  : "killed");
             x->end = x->start;
         }
     }
@@ -224,8 +226,8 @@ vm_summarise(struct report_vm *v)
 /* One VM (or host move, move true) of the report, from the state's rows
  * and events. */
 static void
-add_unit(struct report *r, const struct manifest_vm *mv, bool move,
-         GPtrArray *rows, GPtrArray *events, GHashTable *spans)
+add_unit(struct report *r, struct state *st, const struct manifest_vm *mv,
+         bool move, GPtrArray *rows, GPtrArray *events, GHashTable *spans)
 {
     g_autofree char *prefix = g_strdup_printf("%s/", mv->name);
     struct report_vm *v;
@@ -259,7 +261,7 @@ add_unit(struct report *r, const struct manifest_vm *mv, bool move,
         if (!g_str_has_prefix(rec->key, prefix) ||
             step_kind_is_move(rec->kind) != move)
             continue;
-        g_ptr_array_add(v->steps, step_from_record(rec, strlen(prefix), spans));
+        g_ptr_array_add(v->steps, step_from_record(st, rec, strlen(prefix), spans));
         const struct step_ops *ops = step_ops_find(rec->kind);
         if (ops != NULL && ops->domain_xml != NULL) {
             g_free(v->domain_xml);
@@ -319,7 +321,7 @@ report_build(const struct manifest *m, struct state *st, const char *wave,
 
         if (wave != NULL && strcmp(mv->wave->name, wave) != 0)
             continue;
-        add_unit(r, mv, false, rows, events, spans);
+        add_unit(r, st, mv, false, rows, events, spans);
     }
     /* Host moves after the VMs: their unit is the domain's name, and
      * only their host-migrate step is theirs. */
@@ -328,7 +330,7 @@ report_build(const struct manifest *m, struct state *st, const char *wave,
 
         if (wave != NULL && strcmp(mv->wave->name, wave) != 0)
             continue;
-        add_unit(r, mv->vm, true, rows, events, spans);
+        add_unit(r, st, mv->vm, true, rows, events, spans);
     }
     return g_steal_pointer(&r);
 }

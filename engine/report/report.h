@@ -30,7 +30,8 @@ bool report_format_parse(const char *s, enum report_format *out);
 struct report_span {
     double start;
     double end;           /* 0 while it never ended (killed) */
-    char *outcome;        /* "done", "failed", "interrupted", "killed" */
+    char *outcome;        /* "done", "failed", "interrupted", "killed",
+                           * "running" (live in another apply) */
 };
 
 struct report_step {

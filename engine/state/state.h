@@ -1,9 +1,23 @@
-/* engine/state: the SQLite state store (steps, checkpoints, runs, events,
- * lock).  WAL journal, synchronous=FULL, file mode 0600.  Secrets never
- * enter it: callers store only canonical inputs without secrets.
+/* engine/state: the state store — steps, checkpoints, runs, events, the
+ * apply lock, step owners and leases, slots of work in flight.  An
+ * interface (struct state_ops, state/backend.h) with backends chosen by
+ * the location's scheme; SQLite is the embedded default (a plain path or
+ * "sqlite:PATH": WAL journal, synchronous=FULL, file mode 0600).  Secrets
+ * never enter it: callers store only canonical inputs without secrets.
  *
- * Sections: store and schema (store.c) · steps and checkpoints (steps.c) ·
- * runs and events (events.c) · lock (lock.c).
+ * The protocol: take the lock (state_lock) and begin a run; per step,
+ * state_step_begin (owner and lease recorded, a claim), checkpoints
+ * (state_checkpoint_put, after the data they cover is durable), then
+ * state_step_done or state_step_failed.  A running step whose owner's
+ * lease is gone (state_step_is_live false) was abandoned and is resumed.
+ * The scheduler takes and gives back slots (state_slot_acquire) for its
+ * limits.  Every mutation is atomic and durable when it returns; every
+ * function may be called from several threads on one store.
+ *
+ * Files: front and backend registry (state.c) · SQLite: store and schema
+ * (sqlite.c), steps and checkpoints (sqlite-steps.c), runs and events
+ * (sqlite-events.c), lock and leases (sqlite-lock.c), slots
+ * (sqlite-slots.c).  Adding a backend: state/backend.h.
  */
 #pragma once
 
@@ -13,7 +27,9 @@
 
 enum state_step_status {
     STATE_STEP_NONE,        /* never recorded */
-    STATE_STEP_RUNNING,     /* started; interrupted if no apply holds the lock */
+    STATE_STEP_RUNNING,     /* begun and not finished: live while its owner
+                             * holds the lease (state_step_is_live), else
+                             * abandoned (interrupted or killed) */
     STATE_STEP_FAILED,
     STATE_STEP_DONE,
     STATE_STEP_LAST,
@@ -34,6 +50,12 @@ struct state_step_record {
     char *outputs;          /* JSON text or NULL */
     char *error;            /* last error message or NULL */
     int64_t updated;        /* unix seconds */
+    char *owner;            /* who began it last: "HOST:PID", or NULL
+                             * (recorded before owners were) */
+    int64_t run_id;         /* the run that began it, 0 if none */
+    int64_t lease_until;    /* unix seconds the owner's lease runs to; 0:
+                             * as long as the owner holds the store's lock
+                             * (SQLite) */
 };
 void state_step_record_free(struct state_step_record *r);
 typedef struct state_step_record state_step_record; /* for g_autoptr() only */
@@ -51,24 +73,33 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(state_checkpoint, state_checkpoint_free)
 
 struct state;
 
-/* Open (creating with mode 0600 and parent directories when create is
- * true) the store at path.  read_only opens without creating or writing
- * (plan uses it; a missing file then gives an empty store).  Returns a new
- * store; free with state_free(). */
-struct state *state_open(const char *path, bool create, bool read_only,
+/* Open the store at location (creating it, with mode 0600 and parent
+ * directories, when create is true).  location is a plain path or
+ * "sqlite:PATH" (the embedded SQLite backend), or "SCHEME:…" of another
+ * backend of this build; an unknown scheme fails naming it.  read_only
+ * opens without creating or writing (plan uses it; a missing store then
+ * reads as empty).  Returns a new store; free with state_free(). */
+struct state *state_open(const char *location, bool create, bool read_only,
                          GError **error);
 void state_free(struct state *st);
 typedef struct state state; /* for g_autoptr() only */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(state, state_free)
+/* The store's name for messages: the file path of a file store, a URL
+ * without password otherwise.  Borrowed from st. */
 const char *state_path(struct state *st);
+/* This handle's worker id, "HOST:PID": the owner it records on the steps
+ * it begins.  Borrowed from st. */
+const char *state_owner(struct state *st);
 
 /* Steps.  get returns NULL (no error) when the key has no row. */
 struct state_step_record *state_step_get(struct state *st, const char *key,
                                          GError **error);
 /* All step rows, ordered by key: GPtrArray of struct state_step_record*. */
 GPtrArray *state_step_list(struct state *st, GError **error);
-/* Mark a step running with this fingerprint and inputs (attempts += 1).
- * A changed fingerprint drops the step's checkpoint. */
+/* Mark a step running with this fingerprint and inputs (attempts += 1),
+ * owned by this handle (state_owner, and the run of state_run_begin) under
+ * a lease.  A changed fingerprint drops the step's checkpoint.  A step
+ * live under another owner is refused (CONVOY_ERROR_LOCKED). */
 bool state_step_begin(struct state *st, const char *key, const char *vm,
                       const char *kind, const char *fingerprint,
                       const char *inputs, GError **error);
@@ -78,6 +109,11 @@ bool state_step_done(struct state *st, const char *key, const char *outputs,
 /* Commit failed with a message; keeps the checkpoint. */
 bool state_step_failed(struct state *st, const char *key, const char *message,
                        GError **error);
+/* Whether r is running and live: its owner holds its lease now (SQLite:
+ * the owner holds the apply lock).  A running step that is not live was
+ * abandoned, by a signal or a crash, and may be resumed.  Never fails;
+ * when the store cannot tell, live. */
+bool state_step_is_live(struct state *st, const struct state_step_record *r);
 /* Forget a step (and its checkpoint) entirely. */
 bool state_step_forget(struct state *st, const char *key, GError **error);
 
@@ -121,3 +157,24 @@ GPtrArray *state_event_list(struct state *st, int64_t run_id,
  * lock fails at once with CONVOY_ERROR_LOCKED naming the holder. */
 bool state_lock(struct state *st, const char *command, GError **error);
 void state_unlock(struct state *st);
+
+/* Slots of work in flight, for limits: a holder (a VM) takes one slot of
+ * each key it counts against ("wave:W", "source-host:H", …), at most
+ * limit holders per key (0: no limit).  With many workers on one store
+ * the counting must be the store's, so the scheduler asks it. */
+struct state_slot {
+    const char *key;        /* borrowed */
+    unsigned limit;
+};
+/* Take one slot of every key of slots[0..n) for holder, all or none:
+ * *blocked gets n when taken, else the index of the first key at its
+ * limit (nothing taken).  false only on a store error, or when holder
+ * already holds slots. */
+bool state_slot_acquire(struct state *st, const char *holder,
+                        const struct state_slot *slots, size_t n,
+                        size_t *blocked, GError **error);
+/* Give back every slot holder took. */
+bool state_slot_release(struct state *st, const char *holder,
+                        GError **error);
+/* How many holders hold a slot of key now. */
+unsigned state_slot_count(struct state *st, const char *key);

@@ -45,4 +45,23 @@ sed '/^state:/d' manifest.yaml > m.d/10-all.yaml
 sed -i 's|    path: out|    path: ../out|; s|path: exports}|path: ../exports}|' m.d/10-all.yaml
 expect_exit 0 "$CONVOY" apply --yes m.d > a4.log
 [ -f m.d/.convoy/state.db ] || fail "no state in the manifest directory"
+
+# sqlite:PATH is the same store as PATH, relative to the manifest too.
+rm -rf out var
+sed -i 's|^state: var/convoy.db$|state: sqlite:var/convoy.db|' manifest.yaml
+cd elsewhere
+expect_exit 0 "$CONVOY" apply --yes ../manifest.yaml > a5.log
+cd ..
+[ -f var/convoy.db ] || fail "state: sqlite:var/convoy.db not honoured"
+expect_exit 0 "$CONVOY" plan manifest.yaml > /dev/null
+
+# A scheme this build has no backend for: a state error naming the
+# scheme, the URL's password not echoed.
+expect_exit 1 "$CONVOY" plan --state postgresql://convoy:secret@db1/convoy manifest.yaml > p6.txt 2> p6.err
+expect_grep "scheme 'postgresql' is not supported by this build" p6.err
+! grep -q secret p6.err || fail "the password was echoed"
+# A scheme without a path: FILE:LINE:COL, invalid manifest.
+sed -i 's|^state: sqlite:var/convoy.db$|state: "sqlite:"|' manifest.yaml
+expect_exit 3 "$CONVOY" plan manifest.yaml > p7.txt 2> p7.err
+expect_grep "manifest.yaml:2:8: error: 'state': expected a path after the scheme, got 'sqlite:'" p7.err
 exit 0

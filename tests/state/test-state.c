@@ -15,9 +15,12 @@
 #include <unistd.h>
 
 #include <gio/gio.h>
+#include <sqlite3.h>
 
+#include "state/backend.h"
 #include "state/state.h"
 #include "util/error.h"
+#include "util/location.h"
 
 static char *tmpdir;
 static char *self_exe;
@@ -420,6 +423,16 @@ child_main(const char *mode, const char *path)
         return g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_LOCKED) ? 1
                                                                          : 2;
     }
+    if (strcmp(mode, "hold-step") == 0) {
+        /* Begin a step under the lock, then hold both. */
+        if (state_run_begin(st, "convoy apply", &error) <= 0 ||
+            !state_step_begin(st, "web1/disk-copy/vda", "web1", "disk-copy",
+                              "aa11", NULL, &error)) {
+            printf("begin: %s\n", error->message);
+            return 2;
+        }
+        mode = "hold-lock";
+    }
     if (strcmp(mode, "hold-lock") == 0) {
         printf("locked\n");
         fflush(stdout);
@@ -534,6 +547,393 @@ test_lock_killed(void)
     return 0;
 }
 
+/* ---- owners and leases ---- */
+
+static int
+test_lease(void)
+{
+    g_autofree char *path = tmp_path("lease.db");
+    g_autoptr(GError) error = NULL;
+
+    /* In this process: the owner and run are recorded, and the step is
+     * live exactly while this handle holds the lock (SQLite's lease). */
+    {
+        g_autoptr(state) st = state_open(path, true, false, &error);
+        assert(st != NULL);
+        g_autofree char *me = g_strdup_printf("%s:%d", g_get_host_name(),
+                                              (int)getpid());
+        assert(strcmp(state_owner(st), me) == 0);
+        assert(state_lock(st, "convoy apply", &error));
+        int64_t run = state_run_begin(st, "convoy apply", &error);
+        assert(run > 0);
+        assert(state_step_begin(st, "a/k", "a", "k", "f", NULL, &error));
+        g_autoptr(state_step_record) r = state_step_get(st, "a/k", &error);
+        assert(r != NULL && r->status == STATE_STEP_RUNNING);
+        assert(strcmp(r->owner, me) == 0);
+        assert(r->run_id == run);
+        assert(r->lease_until == 0);
+        assert(state_step_is_live(st, r));
+        /* Begun again by its owner (a retry): allowed. */
+        assert(state_step_begin(st, "a/k", "a", "k", "f", NULL, &error));
+        assert(state_step_done(st, "a/k", NULL, &error));
+        g_autoptr(state_step_record) d = state_step_get(st, "a/k", &error);
+        assert(!state_step_is_live(st, d));
+        assert(state_step_begin(st, "a/k2", "a", "k", "f", NULL, &error));
+        state_unlock(st);
+        g_autoptr(state_step_record) r2 = state_step_get(st, "a/k2", &error);
+        assert(!state_step_is_live(st, r2));
+        assert(state_run_end(st, run, "interrupted", &error));
+    }
+
+    /* Another process holds the lock and runs a step: live for this one,
+     * which cannot begin it; killed, the step is abandoned. */
+    const char *argv[] = {self_exe, "hold-step", path, NULL};
+    g_autoptr(GSubprocess) p =
+        g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+    assert(p != NULL);
+    g_autoptr(GDataInputStream) in =
+        g_data_input_stream_new(g_subprocess_get_stdout_pipe(p));
+    g_autofree char *line =
+        g_data_input_stream_read_line(in, NULL, NULL, &error);
+    assert(line != NULL && strcmp(line, "locked") == 0);
+    g_autofree char *child = g_strdup_printf(
+        "%s:%s", g_get_host_name(), g_subprocess_get_identifier(p));
+
+    g_autoptr(state) st = state_open(path, false, false, &error);
+    assert(st != NULL);
+    g_autoptr(state) ro = state_open(path, false, true, &error);
+    assert(ro != NULL);
+    g_autoptr(state_step_record) r =
+        state_step_get(ro, "web1/disk-copy/vda", &error);
+    assert(r != NULL && strcmp(r->owner, child) == 0 && r->run_id > 0);
+    assert(state_step_is_live(ro, r));
+    assert(state_step_is_live(st, r));
+    assert(!state_step_begin(st, "web1/disk-copy/vda", "web1", "disk-copy",
+                             "aa11", NULL, &error));
+    assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_LOCKED));
+    g_autofree char *want = g_strdup_printf(
+        "state '%s': step 'web1/disk-copy/vda' is being run by '%s'", path,
+        child);
+    assert(strcmp(error->message, want) == 0);
+    g_clear_error(&error);
+
+    g_subprocess_force_exit(p);
+    assert(g_subprocess_wait(p, NULL, &error));
+    assert(!state_step_is_live(ro, r));
+    assert(!state_step_is_live(st, r));
+    assert(state_lock(st, "convoy apply", &error));
+    assert(state_step_begin(st, "web1/disk-copy/vda", "web1", "disk-copy",
+                            "aa11", NULL, &error));
+    g_autoptr(state_step_record) r3 =
+        state_step_get(st, "web1/disk-copy/vda", &error);
+    assert(strcmp(r3->owner, state_owner(st)) == 0 && r3->attempts == 2);
+    state_unlock(st);
+    return 0;
+}
+
+/* ---- slots of work in flight ---- */
+
+struct slot_race {
+    struct state *st;
+    gint in_use;                /* holders now, counted by the racers */
+    gint over;                  /* times more than 2 held at once */
+    gint taken;
+    gint next;                  /* holder names */
+};
+
+static gpointer
+slot_racer(gpointer data)
+{
+    struct slot_race *race = data;
+    const struct state_slot slot[] = {{"race", 2}};
+
+    for (int i = 0; i < 2000; i++) {
+        g_autofree char *holder =
+            g_strdup_printf("h%d", g_atomic_int_add(&race->next, 1));
+        size_t blocked = 0;
+        assert(state_slot_acquire(race->st, holder, slot, 1, &blocked, NULL));
+        if (blocked != 0) {
+            if (g_atomic_int_add(&race->in_use, 1) >= 2)
+                g_atomic_int_inc(&race->over);
+            g_atomic_int_inc(&race->taken);
+            g_atomic_int_add(&race->in_use, -1);
+            assert(state_slot_release(race->st, holder, NULL));
+        }
+    }
+    return NULL;
+}
+
+static int
+test_slots(void)
+{
+    g_autoptr(state) st = open_new("slots.db");
+    g_autoptr(GError) error = NULL;
+    size_t blocked = 99;
+
+    /* A wave of 3 at once, 2 per source host, 1 per pool P. */
+    static const struct {
+        const char *holder;
+        const char *host, *pool;
+        size_t blocked;         /* 3: taken */
+    } cases[] = {
+        {"vm1", "source-host:a", "pool:t/P", 3},
+        {"vm2", "source-host:a", "pool:t/P", 2},   /* pool full */
+        {"vm3", "source-host:a", "pool:t/Q", 3},
+        {"vm4", "source-host:a", "pool:t/Q", 1},   /* host full */
+        {"vm5", "source-host:b", "pool:t/R", 3},
+        {"vm6", "source-host:b", "pool:t/R", 0},   /* wave full */
+        {NULL, NULL, NULL, 0},
+    };
+    for (size_t i = 0; cases[i].holder != NULL; i++) {
+        const struct state_slot slots[] = {
+            {"wave:w1", 3},
+            {cases[i].host, 2},
+            {cases[i].pool, strcmp(cases[i].pool, "pool:t/P") == 0 ? 1 : 0},
+        };
+        assert(state_slot_acquire(st, cases[i].holder, slots, 3, &blocked,
+                                  &error));
+        if (blocked != cases[i].blocked)
+            fprintf(stderr, "%s: blocked %zu\n", cases[i].holder, blocked);
+        assert(blocked == cases[i].blocked);
+    }
+    assert(state_slot_count(st, "wave:w1") == 3);
+    assert(state_slot_count(st, "source-host:a") == 2);
+    assert(state_slot_count(st, "pool:t/P") == 1);
+    assert(state_slot_count(st, "pool:t/Q") == 1);
+    assert(state_slot_count(st, "pool:t/X") == 0);
+
+    /* A holder holds at most one set; a refusal took nothing. */
+    const struct state_slot one[] = {{"wave:w1", 0}};
+    assert(!state_slot_acquire(st, "vm1", one, 1, &blocked, &error));
+    assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL));
+    g_clear_error(&error);
+    assert(!state_slot_release(st, "vm2", &error));
+    g_clear_error(&error);
+
+    /* Released: vm1's pool and host slots come back, all of them. */
+    assert(state_slot_release(st, "vm1", &error));
+    assert(state_slot_count(st, "wave:w1") == 2);
+    assert(state_slot_count(st, "source-host:a") == 1);
+    assert(state_slot_count(st, "pool:t/P") == 0);
+    const struct state_slot again[] = {
+        {"wave:w1", 3}, {"source-host:a", 2}, {"pool:t/P", 1},
+    };
+    assert(state_slot_acquire(st, "vm2", again, 3, &blocked, &error));
+    assert(blocked == 3);
+    assert(state_slot_release(st, "vm2", &error));
+    assert(state_slot_release(st, "vm3", &error));
+    assert(state_slot_release(st, "vm5", &error));
+    assert(state_slot_count(st, "wave:w1") == 0);
+    assert(state_slot_count(st, "source-host:a") == 0);
+
+    /* Many threads at once never go past a limit. */
+    struct slot_race race = {.st = st};
+    g_autoptr(GPtrArray) threads = g_ptr_array_new();
+    for (int i = 0; i < 8; i++)
+        g_ptr_array_add(threads, g_thread_new("slots", slot_racer, &race));
+    for (guint i = 0; i < threads->len; i++)
+        g_thread_join(threads->pdata[i]);
+    assert(g_atomic_int_get(&race.over) == 0);
+    assert(g_atomic_int_get(&race.taken) > 0);
+    assert(state_slot_count(st, "race") == 0);
+    return 0;
+}
+
+/* ---- an older schema ---- */
+
+/* The version-1 schema as convoy 1 created it, with a few rows. */
+static const char schema_v1[] =
+    "CREATE TABLE runs (id INTEGER PRIMARY KEY, command TEXT NOT NULL,"
+    " started INTEGER NOT NULL, finished INTEGER, status TEXT NOT NULL);"
+    "CREATE TABLE steps (key TEXT PRIMARY KEY, vm TEXT NOT NULL,"
+    " kind TEXT NOT NULL, fingerprint TEXT NOT NULL, inputs TEXT,"
+    " status TEXT NOT NULL CHECK (status IN ('running', 'failed', 'done')),"
+    " attempts INTEGER NOT NULL DEFAULT 0, outputs TEXT, error TEXT,"
+    " updated INTEGER NOT NULL);"
+    "CREATE TABLE checkpoints (step_key TEXT PRIMARY KEY REFERENCES"
+    " steps(key) ON DELETE CASCADE, position INTEGER NOT NULL, detail TEXT,"
+    " updated INTEGER NOT NULL);"
+    "CREATE TABLE events (id INTEGER PRIMARY KEY, run_id INTEGER REFERENCES"
+    " runs(id), time REAL NOT NULL, step_key TEXT, kind TEXT NOT NULL,"
+    " message TEXT);"
+    "CREATE INDEX events_run ON events(run_id, id);"
+    "CREATE TABLE lock_holder (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " pid INTEGER NOT NULL, host TEXT NOT NULL, command TEXT NOT NULL,"
+    " since TEXT NOT NULL);"
+    "PRAGMA user_version = 1;"
+    "INSERT INTO runs VALUES (1, 'convoy apply', 1700000000, NULL, 'running');"
+    "INSERT INTO steps VALUES ('web1/disk-copy/vda', 'web1', 'disk-copy',"
+    " 'aa11', 'size=1', 'running', 1, NULL, NULL, 1700000001);"
+    "INSERT INTO steps VALUES ('web1/domain-define', 'web1', 'domain-define',"
+    " 'bb22', NULL, 'done', 2, '{\"x\":1}', NULL, 1700000002);"
+    "INSERT INTO checkpoints VALUES ('web1/disk-copy/vda', 4096, '{}',"
+    " 1700000001);"
+    "INSERT INTO events VALUES (1, 1, 1700000001.5, 'web1/disk-copy/vda',"
+    " 'begin', NULL);";
+
+static void
+make_v1(const char *path)
+{
+    sqlite3 *db = NULL;
+    assert(sqlite3_open(path, &db) == SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, schema_v1, NULL, NULL, &msg) != SQLITE_OK)
+        fprintf(stderr, "%s\n", msg);
+    assert(msg == NULL);
+    sqlite3_close(db);
+}
+
+static void
+check_v1_rows(struct state *st)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) rows = state_step_list(st, &error);
+    assert(rows != NULL && rows->len == 2);
+    const struct state_step_record *r = rows->pdata[0];
+    assert(strcmp(r->key, "web1/disk-copy/vda") == 0);
+    assert(r->status == STATE_STEP_RUNNING && r->attempts == 1);
+    assert(r->owner == NULL && r->run_id == 0 && r->lease_until == 0);
+    /* Begun by nobody known: abandoned. */
+    assert(!state_step_is_live(st, r));
+    r = rows->pdata[1];
+    assert(r->status == STATE_STEP_DONE && strcmp(r->outputs, "{\"x\":1}") == 0);
+    g_autoptr(state_step_record) g = state_step_get(st, "web1/domain-define", &error);
+    assert(g != NULL && g->attempts == 2);
+    g_autoptr(state_checkpoint) c =
+        state_checkpoint_get(st, "web1/disk-copy/vda", &error);
+    assert(c != NULL && c->position == 4096);
+    g_autoptr(GPtrArray) ev = state_event_list(st, 1, &error);
+    assert(ev != NULL && ev->len == 1);
+}
+
+static int
+test_schema_v1(void)
+{
+    g_autofree char *path = tmp_path("v1.db");
+    g_autoptr(GError) error = NULL;
+    make_v1(path);
+
+    /* Read-only (plan): read as it is, nothing written. */
+    {
+        g_autoptr(state) ro = state_open(path, false, true, &error);
+        assert(ro != NULL);
+        check_v1_rows(ro);
+    }
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    assert(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    assert(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK);
+    assert(sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) == 1);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+
+    /* Writable (apply): upgraded in place, the rows kept, and it works. */
+    g_autoptr(state) st = state_open(path, false, false, &error);
+    assert(st != NULL);
+    check_v1_rows(st);
+    assert(state_lock(st, "convoy apply", &error));
+    assert(state_step_begin(st, "web1/disk-copy/vda", "web1", "disk-copy",
+                            "aa11", "size=1", &error));
+    g_autoptr(state_checkpoint) c =
+        state_checkpoint_get(st, "web1/disk-copy/vda", &error);
+    assert(c != NULL && c->position == 4096);
+    g_autoptr(state_step_record) r =
+        state_step_get(st, "web1/disk-copy/vda", &error);
+    assert(r->attempts == 2 && strcmp(r->owner, state_owner(st)) == 0);
+    assert(state_step_done(st, "web1/disk-copy/vda", NULL, &error));
+    state_unlock(st);
+    assert(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    assert(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK);
+    assert(sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) == 2);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return 0;
+}
+
+/* ---- locations and backends ---- */
+
+static int
+test_location(void)
+{
+    static const struct {
+        const char *location;
+        const char *backend;    /* NULL: refused */
+        const char *target;     /* or the error's text */
+    } cases[] = {
+        {"/srv/mig/state.db", "sqlite", "/srv/mig/state.db"},
+        {".convoy/state.db", "sqlite", ".convoy/state.db"},
+        {"./a:b.db", "sqlite", "./a:b.db"},
+        {"sqlite:/srv/mig/state.db", "sqlite", "/srv/mig/state.db"},
+        {"SQLite:rel/state.db", "sqlite", "rel/state.db"},
+        {"sqlite:", NULL, "state 'sqlite:': expected a path after 'sqlite:'"},
+        {"sqlite://db1/state", NULL,
+         "state 'sqlite://db1/state': expected a path after 'sqlite:'"},
+        {"postgresql://convoy:secret@db1/convoy", NULL,
+         "state 'postgresql://convoy@db1/convoy': the scheme 'postgresql' is not supported by this build (supported: sqlite, or a plain path)"},
+        {"etcd:x", NULL,
+         "state 'etcd:x': the scheme 'etcd' is not supported by this build (supported: sqlite, or a plain path)"},
+        {NULL, NULL, NULL},
+    };
+    for (size_t i = 0; cases[i].location != NULL; i++) {
+        const struct state_ops *ops = NULL;
+        const char *target = NULL;
+        g_autoptr(GError) error = NULL;
+        bool ok = state_backend_for(cases[i].location, &ops, &target, &error);
+
+        if (cases[i].backend == NULL) {
+            assert(!ok);
+            assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_SQLITE));
+            if (strcmp(error->message, cases[i].target) != 0)
+                fprintf(stderr, "got  '%s'\nwant '%s'\n", error->message,
+                        cases[i].target);
+            assert(strcmp(error->message, cases[i].target) == 0);
+            /* state_open says the same, and creates nothing. */
+            g_autoptr(GError) e2 = NULL;
+            assert(state_open(cases[i].location, true, false, &e2) == NULL);
+            assert(strcmp(e2->message, cases[i].target) == 0);
+        } else {
+            assert(ok);
+            assert(strcmp(ops->name, cases[i].backend) == 0);
+            assert(strcmp(target, cases[i].target) == 0);
+        }
+    }
+
+    /* sqlite:PATH opens the same file as PATH; state_path is the file. */
+    g_autofree char *path = tmp_path("loc.db");
+    g_autofree char *loc = g_strconcat("sqlite:", path, NULL);
+    g_autoptr(GError) error = NULL;
+    {
+        g_autoptr(state) st = state_open(loc, true, false, &error);
+        assert(st != NULL);
+        assert(strcmp(state_path(st), path) == 0);
+        assert(state_step_begin(st, "v/k", "v", "k", "f1", NULL, &error));
+    }
+    g_autoptr(state) st = state_open(path, false, true, &error);
+    assert(st != NULL);
+    g_autoptr(state_step_record) r = state_step_get(st, "v/k", &error);
+    assert(r != NULL && strcmp(r->fingerprint, "f1") == 0);
+
+    /* The manifest's resolution: paths against its folder, URLs as is. */
+    static const struct {
+        const char *in, *out;
+    } res[] = {
+        {"var/convoy.db", "/m/var/convoy.db"},
+        {"/abs/s.db", "/abs/s.db"},
+        {"sqlite:var/s.db", "sqlite:/m/var/s.db"},
+        {"sqlite:../s.db", "sqlite:/s.db"},
+        {"postgresql://db1/convoy", "postgresql://db1/convoy"},
+        {"sqlite:", NULL},
+        {NULL, NULL},
+    };
+    for (size_t i = 0; res[i].in != NULL; i++) {
+        const char *problem = NULL;
+        g_autofree char *out = location_resolve(res[i].in, "/m", &problem);
+        assert(g_strcmp0(out, res[i].out) == 0);
+        assert((out == NULL) == (problem != NULL));
+    }
+    return 0;
+}
+
 /* ---- driver ---- */
 
 static const struct {
@@ -548,6 +948,10 @@ static const struct {
     {"read-only", test_read_only},
     {"lock-busy", test_lock_busy},
     {"lock-killed", test_lock_killed},
+    {"location", test_location},
+    {"lease", test_lease},
+    {"slots", test_slots},
+    {"schema-v1", test_schema_v1},
     {NULL, NULL},
 };
 
@@ -571,7 +975,8 @@ int
 main(int argc, char **argv)
 {
     if (argc == 3 && (strcmp(argv[1], "try-lock") == 0 ||
-                      strcmp(argv[1], "hold-lock") == 0))
+                      strcmp(argv[1], "hold-lock") == 0 ||
+                      strcmp(argv[1], "hold-step") == 0))
         return child_main(argv[1], argv[2]);
 
     g_autoptr(GError) error = NULL;

@@ -1,5 +1,6 @@
-/* The state store: opening the SQLite file (mode 0600, WAL,
- * synchronous=FULL), the versioned schema, and the SQL helpers. */
+/* The SQLite state backend, the embedded default: opening the file
+ * (mode 0600, WAL, synchronous=FULL), the versioned schema, the SQL
+ * helpers, and its struct state_ops. */
 #include "config.h"
 
 #include <errno.h>
@@ -8,11 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "state/state-priv.h"
+#include "state/sqlite-priv.h"
 #include "util/autoptr.h"
 #include "util/error.h"
 
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2
 
 static const char schema_v1[] =
     "CREATE TABLE IF NOT EXISTS runs ("
@@ -53,31 +54,24 @@ static const char schema_v1[] =
     " since TEXT NOT NULL);"
     "PRAGMA user_version = 1;";
 
-static const char *const status_names[STATE_STEP_LAST] = {
-    [STATE_STEP_NONE] = "none",
-    [STATE_STEP_RUNNING] = "running",
-    [STATE_STEP_FAILED] = "failed",
-    [STATE_STEP_DONE] = "done",
+/* migrations[v] takes a version-v schema to version v + 1, in the
+ * transaction that re-read v: a file of any older version opens, and an
+ * older convoy then refuses it by its version. */
+static const char *const migrations[STATE_SCHEMA_VERSION] = {
+    [0] = schema_v1,
+    /* 2: a running step's owner (worker "HOST:PID"), the run that began
+     * it, and its lease's expiry (unix seconds; NULL while the lease is
+     * the store's lock, as in this backend). */
+    [1] = "ALTER TABLE steps ADD COLUMN owner TEXT;"
+          "ALTER TABLE steps ADD COLUMN run_id INTEGER;"
+          "ALTER TABLE steps ADD COLUMN lease_until INTEGER;"
+          "PRAGMA user_version = 2;",
 };
-
-const char *
-state_step_status_name(enum state_step_status s)
-{
-    if ((unsigned)s >= STATE_STEP_LAST)
-        return "unknown";
-    return status_names[s];
-}
-
-const char *
-state_path(struct state *st)
-{
-    return st->path;
-}
 
 /* ---- SQL helpers ---- */
 
 bool
-state_db_error(struct state *st, GError **error)
+state_db_error(struct sqlite_state *st, GError **error)
 {
     g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_SQLITE, "sqlite: %s: %s",
                 st->path, st->db != NULL ? sqlite3_errmsg(st->db)
@@ -86,7 +80,7 @@ state_db_error(struct state *st, GError **error)
 }
 
 bool
-state_db_exec(struct state *st, const char *sql, GError **error)
+state_db_exec(struct sqlite_state *st, const char *sql, GError **error)
 {
     if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
         return state_db_error(st, error);
@@ -94,7 +88,7 @@ state_db_exec(struct state *st, const char *sql, GError **error)
 }
 
 sqlite3_stmt *
-state_db_prepare(struct state *st, const char *sql, GError **error)
+state_db_prepare(struct sqlite_state *st, const char *sql, GError **error)
 {
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
@@ -106,7 +100,7 @@ state_db_prepare(struct state *st, const char *sql, GError **error)
 }
 
 sqlite3_stmt *
-state_db_cached(struct state *st, const char *sql, GError **error)
+state_db_cached(struct sqlite_state *st, const char *sql, GError **error)
 {
     sqlite3_stmt *stmt = g_hash_table_lookup(st->cached, sql);
 
@@ -130,7 +124,7 @@ state_db_stmt_reset(sqlite3_stmt *stmt)
 }
 
 bool
-state_db_run(struct state *st, sqlite3_stmt *stmt, GError **error)
+state_db_run(struct sqlite_state *st, sqlite3_stmt *stmt, GError **error)
 {
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
@@ -141,7 +135,7 @@ state_db_run(struct state *st, sqlite3_stmt *stmt, GError **error)
 }
 
 bool
-state_db_begin(struct state *st, GError **error)
+state_db_begin(struct sqlite_state *st, GError **error)
 {
     if (st->read_only) {
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
@@ -152,7 +146,7 @@ state_db_begin(struct state *st, GError **error)
 }
 
 bool
-state_db_commit(struct state *st, GError **error)
+state_db_commit(struct sqlite_state *st, GError **error)
 {
     if (!state_db_exec(st, "COMMIT", error)) {
         state_db_rollback(st);
@@ -162,7 +156,7 @@ state_db_commit(struct state *st, GError **error)
 }
 
 void
-state_db_rollback(struct state *st)
+state_db_rollback(struct sqlite_state *st)
 {
     if (!sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -183,7 +177,7 @@ state_db_now(void)
 /* ---- opening ---- */
 
 static bool
-user_version(struct state *st, int64_t *out, GError **error)
+user_version(struct sqlite_state *st, int64_t *out, GError **error)
 {
     g_autoptr(sqlite3_stmt) stmt =
         state_db_prepare(st, "PRAGMA user_version", error);
@@ -195,22 +189,33 @@ user_version(struct state *st, int64_t *out, GError **error)
     return true;
 }
 
-/* Create the schema when the file is new; refuse newer schemas. */
+/* Create the schema when the file is new, bring an older one up to date,
+ * refuse newer ones.  A read-only open reads an older file as it is (it
+ * writes nothing): the columns it lacks read as NULL. */
 static bool
-ensure_schema(struct state *st, GError **error)
+ensure_schema(struct sqlite_state *st, GError **error)
 {
     int64_t v = 0;
     if (!user_version(st, &v, error))
         return false;
-    if (v == 0) {
+    if (v > 0 && v < STATE_SCHEMA_VERSION && st->read_only) {
+        st->schema_version = v;
+        return true;
+    }
+    if (v >= 0 && v < STATE_SCHEMA_VERSION) {
         /* Re-read inside the write transaction: another process may have
-         * created the schema meanwhile. */
+         * created or upgraded the schema meanwhile. */
         if (!state_db_exec(st, "BEGIN IMMEDIATE", error))
             return false;
-        if (!user_version(st, &v, error) ||
-            (v == 0 && !state_db_exec(st, schema_v1, error))) {
+        if (!user_version(st, &v, error)) {
             state_db_rollback(st);
             return false;
+        }
+        for (; v >= 0 && v < STATE_SCHEMA_VERSION; v++) {
+            if (!state_db_exec(st, migrations[v], error)) {
+                state_db_rollback(st);
+                return false;
+            }
         }
         if (!state_db_commit(st, error))
             return false;
@@ -223,11 +228,12 @@ ensure_schema(struct state *st, GError **error)
                     st->path, v, STATE_SCHEMA_VERSION);
         return false;
     }
+    st->schema_version = v;
     return true;
 }
 
 static bool
-db_connect(struct state *st, const char *filename, int flags, GError **error)
+db_connect(struct sqlite_state *st, const char *filename, int flags, GError **error)
 {
     if (sqlite3_open_v2(filename, &st->db, flags, NULL) != SQLITE_OK)
         return state_db_error(st, error);
@@ -246,7 +252,7 @@ db_connect(struct state *st, const char *filename, int flags, GError **error)
  * read-write with query_only, which refuses every write but lets SQLite
  * rebuild its index; read-only only when the file is not writable. */
 static bool
-db_connect_query_only(struct state *st, const char *filename, GError **error)
+db_connect_query_only(struct sqlite_state *st, const char *filename, GError **error)
 {
     if (access(filename, W_OK) != 0)
         return db_connect(st, filename, SQLITE_OPEN_READONLY, error);
@@ -260,7 +266,7 @@ db_connect_query_only(struct state *st, const char *filename, GError **error)
 /* Create the file (and its directories) with owner-only permissions before
  * SQLite opens it; SQLite gives its -wal and -shm files the same mode. */
 static bool
-create_file(struct state *st, GError **error)
+create_file(struct sqlite_state *st, GError **error)
 {
     g_autofree char *dir = g_path_get_dirname(st->path);
     if (g_mkdir_with_parents(dir, 0700) == -1) {
@@ -291,16 +297,57 @@ stmt_finalize(gpointer stmt)
     sqlite3_finalize(stmt);
 }
 
-struct state *
-state_open(const char *path, bool create, bool read_only, GError **error)
+/* Free the SQLite part of st (the generic part is the caller's). */
+static void
+sqlite_free(struct state *base)
 {
-    g_autoptr(state) st = g_new0(struct state, 1);
+    struct sqlite_state *st = sqlite_state_of(base);
+
+    if (st->lock_fd >= 0)
+        sqlite_unlock(base);
+    /* A writer leaves the file in rollback-journal mode when it is done, so
+     * that read-only opens (convoy plan, status) never have to create
+     * -wal/-shm files next to it: plan changes nothing anywhere.  WAL is
+     * switched on again by the next writable open. */
+    /* Statements before the connection they belong to. */
+    if (st->cached != NULL)
+        g_hash_table_unref(st->cached);
+    if (st->slot_counts != NULL)
+        g_hash_table_unref(st->slot_counts);
+    if (st->slot_holders != NULL)
+        g_hash_table_unref(st->slot_holders);
+    if (st->db != NULL && !st->read_only)
+        sqlite3_exec(st->db, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
+    if (st->db != NULL)
+        sqlite3_close_v2(st->db);
+    g_free(st->path);
+    g_rec_mutex_clear(&st->mutex);
+    g_free(st);
+}
+
+typedef struct sqlite_state sqlite_state; /* for g_autoptr() only */
+static void
+sqlite_state_free(struct sqlite_state *st)
+{
+    if (st != NULL)
+        sqlite_free(&st->base);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite_state, sqlite_state_free)
+
+static struct state *
+sqlite_open(const char *path, bool create, bool read_only, GError **error)
+{
+    g_autoptr(sqlite_state) st = g_new0(struct sqlite_state, 1);
     st->path = g_strdup(path);
     st->read_only = read_only;
     st->lock_fd = -1;
     g_rec_mutex_init(&st->mutex);
     st->cached = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                        stmt_finalize);
+    st->slot_counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                            NULL);
+    st->slot_holders = g_hash_table_new_full(
+        g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
 
     bool exists = g_file_test(path, G_FILE_TEST_EXISTS);
     if (read_only) {
@@ -311,7 +358,7 @@ state_open(const char *path, bool create, bool read_only, GError **error)
             if (!user_version(st, &v, error))
                 return NULL;
             if (v != 0)
-                return ensure_schema(st, error) ? g_steal_pointer(&st) : NULL;
+                return ensure_schema(st, error) ? &g_steal_pointer(&st)->base : NULL;
             /* An empty file (a first open that never got further). */
             sqlite3_close_v2(st->db);
             st->db = NULL;
@@ -321,7 +368,7 @@ state_open(const char *path, bool create, bool read_only, GError **error)
         if (!db_connect(st, ":memory:", SQLITE_OPEN_READWRITE, error) ||
             !ensure_schema(st, error))
             return NULL;
-        return g_steal_pointer(&st);
+        return &g_steal_pointer(&st)->base;
     }
 
     if (!exists) {
@@ -336,27 +383,31 @@ state_open(const char *path, bool create, bool read_only, GError **error)
     if (!db_connect(st, path, SQLITE_OPEN_READWRITE, error) ||
         !ensure_schema(st, error))
         return NULL;
-    return g_steal_pointer(&st);
+    return &g_steal_pointer(&st)->base;
 }
 
-void
-state_free(struct state *st)
-{
-    if (st == NULL)
-        return;
-    if (st->lock_fd >= 0)
-        state_unlock(st);
-    /* A writer leaves the file in rollback-journal mode when it is done, so
-     * that read-only opens (convoy plan, status) never have to create
-     * -wal/-shm files next to it: plan changes nothing anywhere.  WAL is
-     * switched on again by the next writable open. */
-    /* Statements before the connection they belong to. */
-    g_hash_table_unref(st->cached);
-    if (st->db != NULL && !st->read_only)
-        sqlite3_exec(st->db, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
-    if (st->db != NULL)
-        sqlite3_close_v2(st->db);
-    g_free(st->path);
-    g_rec_mutex_clear(&st->mutex);
-    g_free(st);
-}
+/* The embedded default backend: "sqlite:PATH", or a plain PATH. */
+const struct state_ops state_sqlite_ops = {
+    .name = "sqlite",
+    .file_based = true,
+    .open = sqlite_open,
+    .free = sqlite_free,
+    .step_get = sqlite_step_get,
+    .step_list = sqlite_step_list,
+    .step_begin = sqlite_step_begin,
+    .step_done = sqlite_step_done,
+    .step_failed = sqlite_step_failed,
+    .step_forget = sqlite_step_forget,
+    .step_is_live = sqlite_step_is_live,
+    .checkpoint_put = sqlite_checkpoint_put,
+    .checkpoint_get = sqlite_checkpoint_get,
+    .run_begin = sqlite_run_begin,
+    .run_end = sqlite_run_end,
+    .event = sqlite_event,
+    .event_list = sqlite_event_list,
+    .lock = sqlite_lock,
+    .unlock = sqlite_unlock,
+    .slot_acquire = sqlite_slot_acquire,
+    .slot_release = sqlite_slot_release,
+    .slot_count = sqlite_slot_count,
+};

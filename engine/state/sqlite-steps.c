@@ -5,37 +5,17 @@
 
 #include <string.h>
 
-#include "state/state-priv.h"
+#include "state/sqlite-priv.h"
 #include "util/autoptr.h"
 #include "util/error.h"
 
 #define STEP_COLUMNS \
-    "key, vm, kind, fingerprint, inputs, status, attempts, outputs, error, updated"
-
-void
-state_step_record_free(struct state_step_record *r)
-{
-    if (r == NULL)
-        return;
-    g_free(r->key);
-    g_free(r->vm);
-    g_free(r->kind);
-    g_free(r->fingerprint);
-    g_free(r->inputs);
-    g_free(r->outputs);
-    g_free(r->error);
-    g_free(r);
-}
-
-void
-state_checkpoint_free(struct state_checkpoint *c)
-{
-    if (c == NULL)
-        return;
-    g_free(c->step_key);
-    g_free(c->detail);
-    g_free(c);
-}
+    "key, vm, kind, fingerprint, inputs, status, attempts, outputs, error, " \
+    "updated, owner, run_id, lease_until"
+/* The same from a version-1 file (read-only): no owner, run or lease. */
+#define STEP_COLUMNS_V1 \
+    "key, vm, kind, fingerprint, inputs, status, attempts, outputs, error, " \
+    "updated, NULL, NULL, NULL"
 
 static enum state_step_status
 parse_status(const char *s)
@@ -61,15 +41,23 @@ read_step(sqlite3_stmt *stmt)
     r->outputs = state_db_column_text(stmt, 7);
     r->error = state_db_column_text(stmt, 8);
     r->updated = sqlite3_column_int64(stmt, 9);
+    r->owner = state_db_column_text(stmt, 10);
+    r->run_id = sqlite3_column_int64(stmt, 11);
+    r->lease_until = sqlite3_column_int64(stmt, 12);
     return r;
 }
 
 struct state_step_record *
-state_step_get(struct state *st, const char *key, GError **error)
+sqlite_step_get(struct state *base, const char *key, GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     g_autoptr(state_cached_stmt) stmt = state_db_cached(
-        st, "SELECT " STEP_COLUMNS " FROM steps WHERE key = ?1", error);
+        st,
+        st->schema_version >= 2
+            ? "SELECT " STEP_COLUMNS " FROM steps WHERE key = ?1"
+            : "SELECT " STEP_COLUMNS_V1 " FROM steps WHERE key = ?1",
+        error);
     if (stmt == NULL)
         return NULL;
     if (sqlite3_bind_text(stmt, 1, key, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
@@ -85,11 +73,16 @@ state_step_get(struct state *st, const char *key, GError **error)
 }
 
 GPtrArray *
-state_step_list(struct state *st, GError **error)
+sqlite_step_list(struct state *base, GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
-        st, "SELECT " STEP_COLUMNS " FROM steps ORDER BY key", error);
+        st,
+        st->schema_version >= 2
+            ? "SELECT " STEP_COLUMNS " FROM steps ORDER BY key"
+            : "SELECT " STEP_COLUMNS_V1 " FROM steps ORDER BY key",
+        error);
     if (stmt == NULL)
         return NULL;
     g_autoptr(GPtrArray) list =
@@ -107,7 +100,7 @@ state_step_list(struct state *st, GError **error)
 /* Run one statement with key as ?1 (and optionally a text ?2 and the time
  * as ?3); *changes gets the number of rows it changed. */
 static bool
-run_keyed(struct state *st, const char *sql, const char *key,
+run_keyed(struct sqlite_state *st, const char *sql, const char *key,
           const char *text, int *changes, GError **error)
 {
     g_autoptr(sqlite3_stmt) stmt = state_db_prepare(st, sql, error);
@@ -128,18 +121,50 @@ run_keyed(struct state *st, const char *sql, const char *key,
 }
 
 static bool
-no_such_step(struct state *st, const char *key, GError **error)
+no_such_step(struct sqlite_state *st, const char *key, GError **error)
 {
     g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
                 "internal error: state '%s' has no step '%s'", st->path, key);
     return false;
 }
 
+/* Refuse to begin key when another owner's attempt at it is live: the
+ * step is claimed.  (Under the apply lock this never happens here: the
+ * lock holder is the only owner that can be live.) */
 static bool
-step_begin_tx(struct state *st, const char *key, const char *vm,
+step_claimable(struct sqlite_state *st, const char *key, GError **error)
+{
+    g_autoptr(state_step_record) r = NULL;
+    {
+        g_autoptr(state_cached_stmt) stmt = state_db_cached(
+            st, "SELECT " STEP_COLUMNS " FROM steps WHERE key = ?1", error);
+        if (stmt == NULL)
+            return false;
+        if (sqlite3_bind_text(stmt, 1, key, -1, SQLITE_TRANSIENT) != SQLITE_OK)
+            return state_db_error(st, error);
+        int rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW)
+            r = read_step(stmt);
+        else if (rc != SQLITE_DONE)
+            return state_db_error(st, error);
+    }
+    if (r == NULL || r->status != STATE_STEP_RUNNING ||
+        g_strcmp0(r->owner, st->base.owner) == 0 ||
+        !sqlite_step_is_live(&st->base, r))
+        return true;
+    g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_LOCKED,
+                "state '%s': step '%s' is being run by '%s'", st->path, key,
+                r->owner);
+    return false;
+}
+
+static bool
+step_begin_tx(struct sqlite_state *st, const char *key, const char *vm,
               const char *kind, const char *fingerprint, const char *inputs,
               GError **error)
 {
+    if (!step_claimable(st, key, error))
+        return false;
     /* A checkpoint only means something for the inputs it was made with. */
     if (!run_keyed(st,
                    "DELETE FROM checkpoints WHERE step_key = ?1 AND EXISTS "
@@ -147,33 +172,41 @@ step_begin_tx(struct state *st, const char *key, const char *vm,
                    key, fingerprint, NULL, error))
         return false;
 
+    /* The owner is this handle; the lease is the apply lock its owner
+     * holds (lease_until NULL), so there is nothing to renew. */
     g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
         st,
         "INSERT INTO steps (" STEP_COLUMNS ") "
-        "VALUES (?1, ?2, ?3, ?4, ?5, 'running', 1, NULL, NULL, ?6) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, 'running', 1, NULL, NULL, ?6, ?7, ?8, NULL) "
         "ON CONFLICT (key) DO UPDATE SET vm = excluded.vm, "
         "kind = excluded.kind, fingerprint = excluded.fingerprint, "
         "inputs = excluded.inputs, status = 'running', "
         "attempts = steps.attempts + 1, outputs = NULL, error = NULL, "
-        "updated = excluded.updated",
+        "updated = excluded.updated, owner = excluded.owner, "
+        "run_id = excluded.run_id, lease_until = NULL",
         error);
     if (stmt == NULL)
         return false;
-    if (sqlite3_bind_text(stmt, 1, key, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+    int rc = st->base.run_id > 0 ? sqlite3_bind_int64(stmt, 8, st->base.run_id)
+                                 : sqlite3_bind_null(stmt, 8);
+    if (rc != SQLITE_OK ||
+        sqlite3_bind_text(stmt, 1, key, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
         sqlite3_bind_text(stmt, 2, vm, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
         sqlite3_bind_text(stmt, 3, kind, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
         sqlite3_bind_text(stmt, 4, fingerprint, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
         sqlite3_bind_text(stmt, 5, inputs, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_int64(stmt, 6, state_db_now()) != SQLITE_OK)
+        sqlite3_bind_int64(stmt, 6, state_db_now()) != SQLITE_OK ||
+        sqlite3_bind_text(stmt, 7, st->base.owner, -1, SQLITE_TRANSIENT) != SQLITE_OK)
         return state_db_error(st, error);
     return state_db_run(st, stmt, error);
 }
 
 bool
-state_step_begin(struct state *st, const char *key, const char *vm,
-                 const char *kind, const char *fingerprint,
-                 const char *inputs, GError **error)
+sqlite_step_begin(struct state *base, const char *key, const char *vm,
+                  const char *kind, const char *fingerprint,
+                  const char *inputs, GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     if (!state_db_begin(st, error))
         return false;
@@ -187,7 +220,7 @@ state_step_begin(struct state *st, const char *key, const char *vm,
 /* Set a step's final status (done or failed) and drop its checkpoint when
  * drop_checkpoint. */
 static bool
-step_finish(struct state *st, const char *key, const char *sql,
+step_finish(struct sqlite_state *st, const char *key, const char *sql,
             const char *text, bool drop_checkpoint, GError **error)
 {
     if (!state_db_begin(st, error))
@@ -205,9 +238,10 @@ step_finish(struct state *st, const char *key, const char *sql,
 }
 
 bool
-state_step_done(struct state *st, const char *key, const char *outputs,
-                GError **error)
+sqlite_step_done(struct state *base, const char *key, const char *outputs,
+                 GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     return step_finish(st, key,
                        "UPDATE steps SET status = 'done', outputs = ?2, "
@@ -216,9 +250,10 @@ state_step_done(struct state *st, const char *key, const char *outputs,
 }
 
 bool
-state_step_failed(struct state *st, const char *key, const char *message,
-                  GError **error)
+sqlite_step_failed(struct state *base, const char *key, const char *message,
+                   GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     return step_finish(st, key,
                        "UPDATE steps SET status = 'failed', error = ?2, "
@@ -227,8 +262,9 @@ state_step_failed(struct state *st, const char *key, const char *message,
 }
 
 bool
-state_step_forget(struct state *st, const char *key, GError **error)
+sqlite_step_forget(struct state *base, const char *key, GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     if (!state_db_begin(st, error))
         return false;
@@ -243,7 +279,7 @@ state_step_forget(struct state *st, const char *key, GError **error)
 }
 
 static bool
-checkpoint_put_tx(struct state *st, const char *key, uint64_t position,
+checkpoint_put_tx(struct sqlite_state *st, const char *key, uint64_t position,
                   const char *detail, GError **error)
 {
     g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
@@ -274,9 +310,10 @@ checkpoint_put_tx(struct state *st, const char *key, uint64_t position,
 }
 
 bool
-state_checkpoint_put(struct state *st, const char *key, uint64_t position,
-                     const char *detail, GError **error)
+sqlite_checkpoint_put(struct state *base, const char *key, uint64_t position,
+                      const char *detail, GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     if (!state_db_begin(st, error))
         return false;
@@ -288,8 +325,9 @@ state_checkpoint_put(struct state *st, const char *key, uint64_t position,
 }
 
 struct state_checkpoint *
-state_checkpoint_get(struct state *st, const char *key, GError **error)
+sqlite_checkpoint_get(struct state *base, const char *key, GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     g_autoptr(state_cached_stmt) stmt = state_db_cached(
         st,

@@ -1,12 +1,12 @@
 /* Runs and events: the append-only log of what each apply did. */
 #include "config.h"
 
-#include "state/state-priv.h"
+#include "state/sqlite-priv.h"
 #include "util/autoptr.h"
 #include "util/error.h"
 
 static bool
-run_begin_tx(struct state *st, const char *command, int64_t *id,
+run_begin_tx(struct sqlite_state *st, const char *command, int64_t *id,
              GError **error)
 {
     g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
@@ -25,8 +25,9 @@ run_begin_tx(struct state *st, const char *command, int64_t *id,
 }
 
 int64_t
-state_run_begin(struct state *st, const char *command, GError **error)
+sqlite_run_begin(struct state *base, const char *command, GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     if (!state_db_begin(st, error))
         return -1;
@@ -39,7 +40,7 @@ state_run_begin(struct state *st, const char *command, GError **error)
 }
 
 static bool
-run_end_tx(struct state *st, int64_t run_id, const char *status,
+run_end_tx(struct sqlite_state *st, int64_t run_id, const char *status,
            GError **error)
 {
     g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
@@ -62,9 +63,10 @@ run_end_tx(struct state *st, int64_t run_id, const char *status,
 }
 
 bool
-state_run_end(struct state *st, int64_t run_id, const char *status,
-              GError **error)
+sqlite_run_end(struct state *base, int64_t run_id, const char *status,
+               GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     if (!state_db_begin(st, error))
         return false;
@@ -76,7 +78,7 @@ state_run_end(struct state *st, int64_t run_id, const char *status,
 }
 
 static bool
-event_tx(struct state *st, int64_t run_id, const char *step_key,
+event_tx(struct sqlite_state *st, int64_t run_id, const char *step_key,
          const char *kind, const char *message, GError **error)
 {
     g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
@@ -99,9 +101,10 @@ event_tx(struct state *st, int64_t run_id, const char *step_key,
 }
 
 bool
-state_event(struct state *st, int64_t run_id, const char *step_key,
-            const char *kind, const char *message, GError **error)
+sqlite_event(struct state *base, int64_t run_id, const char *step_key,
+             const char *kind, const char *message, GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     if (!state_db_begin(st, error))
         return false;
@@ -112,20 +115,10 @@ state_event(struct state *st, int64_t run_id, const char *step_key,
     return state_db_commit(st, error);
 }
 
-void
-state_event_record_free(struct state_event_record *e)
-{
-    if (e == NULL)
-        return;
-    g_free(e->step_key);
-    g_free(e->kind);
-    g_free(e->message);
-    g_free(e);
-}
-
 GPtrArray *
-state_event_list(struct state *st, int64_t run_id, GError **error)
+sqlite_event_list(struct state *base, int64_t run_id, GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     STATE_LOCKED(st);
     g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
         st,

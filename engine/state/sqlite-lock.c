@@ -1,19 +1,22 @@
 /* The apply lock: flock on "<path>.lock" is the truth (the kernel drops it
- * when the holder dies); the lock_holder row only names the holder in the
- * message of whoever finds the lock busy. */
+ * when the holder dies); the lock_holder row names the holder in the
+ * message of whoever finds the lock busy.  The lock is also the lease of
+ * the steps its holder runs (sqlite_step_is_live). */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "state/state-priv.h"
+#include "state/sqlite-priv.h"
 #include "util/autoptr.h"
 #include "util/error.h"
 
 static void
-set_locked_error(struct state *st, GError **error)
+set_locked_error(struct sqlite_state *st, GError **error)
 {
     g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
         st, "SELECT pid, host, command, since FROM lock_holder WHERE id = 1",
@@ -33,7 +36,7 @@ set_locked_error(struct state *st, GError **error)
 }
 
 static bool
-write_holder_tx(struct state *st, const char *command, GError **error)
+write_holder_tx(struct sqlite_state *st, const char *command, GError **error)
 {
     g_autoptr(GDateTime) now = g_date_time_new_now_utc();
     g_autofree char *since = g_date_time_format(now, "%Y-%m-%dT%H:%M:%SZ");
@@ -53,8 +56,9 @@ write_holder_tx(struct state *st, const char *command, GError **error)
 }
 
 bool
-state_lock(struct state *st, const char *command, GError **error)
+sqlite_lock(struct state *base, const char *command, GError **error)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     if (st->read_only) {
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
                     "internal error: state '%s' is open read-only", st->path);
@@ -110,8 +114,9 @@ state_lock(struct state *st, const char *command, GError **error)
 }
 
 void
-state_unlock(struct state *st)
+sqlite_unlock(struct state *base)
 {
+    struct sqlite_state *st = sqlite_state_of(base);
     if (st == NULL || st->lock_fd < 0)
         return;
     /* Best effort: a row left behind is harmless, the flock is the truth. */
@@ -122,4 +127,48 @@ state_unlock(struct state *st)
         state_db_run(st, stmt, NULL);
     close(st->lock_fd);
     st->lock_fd = -1;
+}
+
+/* Whether the process of lock holder (host, pid) is alive, as far as this
+ * process can tell: on another host it cannot, and says yes. */
+static bool
+holder_alive(const char *host, int64_t pid)
+{
+    if (strcmp(host, g_get_host_name()) != 0)
+        return true;
+    if (pid <= 0 || pid > G_MAXINT)
+        return false;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+bool
+sqlite_step_is_live(struct state *base, const struct state_step_record *r)
+{
+    struct sqlite_state *st = sqlite_state_of(base);
+
+    if (r->status != STATE_STEP_RUNNING || r->owner == NULL)
+        return false;
+    STATE_LOCKED(st);
+    /* This backend's lease is the apply lock: a step is live while its
+     * owner holds the lock.  This handle knows whether it does; for any
+     * other, the flock cannot be asked without taking it, so the holder
+     * row names the owner, and a dead holder's row is stale. */
+    if (strcmp(r->owner, base->owner) == 0 && st->lock_fd >= 0)
+        return true;
+    g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
+        st, "SELECT pid, host FROM lock_holder WHERE id = 1", NULL);
+    if (stmt == NULL)
+        return true; /* cannot tell */
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW)
+        return rc != SQLITE_DONE; /* no holder: abandoned */
+    int64_t pid = sqlite3_column_int64(stmt, 0);
+    const char *host = (const char *)sqlite3_column_text(stmt, 1);
+    if (host == NULL)
+        return true;
+    g_autofree char *holder = g_strdup_printf("%s:%" G_GINT64_FORMAT, host,
+                                              pid);
+    if (strcmp(holder, r->owner) != 0)
+        return false;
+    return holder_alive(host, pid);
 }

@@ -1,0 +1,286 @@
+/* The state store's front: the backend registry (scheme → struct
+ * state_ops), state_open picking the backend from the location, and the
+ * public state_* functions dispatching to the backend. */
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "state/backend.h"
+#include "util/error.h"
+#include "util/location.h"
+
+/* The backends, by scheme.  A plain path is the first one's. */
+static const struct state_ops *const backends[] = {
+    &state_sqlite_ops,
+    NULL,
+};
+
+static const char *const status_names[STATE_STEP_LAST] = {
+    [STATE_STEP_NONE] = "none",
+    [STATE_STEP_RUNNING] = "running",
+    [STATE_STEP_FAILED] = "failed",
+    [STATE_STEP_DONE] = "done",
+};
+
+const char *
+state_step_status_name(enum state_step_status s)
+{
+    if ((unsigned)s >= STATE_STEP_LAST)
+        return "unknown";
+    return status_names[s];
+}
+
+void
+state_step_record_free(struct state_step_record *r)
+{
+    if (r == NULL)
+        return;
+    g_free(r->key);
+    g_free(r->vm);
+    g_free(r->kind);
+    g_free(r->fingerprint);
+    g_free(r->inputs);
+    g_free(r->outputs);
+    g_free(r->error);
+    g_free(r->owner);
+    g_free(r);
+}
+
+void
+state_checkpoint_free(struct state_checkpoint *c)
+{
+    if (c == NULL)
+        return;
+    g_free(c->step_key);
+    g_free(c->detail);
+    g_free(c);
+}
+
+void
+state_event_record_free(struct state_event_record *e)
+{
+    if (e == NULL)
+        return;
+    g_free(e->step_key);
+    g_free(e->kind);
+    g_free(e->message);
+    g_free(e);
+}
+
+/* ---- locations and backends ---- */
+
+static char *
+supported_schemes(void)
+{
+    g_autoptr(GString) s = g_string_new(NULL);
+
+    for (size_t i = 0; backends[i] != NULL; i++)
+        g_string_append_printf(s, "%s%s", i > 0 ? ", " : "", backends[i]->name);
+    return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+bool
+state_backend_for(const char *location, const struct state_ops **ops,
+                  const char **target, GError **error)
+{
+    g_autofree char *scheme = NULL;
+    const char *rest = NULL;
+
+    location_split(location, &scheme, &rest);
+    if (scheme == NULL) {
+        *ops = backends[0];
+        *target = location;
+        return true;
+    }
+    for (size_t i = 0; backends[i] != NULL; i++) {
+        if (strcmp(backends[i]->name, scheme) != 0)
+            continue;
+        if (backends[i]->file_based &&
+            (rest[0] == '\0' || location_rest_is_url(rest))) {
+            g_autofree char *shown = location_display(location);
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_SQLITE,
+                        "state '%s': expected a path after '%s:'", shown,
+                        scheme);
+            return false;
+        }
+        *ops = backends[i];
+        *target = rest;
+        return true;
+    }
+    /* Not echoed whole: a URL may carry a password. */
+    g_autofree char *shown = location_display(location);
+    g_autofree char *known = supported_schemes();
+    g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_SQLITE,
+                "state '%s': the scheme '%s' is not supported by this build (supported: %s, or a plain path)",
+                shown, scheme, known);
+    return false;
+}
+
+struct state *
+state_open(const char *location, bool create, bool read_only,
+           GError **error)
+{
+    const struct state_ops *ops = NULL;
+    const char *target = NULL;
+
+    if (!state_backend_for(location, &ops, &target, error))
+        return NULL;
+    struct state *st = ops->open(target, create, read_only, error);
+    if (st == NULL)
+        return NULL;
+    st->ops = ops;
+    st->location = g_strdup(location);
+    st->name = ops->file_based ? g_strdup(target) : location_display(location);
+    st->owner = g_strdup_printf("%s:%ld", g_get_host_name(), (long)getpid());
+    return st;
+}
+
+void
+state_free(struct state *st)
+{
+    if (st == NULL)
+        return;
+    g_free(st->location);
+    g_free(st->name);
+    g_free(st->owner);
+    st->ops->free(st);
+}
+
+const char *
+state_path(struct state *st)
+{
+    return st->name;
+}
+
+const char *
+state_owner(struct state *st)
+{
+    return st->owner;
+}
+
+/* ---- dispatch ---- */
+
+struct state_step_record *
+state_step_get(struct state *st, const char *key, GError **error)
+{
+    return st->ops->step_get(st, key, error);
+}
+
+GPtrArray *
+state_step_list(struct state *st, GError **error)
+{
+    return st->ops->step_list(st, error);
+}
+
+bool
+state_step_begin(struct state *st, const char *key, const char *vm,
+                 const char *kind, const char *fingerprint,
+                 const char *inputs, GError **error)
+{
+    return st->ops->step_begin(st, key, vm, kind, fingerprint, inputs, error);
+}
+
+bool
+state_step_done(struct state *st, const char *key, const char *outputs,
+                GError **error)
+{
+    return st->ops->step_done(st, key, outputs, error);
+}
+
+bool
+state_step_failed(struct state *st, const char *key, const char *message,
+                  GError **error)
+{
+    return st->ops->step_failed(st, key, message, error);
+}
+
+bool
+state_step_forget(struct state *st, const char *key, GError **error)
+{
+    return st->ops->step_forget(st, key, error);
+}
+
+bool
+state_step_is_live(struct state *st, const struct state_step_record *r)
+{
+    if (r == NULL || r->status != STATE_STEP_RUNNING)
+        return false;
+    return st->ops->step_is_live(st, r);
+}
+
+bool
+state_checkpoint_put(struct state *st, const char *key, uint64_t position,
+                     const char *detail, GError **error)
+{
+    return st->ops->checkpoint_put(st, key, position, detail, error);
+}
+
+struct state_checkpoint *
+state_checkpoint_get(struct state *st, const char *key, GError **error)
+{
+    return st->ops->checkpoint_get(st, key, error);
+}
+
+int64_t
+state_run_begin(struct state *st, const char *command, GError **error)
+{
+    int64_t id = st->ops->run_begin(st, command, error);
+
+    if (id > 0)
+        st->run_id = id;
+    return id;
+}
+
+bool
+state_run_end(struct state *st, int64_t run_id, const char *status,
+              GError **error)
+{
+    return st->ops->run_end(st, run_id, status, error);
+}
+
+bool
+state_event(struct state *st, int64_t run_id, const char *step_key,
+            const char *kind, const char *message, GError **error)
+{
+    return st->ops->event(st, run_id, step_key, kind, message, error);
+}
+
+GPtrArray *
+state_event_list(struct state *st, int64_t run_id, GError **error)
+{
+    return st->ops->event_list(st, run_id, error);
+}
+
+bool
+state_lock(struct state *st, const char *command, GError **error)
+{
+    return st->ops->lock(st, command, error);
+}
+
+void
+state_unlock(struct state *st)
+{
+    if (st != NULL)
+        st->ops->unlock(st);
+}
+
+bool
+state_slot_acquire(struct state *st, const char *holder,
+                   const struct state_slot *slots, size_t n, size_t *blocked,
+                   GError **error)
+{
+    return st->ops->slot_acquire(st, holder, slots, n, blocked, error);
+}
+
+bool
+state_slot_release(struct state *st, const char *holder, GError **error)
+{
+    return st->ops->slot_release(st, holder, error);
+}
+
+unsigned
+state_slot_count(struct state *st, const char *key)
+{
+    return st->ops->slot_count(st, key);
+}
