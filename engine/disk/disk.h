@@ -8,7 +8,8 @@
  *
  * Sections: writer API (writer.c) · raw files (raw.c) · qcow2 over NBD
  * (nbd.c) · libvirt volume upload streams (stream.c) · zero detection
- * (zero.c) · source images and the read-only qcow2 reader (image.c).
+ * (zero.c) · source images and the read-only qcow2 reader (image.c) ·
+ * the copy engine: source to writer, checkpointed and resumable (copy.c).
  */
 #pragma once
 
@@ -169,3 +170,103 @@ bool disk_reader_extent(struct disk_reader *r, uint64_t offset, uint64_t max,
 void disk_reader_close(struct disk_reader *r);
 typedef struct disk_reader disk_reader; /* for g_autoptr() only */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(disk_reader, disk_reader_close)
+
+/* ------------------------------------------------------------------ */
+/* copy.c: the copy engine                                            */
+
+/* One disk's copy from a source stream into a disk_writer: checkpoints
+ * every interval bytes (flush, then the caller records the position), a
+ * resume re-reads the stream before the checkpoint and re-checks the
+ * output there against it (repairing what differs), and writes only
+ * after it.  A staging writer's upload checkpoints on its own once the
+ * content is complete.  The engine knows no state store, source or
+ * target: it reaches them through these callbacks. */
+struct disk_copy;
+
+struct disk_copy_ops {
+    /* Stream the source disk from offset start into c, by
+     * disk_copy_data() and disk_copy_zero() in increasing order.  start
+     * is 0, or the checkpoint when the params say seekable. */
+    bool (*read)(void *opaque, uint64_t start, struct disk_copy *c,
+                 GError **error);
+    /* Open the output, keeping the bytes before resume_from (see
+     * disk_writer_open); CONVOY_ERROR_DRIFT when it cannot be resumed.
+     * Returns a new writer that the engine closes or aborts. */
+    struct disk_writer *(*open_writer)(void *opaque, uint64_t resume_from,
+                                       GError **error);
+    /* The output cannot be resumed: make it afresh (may be NULL). */
+    bool (*start_over)(void *opaque, GError **error);
+    /* Record position as the copy's checkpoint, with detail (the
+     * engine's JSON object, or NULL; see disk_copy_detail).  Everything
+     * before position is durable when it is called. */
+    bool (*checkpoint)(void *opaque, uint64_t position, const char *detail,
+                       GError **error);
+    /* done of total bytes of the disk are through (may be NULL). */
+    void (*progress)(void *opaque, uint64_t done, uint64_t total);
+    /* A line for the user: a restart, a resume, upload progress (may be
+     * NULL). */
+    void (*note)(void *opaque, const char *msg);
+    /* Has a stop been asked for?  Polled after each piece (may be NULL:
+     * never). */
+    bool (*interrupted)(void);
+};
+
+struct disk_copy_params {
+    const char *name;           /* the disk, prefixed to its errors as
+                                 * "disk 'NAME': " (borrowed) */
+    const char *source_name;    /* the source's disk, named when its
+                                 * stream ends short (borrowed) */
+    enum disk_format format;    /* the output's format, named in notes */
+    uint64_t size;              /* the disk's size in bytes */
+    uint64_t interval;          /* bytes between checkpoints */
+    bool seekable;              /* read() can start at the checkpoint */
+    uint64_t position;          /* the last checkpoint (0: none) */
+    const char *detail;         /* its detail (may be NULL; borrowed) */
+};
+
+/* What a finished copy did. */
+struct disk_copy_stats {
+    char xxh64[17];             /* digest of the disk's content, hex */
+    uint64_t written;           /* bytes handed to the writer */
+    uint64_t resumed_from;      /* the checkpoint it resumed from, or 0 */
+    uint64_t repaired;          /* bytes re-written because the re-check
+                                 * of the output before it failed */
+    bool staged;                /* the writer uploaded a staged image */
+    uint64_t upload_from;       /* where that upload (re)started */
+};
+
+/* A copy of p->size bytes, resuming from p->position with p->detail
+ * (a position past the size is no checkpoint).  Borrows ops, opaque and
+ * p's strings: they must outlive the copy.  Returns a new copy, caller
+ * frees with disk_copy_free(). */
+struct disk_copy *disk_copy_new(const struct disk_copy_params *p,
+                                const struct disk_copy_ops *ops,
+                                void *opaque);
+/* Where the copy resumes: bytes before it are re-checked, not written. */
+uint64_t disk_copy_resume_from(const struct disk_copy *c);
+/* The engine's checkpoint detail as it stands: a JSON object recording
+ * a staged upload (staged, uploaded, xxh64, written, repaired), or NULL
+ * when there is none.  Returns a new string. */
+char *disk_copy_detail(const struct disk_copy *c);
+/* Run the copy to its end: open the writer (starting over when the
+ * output drifted), stream the source through it, close it (uploading a
+ * staged image), reconnecting a dropped libvirt connection up to three
+ * times.  An interrupt stops it with CONVOY_ERROR_INTERRUPTED after a
+ * checkpoint.  On success fills *stats. */
+bool disk_copy_run(struct disk_copy *c, struct disk_copy_stats *stats,
+                   GError **error);
+/* For read(): the next len bytes of the disk, at offset. */
+bool disk_copy_data(struct disk_copy *c, uint64_t offset, const void *buf,
+                    size_t len, GError **error);
+/* For read(): the next len bytes of the disk, at offset, are zeros. */
+bool disk_copy_zero(struct disk_copy *c, uint64_t offset, uint64_t len,
+                    GError **error);
+/* NULL is a no-op. */
+void disk_copy_free(struct disk_copy *c);
+typedef struct disk_copy disk_copy; /* for g_autoptr() only */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(disk_copy, disk_copy_free)
+
+/* Does this checkpoint detail (may be NULL) record the upload of a
+ * staged image?  Then *uploaded of its *staged bytes are sent. */
+bool disk_copy_upload_at(const char *detail, uint64_t *uploaded,
+                         uint64_t *staged);
