@@ -3,7 +3,9 @@
 
 Reads every '#include "DIR/..."' line of engine/**/*.{c,h}, builds the
 graph of folders, and fails on any cycle (naming the files whose includes
-close it), on util/ including another engine folder, and on a step kind's
+close it), on a folder including one at its own layer or above (LAYERS
+below, the order docs/architecture.md draws), on a folder LAYERS does not
+place, on util/ including another engine folder, and on a step kind's
 name (the '.name = "..."' of engine/steps/*.c) written as a string outside
 engine/steps/.  --self-test runs the checks on small made-up trees first,
 so a check that always passes is caught.
@@ -15,6 +17,19 @@ import os
 import re
 import sys
 import tempfile
+
+# The engine's layers, top first: a folder includes only folders of later
+# layers.  docs/architecture.md, "The folders", shows the same order.
+LAYERS = [
+    ['cli'],
+    ['exec'],
+    ['plan', 'report'],
+    ['steps'],
+    ['sources', 'targets'],
+    ['convert', 'guest', 'manifest'],
+    ['disk', 'xva', 'state'],
+    ['util'],
+]
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z0-9_-]+)/[^"]+"', re.M)
 KIND = re.compile(r'^\s*\.name\s*=\s*"([a-z0-9-]+)"', re.M)
@@ -100,6 +115,23 @@ def check_cycles(engine):
     return problems
 
 
+def check_layers(engine, layers=None):
+    layers = LAYERS if layers is None else layers
+    rank = {d: i for i, row in enumerate(layers) for d in row}
+    g = graph(engine)
+    problems = []
+    for src in sorted(g):
+        if src not in rank:
+            problems.append('folder %s/ has no place in the layers (add it to LAYERS '
+                            'in tests/lint/layers.py and to docs/architecture.md)' % src)
+            continue
+        for dst, files in sorted(g[src].items()):
+            if dst in rank and rank[dst] <= rank[src]:
+                problems.append('%s/ includes %s/ (%s), which is not below it'
+                                % (src, dst, ', '.join(files[:3])))
+    return problems
+
+
 def check_kind_names(engine):
     steps = os.path.join(engine, 'steps')
     kinds = set()
@@ -140,6 +172,11 @@ def self_test():
          check_cycles, 1),
         ({'steps/x.c': '    .name = "disk-copy",\n',
           'exec/j.c': 'if (strcmp(k, "disk-copy") == 0)\n'}, check_kind_names, 1),
+        ({'steps/s.c': '#include "plan/plan.h"\n', 'plan/plan.h': ''},
+         check_layers, 1),
+        ({'plan/p.c': '#include "steps/steps.h"\n', 'steps/steps.h': ''},
+         check_layers, 0),
+        ({'newdir/n.c': ''}, check_layers, 1),
         ({'steps/x.c': '    .name = "disk-copy",\n',
           'exec/j.c': '/* "disk-copy" in a comment */\n'}, check_kind_names, 0),
     ]
@@ -165,7 +202,7 @@ def main(argv):
             failed += 1
         if failed == 0:
             passed += 1
-    for check in (check_cycles, check_kind_names):
+    for check in (check_cycles, check_layers, check_kind_names):
         problems = check(args[0])
         for p in problems:
             print('FAIL: %s: %s' % (check.__name__, p))
