@@ -15,6 +15,7 @@
 #include "util/autoptr.h"
 #include "util/error.h"
 #include "util/hash.h"
+#include "util/rulefile.h"
 
 const char *
 plan_action_name(enum plan_action a)
@@ -136,16 +137,7 @@ plan_fingerprint(const struct step_ops *ops, const char *inputs)
 static char **
 rules_dirs(const struct manifest *m, const char *kind)
 {
-    GPtrArray *dirs = g_ptr_array_new();
-    const char *env = g_getenv("CONVOY_RULESDIR");
-
-    g_ptr_array_add(dirs, g_build_filename(m->base_dir, "rules", kind, NULL));
-    if (env != NULL && *env != '\0')
-        g_ptr_array_add(dirs, g_build_filename(env, kind, NULL));
-    g_ptr_array_add(dirs, g_build_filename(CONVOY_RULESDIR, kind, NULL));
-    g_ptr_array_add(dirs, g_build_filename(CONVOY_SRC_RULESDIR, kind, NULL));
-    g_ptr_array_add(dirs, NULL);
-    return (char **)g_ptr_array_free(dirs, FALSE);
+    return rulefile_search_path(m->base_dir, kind);
 }
 
 static bool
