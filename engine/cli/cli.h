@@ -10,16 +10,11 @@
 #include "manifest/manifest.h"
 #include "state/state.h"
 
-/* Command flags: prerequisites set up in one place. */
-enum cli_flags {
-    CLI_NEEDS_MANIFEST = 1 << 0,
-    CLI_WRITES_STATE = 1 << 1,
-};
-
+/* One subcommand.  Each command parses its own options, then loads its
+ * manifests and opens the state store as its options say. */
 struct cli_command {
     const char *name;
     int (*fn)(int argc, char **argv);
-    unsigned flags;
     const char *summary;
 };
 

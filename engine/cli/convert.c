@@ -13,6 +13,7 @@
 #include "util/autoptr.h"
 #include "util/error.h"
 #include "util/json.h"
+#include "util/rulefile.h"
 #include "xva/xva.h"
 
 /* What the input turned out to be. */
@@ -282,27 +283,13 @@ load_input(const char *path, enum input_kind *kind, GPtrArray *warnings,
     }
 }
 
-/* The rule directories for --rules NAME: $CONVOY_RULESDIR/domain, the
- * installed and the source tree's rules. */
-static char **
-rules_dirs(void)
-{
-    GPtrArray *dirs = g_ptr_array_new();
-    const char *env = g_getenv("CONVOY_RULESDIR");
-
-    if (env != NULL && *env != '\0')
-        g_ptr_array_add(dirs, g_build_filename(env, "domain", NULL));
-    g_ptr_array_add(dirs, g_build_filename(CONVOY_RULESDIR, "domain", NULL));
-    g_ptr_array_add(dirs, g_build_filename(CONVOY_SRC_RULESDIR, "domain", NULL));
-    g_ptr_array_add(dirs, NULL);
-    return (char **)g_ptr_array_free(dirs, FALSE);
-}
-
 static bool
 load_rules(char **names, GPtrArray *sets, GError **error)
 {
     static char *dflt[] = {(char *)"xen-to-kvm", NULL};
-    g_auto(GStrv) dirs = rules_dirs();
+    /* no manifest: $CONVOY_RULESDIR/domain, the installed and the source
+     * tree's rules */
+    g_auto(GStrv) dirs = rulefile_search_path(NULL, "domain");
 
     for (char **n = names != NULL ? names : dflt; *n != NULL; n++) {
         struct rule_set *rs;

@@ -12,6 +12,7 @@
 #include "guest/guest.h"
 #include "util/error.h"
 #include "util/json.h"
+#include "util/rulefile.h"
 
 static void
 note(void *opaque, const char *what)
@@ -20,25 +21,13 @@ note(void *opaque, const char *what)
         fprintf(stderr, "convoy: guest: %s\n", what);
 }
 
-static char **
-guest_dirs(void)
-{
-    GPtrArray *dirs = g_ptr_array_new();
-    const char *env = g_getenv("CONVOY_RULESDIR");
-
-    if (env != NULL && *env != '\0')
-        g_ptr_array_add(dirs, g_build_filename(env, "guest", NULL));
-    g_ptr_array_add(dirs, g_build_filename(CONVOY_RULESDIR, "guest", NULL));
-    g_ptr_array_add(dirs, g_build_filename(CONVOY_SRC_RULESDIR, "guest", NULL));
-    g_ptr_array_add(dirs, NULL);
-    return (char **)g_ptr_array_free(dirs, FALSE);
-}
-
 /* The candidate sets: --rules NAME|FILE…, else every set found. */
 static GPtrArray *
 load_sets(char **names, GError **error)
 {
-    g_auto(GStrv) dirs = guest_dirs();
+    /* no manifest: $CONVOY_RULESDIR/guest, the installed and the source
+     * tree's rules */
+    g_auto(GStrv) dirs = rulefile_search_path(NULL, "guest");
     GPtrArray *out;
 
     if (names == NULL || names[0] == NULL)

@@ -13,16 +13,16 @@
 #include "util/error.h"
 
 const struct cli_command cli_commands[] = {
-    {"validate", cmd_validate, CLI_NEEDS_MANIFEST, "check manifests and rules; change nothing"},
-    {"plan", cmd_plan, CLI_NEEDS_MANIFEST, "show what apply would do; change nothing"},
-    {"apply", cmd_apply, CLI_NEEDS_MANIFEST | CLI_WRITES_STATE, "carry out the plan with checkpoints"},
-    {"rollback", cmd_rollback, CLI_NEEDS_MANIFEST | CLI_WRITES_STATE, "undo what convoy made on the target for some VMs"},
-    {"status", cmd_status, CLI_NEEDS_MANIFEST, "show recorded progress from the state store"},
-    {"convert", cmd_convert, 0, "convert one Xen domain to KVM domain XML"},
-    {"report", cmd_report, CLI_NEEDS_MANIFEST, "report what apply did: text, markdown, html, json"},
-    {"xva", cmd_xva, 0, "inspect, verify or extract an XVA file"},
-    {"guest", cmd_guest, 0, "inspect or repair a guest disk image (libguestfs)"},
-    {NULL, NULL, 0, NULL},
+    {"validate", cmd_validate, "check manifests and rules; change nothing"},
+    {"plan", cmd_plan, "show what apply would do; change nothing"},
+    {"apply", cmd_apply, "carry out the plan with checkpoints"},
+    {"rollback", cmd_rollback, "undo what convoy made on the target for some VMs"},
+    {"status", cmd_status, "show recorded progress from the state store"},
+    {"convert", cmd_convert, "convert one Xen domain to KVM domain XML"},
+    {"report", cmd_report, "report what apply did: text, markdown, html, json"},
+    {"xva", cmd_xva, "inspect, verify or extract an XVA file"},
+    {"guest", cmd_guest, "inspect or repair a guest disk image (libguestfs)"},
+    {NULL, NULL, NULL},
 };
 
 static void

@@ -63,9 +63,7 @@ xmlNode *convert_first_child(const xmlNode *parent, const char *name);
 /* ------------------------------------------------------------------ */
 /* rules-load.c, rules-apply.c: the rule set model */
 
-#define RULES_MAX_BYTES (4u * 1024 * 1024) /* bound on a rules file */
 #define RULES_MAX_RULES 10000
-#define RULES_MAX_ERRORS 50
 
 /* set-attr: one attribute and its literal value. */
 struct rule_attr_value {

@@ -66,8 +66,8 @@ struct rule_set *rule_set_load_file(const char *path, GError **error);
  * and as the set's path.  Returns a new set, caller frees. */
 struct rule_set *rule_set_load_data(const char *name, const char *data,
                                     size_t len, GError **error);
-/* Find NAME.yaml in the given directories (first hit wins), e.g.
- * {manifest_dir/rules/domain, CONVOY_RULESDIR/domain}; NULL-terminated. */
+/* Find NAME.yaml in the given directories (first hit wins; NULL-terminated),
+ * usually rulefile_search_path(manifest_dir, "domain") (util/rulefile.h). */
 struct rule_set *rule_set_load_named(const char *name,
                                      const char *const *dirs, GError **error);
 void rule_set_free(struct rule_set *rs);

@@ -12,7 +12,7 @@
 #include "convert/convert-priv.h"
 #include "util/autoptr.h"
 #include "util/error.h"
-#include "util/hash.h"
+#include "util/rulefile.h"
 #include "util/ynode.h"
 
 #define FRAGMENT_OPEN "<convoy-fragment>"
@@ -31,9 +31,7 @@ static const char *const replace_keys[] = {"match", "with", NULL};
 
 /* What the loader needs while it walks one file. */
 struct loader {
-    struct ydiag diag;
-    const char *data; /* the file's bytes, for XPath error columns */
-    size_t len;
+    struct rulefile rf;     /* the file: tree, bytes (for XPath error columns), errors */
     xmlXPathContext *probe; /* context on a one-element document */
     struct rule_set *rs;
 };
@@ -150,65 +148,17 @@ rule_set_digest(const struct rule_set *rs)
 /* ------------------------------------------------------------------ */
 /* Scalar helpers */
 
-static bool
-is_identifier(const char *s, bool allow_leading_digit)
-{
-    if (s == NULL || s[0] == '\0')
-        return false;
-    if (!g_ascii_isalpha(s[0]) && s[0] != '_' && !(allow_leading_digit && g_ascii_isdigit(s[0])))
-        return false;
-    for (const char *p = s + 1; *p != '\0'; p++) {
-        if (!g_ascii_isalnum(*p) && *p != '_' && *p != '-' && *p != '.')
-            return false;
-    }
-    return true;
-}
-
-/* The scalar text of n, or NULL (with an error) when n is not a scalar. */
-static const char *
-want_string(struct loader *l, const struct ynode *n, const char *key)
-{
-    if (n->kind != YNODE_SCALAR || ynode_is_null(n)) {
-        ydiag_error(&l->diag, n, "'%s': expected a string, got %s", key,
-                    n->kind == YNODE_SCALAR ? "null" : ynode_kind_name(n->kind));
-        return NULL;
-    }
-    return n->value;
-}
-
-static void
-unknown_key(struct loader *l, const struct ynode *key, const char *where, const char *const *known)
-{
-    const char *guess = ydid_you_mean(key->value, known);
-
-    if (guess != NULL)
-        ydiag_error(&l->diag, key, "unknown key '%s' in %s; did you mean '%s'?", key->value, where,
-                    guess);
-    else
-        ydiag_error(&l->diag, key, "unknown key '%s' in %s", key->value, where);
-}
-
-static bool
-is_known(const char *key, const char *const *known)
-{
-    for (size_t i = 0; known[i] != NULL; i++) {
-        if (strcmp(key, known[i]) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* Column (1-based) of byte offset off inside scalar n's text in the file,
  * when the scalar sits on one line and was written without escapes so that
  * the text maps 1:1 onto the file; otherwise n's own column. */
 static unsigned
 scalar_column(const struct loader *l, const struct ynode *n, size_t off)
 {
-    const char *p = l->data;
-    const char *end = l->data + l->len;
+    const char *p = l->rf.data;
+    const char *end = l->rf.data + l->rf.len;
     const char *v = n->value;
 
-    if (l->data == NULL || n->pos.line == 0 || n->pos.col == 0)
+    if (l->rf.data == NULL || n->pos.line == 0 || n->pos.col == 0)
         return n->pos.col;
     for (unsigned line = 1; line < n->pos.line && p < end; p++) {
         if (*p == '\n')
@@ -238,13 +188,13 @@ scalar_column(const struct loader *l, const struct ynode *n, size_t off)
 static xmlXPathCompExpr *
 load_xpath(struct loader *l, const struct ynode *n, const char *key, bool want_nodes)
 {
-    const char *text = want_string(l, n, key);
+    const char *text = rulefile_want_string(&l->rf, n, key);
     xmlXPathCompExpr *comp;
 
     if (text == NULL)
         return NULL;
     if (text[0] == '\0') {
-        ydiag_error(&l->diag, n, "'%s': expected an XPath expression, got an empty string", key);
+        ydiag_error(&l->rf.diag, n, "'%s': expected an XPath expression, got an empty string", key);
         return NULL;
     }
     xmlResetError(&l->probe->lastError);
@@ -256,7 +206,7 @@ load_xpath(struct loader *l, const struct ynode *n, const char *key, bool want_n
         if (off < 0 || (size_t)off > strlen(text))
             off = 0;
         at.pos.col = scalar_column(l, n, (size_t)off);
-        ydiag_error(&l->diag, &at, "'%s': invalid XPath: %s at character %d of '%s'", key,
+        ydiag_error(&l->rf.diag, &at, "'%s': invalid XPath: %s at character %d of '%s'", key,
                     convert_xpath_error_text(l->probe), off + 1, text);
         return NULL;
     }
@@ -265,14 +215,14 @@ load_xpath(struct loader *l, const struct ynode *n, const char *key, bool want_n
     l->probe->node = xmlDocGetRootElement(l->probe->doc);
     g_autoptr(xmlXPathObject) res = xmlXPathCompiledEval(comp, l->probe);
     if (res == NULL) {
-        ydiag_error(&l->diag, n, "'%s': invalid XPath: %s in '%s'", key,
+        ydiag_error(&l->rf.diag, n, "'%s': invalid XPath: %s in '%s'", key,
                     convert_xpath_error_text(l->probe), text);
         xmlXPathFreeCompExpr(comp);
         return NULL;
     }
     if (want_nodes && res->type != XPATH_NODESET) {
         ydiag_error(
-            &l->diag, n,
+            &l->rf.diag, n,
             "'%s': expected an XPath expression that selects nodes, got one that gives a %s: '%s'",
             key,
             res->type == XPATH_BOOLEAN  ? "boolean"
@@ -290,7 +240,7 @@ static void
 load_facts(struct loader *l, const struct ynode *facts)
 {
     if (facts->kind != YNODE_MAPPING) {
-        ydiag_error(&l->diag, facts, "'facts': expected a mapping of name: XPath, got a %s",
+        ydiag_error(&l->rf.diag, facts, "'facts': expected a mapping of name: XPath, got a %s",
                     ynode_kind_name(facts->kind));
         return;
     }
@@ -300,13 +250,13 @@ load_facts(struct loader *l, const struct ynode *facts)
 
         if (strcmp(p->key->value, "guest_kind") == 0 || strcmp(p->key->value, "guest_os") == 0 ||
             strcmp(p->key->value, "guest_os_family") == 0) {
-            ydiag_error(&l->diag, p->key, "'facts': '%s' is a built-in fact and cannot be redefined",
+            ydiag_error(&l->rf.diag, p->key, "'facts': '%s' is a built-in fact and cannot be redefined",
                         p->key->value);
             continue;
         }
-        if (!is_identifier(p->key->value, false)) {
+        if (!rulefile_is_name(p->key->value, false)) {
             ydiag_error(
-                &l->diag, p->key,
+                &l->rf.diag, p->key,
                 "'facts': invalid name '%s'; expected letters, digits, '_' or '-', starting with a letter",
                 p->key->value);
             continue;
@@ -338,18 +288,18 @@ load_names(struct loader *l, const struct ynode *n, struct rule *r)
         items = (const struct ynode *const *)n->items->pdata;
         count = n->items->len;
     } else if (n->kind != YNODE_SCALAR) {
-        ydiag_error(&l->diag, n,
+        ydiag_error(&l->rf.diag, n,
                     "'remove-attr': expected an attribute name or a list of them, got a %s",
                     ynode_kind_name(n->kind));
         return;
     }
     for (guint i = 0; i < count; i++) {
-        const char *name = want_string(l, items[i], "remove-attr");
+        const char *name = rulefile_want_string(&l->rf, items[i], "remove-attr");
 
         if (name == NULL)
             continue;
         if (xmlValidateQName((const xmlChar *)name, 0) != 0) {
-            ydiag_error(&l->diag, items[i], "'remove-attr': '%s' is not an XML attribute name",
+            ydiag_error(&l->rf.diag, items[i], "'remove-attr': '%s' is not an XML attribute name",
                         name);
             continue;
         }
@@ -361,17 +311,17 @@ static void
 load_set_attr(struct loader *l, const struct ynode *n, struct rule *r)
 {
     if (n->kind != YNODE_MAPPING) {
-        ydiag_error(&l->diag, n, "'set-attr': expected a mapping of attribute: value, got a %s",
+        ydiag_error(&l->rf.diag, n, "'set-attr': expected a mapping of attribute: value, got a %s",
                     ynode_kind_name(n->kind));
         return;
     }
     for (guint i = 0; i < n->pairs->len; i++) {
         const struct ynode_pair *p = n->pairs->pdata[i];
-        const char *value = want_string(l, p->value, p->key->value);
+        const char *value = rulefile_want_string(&l->rf, p->value, p->key->value);
         struct rule_attr_value *v;
 
         if (xmlValidateQName((const xmlChar *)p->key->value, 0) != 0) {
-            ydiag_error(&l->diag, p->key, "'set-attr': '%s' is not an XML attribute name",
+            ydiag_error(&l->rf.diag, p->key, "'set-attr': '%s' is not an XML attribute name",
                         p->key->value);
             continue;
         }
@@ -389,7 +339,7 @@ load_replace_attr(struct loader *l, const struct ynode *n, struct rule *r)
 {
     if (n->kind != YNODE_MAPPING) {
         ydiag_error(
-            &l->diag, n,
+            &l->rf.diag, n,
             "'replace-attr': expected a mapping of attribute: {match: REGEX, with: TEXT}, got a %s",
             ynode_kind_name(n->kind));
         return;
@@ -406,53 +356,53 @@ load_replace_attr(struct loader *l, const struct ynode *n, struct rule *r)
         bool ok = true;
 
         if (xmlValidateQName((const xmlChar *)p->key->value, 0) != 0) {
-            ydiag_error(&l->diag, p->key, "'replace-attr': '%s' is not an XML attribute name",
+            ydiag_error(&l->rf.diag, p->key, "'replace-attr': '%s' is not an XML attribute name",
                         p->key->value);
             ok = false;
         }
         if (m->kind != YNODE_MAPPING) {
             ydiag_error(
-                &l->diag, m,
+                &l->rf.diag, m,
                 "'replace-attr': '%s': expected a mapping {match: REGEX, with: TEXT}, got a %s",
                 p->key->value, ynode_kind_name(m->kind));
             continue;
         }
         for (guint k = 0; k < m->pairs->len; k++) {
             const struct ynode_pair *q = m->pairs->pdata[k];
-            if (!is_known(q->key->value, replace_keys)) {
-                unknown_key(l, q->key, "'replace-attr'", replace_keys);
+            if (!rulefile_is_known(q->key->value, replace_keys)) {
+                rulefile_unknown_key(&l->rf, q->key, "'replace-attr'", replace_keys);
                 ok = false;
             }
         }
         match = ynode_get(m, "match");
         with = ynode_get(m, "with");
         if (match == NULL) {
-            ydiag_error(&l->diag, m, "'replace-attr': '%s': missing required key 'match'",
+            ydiag_error(&l->rf.diag, m, "'replace-attr': '%s': missing required key 'match'",
                         p->key->value);
             ok = false;
         } else {
-            re_text = want_string(l, match, "match");
+            re_text = rulefile_want_string(&l->rf, match, "match");
         }
         if (with == NULL) {
-            ydiag_error(&l->diag, m, "'replace-attr': '%s': missing required key 'with'",
+            ydiag_error(&l->rf.diag, m, "'replace-attr': '%s': missing required key 'with'",
                         p->key->value);
             ok = false;
         } else if (ynode_is_null(with) && with->kind == YNODE_SCALAR) {
             with_text = "";
         } else {
-            with_text = want_string(l, with, "with");
+            with_text = rulefile_want_string(&l->rf, with, "with");
         }
         if (re_text != NULL) {
             re = g_regex_new(re_text, 0, 0, &err);
             if (re == NULL) {
-                ydiag_error(&l->diag, match, "'match': invalid regular expression: %s",
+                ydiag_error(&l->rf.diag, match, "'match': invalid regular expression: %s",
                             err->message);
                 ok = false;
             }
         }
         g_clear_error(&err);
         if (with_text != NULL && !g_regex_check_replacement(with_text, NULL, &err)) {
-            ydiag_error(&l->diag, with, "'with': invalid replacement: %s", err->message);
+            ydiag_error(&l->rf.diag, with, "'with': invalid replacement: %s", err->message);
             ok = false;
         }
         if (!ok || re == NULL || with_text == NULL)
@@ -469,7 +419,7 @@ load_replace_attr(struct loader *l, const struct ynode *n, struct rule *r)
 static void
 load_add(struct loader *l, const struct ynode *n, struct rule *r)
 {
-    const char *text = want_string(l, n, "add");
+    const char *text = rulefile_want_string(&l->rf, n, "add");
     g_autofree char *wrapped = NULL;
     struct convert_xml_error err;
     xmlDoc *doc;
@@ -486,7 +436,7 @@ load_add(struct loader *l, const struct ynode *n, struct rule *r)
             col -= (int)strlen(FRAGMENT_OPEN);
         if (col < 1)
             col = 1;
-        ydiag_error(&l->diag, n,
+        ydiag_error(&l->rf.diag, n,
                     "'add': invalid XML fragment: %s (line %d, column %d of the fragment)",
                     err.message, err.line > 0 ? err.line : 1, col);
         convert_xml_error_release(&err);
@@ -496,14 +446,14 @@ load_add(struct loader *l, const struct ynode *n, struct rule *r)
         if (c->type == XML_ELEMENT_NODE) {
             any = true;
         } else if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-            ydiag_error(&l->diag, n,
+            ydiag_error(&l->rf.diag, n,
                         "'add': text outside an element is not allowed in the fragment");
             xmlFreeDoc(doc);
             return;
         }
     }
     if (!any) {
-        ydiag_error(&l->diag, n, "'add': expected at least one XML element, got '%s'", text);
+        ydiag_error(&l->rf.diag, n, "'add': expected at least one XML element, got '%s'", text);
         xmlFreeDoc(doc);
         return;
     }
@@ -524,7 +474,7 @@ load_rule(struct loader *l, const struct ynode *n, GHashTable *ids)
     unsigned ops = 0;
 
     if (n->kind != YNODE_MAPPING) {
-        ydiag_error(&l->diag, n,
+        ydiag_error(&l->rf.diag, n,
                     "rule: expected a mapping with id, select and an operation, got a %s",
                     ynode_kind_name(n->kind));
         return;
@@ -537,33 +487,33 @@ load_rule(struct loader *l, const struct ynode *n, GHashTable *ids)
         const struct ynode_pair *p = n->pairs->pdata[i];
         const char *k = p->key->value;
 
-        if (!is_known(k, rule_keys)) {
-            unknown_key(l, p->key, "rule", rule_keys);
+        if (!rulefile_is_known(k, rule_keys)) {
+            rulefile_unknown_key(&l->rf, p->key, "rule", rule_keys);
             continue;
         }
         v = p->value;
         if (strcmp(k, "id") == 0) {
-            const char *id = want_string(l, v, "id");
+            const char *id = rulefile_want_string(&l->rf, v, "id");
             const struct ynode *first;
 
             if (id == NULL)
                 continue;
-            if (!is_identifier(id, true)) {
-                ydiag_error(&l->diag, v,
+            if (!rulefile_is_name(id, true)) {
+                ydiag_error(&l->rf.diag, v,
                             "'id': invalid rule id '%s'; expected letters, digits, '_', '-' or '.'",
                             id);
                 continue;
             }
             first = g_hash_table_lookup(ids, id);
             if (first != NULL) {
-                ydiag_error(&l->diag, v, "duplicate rule id '%s'", id);
-                ydiag_note(&l->diag, first, "rule '%s' first defined here", id);
+                ydiag_error(&l->rf.diag, v, "duplicate rule id '%s'", id);
+                ydiag_note(&l->rf.diag, first, "rule '%s' first defined here", id);
                 continue;
             }
             g_hash_table_insert(ids, (gpointer)v->value, (gpointer)v);
             r->id = g_strdup(id);
         } else if (strcmp(k, "description") == 0) {
-            want_string(l, v, "description");
+            rulefile_want_string(&l->rf, v, "description");
         } else if (strcmp(k, "select") == 0) {
             r->select = load_xpath(l, v, "select", true);
             r->select_text = g_strdup(v->kind == YNODE_SCALAR ? v->value : "");
@@ -571,10 +521,10 @@ load_rule(struct loader *l, const struct ynode *n, GHashTable *ids)
             r->when = load_xpath(l, v, "when", false);
             r->when_text = g_strdup(v->kind == YNODE_SCALAR ? v->value : "");
         } else if (strcmp(k, "rename") == 0) {
-            const char *name = want_string(l, v, "rename");
+            const char *name = rulefile_want_string(&l->rf, v, "rename");
             ops++;
             if (name != NULL && xmlValidateQName((const xmlChar *)name, 0) != 0)
-                ydiag_error(&l->diag, v, "'rename': '%s' is not an XML element name", name);
+                ydiag_error(&l->rf.diag, v, "'rename': '%s' is not an XML element name", name);
             else if (name != NULL)
                 r->rename = g_strdup(name);
         } else if (strcmp(k, "set-text") == 0) {
@@ -583,7 +533,7 @@ load_rule(struct loader *l, const struct ynode *n, GHashTable *ids)
             if (v->kind == YNODE_SCALAR && ynode_is_null(v))
                 text = "";
             else
-                text = want_string(l, v, "set-text");
+                text = rulefile_want_string(&l->rf, v, "set-text");
             if (text != NULL)
                 r->set_text = g_strdup(text);
         } else if (strcmp(k, "remove-attr") == 0) {
@@ -599,36 +549,36 @@ load_rule(struct loader *l, const struct ynode *n, GHashTable *ids)
             ops++;
             load_add(l, v, r);
         } else if (strcmp(k, "position") == 0) {
-            const char *pos = want_string(l, v, "position");
+            const char *pos = rulefile_want_string(&l->rf, v, "position");
             position = v;
             if (pos != NULL && strcmp(pos, "first") == 0)
                 r->add_first = true;
             else if (pos != NULL && strcmp(pos, "last") != 0)
-                ydiag_error(&l->diag, v, "'position': expected first or last, got '%s'", pos);
+                ydiag_error(&l->rf.diag, v, "'position': expected first or last, got '%s'", pos);
         } else if (strcmp(k, "remove") == 0) {
             bool b = false;
             remove_node = p->key;
             if (!ynode_as_bool(v, &b))
-                ydiag_error(&l->diag, v, "'remove': expected true or false, got '%s'",
+                ydiag_error(&l->rf.diag, v, "'remove': expected true or false, got '%s'",
                             v->kind == YNODE_SCALAR ? v->value : ynode_kind_name(v->kind));
             r->remove = b;
         }
     }
 
     if (ynode_get(n, "id") == NULL)
-        ydiag_error(&l->diag, n, "rule: missing required key 'id'");
+        ydiag_error(&l->rf.diag, n, "rule: missing required key 'id'");
     if (ynode_get(n, "select") == NULL)
-        ydiag_error(&l->diag, n, "rule%s%s%s: missing required key 'select'",
+        ydiag_error(&l->rf.diag, n, "rule%s%s%s: missing required key 'select'",
                     r->id != NULL ? " '" : "", r->id != NULL ? r->id : "",
                     r->id != NULL ? "'" : "");
     if (position != NULL && ynode_get(n, "add") == NULL)
-        ydiag_error(&l->diag, position, "'position' needs 'add' in the same rule");
+        ydiag_error(&l->rf.diag, position, "'position' needs 'add' in the same rule");
     if (remove_node != NULL && r->remove && ops > 0)
-        ydiag_error(&l->diag, remove_node,
+        ydiag_error(&l->rf.diag, remove_node,
                     "'remove' cannot be combined with other operations in one rule");
     if (ops == 0 && remove_node == NULL)
         ydiag_error(
-            &l->diag, n,
+            &l->rf.diag, n,
             "rule%s%s%s: no operation; expected one of rename, set-text, remove-attr, replace-attr, set-attr, add or remove",
             r->id != NULL ? " '" : "", r->id != NULL ? r->id : "", r->id != NULL ? "'" : "");
 }
@@ -637,99 +587,45 @@ static void
 load_top(struct loader *l, const struct ynode *root)
 {
     const struct ynode *v;
-    guint64 version = 0;
+    struct rulefile_header h = {0};
     g_autoptr(GHashTable) ids = g_hash_table_new(g_str_hash, g_str_equal);
 
-    for (guint i = 0; i < root->pairs->len; i++) {
-        const struct ynode_pair *p = root->pairs->pdata[i];
-        if (!is_known(p->key->value, top_keys))
-            unknown_key(l, p->key, "rule set", top_keys);
-    }
-
-    v = ynode_get(root, "name");
-    if (v == NULL) {
-        ydiag_error(&l->diag, root, "missing required key 'name'");
-    } else {
-        const char *name = want_string(l, v, "name");
-        if (name != NULL && !is_identifier(name, true))
-            ydiag_error(
-                &l->diag, v,
-                "'name': invalid rule set name '%s'; expected letters, digits, '_', '-' or '.'",
-                name);
-        else if (name != NULL)
-            l->rs->name = g_strdup(name);
-    }
-
-    v = ynode_get(root, "version");
-    if (v == NULL) {
-        ydiag_error(&l->diag, root, "missing required key 'version'");
-    } else if (!ynode_as_uint64(v, &version) || version == 0 || version > G_MAXUINT) {
-        ydiag_error(&l->diag, v, "'version': expected a positive integer, got '%s'",
-                    v->kind == YNODE_SCALAR ? v->value : ynode_kind_name(v->kind));
-    } else {
-        l->rs->version = (unsigned)version;
-    }
-
-    v = ynode_get(root, "description");
-    if (v != NULL) {
-        const char *d = want_string(l, v, "description");
-        if (d != NULL)
-            l->rs->description = g_strdup(d);
-    }
+    rulefile_read_header(&l->rf, root, top_keys, &h);
+    l->rs->name = g_steal_pointer(&h.name);
+    l->rs->version = h.version;
+    l->rs->description = g_steal_pointer(&h.description);
 
     v = ynode_get(root, "facts");
     if (v != NULL && !ynode_is_null(v))
         load_facts(l, v);
 
-    v = ynode_get(root, "rules");
-    if (v == NULL) {
-        ydiag_error(&l->diag, root, "missing required key 'rules'");
-    } else if (v->kind == YNODE_SCALAR && ynode_is_null(v)) {
-        /* an empty list of rules */
-    } else if (v->kind != YNODE_SEQUENCE) {
-        ydiag_error(&l->diag, v, "'rules': expected a list of rules, got a %s",
-                    ynode_kind_name(v->kind));
-    } else if (v->items->len > RULES_MAX_RULES) {
-        ydiag_error(&l->diag, v, "'rules': %u rules is more than the limit of %u", v->items->len,
-                    RULES_MAX_RULES);
-    } else {
-        for (guint i = 0; i < v->items->len; i++)
-            load_rule(l, v->items->pdata[i], ids);
-    }
+    v = rulefile_rules(&l->rf, root, RULES_MAX_RULES);
+    for (guint i = 0; v != NULL && i < v->items->len; i++)
+        load_rule(l, v->items->pdata[i], ids);
 }
 
 struct rule_set *
 rule_set_load_data(const char *name, const char *data, size_t len, GError **error)
 {
-    g_autoptr(ydoc) y = NULL;
     g_autoptr(rule_set) rs = NULL;
     g_autoptr(xmlDoc) probe_doc = NULL;
-    struct loader l = {.data = data, .len = len};
+    struct loader l = {0};
+    const struct ynode *root;
     bool ok;
 
-    if (len > RULES_MAX_BYTES) {
-        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
-                    "%s: error: rules file of %zu bytes is larger than the limit of %u bytes", name,
-                    len, RULES_MAX_BYTES);
+    if (!rulefile_open(&l.rf, RULEFILE_KIND_DOMAIN, name, data, len, error))
+        return NULL;
+    root = rulefile_root(&l.rf, error);
+    if (root == NULL) {
+        rulefile_release(&l.rf);
         return NULL;
     }
-    y = ydoc_load_data(name, data, len, error);
-    if (y == NULL)
-        return NULL;
 
     rs = g_new0(struct rule_set, 1);
     rs->path = g_strdup(name);
-    rs->digest = hash_sha256_hex(data, len);
+    rs->digest = g_steal_pointer(&l.rf.digest);
     rs->facts = g_ptr_array_new_with_free_func(rule_fact_free);
     rs->rules = g_ptr_array_new_with_free_func(rule_free);
-
-    if (y->root == NULL || y->root->kind != YNODE_MAPPING) {
-        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
-                    "%s:%u:%u: error: expected a mapping with name, version and rules", name,
-                    y->root != NULL ? y->root->pos.line : 1,
-                    y->root != NULL ? y->root->pos.col : 1);
-        return NULL;
-    }
 
     probe_doc = xmlNewDoc((const xmlChar *)"1.0");
     xmlDocSetRootElement(probe_doc, xmlNewNode(NULL, (const xmlChar *)"domain"));
@@ -739,14 +635,13 @@ rule_set_load_data(const char *name, const char *data, size_t len, GError **erro
     xmlXPathRegisterVariable(l.probe, (const xmlChar *)"guest_os", xmlXPathNewCString(""));
     xmlXPathRegisterVariable(l.probe, (const xmlChar *)"guest_os_family", xmlXPathNewCString(""));
     l.rs = rs;
-    ydiag_init(&l.diag, RULES_MAX_ERRORS);
     struct convert_xml_quiet quiet;
     convert_xml_quiet_begin(&quiet);
-    load_top(&l, y->root);
+    load_top(&l, root);
     convert_xml_quiet_end(&quiet);
     xmlXPathFreeContext(l.probe);
-    ok = ydiag_finish(&l.diag, error);
-    ydiag_release(&l.diag);
+    ok = rulefile_finish(&l.rf, error);
+    rulefile_release(&l.rf);
     if (!ok)
         return NULL;
     return g_steal_pointer(&rs);
@@ -755,49 +650,43 @@ rule_set_load_data(const char *name, const char *data, size_t len, GError **erro
 struct rule_set *
 rule_set_load_file(const char *path, GError **error)
 {
-    g_autofree char *data = NULL;
-    g_autoptr(GError) err = NULL;
     size_t len = 0;
+    g_autofree char *data = rulefile_read(RULEFILE_KIND_DOMAIN, path, &len, error);
 
-    if (!g_file_get_contents(path, &data, &len, &err)) {
-        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO, "cannot read rules file '%s': %s", path,
-                    err->message);
+    if (data == NULL)
         return NULL;
-    }
     return rule_set_load_data(path, data, len, error);
 }
 
 struct rule_set *
 rule_set_load_named(const char *name, const char *const *dirs, GError **error)
 {
-    g_autofree char *base = g_strconcat(name, ".yaml", NULL);
-    g_autoptr(GString) tried = g_string_new(NULL);
+    g_autofree char *path = NULL;
+    struct rule_set *rs;
 
-    if (!is_identifier(name, true)) {
+    if (!rulefile_is_name(name, true)) {
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
                     "invalid rule set name '%s'; expected letters, digits, '_', '-' or '.'", name);
         return NULL;
     }
-    for (size_t i = 0; dirs != NULL && dirs[i] != NULL; i++) {
-        g_autofree char *path = g_build_filename(dirs[i], base, NULL);
-        struct rule_set *rs;
+    path = rulefile_find(name, dirs);
+    if (path == NULL) {
+        g_autoptr(GString) tried = g_string_new(NULL);
 
-        if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+        for (size_t i = 0; dirs != NULL && dirs[i] != NULL; i++)
             g_string_append_printf(tried, "%s'%s'", tried->len != 0 ? ", " : "", dirs[i]);
-            continue;
-        }
-        rs = rule_set_load_file(path, error);
-        if (rs != NULL && g_strcmp0(rs->name, name) != 0) {
-            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
-                        "%s: error: 'name' is '%s' but the file is named '%s'", path, rs->name,
-                        base);
-            rule_set_free(rs);
-            return NULL;
-        }
-        return rs;
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
+                    "rule set '%s' not found (looked in %s)", name,
+                    tried->len != 0 ? tried->str : "no directories");
+        return NULL;
     }
-    g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
-                "rule set '%s' not found (looked in %s)", name,
-                tried->len != 0 ? tried->str : "no directories");
-    return NULL;
+    rs = rule_set_load_file(path, error);
+    if (rs != NULL && g_strcmp0(rs->name, name) != 0) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
+                    "%s: error: 'name' is '%s' but the file is named '%s.yaml'", path, rs->name,
+                    name);
+        rule_set_free(rs);
+        return NULL;
+    }
+    return rs;
 }

@@ -6,7 +6,7 @@
  * qemu-nbd serving a new qcow2).  flush() makes everything written so far
  * durable, which is what a checkpoint relies on.
  *
- * Sections: writer API (writer.c) · raw files (raw.c) · qcow2 over NBD
+ * Sections: format and allocation names (format.c) · writer API (writer.c) · raw files (raw.c) · qcow2 over NBD
  * (nbd.c) · libvirt volume upload streams (stream.c) · zero detection
  * (zero.c) · source images and the read-only qcow2 reader (image.c) ·
  * the copy engine: source to writer, checkpointed and resumable (copy.c).
@@ -29,7 +29,11 @@ enum disk_allocation {
     DISK_ALLOCATION_LAST,
 };
 
-/* "raw"/"qcow2", "sparse"/"preallocated"; parse returns false if unknown. */
+/* format.c: the names, "raw"/"qcow2" and "sparse"/"preallocated", indexed
+ * by the enum and NULL-terminated (for lists of choices: the manifest's
+ * disk_format and allocation).  parse returns false if unknown. */
+extern const char *const disk_format_names[DISK_FORMAT_LAST + 1];
+extern const char *const disk_allocation_names[DISK_ALLOCATION_LAST + 1];
 const char *disk_format_name(enum disk_format f);
 bool disk_format_parse(const char *s, enum disk_format *out);
 const char *disk_allocation_name(enum disk_allocation a);

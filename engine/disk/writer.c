@@ -1,5 +1,5 @@
-/* The disk writer API: format and allocation names, and the dispatch of
- * each call to the raw or qcow2-over-NBD implementation. */
+/* The disk writer API: the dispatch of each call to the raw or
+ * qcow2-over-NBD implementation. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -7,56 +7,6 @@
 
 #include "disk/disk-priv.h"
 #include "util/error.h"
-
-static const char *const format_names[DISK_FORMAT_LAST] = {
-    [DISK_FORMAT_RAW] = "raw",
-    [DISK_FORMAT_QCOW2] = "qcow2",
-};
-
-static const char *const allocation_names[DISK_ALLOCATION_LAST] = {
-    [DISK_ALLOCATION_SPARSE] = "sparse",
-    [DISK_ALLOCATION_PREALLOCATED] = "preallocated",
-};
-
-const char *
-disk_format_name(enum disk_format f)
-{
-    if ((unsigned)f >= DISK_FORMAT_LAST)
-        return "unknown";
-    return format_names[f];
-}
-
-bool
-disk_format_parse(const char *s, enum disk_format *out)
-{
-    for (unsigned i = 0; i < DISK_FORMAT_LAST; i++) {
-        if (s != NULL && strcmp(s, format_names[i]) == 0) {
-            *out = (enum disk_format)i;
-            return true;
-        }
-    }
-    return false;
-}
-
-const char *
-disk_allocation_name(enum disk_allocation a)
-{
-    if ((unsigned)a >= DISK_ALLOCATION_LAST)
-        return "unknown";
-    return allocation_names[a];
-}
-
-bool
-disk_allocation_parse(const char *s, enum disk_allocation *out)
-{
-    for (unsigned i = 0; i < DISK_ALLOCATION_LAST; i++) {
-        if (s != NULL && strcmp(s, allocation_names[i]) == 0) {
-            *out = (enum disk_allocation)i;
-            return true;
-        }
-    }
-    return false;
-}
 
 void
 disk_set_drift_size(GError **error, const char *path, uint64_t actual,

@@ -31,7 +31,8 @@ struct guest_rule_set *guest_rule_set_load_data(const char *name,
                                                 const char *base_dir,
                                                 const char *data, size_t len,
                                                 GError **error);
-/* NAME.yaml in the first of dirs (NULL-terminated) that has it. */
+/* NAME.yaml in the first of dirs (NULL-terminated) that has it, usually
+ * rulefile_search_path(manifest_dir, "guest") (util/rulefile.h). */
 struct guest_rule_set *guest_rule_set_load_named(const char *name,
                                                  const char *const *dirs,
                                                  GError **error);

@@ -10,10 +10,8 @@
 #include "guest/guest-priv.h"
 #include "util/error.h"
 #include "util/json.h"
-#include "util/hash.h"
+#include "util/rulefile.h"
 #include "util/ynode.h"
-
-#define GUEST_RULES_MAX_BYTES (4u * 1024 * 1024)
 
 static const char *const top_keys[] = {
     "name", "version", "description", "when", "rules", NULL,
@@ -37,7 +35,7 @@ static const char *const rule_keys[] = {
 };
 
 struct loader {
-    struct ydiag diag;
+    struct rulefile rf; /* the file: tree and errors */
     struct guest_rule_set *rs;
 };
 
@@ -145,29 +143,6 @@ guest_rule_set_matches(const struct guest_rule_set *rs, GHashTable *facts)
 /* ------------------------------------------------------------------ */
 /* Scalars */
 
-static bool
-is_identifier(const char *s)
-{
-    if (s == NULL || s[0] == '\0' || !(g_ascii_isalnum(s[0]) || s[0] == '_'))
-        return false;
-    for (const char *p = s + 1; *p != '\0'; p++) {
-        if (!g_ascii_isalnum(*p) && *p != '_' && *p != '-' && *p != '.')
-            return false;
-    }
-    return true;
-}
-
-static const char *
-want_string(struct loader *l, const struct ynode *n, const char *key)
-{
-    if (n->kind != YNODE_SCALAR || ynode_is_null(n)) {
-        ydiag_error(&l->diag, n, "'%s': expected a string, got %s", key,
-                    n->kind == YNODE_SCALAR ? "null" : ynode_kind_name(n->kind));
-        return NULL;
-    }
-    return n->value;
-}
-
 /* Every ${FACT} in s must name a known fact. */
 static bool
 check_template(struct loader *l, const struct ynode *n, const char *key, const char *s)
@@ -177,13 +152,13 @@ check_template(struct loader *l, const struct ynode *n, const char *key, const c
         g_autofree char *name = NULL;
 
         if (end == NULL) {
-            ydiag_error(&l->diag, n, "'%s': unterminated '${' (write ${FACT})", key);
+            ydiag_error(&l->rf.diag, n, "'%s': unterminated '${' (write ${FACT})", key);
             return false;
         }
         name = g_strndup(p + 2, (gsize)(end - p - 2));
         if (!guest_fact_known(name)) {
             const char *guess = ydid_you_mean(name, guest_fact_names);
-            ydiag_error(&l->diag, n, "'%s': unknown fact '${%s}'%s%s%s", key, name,
+            ydiag_error(&l->rf.diag, n, "'%s': unknown fact '${%s}'%s%s%s", key, name,
                         guess ? "; did you mean '" : "", guess ? guess : "",
                         guess ? "'?" : "");
             return false;
@@ -196,7 +171,7 @@ check_template(struct loader *l, const struct ynode *n, const char *key, const c
 static char *
 want_template(struct loader *l, const struct ynode *n, const char *key)
 {
-    const char *s = want_string(l, n, key);
+    const char *s = rulefile_want_string(&l->rf, n, key);
 
     if (s == NULL || !check_template(l, n, key, s))
         return NULL;
@@ -207,12 +182,12 @@ want_template(struct loader *l, const struct ynode *n, const char *key)
 static char *
 want_path(struct loader *l, const struct ynode *n, const char *key)
 {
-    const char *s = want_string(l, n, key);
+    const char *s = rulefile_want_string(&l->rf, n, key);
 
     if (s == NULL)
         return NULL;
     if (s[0] != '/') {
-        ydiag_error(&l->diag, n, "'%s': expected an absolute path in the guest, got '%s'", key, s);
+        ydiag_error(&l->rf.diag, n, "'%s': expected an absolute path in the guest, got '%s'", key, s);
         return NULL;
     }
     if (!check_template(l, n, key, s))
@@ -227,7 +202,7 @@ want_list(struct loader *l, const struct ynode *n, const char *key, bool paths)
     GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
 
     if (n->kind == YNODE_SCALAR) {
-        char *s = paths ? want_path(l, n, key) : g_strdup(want_string(l, n, key));
+        char *s = paths ? want_path(l, n, key) : g_strdup(rulefile_want_string(&l->rf, n, key));
         if (s != NULL)
             g_ptr_array_add(out, s);
     } else if (n->kind == YNODE_SEQUENCE && n->items->len > 0) {
@@ -238,7 +213,7 @@ want_list(struct loader *l, const struct ynode *n, const char *key, bool paths)
 
             if (paths) {
                 s = want_path(l, it, key);
-            } else if ((v = want_string(l, it, key)) != NULL) {
+            } else if ((v = rulefile_want_string(&l->rf, it, key)) != NULL) {
                 s = g_strdup(v);
             } else {
                 s = NULL;
@@ -247,7 +222,7 @@ want_list(struct loader *l, const struct ynode *n, const char *key, bool paths)
                 g_ptr_array_add(out, s);
         }
     } else {
-        ydiag_error(&l->diag, n, "'%s': expected %s or a non-empty list of them", key,
+        ydiag_error(&l->rf.diag, n, "'%s': expected %s or a non-empty list of them", key,
                     paths ? "a path" : "a name");
     }
     return out;
@@ -260,7 +235,7 @@ want_uint(struct loader *l, const struct ynode *n, const char *key, unsigned max
     guint64 v;
 
     if (!ynode_as_uint64(n, &v) || v == 0 || v > max) {
-        ydiag_error(&l->diag, n, "'%s': expected a whole number from 1 to %u", key, max);
+        ydiag_error(&l->rf.diag, n, "'%s': expected a whole number from 1 to %u", key, max);
         return false;
     }
     *out = (unsigned)v;
@@ -279,7 +254,7 @@ want_mode(struct loader *l, const struct ynode *n, unsigned *out)
         s += 2;
     v = g_ascii_strtoull(s, &end, 8);
     if (*s == '\0' || end == NULL || *end != '\0' || v > 07777) {
-        ydiag_error(&l->diag, n, "'mode': expected an octal file mode such as 0644");
+        ydiag_error(&l->rf.diag, n, "'mode': expected an octal file mode such as 0644");
         return false;
     }
     *out = (unsigned)v;
@@ -292,22 +267,15 @@ check_keys(struct loader *l, const struct ynode *n, const char *where,
            const char *const *known)
 {
     if (n->kind != YNODE_MAPPING) {
-        ydiag_error(&l->diag, n, "%s: expected a mapping, got a %s", where,
+        ydiag_error(&l->rf.diag, n, "%s: expected a mapping, got a %s", where,
                     ynode_kind_name(n->kind));
         return false;
     }
     for (guint i = 0; i < n->pairs->len; i++) {
         const struct ynode_pair *pr = n->pairs->pdata[i];
-        bool found = false;
 
-        for (size_t k = 0; known[k] != NULL; k++)
-            found = found || strcmp(known[k], pr->key->value) == 0;
-        if (!found) {
-            const char *guess = ydid_you_mean(pr->key->value, known);
-            ydiag_error(&l->diag, pr->key, "unknown key '%s' in %s%s%s%s", pr->key->value,
-                        where, guess ? "; did you mean '" : "", guess ? guess : "",
-                        guess ? "'?" : "");
-        }
+        if (!rulefile_is_known(pr->key->value, known))
+            rulefile_unknown_key(&l->rf, pr->key, where, known);
     }
     return true;
 }
@@ -319,7 +287,7 @@ need(struct loader *l, const struct ynode *n, const char *key, const char *where
     const struct ynode *v = ynode_get(n, key);
 
     if (v == NULL)
-        ydiag_error(&l->diag, n, "%s: '%s' is required", where, key);
+        ydiag_error(&l->rf.diag, n, "%s: '%s' is required", where, key);
     return v;
 }
 
@@ -334,7 +302,7 @@ load_cond(struct loader *l, const struct ynode *key, const struct ynode *v,
 
     if (!guest_fact_known(key->value)) {
         const char *guess = ydid_you_mean(key->value, guest_fact_names);
-        ydiag_error(&l->diag, key, "when: unknown fact '%s'%s%s%s", key->value,
+        ydiag_error(&l->rf.diag, key, "when: unknown fact '%s'%s%s%s", key->value,
                     guess ? "; did you mean '" : "", guess ? guess : "", guess ? "'?" : "");
         return;
     }
@@ -347,19 +315,19 @@ load_cond(struct loader *l, const struct ynode *key, const struct ynode *v,
         char *end = NULL;
 
         if (strcmp(c->fact, "major") != 0 && strcmp(c->fact, "minor") != 0) {
-            ydiag_error(&l->diag, v, "when: '%s': comparisons work on major and minor only", c->fact);
+            ydiag_error(&l->rf.diag, v, "when: '%s': comparisons work on major and minor only", c->fact);
             cond_free(c);
             return;
         }
         if ((s[0] == '!' && s[1] != '=') || (s[0] != '!' && oplen == 1 && s[1] == '=')) {
-            ydiag_error(&l->diag, v, "when: '%s': expected >=N, >N, <=N, <N or !=N", c->fact);
+            ydiag_error(&l->rf.diag, v, "when: '%s': expected >=N, >N, <=N, <N or !=N", c->fact);
             cond_free(c);
             return;
         }
         memcpy(c->op, s, oplen);
         c->number = strtol(s + oplen, &end, 10);
         if (end == s + oplen || *end != '\0') {
-            ydiag_error(&l->diag, v, "when: '%s': expected a number after '%s'", c->fact, c->op);
+            ydiag_error(&l->rf.diag, v, "when: '%s': expected a number after '%s'", c->fact, c->op);
             cond_free(c);
             return;
         }
@@ -371,7 +339,7 @@ load_cond(struct loader *l, const struct ynode *key, const struct ynode *v,
         }
         for (guint i = 0; i < c->values->len; i++) {
             if (*(const char *)c->values->pdata[i] == '\0') {
-                ydiag_error(&l->diag, v, "when: '%s': expected a value, got an empty string",
+                ydiag_error(&l->rf.diag, v, "when: '%s': expected a value, got an empty string",
                             c->fact);
                 cond_free(c);
                 return;
@@ -385,7 +353,7 @@ static void
 load_when(struct loader *l, const struct ynode *n, struct guest_when *w, bool paths_ok)
 {
     if (n->kind != YNODE_MAPPING) {
-        ydiag_error(&l->diag, n, "when: expected a mapping of fact: value, got a %s",
+        ydiag_error(&l->rf.diag, n, "when: expected a mapping of fact: value, got a %s",
                     ynode_kind_name(n->kind));
         return;
     }
@@ -397,7 +365,7 @@ load_when(struct loader *l, const struct ynode *n, struct guest_when *w, bool pa
             g_autoptr(GPtrArray) list = NULL;
 
             if (!paths_ok) {
-                ydiag_error(&l->diag, pr->key,
+                ydiag_error(&l->rf.diag, pr->key,
                             "when: '%s' is not allowed in a rule set's own when: (it is checked before the guest is opened)",
                             pr->key->value);
                 continue;
@@ -425,10 +393,10 @@ load_replace(struct loader *l, const struct ynode *n, struct guest_rule *r)
         return;
     if ((v = need(l, n, "file", "replace")) != NULL)
         r->file = want_path(l, v, "file");
-    if ((v = need(l, n, "regex", "replace")) != NULL && want_string(l, v, "regex") != NULL) {
+    if ((v = need(l, n, "regex", "replace")) != NULL && rulefile_want_string(&l->rf, v, "regex") != NULL) {
         r->regex = g_regex_new(v->value, G_REGEX_MULTILINE, 0, &err);
         if (r->regex == NULL)
-            ydiag_error(&l->diag, v, "'regex': %s", err->message);
+            ydiag_error(&l->rf.diag, v, "'regex': %s", err->message);
     }
     if ((v = need(l, n, "with", "replace")) != NULL) {
         if (v->kind == YNODE_SCALAR && !ynode_is_null(v) && v->value[0] == '\0')
@@ -436,10 +404,10 @@ load_replace(struct loader *l, const struct ynode *n, struct guest_rule *r)
         else
             r->with = want_template(l, v, "with");
         if (r->with != NULL && !g_regex_check_replacement(r->with, NULL, &err))
-            ydiag_error(&l->diag, v, "'with': %s", err->message);
+            ydiag_error(&l->rf.diag, v, "'with': %s", err->message);
     }
     if ((v = ynode_get(n, "required")) != NULL && !ynode_as_bool(v, &r->required))
-        ydiag_error(&l->diag, v, "'required': expected true or false");
+        ydiag_error(&l->rf.diag, v, "'required': expected true or false");
 }
 
 static void
@@ -454,21 +422,21 @@ load_augeas(struct loader *l, const struct ynode *n, struct guest_rule *r)
     set = ynode_get(n, "set");
     rm = ynode_get(n, "remove");
     if (set == NULL && rm == NULL) {
-        ydiag_error(&l->diag, n, "augeas: expected 'set', 'remove' or both");
+        ydiag_error(&l->rf.diag, n, "augeas: expected 'set', 'remove' or both");
         return;
     }
     r->set_paths = g_ptr_array_new_with_free_func(g_free);
     r->set_values = g_ptr_array_new_with_free_func(g_free);
     if (set != NULL) {
         if (set->kind != YNODE_MAPPING || set->pairs->len == 0) {
-            ydiag_error(&l->diag, set, "augeas: 'set': expected a mapping of Augeas path: value");
+            ydiag_error(&l->rf.diag, set, "augeas: 'set': expected a mapping of Augeas path: value");
         } else {
             for (guint i = 0; i < set->pairs->len; i++) {
                 const struct ynode_pair *pr = set->pairs->pdata[i];
                 char *val;
 
                 if (!g_str_has_prefix(pr->key->value, "/files/")) {
-                    ydiag_error(&l->diag, pr->key, "augeas: '%s': expected a path under /files/",
+                    ydiag_error(&l->rf.diag, pr->key, "augeas: '%s': expected a path under /files/",
                                 pr->key->value);
                     continue;
                 }
@@ -488,7 +456,7 @@ load_augeas(struct loader *l, const struct ynode *n, struct guest_rule *r)
         r->paths = want_list(l, rm, "remove", false);
         for (guint i = 0; i < r->paths->len; i++) {
             if (!g_str_has_prefix(r->paths->pdata[i], "/files/"))
-                ydiag_error(&l->diag, rm, "augeas: remove '%s': expected a path under /files/",
+                ydiag_error(&l->rf.diag, rm, "augeas: remove '%s': expected a path under /files/",
                             (const char *)r->paths->pdata[i]);
         }
     }
@@ -532,12 +500,12 @@ load_upload(struct loader *l, const struct ynode *n, struct guest_rule *r)
 
     if (!check_keys(l, n, "upload", keys))
         return;
-    if ((v = need(l, n, "file", "upload")) != NULL && want_string(l, v, "file") != NULL) {
+    if ((v = need(l, n, "file", "upload")) != NULL && rulefile_want_string(&l->rf, v, "file") != NULL) {
         r->file = g_path_is_absolute(v->value)
                       ? g_strdup(v->value)
                       : g_build_filename(l->rs->base_dir, v->value, NULL);
         if (!g_file_test(r->file, G_FILE_TEST_IS_REGULAR))
-            ydiag_error(&l->diag, v, "upload: no file '%s' (looked for %s)", v->value, r->file);
+            ydiag_error(&l->rf.diag, v, "upload: no file '%s' (looked for %s)", v->value, r->file);
     }
     if ((v = need(l, n, "to", "upload")) != NULL)
         r->to = want_path(l, v, "to");
@@ -595,7 +563,7 @@ load_op(struct loader *l, enum guest_op op, const struct ynode *n, struct guest_
             const char *p = r->paths->pdata[i];
             for (const char *c = p; *c != '\0'; c++) {
                 if (!g_ascii_isalnum(*c) && strchr("+-._:", *c) == NULL) {
-                    ydiag_error(&l->diag, n, "remove-packages: '%s' is not a package name", p);
+                    ydiag_error(&l->rf.diag, n, "remove-packages: '%s' is not a package name", p);
                     break;
                 }
             }
@@ -627,16 +595,16 @@ load_rule(struct loader *l, const struct ynode *n, GHashTable *ids)
     when_init(&r->when);
     r->op = GUEST_OP_LAST;
     g_ptr_array_add(l->rs->rules, r);
-    if ((v = need(l, n, "id", "rule")) != NULL && want_string(l, v, "id") != NULL) {
-        if (!is_identifier(v->value))
-            ydiag_error(&l->diag, v, "'id': '%s' is not an identifier (letters, digits, _ - .)", v->value);
+    if ((v = need(l, n, "id", "rule")) != NULL && rulefile_want_string(&l->rf, v, "id") != NULL) {
+        if (!rulefile_is_name(v->value, true))
+            ydiag_error(&l->rf.diag, v, "'id': '%s' is not an identifier (letters, digits, _ - .)", v->value);
         else if (g_hash_table_contains(ids, v->value))
-            ydiag_error(&l->diag, v, "'id': duplicate rule id '%s'", v->value);
+            ydiag_error(&l->rf.diag, v, "'id': duplicate rule id '%s'", v->value);
         else
             g_hash_table_add(ids, g_strdup(v->value));
         r->id = g_strdup(v->value);
     }
-    if ((v = ynode_get(n, "description")) != NULL && want_string(l, v, "description") != NULL)
+    if ((v = ynode_get(n, "description")) != NULL && rulefile_want_string(&l->rf, v, "description") != NULL)
         r->description = g_strdup(v->value);
     if ((v = ynode_get(n, "when")) != NULL)
         load_when(l, v, &r->when, true);
@@ -644,14 +612,14 @@ load_rule(struct loader *l, const struct ynode *n, GHashTable *ids)
         if ((v = ynode_get(n, op_names[op])) == NULL)
             continue;
         if (n_ops++ > 0) {
-            ydiag_error(&l->diag, v, "rule '%s': one operation per rule ('%s' and '%s' given)",
+            ydiag_error(&l->rf.diag, v, "rule '%s': one operation per rule ('%s' and '%s' given)",
                         r->id ? r->id : "?", op_names[r->op], op_names[op]);
             continue;
         }
         load_op(l, (enum guest_op)op, v, r);
     }
     if (n_ops == 0)
-        ydiag_error(&l->diag, n,
+        ydiag_error(&l->rf.diag, n,
                     "rule '%s': no operation (expected one of replace, augeas, write, delete, symlink, upload, command, remove-packages, refuse)",
                     r->id ? r->id : "?");
 }
@@ -660,111 +628,83 @@ static void
 load_top(struct loader *l, const struct ynode *root)
 {
     const struct ynode *v;
+    struct rulefile_header h = {0};
     g_autoptr(GHashTable) ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
-    if (root == NULL) {
-        ydiag_error(&l->diag, NULL, "empty rules file");
-        return;
-    }
-    if (!check_keys(l, root, "a guest rules file", top_keys))
-        return;
-    if ((v = need(l, root, "name", "guest rules file")) != NULL &&
-        want_string(l, v, "name") != NULL) {
-        if (!is_identifier(v->value))
-            ydiag_error(&l->diag, v, "'name': '%s' is not an identifier (letters, digits, _ - .)", v->value);
-        l->rs->name = g_strdup(v->value);
-    }
-    if ((v = need(l, root, "version", "guest rules file")) != NULL)
-        want_uint(l, v, "version", 1000000, &l->rs->version);
-    if ((v = ynode_get(root, "description")) != NULL && want_string(l, v, "description") != NULL)
-        l->rs->description = g_strdup(v->value);
+    rulefile_read_header(&l->rf, root, top_keys, &h);
+    l->rs->name = g_steal_pointer(&h.name);
+    l->rs->version = h.version;
+    l->rs->description = g_steal_pointer(&h.description);
     if ((v = ynode_get(root, "when")) != NULL)
         load_when(l, v, &l->rs->when, false);
-    if ((v = need(l, root, "rules", "guest rules file")) != NULL) {
-        if (v->kind != YNODE_SEQUENCE) {
-            ydiag_error(&l->diag, v, "'rules': expected a list of rules, got a %s",
-                        ynode_kind_name(v->kind));
-            return;
-        }
-        for (guint i = 0; i < v->items->len; i++)
-            load_rule(l, v->items->pdata[i], ids);
-    }
+    v = rulefile_rules(&l->rf, root, 0);
+    for (guint i = 0; v != NULL && i < v->items->len; i++)
+        load_rule(l, v->items->pdata[i], ids);
 }
 
 struct guest_rule_set *
 guest_rule_set_load_data(const char *name, const char *base_dir, const char *data,
                          size_t len, GError **error)
 {
-    g_autoptr(ydoc) doc = NULL;
     struct loader l = {0};
+    const struct ynode *root;
 
-    if (len > GUEST_RULES_MAX_BYTES) {
-        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
-                    "%s: error: rules file is larger than %u bytes", name,
-                    GUEST_RULES_MAX_BYTES);
+    if (!rulefile_open(&l.rf, RULEFILE_KIND_GUEST, name, data, len, error))
+        return NULL;
+    root = rulefile_root(&l.rf, error);
+    if (root == NULL) {
+        rulefile_release(&l.rf);
         return NULL;
     }
-    doc = ydoc_load_data(name, data, len, error);
-    if (doc == NULL)
-        return NULL;
-    ydiag_init(&l.diag, 50);
     l.rs = g_new0(struct guest_rule_set, 1);
     l.rs->path = g_strdup(name);
     l.rs->base_dir = g_strdup(base_dir != NULL ? base_dir : ".");
-    l.rs->digest = hash_sha256_hex(data, len);
+    l.rs->digest = g_steal_pointer(&l.rf.digest);
     l.rs->rules = g_ptr_array_new_with_free_func(rule_free);
     when_init(&l.rs->when);
-    load_top(&l, doc->root);
-    if (!ydiag_finish(&l.diag, error)) {
-        ydiag_release(&l.diag);
+    load_top(&l, root);
+    if (!rulefile_finish(&l.rf, error)) {
+        rulefile_release(&l.rf);
         guest_rule_set_free(l.rs);
         return NULL;
     }
-    ydiag_release(&l.diag);
+    rulefile_release(&l.rf);
     return l.rs;
 }
 
 struct guest_rule_set *
 guest_rule_set_load_file(const char *path, GError **error)
 {
-    g_autofree char *data = NULL;
     g_autofree char *dir = g_path_get_dirname(path);
-    gsize len = 0;
-    g_autoptr(GError) err = NULL;
+    size_t len = 0;
+    g_autofree char *data = rulefile_read(RULEFILE_KIND_GUEST, path, &len, error);
 
-    if (!g_file_get_contents(path, &data, &len, &err)) {
-        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID, "%s: error: cannot read: %s",
-                    path, err->message);
+    if (data == NULL)
         return NULL;
-    }
     return guest_rule_set_load_data(path, dir, data, len, error);
 }
 
 struct guest_rule_set *
 guest_rule_set_load_named(const char *name, const char *const *dirs, GError **error)
 {
-    g_autofree char *base = g_strdup_printf("%s.yaml", name);
+    g_autofree char *path = rulefile_find(name, dirs);
+    struct guest_rule_set *rs;
 
-    for (size_t i = 0; dirs[i] != NULL; i++) {
-        g_autofree char *path = g_build_filename(dirs[i], base, NULL);
-        struct guest_rule_set *rs;
-
-        if (!g_file_test(path, G_FILE_TEST_IS_REGULAR))
-            continue;
-        rs = guest_rule_set_load_file(path, error);
-        if (rs != NULL && g_strcmp0(rs->name, name) != 0) {
-            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
-                        "%s:1:1: error: the file is called %s but says 'name: %s'", path, base,
-                        rs->name);
-            guest_rule_set_free(rs);
-            return NULL;
-        }
-        return rs;
+    if (path == NULL) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
+                    "guest rule set '%s' not found (looked for %s.yaml in %s%s)", name, name,
+                    dirs[0] != NULL ? dirs[0] : "nowhere", dirs[0] != NULL && dirs[1] != NULL ? " and the other rules directories" : "");
+        return NULL;
     }
-    g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
-                "guest rule set '%s' not found (looked for %s in %s%s)", name, base,
-                dirs[0] != NULL ? dirs[0] : "nowhere", dirs[0] != NULL && dirs[1] != NULL ? " and the other rules directories" : "");
-    return NULL;
+    rs = guest_rule_set_load_file(path, error);
+    if (rs != NULL && g_strcmp0(rs->name, name) != 0) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
+                    "%s:1:1: error: the file is called %s.yaml but says 'name: %s'", path, name,
+                    rs->name);
+        guest_rule_set_free(rs);
+        return NULL;
+    }
+    return rs;
 }
 
 static int

@@ -6,20 +6,6 @@
 
 #include "manifest/manifest-priv.h"
 
-/* The same names as disk_format_name()/disk_allocation_name(), kept here
- * so that the manifest library does not link the disk writer. */
-static const char *
-format_name(enum disk_format f)
-{
-    return f == DISK_FORMAT_RAW ? "raw" : "qcow2";
-}
-
-static const char *
-allocation_name(enum disk_allocation a)
-{
-    return a == DISK_ALLOCATION_PREALLOCATED ? "preallocated" : "sparse";
-}
-
 static void
 line(GPtrArray *lines, const char *prefix, const char *key, const char *value)
 {
@@ -137,8 +123,8 @@ manifest_vm_canonical(const struct manifest *m, const struct manifest_vm *vm)
     const struct manifest_target *t = vm->target != NULL ? manifest_find_target(m, vm->target) : NULL;
     if (t != NULL)
         target_lines(lines, "target.", t);
-    line(lines, "", "disk_format", format_name(vm->disk_format));
-    line(lines, "", "allocation", allocation_name(vm->allocation));
+    line(lines, "", "disk_format", disk_format_name(vm->disk_format));
+    line(lines, "", "allocation", disk_allocation_name(vm->allocation));
     line(lines, "", "source_power", manifest_source_power_name(vm->source_power));
     line(lines, "", "start", vm->start ? "true" : "false");
     g_autofree char *rules = join_list(vm->rules);

@@ -7,8 +7,6 @@
 
 #include "manifest/manifest-priv.h"
 
-static const char *const format_names[] = {"raw", "qcow2", NULL};
-static const char *const allocation_names[] = {"sparse", "preallocated", NULL};
 static const char *const power_names[] = {"leave", "shutdown", NULL};
 static const char *const guest_boot_names[] = {"auto", "bootloader", "direct", "keep", NULL};
 static const char *const guest_tcg_names[] = {"auto", "true", "false", NULL};
@@ -213,11 +211,11 @@ msettings_apply(struct mload *l, const struct ynode *map, const char *ctx,
         }
     }
     n = ynode_get(map, "disk_format");
-    if (n != NULL && mget_enum(l, n, "disk_format", format_names, &e))
-        s->disk_format = e == 0 ? DISK_FORMAT_RAW : DISK_FORMAT_QCOW2;
+    if (n != NULL && mget_enum(l, n, "disk_format", disk_format_names, &e))
+        s->disk_format = (enum disk_format)e;
     n = ynode_get(map, "allocation");
-    if (n != NULL && mget_enum(l, n, "allocation", allocation_names, &e))
-        s->allocation = e == 0 ? DISK_ALLOCATION_SPARSE : DISK_ALLOCATION_PREALLOCATED;
+    if (n != NULL && mget_enum(l, n, "allocation", disk_allocation_names, &e))
+        s->allocation = (enum disk_allocation)e;
     n = ynode_get(map, "source_power");
     if (n != NULL && mget_enum(l, n, "source_power", power_names, &e))
         s->source_power = e == 0 ? MANIFEST_SOURCE_POWER_LEAVE : MANIFEST_SOURCE_POWER_SHUTDOWN;

@@ -11,22 +11,14 @@
 #include "plan/plan.h"
 #include "plan/plan-priv.h"
 #include "util/error.h"
+#include "util/rulefile.h"
 
 /* The directories searched for rule set NAME.yaml of one kind
  * ("domain" or "guest"), most specific first.  New NULL-terminated. */
 char **
 plan_rules_dirs(const struct manifest *m, const char *kind)
 {
-    GPtrArray *dirs = g_ptr_array_new();
-    const char *env = g_getenv("CONVOY_RULESDIR");
-
-    g_ptr_array_add(dirs, g_build_filename(m->base_dir, "rules", kind, NULL));
-    if (env != NULL && *env != '\0')
-        g_ptr_array_add(dirs, g_build_filename(env, kind, NULL));
-    g_ptr_array_add(dirs, g_build_filename(CONVOY_RULESDIR, kind, NULL));
-    g_ptr_array_add(dirs, g_build_filename(CONVOY_SRC_RULESDIR, kind, NULL));
-    g_ptr_array_add(dirs, NULL);
-    return (char **)g_ptr_array_free(dirs, FALSE);
+    return rulefile_search_path(m->base_dir, kind);
 }
 
 static bool

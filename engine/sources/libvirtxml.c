@@ -230,8 +230,8 @@ source_vm_from_domain_xml(const char *data, size_t len, const char *file,
             d->xen_dev = g_strdup(dev);
             d->xml_source = g_strdup(volume);
             d->pool = g_steal_pointer(&pool);
-            d->format = g_strcmp0(fmt, "qcow2") == 0 ? DISK_FORMAT_QCOW2
-                                                     : DISK_FORMAT_RAW;
+            if (!disk_format_parse(fmt, &d->format))
+                d->format = DISK_FORMAT_RAW;
             g_ptr_array_add(v->disks, d);
             continue;
         }
@@ -247,8 +247,8 @@ source_vm_from_domain_xml(const char *data, size_t len, const char *file,
             d->xen_dev = g_strdup(dev);
             d->xml_source = g_strdup(path);
             d->storage = g_strdup(path);
-            d->format = g_strcmp0(fmt, "qcow2") == 0 ? DISK_FORMAT_QCOW2
-                                                     : DISK_FORMAT_RAW;
+            if (!disk_format_parse(fmt, &d->format))
+                d->format = DISK_FORMAT_RAW;
             g_ptr_array_add(v->disks, d);
             continue;
         }
