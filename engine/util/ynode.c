@@ -596,7 +596,11 @@ ydoc_load_data(const char *name, const char *data, size_t len,
         ydiag_release(&l.diag);
         return NULL;
     }
-    yaml_parser_set_input_string(&l.parser, (const unsigned char *)data, len);
+    /* libyaml asserts on a NULL input, which an empty file (an empty
+     * GByteArray) gives: an empty document is an empty string. */
+    yaml_parser_set_input_string(&l.parser,
+                                 (const unsigned char *)(data != NULL ? data : ""),
+                                 len);
 
     load_stream(&l);
 

@@ -61,7 +61,8 @@ struct ydoc {
  * (libyaml's problem text for syntax errors), CONVOY_ERROR_IO if the file
  * cannot be read.  Returns a new document, caller frees. */
 struct ydoc *ydoc_load_file(const char *path, GError **error);
-/* The same from memory; name is used as FILE in messages. */
+/* The same from memory; name is used as FILE in messages.  An empty
+ * document (len 0, data may be NULL) has a NULL root. */
 struct ydoc *ydoc_load_data(const char *name, const char *data, size_t len,
                             GError **error);
 void ydoc_free(struct ydoc *doc);
