@@ -309,6 +309,35 @@ convert_xml_format(xmlDoc *doc)
     return g_string_free(out, FALSE);
 }
 
+bool
+convert_xml_check_domain(const char *xml, const char *name, GError **error)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(xmlDoc) doc = convert_xml_parse(xml, strlen(xml), "domain.xml", &err);
+    const xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+    const xmlNode *n = root != NULL ? convert_first_child(root, "name") : NULL;
+    g_autofree xmlChar *got = n != NULL ? xmlNodeGetContent(n) : NULL;
+
+    if (doc == NULL) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONVERT,
+                    "domain '%s': the converted domain XML does not parse: %s",
+                    name, err->message);
+        return false;
+    }
+    if (root == NULL || !convert_is_el(root, "domain")) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONVERT,
+                    "domain '%s': the converted XML has no <domain> root element", name);
+        return false;
+    }
+    if (got == NULL || strcmp((const char *)got, name) != 0) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONVERT,
+                    "domain '%s': the converted domain XML names it '%s'; the name did not survive the conversion",
+                    name, got != NULL ? (const char *)got : "");
+        return false;
+    }
+    return true;
+}
+
 /* ------------------------------------------------------------------ */
 /* XPath error capture */
 
