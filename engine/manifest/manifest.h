@@ -20,6 +20,8 @@
 
 #define MANIFEST_MAX_VMS 100000
 #define MANIFEST_MAX_ERRORS 50
+/* The least memory a VM may be given (memory:); less does not boot. */
+#define MANIFEST_MEMORY_MIN (64ull << 20)
 
 /* Where a model object was written; file borrowed from struct manifest. */
 struct manifest_loc {

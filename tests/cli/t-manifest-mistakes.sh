@@ -19,4 +19,17 @@ cp manifest.yaml m.d/a.yaml
 : > m.d/b.yaml
 expect_exit 3 "$CONVOY" validate m.d 2> e.txt
 expect_grep "^m.d/b.yaml:1:1: error: empty manifest" e.txt
+
+# A size needs a unit: 'memory: 512' (512 bytes) is refused with the
+# unit to write; less than 64 MiB is refused.
+sed 's/rename: web1-kvm}/rename: web1-kvm, memory: 512}/' manifest.yaml > mem.yaml
+expect_exit 3 "$CONVOY" validate mem.yaml 2> e.txt
+expect_grep "^mem.yaml:16:65: error: 'memory': a size needs a unit, got the bare number 512; write 512MiB, 512GiB or 512B for bytes$" e.txt
+sed 's/rename: web1-kvm}/rename: web1-kvm, memory: 32MiB}/' manifest.yaml > mem.yaml
+expect_exit 3 "$CONVOY" validate mem.yaml 2> e.txt
+expect_grep "^mem.yaml:16:65: error: 'memory': expected at least 64MiB, got 32MiB$" e.txt
+sed 's/rename: web1-kvm}/rename: web1-kvm, memory: 512MiB}/' manifest.yaml > mem.yaml
+expect_exit 0 "$CONVOY" apply --yes mem.yaml > a.out 2>&1
+expect_grep "<memory unit='KiB'>524288</memory>" out/web1-kvm.xml
+rm -rf out .convoy
 exit 0
