@@ -58,7 +58,9 @@ struct ydoc {
 
 /* Parse a YAML file (first document only; a second document is an error).
  * Errors: CONVOY_ERROR_INVALID with "FILE:LINE:COL: error: message"
- * (libyaml's problem text for syntax errors), CONVOY_ERROR_IO if the file
+ * (syntax errors said in the operator's words: "tab character in
+ * indentation; YAML indents with spaces", "unclosed '{'" with a note
+ * where it opens), CONVOY_ERROR_IO if the file
  * cannot be read.  Returns a new document, caller frees. */
 struct ydoc *ydoc_load_file(const char *path, GError **error);
 /* The same from memory; name is used as FILE in messages.  An empty

@@ -32,4 +32,13 @@ sed 's/rename: web1-kvm}/rename: web1-kvm, memory: 512MiB}/' manifest.yaml > mem
 expect_exit 0 "$CONVOY" apply --yes mem.yaml > a.out 2>&1
 expect_grep "<memory unit='KiB'>524288</memory>" out/web1-kvm.xml
 rm -rf out .convoy
+
+# YAML syntax errors are said in the operator's words.
+sed 's/^  exports: /\texports: /' manifest.yaml > tab.yaml
+expect_exit 3 "$CONVOY" validate tab.yaml 2> e.txt
+expect_grep "^tab.yaml:6:1: error: tab character in indentation; YAML indents with spaces$" e.txt
+sed 's/path: exports}/path: exports/' manifest.yaml > brace.yaml
+expect_exit 3 "$CONVOY" plan brace.yaml 2> e.txt
+expect_grep "^brace.yaml:7:8: error: unclosed '{': expected ',' or '}' before this$" e.txt
+expect_grep "^brace.yaml:6:12: note: the '{' opens here$" e.txt
 exit 0
