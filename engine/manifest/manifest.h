@@ -276,6 +276,7 @@ struct manifest {
     GPtrArray *waves;     /* of struct manifest_wave*, owned, in order */
     GPtrArray *vms;       /* of struct manifest_vm*, owned, wave order */
     GPtrArray *moves;     /* of struct manifest_move*, owned, wave order */
+    GPtrArray *warnings;  /* of char*, owned: "FILE:LINE:COL: warning: …" */
 };
 
 /* Load and validate.  paths are files or directories (their *.yaml and

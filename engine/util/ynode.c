@@ -150,6 +150,19 @@ ydiag_error(struct ydiag *d, const struct ynode *at, const char *fmt, ...)
 }
 
 void
+ydiag_warning(struct ydiag *d, const struct ynode *at, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (d->max != 0 && d->errors > d->max)
+        return;
+    diag_add(d, at != NULL ? &at->pos : NULL, "warning", msg);
+}
+
+void
 ydiag_note(struct ydiag *d, const struct ynode *at, const char *fmt, ...)
 {
     va_list ap;

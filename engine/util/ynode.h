@@ -98,6 +98,10 @@ void ydiag_error(struct ydiag *d, const struct ynode *at, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
 void ydiag_note(struct ydiag *d, const struct ynode *at, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
+/* A "FILE:LINE:COL: warning: …" line: it does not count as an error, and
+ * stays in d->lines when ydiag_finish() succeeds. */
+void ydiag_warning(struct ydiag *d, const struct ynode *at, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
 /* When d has errors: set *error (CONVOY_ERROR_INVALID) to all the lines
  * joined by newlines (plus "… and N more errors") and return false. */
 bool ydiag_finish(struct ydiag *d, GError **error);
