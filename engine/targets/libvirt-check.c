@@ -257,9 +257,12 @@ check_size(struct lv_target *lt, virConnectPtr conn,
 
             if (mult == 0 || text == NULL ||
                 !g_ascii_string_to_unsigned((const char *)text, 10, 0, G_MAXUINT64 / mult,
-                                            &v, NULL) ||
-                virNodeGetInfo(conn, &info) < 0 || info.memory == 0)
+                                            &v, NULL))
                 continue;
+            if (virNodeGetInfo(conn, &info) < 0 || info.memory == 0) {
+                virResetLastError();    /* the host does not tell: no check */
+                continue;
+            }
             if (v * mult > info.memory) {
                 g_autofree char *want = size_format(v * mult * 1024);
                 g_autofree char *have = size_format((uint64_t)info.memory * 1024);
@@ -276,6 +279,8 @@ check_size(struct lv_target *lt, virConnectPtr conn,
                 !g_ascii_string_to_unsigned((const char *)text, 10, 0, G_MAXINT, &v, NULL))
                 continue;
             max = virConnectGetMaxVcpus(conn, (const char *)type);
+            if (max < 0)
+                virResetLastError();    /* the host does not tell: no check */
             if (max > 0 && v > (guint64)max)
                 add(problems, g_strdup_printf("vcpus: the vm has %" G_GUINT64_FORMAT ", more than the %d that '%s' allows for a %s domain; lower 'vcpus'",
                                               v, max, lt->uri,
