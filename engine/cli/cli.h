@@ -40,7 +40,10 @@ int cli_usage(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
  * parse error returns false after printing (exit 64). */
 bool cli_parse(GOptionContext *ctx, int *argc, char ***argv, const char *cmd);
 
-/* Load the manifests named by argv[1..argc-1] (at least one). */
+/* Print the manifest's warnings to stderr, one per line. */
+void cli_manifest_warnings(const struct manifest *m);
+/* Load the manifests named by argv[1..argc-1] (at least one); prints
+ * their warnings. */
 struct manifest *cli_load_manifest(int argc, char **argv, const char *cmd,
                                    int *status);
 

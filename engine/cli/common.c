@@ -47,6 +47,13 @@ cli_parse(GOptionContext *ctx, int *argc, char ***argv, const char *cmd)
     return true;
 }
 
+void
+cli_manifest_warnings(const struct manifest *m)
+{
+    for (guint i = 0; m->warnings != NULL && i < m->warnings->len; i++)
+        fprintf(stderr, "%s\n", (const char *)m->warnings->pdata[i]);
+}
+
 struct manifest *
 cli_load_manifest(int argc, char **argv, const char *cmd, int *status)
 {
@@ -62,6 +69,7 @@ cli_load_manifest(int argc, char **argv, const char *cmd, int *status)
         *status = cli_report(err);
         return NULL;
     }
+    cli_manifest_warnings(m);
     *status = CONVOY_EXIT_OK;
     return m;
 }

@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "util/error.h"
+#include "util/ynode.h"
 
 const struct cli_command cli_commands[] = {
     {"validate", cmd_validate, "check manifests and rules; change nothing"},
@@ -64,6 +65,13 @@ main(int argc, char **argv)
         if (strcmp(argv[1], cli_commands[i].name) == 0)
             return cli_commands[i].fn(argc - 1, argv + 1);
     }
-    fprintf(stderr, "convoy: unknown command '%s'; see 'convoy --help'\n", argv[1]);
+    const char *names[G_N_ELEMENTS(cli_commands)];
+    for (size_t i = 0; i < G_N_ELEMENTS(cli_commands); i++)
+        names[i] = cli_commands[i].name;
+    const char *near = ydid_you_mean(argv[1], names);
+    if (near != NULL)
+        fprintf(stderr, "convoy: unknown command '%s'; did you mean '%s'? see 'convoy --help'\n", argv[1], near);
+    else
+        fprintf(stderr, "convoy: unknown command '%s'; see 'convoy --help'\n", argv[1]);
     return CONVOY_EXIT_USAGE;
 }

@@ -99,6 +99,7 @@ cmd_rollback(int argc, char **argv)
     m = manifest_load((const char *const *)argv + 1, 1, &err);
     if (m == NULL)
         return cli_report(err);
+    cli_manifest_warnings(m);
     for (int i = 2; i < argc; i++) {
         if (manifest_find_vm(m, argv[i]) == NULL) {
             g_set_error(&err, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,

@@ -37,6 +37,17 @@ xmlDoc *convert_xml_parse_input(const char *data, size_t len, const char *name,
 /* Canonical serialisation: no XML declaration, 2-space indentation,
  * attributes in document order, trailing newline.  Returns a new string. */
 char *convert_xml_format(xmlDoc *doc);
+/* Check a converted domain XML before it is recorded or defined: it
+ * parses back, its root is <domain> and its <name> text is exactly name
+ * (a name that was taken for markup, "a&b" written as an entity
+ * reference, fails here).  CONVOY_ERROR_CONVERT naming the domain. */
+bool convert_xml_check_domain(const char *xml, const char *name, GError **error);
+/* Validate a converted domain XML against libvirt's domain schema
+ * (/usr/share/libvirt/schemas/domain.rng, as virt-xml-validate does;
+ * CONVOY_LIBVIRT_SCHEMA names another file, "" turns the check off).
+ * Without the schema on this machine it checks nothing and returns true.
+ * CONVOY_ERROR_CONVERT with the schema's first complaint and its line. */
+bool convert_xml_check_schema(const char *xml, const char *name, GError **error);
 
 /* ------------------------------------------------------------------ */
 /* ova-domain.c */

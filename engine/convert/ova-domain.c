@@ -13,6 +13,7 @@
 
 #define XEN_HVMLOADER "/usr/lib/xen/boot/hvmloader"
 #define XEN_OVMF "/usr/lib/xen/boot/ovmf.bin"
+#define OVA_MEMORY_MAX (16ULL << 40)
 
 enum ova_kind {
     OVA_KIND_PV,
@@ -224,6 +225,15 @@ convert_domain_from_ova(const struct xva_meta *meta, GError **error)
             error, CONVOY_ERROR, CONVOY_ERROR_FORMAT,
             "VM '%s': 'memory_static_max': expected at least 1024 bytes, got %" G_GUINT64_FORMAT,
             vm->name_label, vm->memory_static_max);
+        return NULL;
+    }
+    /* 2^64-1 (an export's "unlimited") or any amount no host has is
+     * refused, not passed through; 16 TiB is KVM's bound on x86. */
+    if (vm->memory_static_max > OVA_MEMORY_MAX) {
+        g_set_error(
+            error, CONVOY_ERROR, CONVOY_ERROR_FORMAT,
+            "VM '%s': 'memory_static_max': expected at most 16 TiB (%" G_GUINT64_FORMAT " bytes), got %" G_GUINT64_FORMAT,
+            vm->name_label, (guint64)OVA_MEMORY_MAX, vm->memory_static_max);
         return NULL;
     }
     add_el(dom, "name", vm->name_label);

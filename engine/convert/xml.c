@@ -7,6 +7,7 @@
 #include <string.h>
 #include <glib.h>
 #include <libxml/parser.h>
+#include <libxml/relaxng.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xpath.h>
@@ -307,6 +308,105 @@ convert_xml_format(xmlDoc *doc)
         convert_xml_format_node(out, root, 0);
     g_string_append_c(out, '\n');
     return g_string_free(out, FALSE);
+}
+
+bool
+convert_xml_check_domain(const char *xml, const char *name, GError **error)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(xmlDoc) doc = convert_xml_parse(xml, strlen(xml), "domain.xml", &err);
+    const xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+    const xmlNode *n = root != NULL ? convert_first_child(root, "name") : NULL;
+    g_autofree xmlChar *got = n != NULL ? xmlNodeGetContent(n) : NULL;
+
+    if (doc == NULL) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONVERT,
+                    "domain '%s': the converted domain XML does not parse: %s",
+                    name, err->message);
+        return false;
+    }
+    if (root == NULL || !convert_is_el(root, "domain")) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONVERT,
+                    "domain '%s': the converted XML has no <domain> root element", name);
+        return false;
+    }
+    if (got == NULL || strcmp((const char *)got, name) != 0) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONVERT,
+                    "domain '%s': the converted domain XML names it '%s'; the name did not survive the conversion",
+                    name, got != NULL ? (const char *)got : "");
+        return false;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* libvirt's domain schema */
+
+/* Where libvirt installs its RelaxNG schemas (virt-xml-validate reads
+ * them there); CONVOY_LIBVIRT_SCHEMA overrides it for tests. */
+#define LIBVIRT_DOMAIN_RNG "/usr/share/libvirt/schemas/domain.rng"
+
+static void
+schema_quiet(void *opaque, xmlError *e)
+{
+}
+
+static xmlRelaxNG *domain_schema;   /* NULL: no schema here */
+static GMutex domain_schema_lock;   /* one validation at a time */
+
+static gpointer
+load_domain_schema(gpointer unused)
+{
+    const char *path = g_getenv("CONVOY_LIBVIRT_SCHEMA");
+    xmlRelaxNGParserCtxt *pc;
+
+    if (path == NULL)
+        path = LIBVIRT_DOMAIN_RNG;
+    if (path[0] == '\0' || !g_file_test(path, G_FILE_TEST_IS_REGULAR))
+        return NULL;
+    pc = xmlRelaxNGNewParserCtxt(path);
+    if (pc == NULL)
+        return NULL;
+    xmlRelaxNGSetParserStructuredErrors(pc, schema_quiet, NULL);
+    domain_schema = xmlRelaxNGParse(pc);
+    xmlRelaxNGFreeParserCtxt(pc);
+    return NULL;
+}
+
+bool
+convert_xml_check_schema(const char *xml, const char *name, GError **error)
+{
+    static GOnce once = G_ONCE_INIT;
+    g_autoptr(xmlDoc) doc = NULL;
+    struct convert_xml_error err = {0};
+    xmlRelaxNGValidCtxt *vc;
+    int rc;
+
+    g_once(&once, load_domain_schema, NULL);
+    if (domain_schema == NULL)
+        return true;
+    doc = convert_xml_parse(xml, strlen(xml), "domain.xml", error);
+    if (doc == NULL)
+        return false;
+    g_mutex_lock(&domain_schema_lock);
+    vc = xmlRelaxNGNewValidCtxt(domain_schema);
+    if (vc == NULL) {
+        g_mutex_unlock(&domain_schema_lock);
+        return true;
+    }
+    xmlRelaxNGSetValidStructuredErrors(vc, capture_error, &err);
+    rc = xmlRelaxNGValidateDoc(vc, doc);
+    xmlRelaxNGFreeValidCtxt(vc);
+    g_mutex_unlock(&domain_schema_lock);
+    if (rc != 0) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONVERT,
+                    "domain '%s': libvirt's domain schema rejects the converted XML: line %d: %s",
+                    name, err.line, err.message != NULL ? err.message : "invalid");
+        convert_xml_error_release(&err);
+        return false;
+    }
+    convert_xml_error_release(&err);
+    return true;
 }
 
 /* ------------------------------------------------------------------ */

@@ -255,14 +255,18 @@ mget_size(struct mload *l, const struct ynode *n, const char *key,
         return false;
     guint64 v = 0;
 
-    if (ynode_as_uint64(n, &v) ||
-        (n->kind == YNODE_SCALAR && size_parse(n->value, &v))) {
-        if (v > 0) {
-            *out = v;
-            return true;
-        }
+    /* A bare number has no unit: 'memory: 512' meant 512 bytes, which
+     * nobody means; the unit is said, bytes too (512B). */
+    if (n->kind == YNODE_SCALAR && n->value[0] != '\0' &&
+        strspn(n->value, "0123456789") == strlen(n->value)) {
+        ydiag_error(&l->diag, n, "'%s': a size needs a unit, got the bare number %s; write %sMiB, %sGiB or %sB for bytes", key, n->value, n->value, n->value, n->value);
+        return false;
+    }
+    if (n->kind == YNODE_SCALAR && size_parse(n->value, &v) && v > 0) {
+        *out = v;
+        return true;
     }
     g_autofree char *got = got_text(n, true);
-    ydiag_error(&l->diag, n, "'%s': expected a size such as 8GiB or 512MiB, or a number of bytes > 0, got %s", key, got);
+    ydiag_error(&l->diag, n, "'%s': expected a size with a unit such as 8GiB or 512MiB, got %s", key, got);
     return false;
 }

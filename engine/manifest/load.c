@@ -31,6 +31,7 @@ mload_init(struct mload *l)
     l->m = g_new0(struct manifest, 1);
     l->m->version = 1;
     l->m->files = g_ptr_array_new_with_free_func(g_free);
+    l->m->warnings = g_ptr_array_new_with_free_func(g_free);
     l->m->sources = g_ptr_array_new_with_free_func(msource_free);
     l->m->targets = g_ptr_array_new_with_free_func(mtarget_free);
     l->m->waves = g_ptr_array_new_with_free_func(mwave_free);
@@ -373,6 +374,9 @@ validate(struct mload *l, GError **error)
     sort_diag(l);
     if (!ydiag_finish(&l->diag, error))
         return NULL;
+    /* No errors: what is left are warnings. */
+    for (guint i = 0; i < l->diag.lines->len; i++)
+        g_ptr_array_add(l->m->warnings, g_strdup(g_ptr_array_index(l->diag.lines, i)));
     return g_steal_pointer(&l->m);
 }
 

@@ -20,6 +20,8 @@
 
 #define MANIFEST_MAX_VMS 100000
 #define MANIFEST_MAX_ERRORS 50
+/* The least memory a VM may be given (memory:); less does not boot. */
+#define MANIFEST_MEMORY_MIN (64ull << 20)
 
 /* Where a model object was written; file borrowed from struct manifest. */
 struct manifest_loc {
@@ -274,6 +276,7 @@ struct manifest {
     GPtrArray *waves;     /* of struct manifest_wave*, owned, in order */
     GPtrArray *vms;       /* of struct manifest_vm*, owned, wave order */
     GPtrArray *moves;     /* of struct manifest_move*, owned, wave order */
+    GPtrArray *warnings;  /* of char*, owned: "FILE:LINE:COL: warning: …" */
 };
 
 /* Load and validate.  paths are files or directories (their *.yaml and

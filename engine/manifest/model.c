@@ -234,6 +234,8 @@ manifest_free(struct manifest *m)
     g_ptr_array_unref(m->targets);
     g_ptr_array_unref(m->sources);
     g_ptr_array_unref(m->files);
+    if (m->warnings != NULL)
+        g_ptr_array_unref(m->warnings);
     g_free(m);
 }
 

@@ -229,8 +229,11 @@ msettings_apply(struct mload *l, const struct ynode *map, const char *ctx,
     if (n != NULL)
         apply_rules(l, n, s);
     n = ynode_get(map, "memory");
-    if (n != NULL)
-        mget_size(l, n, "memory", &s->memory);
+    if (n != NULL && mget_size(l, n, "memory", &s->memory) &&
+        s->memory < MANIFEST_MEMORY_MIN) {
+        ydiag_error(&l->diag, n, "'memory': expected at least 64MiB, got %s", n->value);
+        s->memory = 0;
+    }
     n = ynode_get(map, "vcpus");
     if (n != NULL && mget_uint(l, n, "vcpus", 1, 4096, &v))
         s->vcpus = (unsigned)v;

@@ -30,6 +30,13 @@ static const char *const libvirt_keys[] = {
 };
 static const char *const disk_access_names[] = {"auto", "path", "stream", NULL};
 static const char *const path_keys[] = {"type", "path", NULL};
+/* Every key of a source mapping, for a misindented key read as a
+ * source's name. */
+static const char *const known_keys[] = {
+    "type", "path", "url", "uri", "username", "password", "password_file",
+    "password_env", "token_file", "ca_file", "insecure", "use_compression",
+    "shutdown_timeout", "hard_shutdown_after", "export", "disk_access", NULL,
+};
 
 static bool
 env_var_name_valid(const char *s)
@@ -205,6 +212,8 @@ msource_parse(struct mload *l, const struct ynode *key,
         ydiag_error(&l->diag, key, "source name '%s': expected letters, digits, '.', '_' and '-' starting with a letter or digit", name);
         return;
     }
+    if (g_strv_contains(known_keys, name))
+        ydiag_warning(&l->diag, key, "source '%s' is named like a key of a source; if it belongs to the source above, indent it under that source", name);
     const struct ynode *first = g_hash_table_lookup(l->source_keys, name);
     if (first != NULL) {
         ydiag_error(&l->diag, key, "duplicate source '%s'", name);

@@ -13,6 +13,11 @@ static const char *const directory_keys[] = {
 static const char *const libvirt_keys[] = {
     "type", "uri", "domain_type", "pools", "networks", "upload", NULL,
 };
+/* Every key of a target mapping, for a misindented key read as a
+ * target's name. */
+static const char *const known_keys[] = {
+    "type", "path", "uri", "domain_type", "pools", "networks", "upload", NULL,
+};
 static const char *const upload_modes[] = {"auto", "stream", NULL};
 static const char *const domain_types[] = {"kvm", "qemu", NULL};
 static const char *const pools_keys[] = {"default", "map", NULL};
@@ -166,6 +171,8 @@ mtarget_parse(struct mload *l, const struct ynode *key,
         ydiag_error(&l->diag, key, "target name '%s': expected letters, digits, '.', '_' and '-' starting with a letter or digit", name);
         return;
     }
+    if (g_strv_contains(known_keys, name))
+        ydiag_warning(&l->diag, key, "target '%s' is named like a key of a target; if it belongs to the target above, indent it under that target", name);
     const struct ynode *first = g_hash_table_lookup(l->target_keys, name);
     if (first != NULL) {
         ydiag_error(&l->diag, key, "duplicate target '%s'", name);

@@ -16,7 +16,10 @@
 #include "util/error.h"
 #include "util/hash.h"
 
-/* Set the text of the first node matching xpath (if any). */
+/* Set the text of every node matching xpath (if any).  The text is text,
+ * never markup: xmlNodeSetContent() on an element parses entity
+ * references ("a&b" became an empty <name/>, "x&amp;y" became "x&y"),
+ * so the children are dropped and the text added, which escapes it. */
 static void
 set_text(xmlDoc *doc, const char *xpath, const char *text)
 {
@@ -30,7 +33,12 @@ set_text(xmlDoc *doc, const char *xpath, const char *text)
         return;
     for (int i = 0; i < obj->nodesetval->nodeNr; i++) {
         xmlNode *n = obj->nodesetval->nodeTab[i];
-        xmlNodeSetContent(n, (const xmlChar *)text);
+        if (n->type == XML_ELEMENT_NODE) {
+            xmlNodeSetContent(n, NULL);
+            xmlNodeAddContent(n, (const xmlChar *)text);
+        } else {
+            xmlNodeSetContent(n, (const xmlChar *)text);
+        }
         if (n->type == XML_ELEMENT_NODE && xmlHasProp(n, (const xmlChar *)"unit"))
             xmlSetProp(n, (const xmlChar *)"unit", (const xmlChar *)"KiB");
     }
@@ -255,6 +263,8 @@ plan_eval_domain(struct plan_vm *v, GPtrArray *sets, GPtrArray *warnings, GError
         return false;
     apply_overrides(doc, v->mvm, v->mtgt);
     v->kvm_xml = convert_xml_format(doc);
+    if (!convert_xml_check_domain(v->kvm_xml, manifest_vm_target_name(v->mvm), error))
+        return false;
     /* The steps' inputs name these digests; computed here, on the
      * evaluation's threads. */
     v->kvm_xml_sha256 = hash_sha256_hex(v->kvm_xml, strlen(v->kvm_xml));

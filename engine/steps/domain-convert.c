@@ -7,6 +7,7 @@
 #include <string.h>
 #include <glib.h>
 
+#include "convert/convert.h"
 #include "steps/steps.h"
 #include "util/json.h"
 #include "util/jsonread.h"
@@ -69,6 +70,11 @@ convert_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
     struct json j;
 
     if (xml == NULL)
+        return false;
+    /* What is recorded here is what domain-define defines: refuse XML
+     * that does not parse back to this VM's name. */
+    if (!convert_xml_check_domain(xml, manifest_vm_target_name(ps->vm->mvm), error) ||
+        !convert_xml_check_schema(xml, manifest_vm_target_name(ps->vm->mvm), error))
         return false;
     json_init(&j, false);
     json_begin_object(&j);

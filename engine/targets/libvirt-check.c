@@ -207,6 +207,88 @@ check_uuid(struct lv_target *lt, virConnectPtr conn,
                                       virDomainGetName(other), lt->uri, uuid));
 }
 
+/* KiB in a libvirt memory element's unit (libvirt's scaled integers);
+ * 0 for a unit it does not know. */
+static uint64_t
+unit_kib(const char *unit)
+{
+    static const struct {
+        const char *name;
+        uint64_t kib;
+    } units[] = {
+        {"KiB", 1}, {"k", 1}, {"K", 1}, {"M", 1024}, {"MiB", 1024},
+        {"G", 1024 * 1024}, {"GiB", 1024 * 1024},
+        {"T", 1024ULL * 1024 * 1024}, {"TiB", 1024ULL * 1024 * 1024},
+    };
+
+    if (unit == NULL || unit[0] == '\0')
+        return 1;
+    for (size_t i = 0; i < G_N_ELEMENTS(units); i++) {
+        if (strcmp(unit, units[i].name) == 0)
+            return units[i].kib;
+    }
+    return 0;
+}
+
+/* The VM's memory and vcpus against what the host can give: its memory
+ * (virNodeGetInfo) and the most vcpus of a domain of this type
+ * (virConnectGetMaxVcpus).  A value the host does not tell is not
+ * checked. */
+static void
+check_size(struct lv_target *lt, virConnectPtr conn,
+           const struct target_vm_req *req, GPtrArray *problems)
+{
+    g_autoptr(xmlDoc) doc = xmlReadMemory(req->xml, (int)strlen(req->xml), "domain.xml",
+                                          NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                          XML_PARSE_NOWARNING);
+    xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+    virNodeInfo info;
+
+    if (root == NULL)
+        return;
+    for (xmlNode *n = root->children; n != NULL; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (xmlStrcmp(n->name, BAD_CAST "memory") == 0) {
+            g_autofree xmlChar *unit = xmlGetProp(n, BAD_CAST "unit");
+            g_autofree xmlChar *text = xmlNodeGetContent(n);
+            uint64_t mult = unit_kib((const char *)unit);
+            guint64 v = 0;
+
+            if (mult == 0 || text == NULL ||
+                !g_ascii_string_to_unsigned((const char *)text, 10, 0, G_MAXUINT64 / mult,
+                                            &v, NULL))
+                continue;
+            if (virNodeGetInfo(conn, &info) < 0 || info.memory == 0) {
+                virResetLastError();    /* the host does not tell: no check */
+                continue;
+            }
+            if (v * mult > info.memory) {
+                g_autofree char *want = size_format(v * mult * 1024);
+                g_autofree char *have = size_format((uint64_t)info.memory * 1024);
+                add(problems, g_strdup_printf("memory: the vm needs %s, more than the %s that the host of '%s' has; lower 'memory'",
+                                              want, have, lt->uri));
+            }
+        } else if (xmlStrcmp(n->name, BAD_CAST "vcpu") == 0) {
+            g_autofree xmlChar *type = xmlGetProp(root, BAD_CAST "type");
+            g_autofree xmlChar *text = xmlNodeGetContent(n);
+            guint64 v = 0;
+            int max;
+
+            if (text == NULL ||
+                !g_ascii_string_to_unsigned((const char *)text, 10, 0, G_MAXINT, &v, NULL))
+                continue;
+            max = virConnectGetMaxVcpus(conn, (const char *)type);
+            if (max < 0)
+                virResetLastError();    /* the host does not tell: no check */
+            if (max > 0 && v > (guint64)max)
+                add(problems, g_strdup_printf("vcpus: the vm has %" G_GUINT64_FORMAT ", more than the %d that '%s' allows for a %s domain; lower 'vcpus'",
+                                              v, max, lt->uri,
+                                              type != NULL ? (const char *)type : "kvm"));
+        }
+    }
+}
+
 void
 lv_check(struct target *t, const struct target_vm_req *req,
          GPtrArray *problems, GPtrArray *notes)
@@ -238,4 +320,5 @@ lv_check(struct target *t, const struct target_vm_req *req,
                                           req->vm, lt->uri, uuid, req->domain_uuid));
     }
     check_uuid(lt, conn, req, problems);
+    check_size(lt, conn, req, problems);
 }

@@ -356,7 +356,8 @@ with_uuid(const char *xml, const char *uuid)
     }
     if (u == NULL)
         u = xmlNewChild(root, NULL, (const xmlChar *)"uuid", NULL);
-    xmlNodeSetContent(u, (const xmlChar *)uuid);
+    xmlNodeSetContent(u, NULL);
+    xmlNodeAddContent(u, (const xmlChar *)uuid);
     xmlDocDumpMemory(doc, &out, &len);
     res = g_strndup((const char *)out, (gsize)len);
     xmlFree(out);

@@ -45,9 +45,14 @@ file_write_atomic(const char *path, const void *data, size_t len, int mode,
     int e;
 
     if (fd < 0) {
+        /* Name the file asked for, not the temporary beside it. */
         e = errno;
-        g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(e),
-                    "cannot create '%s': %s", tmp, g_strerror(e));
+        if (e == ENOENT || e == ENOTDIR)
+            g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(e),
+                        "cannot write '%s': folder '%s' does not exist", path, dir);
+        else
+            g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(e),
+                        "cannot write '%s': %s", path, g_strerror(e));
         return false;
     }
     while (left > 0) {

@@ -150,6 +150,19 @@ ydiag_error(struct ydiag *d, const struct ynode *at, const char *fmt, ...)
 }
 
 void
+ydiag_warning(struct ydiag *d, const struct ynode *at, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (d->max != 0 && d->errors > d->max)
+        return;
+    diag_add(d, at != NULL ? &at->pos : NULL, "warning", msg);
+}
+
+void
 ydiag_note(struct ydiag *d, const struct ynode *at, const char *fmt, ...)
 {
     va_list ap;
@@ -223,21 +236,119 @@ mark_at_offset(const struct loader *l, size_t offset)
     return m;
 }
 
+static void
+load_note(struct loader *l, const yaml_mark_t *mark, const char *msg)
+{
+    struct ynode_pos pos = {
+        .file = l->doc->pub.file,
+        .line = (unsigned)mark->line + 1,
+        .col = (unsigned)mark->column + 1,
+    };
+
+    diag_note_pos(&l->diag, &pos, msg);
+}
+
+/* The byte at a mark, or 0 past the end. */
+static char
+byte_at(const struct loader *l, const yaml_mark_t *mark)
+{
+    return mark->index < l->len ? l->data[mark->index] : '\0';
+}
+
+/* libyaml's problem texts, said in the operator's words.  A problem not
+ * in this list keeps libyaml's text after "YAML syntax error:". */
+static void
+syntax_error(struct loader *l)
+{
+    const yaml_parser_t *p = &l->parser;
+    yaml_mark_t mark = p->problem_mark;
+    const yaml_mark_t *ctx = &p->context_mark;
+    const char *problem = p->problem != NULL ? p->problem : "invalid YAML";
+    const char *context = p->context != NULL ? p->context : "";
+
+    if (p->error == YAML_READER_ERROR) {
+        mark = mark_at_offset(l, p->problem_offset);
+        if (strcmp(problem, "control characters are not allowed") == 0)
+            load_error(l, &mark, "control character (byte 0x%02x) in the file; only printable text, tabs and line breaks are allowed", (unsigned)p->problem_value & 0xff);
+        else
+            load_error(l, &mark, "the file is not valid UTF-8 text (%s); save it as UTF-8", problem);
+        return;
+    }
+    if (strstr(problem, "tab character") != NULL ||
+        (strcmp(problem, "found character that cannot start any token") == 0 &&
+         byte_at(l, &mark) == '\t')) {
+        bool indent = true;
+        for (size_t i = mark.index; i > 0 && i <= l->len && l->data[i - 1] != '\n'; i--) {
+            if (l->data[i - 1] != ' ' && l->data[i - 1] != '\t')
+                indent = false;
+        }
+        if (indent)
+            load_error(l, &mark, "tab character in indentation; YAML indents with spaces");
+        else
+            load_error(l, &mark, "tab character here; YAML separates with spaces, not tabs");
+        return;
+    }
+    if (strcmp(problem, "found character that cannot start any token") == 0) {
+        char c = byte_at(l, &mark);
+        if (g_ascii_isprint(c))
+            load_error(l, &mark, "a value cannot start with '%c'; put the value in quotes", c);
+        else
+            load_error(l, &mark, "unexpected character; put the value in quotes");
+        return;
+    }
+    if (strcmp(problem, "did not find expected ',' or '}'") == 0) {
+        load_error(l, &mark, "unclosed '{': expected ',' or '}' before this");
+        load_note(l, ctx, "the '{' opens here");
+        return;
+    }
+    if (strcmp(problem, "did not find expected ',' or ']'") == 0) {
+        load_error(l, &mark, "unclosed '[': expected ',' or ']' before this");
+        load_note(l, ctx, "the '[' opens here");
+        return;
+    }
+    if (strcmp(problem, "found unexpected end of stream") == 0 &&
+        strcmp(context, "while scanning a quoted scalar") == 0) {
+        load_error(l, ctx, "unclosed quote: the file ends inside this quoted string");
+        return;
+    }
+    if (strcmp(problem, "found unknown escape character") == 0) {
+        load_error(l, &mark, "unknown escape sequence in a double-quoted string; write \\\\ for a backslash, or use single quotes");
+        return;
+    }
+    if (strcmp(problem, "mapping values are not allowed in this context") == 0) {
+        load_error(l, &mark, "unexpected ':'; quote a value that contains ': ', or check the indentation of this line");
+        return;
+    }
+    if (strcmp(problem, "did not find expected key") == 0) {
+        load_error(l, &mark, "expected a key here; the indentation does not match the mapping, or a bracket is unbalanced");
+        load_note(l, ctx, "the mapping starts here");
+        return;
+    }
+    if (strcmp(problem, "did not find expected '-' indicator") == 0) {
+        load_error(l, &mark, "expected a '- ' list item here; the indentation does not match the list");
+        load_note(l, ctx, "the list starts here");
+        return;
+    }
+    if (strcmp(problem, "could not find expected ':'") == 0) {
+        load_error(l, ctx, "expected ':' after this key; write 'key: value'");
+        return;
+    }
+    if (strcmp(problem, "block sequence entries are not allowed in this context") == 0) {
+        load_error(l, &mark, "a '- ' list item cannot follow a value on the same line; start the list on the next line, indented under its key");
+        return;
+    }
+    if (context[0] != '\0')
+        load_error(l, &mark, "YAML syntax error: %s %s", problem, context);
+    else
+        load_error(l, &mark, "YAML syntax error: %s", problem);
+}
+
 static bool
 next_event(struct loader *l, yaml_event_t *ev)
 {
     if (yaml_parser_parse(&l->parser, ev))
         return true;
-
-    const yaml_parser_t *p = &l->parser;
-    yaml_mark_t mark = p->problem_mark;
-    if (p->error == YAML_READER_ERROR)
-        mark = mark_at_offset(l, p->problem_offset);
-    const char *problem = p->problem != NULL ? p->problem : "invalid YAML";
-    if (p->context != NULL)
-        load_error(l, &mark, "%s %s", problem, p->context);
-    else
-        load_error(l, &mark, "%s", problem);
+    syntax_error(l);
     l->fatal = true;
     return false;
 }
@@ -596,7 +707,11 @@ ydoc_load_data(const char *name, const char *data, size_t len,
         ydiag_release(&l.diag);
         return NULL;
     }
-    yaml_parser_set_input_string(&l.parser, (const unsigned char *)data, len);
+    /* libyaml asserts on a NULL input, which an empty file (an empty
+     * GByteArray) gives: an empty document is an empty string. */
+    yaml_parser_set_input_string(&l.parser,
+                                 (const unsigned char *)(data != NULL ? data : ""),
+                                 len);
 
     load_stream(&l);
 

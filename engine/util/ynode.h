@@ -58,10 +58,13 @@ struct ydoc {
 
 /* Parse a YAML file (first document only; a second document is an error).
  * Errors: CONVOY_ERROR_INVALID with "FILE:LINE:COL: error: message"
- * (libyaml's problem text for syntax errors), CONVOY_ERROR_IO if the file
+ * (syntax errors said in the operator's words: "tab character in
+ * indentation; YAML indents with spaces", "unclosed '{'" with a note
+ * where it opens), CONVOY_ERROR_IO if the file
  * cannot be read.  Returns a new document, caller frees. */
 struct ydoc *ydoc_load_file(const char *path, GError **error);
-/* The same from memory; name is used as FILE in messages. */
+/* The same from memory; name is used as FILE in messages.  An empty
+ * document (len 0, data may be NULL) has a NULL root. */
 struct ydoc *ydoc_load_data(const char *name, const char *data, size_t len,
                             GError **error);
 void ydoc_free(struct ydoc *doc);
@@ -94,6 +97,10 @@ void ydiag_release(struct ydiag *d);
 void ydiag_error(struct ydiag *d, const struct ynode *at, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
 void ydiag_note(struct ydiag *d, const struct ynode *at, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+/* A "FILE:LINE:COL: warning: …" line: it does not count as an error, and
+ * stays in d->lines when ydiag_finish() succeeds. */
+void ydiag_warning(struct ydiag *d, const struct ynode *at, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
 /* When d has errors: set *error (CONVOY_ERROR_INVALID) to all the lines
  * joined by newlines (plus "… and N more errors") and return false. */

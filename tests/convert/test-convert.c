@@ -392,6 +392,15 @@ test_ova(void)
     assert(doc == NULL);
     expect_str("ova bad userdevice", err->message,
                "VM 'g<1>': VBD '?': 'userdevice': expected a number from 0 to 701, got 'x1'");
+
+    /* 2^64-1 bytes of memory is refused, not passed through (issue #20) */
+    disk.userdevice = (char *)"27";
+    meta.vm.memory_static_max = G_MAXUINT64;
+    g_clear_error(&err);
+    doc = convert_domain_from_ova(&meta, &err);
+    assert(doc == NULL);
+    expect_str("ova memory too large", err->message,
+               "VM 'g<1>': 'memory_static_max': expected at most 16 TiB (17592186044416 bytes), got 18446744073709551615");
     g_ptr_array_unref(meta.vm.vbds);
     g_ptr_array_unref(meta.vm.vifs);
 }

@@ -16,7 +16,7 @@ passed=0
 $MKFAMILY noos "$d/noos.img" || fail "mkfamily noos"
 printf 'name: bad\nversion: 1\nrules:\n  - id: a\n    replace: {file: /etc/fstab, regex: "x\n' > "$d/syntax.yaml"
 expect_exit 3 "$CONVOY" guest fixup -q --rules "$d/syntax.yaml" "$d/noos.img" 2> "$d/syntax.err"
-expect_grep "^$d/syntax.yaml:6:1: error: found unexpected end of stream while scanning a quoted scalar" "$d/syntax.err"
+expect_grep "^$d/syntax.yaml:5:40: error: unclosed quote: the file ends inside this quoted string" "$d/syntax.err"
 passed=$((passed + 1))
 cat > "$d/semantic.yaml" <<'EOT'
 name: bad-semantics

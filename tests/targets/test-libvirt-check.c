@@ -48,6 +48,7 @@ struct check_case {
     bool adopt;
     const char *problem;      /* expected substring of the problems, or NULL */
     const char *note;         /* expected substring of the notes, or NULL */
+    const char *size_xml;     /* <memory>/<vcpu> elements, or NULL */
 };
 
 /* test:///default has pool default-pool (active), network default
@@ -81,6 +82,18 @@ static const struct check_case cases[] = {
     {"no room sparse is a note", "default-pool", "newvm", "8f2f4b3e-1111-4a4a-9b9b-000000000001",
      "default", NULL, 1ULL << 50, DISK_ALLOCATION_SPARSE, false, false, NULL,
      "up to 1.0 PiB sparse"},
+    {"memory within the host's", "default-pool", "newvm", "8f2f4b3e-1111-4a4a-9b9b-000000000001",
+     "default", NULL, 1 << 20, DISK_ALLOCATION_SPARSE, false, false, NULL, NULL,
+     "<memory unit='KiB'>1048576</memory><vcpu>2</vcpu>"},
+    /* test:///default has 3 GiB and 32 vcpus */
+    {"memory above the host's", "default-pool", "newvm", "8f2f4b3e-1111-4a4a-9b9b-000000000001",
+     "default", NULL, 1 << 20, DISK_ALLOCATION_SPARSE, false, false,
+     "memory: the vm needs 4.0 GiB, more than the 3.0 GiB that the host of 'test:///default' has; lower 'memory'",
+     NULL, "<memory unit='GiB'>4</memory>"},
+    {"vcpus above the host's", "default-pool", "newvm", "8f2f4b3e-1111-4a4a-9b9b-000000000001",
+     "default", NULL, 1 << 20, DISK_ALLOCATION_SPARSE, false, false,
+     "vcpus: the vm has 64, more than the 32 that 'test:///default' allows for a kvm domain; lower 'vcpus'",
+     NULL, "<vcpu>64</vcpu>"},
     {NULL},
 };
 
@@ -128,6 +141,15 @@ run_case(const struct check_case *c)
         char *b = strstr(xml, "<interface type='bridge'>");
         char *e = strstr(xml, "</devices>");
         memmove(b, e, strlen(e) + 1);
+    }
+    if (c->size_xml != NULL) {
+        g_autofree char *with = NULL;
+        char *dev = strstr(xml, "<devices>");
+
+        *dev = '\0';
+        with = g_strdup_printf("%s%s<devices>%s", xml, c->size_xml, dev + strlen("<devices>"));
+        g_free(xml);
+        xml = g_steal_pointer(&with);
     }
     loc = t->ops->disk_location(t, c->vm, "vda", DISK_FORMAT_RAW, NULL, NULL);
     disk = (struct target_disk_req){
