@@ -191,9 +191,15 @@ run_tool(struct disk_writer *w, const char *const *argv, GError **error)
         if (err_text == NULL)
             err_text = g_strdup("");
         g_strstrip(err_text);
-        enum convoy_error_code code =
-            strstr(err_text, "No space left on device") != NULL
-                ? CONVOY_ERROR_NOSPACE : CONVOY_ERROR_NBD;
+        enum convoy_error_code code = CONVOY_ERROR_NBD;
+        if (strstr(err_text, "No space left on device") != NULL)
+            code = CONVOY_ERROR_NOSPACE;
+        else if (strstr(err_text, "Permission denied") != NULL ||
+                 strstr(err_text, "Read-only file system") != NULL ||
+                 strstr(err_text, "File name too long") != NULL ||
+                 strstr(err_text, "Not a directory") != NULL ||
+                 strstr(err_text, "Is a directory") != NULL)
+            code = CONVOY_ERROR_REFUSED;
         g_set_error(error, CONVOY_ERROR, code, "%s: cannot create '%s': %s",
                     argv[0], w->path,
                     err_text[0] != '\0' ? err_text : "failed");
@@ -305,8 +311,9 @@ check_existing(struct disk_writer *w, GError **error)
         return false;
     }
     uint64_t vsize = be64(hdr + 24);
-    if (vsize != w->size) {
-        disk_set_drift_size(error, w->path, vsize, w->size);
+    uint64_t want = disk_image_size(DISK_FORMAT_QCOW2, w->size);
+    if (vsize != want) {
+        disk_set_drift_size(error, w->path, vsize, want);
         return false;
     }
     return true;
@@ -357,10 +364,14 @@ nbd_open(struct disk_writer *w, uint64_t resume_from, GError **error)
         set_nbd_error(w, "cannot get the size", 0, error);
         return false;
     }
-    if ((uint64_t)size != w->size) {
-        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NBD,
-                    "nbd: '%s': export has size %" PRId64 ", expected %" PRIu64,
-                    w->path, size, w->size);
+    /* qemu-img rounds the size up to whole sectors: the tail past the
+     * disk's end stays zero.  Anything else is not going to change on a
+     * second attempt. */
+    uint64_t want = disk_image_size(DISK_FORMAT_QCOW2, w->size);
+    if ((uint64_t)size != want) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
+                    "internal error: nbd: '%s': export has size %" PRId64 ", expected %" PRIu64,
+                    w->path, size, want);
         return false;
     }
     if (nbd_is_read_only(w->nbd) != 0 || nbd_can_flush(w->nbd) != 1 ||

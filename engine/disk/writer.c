@@ -26,6 +26,14 @@ disk_format_name(enum disk_format f)
     return format_names[f];
 }
 
+uint64_t
+disk_image_size(enum disk_format f, uint64_t size)
+{
+    if (f == DISK_FORMAT_QCOW2 && size % 512 != 0 && size <= UINT64_MAX - 511)
+        return (size + 511) / 512 * 512;
+    return size;
+}
+
 bool
 disk_format_parse(const char *s, enum disk_format *out)
 {
