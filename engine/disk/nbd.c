@@ -165,14 +165,24 @@ issue_zero(struct disk_writer *w, uint64_t offset, uint64_t len,
     return check_aio_error(w, error);
 }
 
+/* In the child: its own process group, so that Ctrl-C in convoy's
+ * terminal (SIGINT to the foreground group) reaches convoy alone, which
+ * then stops at a consistent point. */
+static void
+own_process_group(gpointer data)
+{
+    setpgid(0, 0);
+}
+
 /* Run a program to completion; its stderr becomes the error message. */
 static bool
 run_tool(struct disk_writer *w, const char *const *argv, GError **error)
 {
     g_autoptr(GError) local = NULL;
-    g_autoptr(GSubprocess) p =
-        g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-                                    G_SUBPROCESS_FLAGS_STDERR_PIPE, &local);
+    g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(
+        G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    g_subprocess_launcher_set_child_setup(l, own_process_group, NULL, NULL);
+    g_autoptr(GSubprocess) p = g_subprocess_launcher_spawnv(l, argv, &local);
     if (p == NULL) {
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NBD,
                     "%s: cannot run for '%s': %s", argv[0], w->path,
@@ -229,6 +239,12 @@ disk_nbd_spawn(const char *abs_path, const char *const *opts,
         nbd_close(h);
         return NULL;
     }
+    /* setsid(1) puts qemu-nbd in a session (and process group) of its
+     * own, so Ctrl-C in convoy's terminal does not kill it under a copy
+     * that is about to write its last checkpoint: convoy stops it by
+     * disconnecting.  libnbd's child is never a group leader, so setsid
+     * does not fork and qemu-nbd keeps the pid LISTEN_PID names. */
+    g_ptr_array_add(argv, (char *)"setsid");
     g_ptr_array_add(argv, (char *)"qemu-nbd");
     for (size_t i = 0; opts[i] != NULL; i++)
         g_ptr_array_add(argv, (char *)opts[i]);

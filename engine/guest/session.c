@@ -443,6 +443,9 @@ guest_open(const struct guest_disk *disks, size_t n, const struct guest_opts *op
         return NULL;
     }
     guestfs_set_error_handler(gs->g, NULL, NULL);
+    /* The appliance (qemu) in its own process group: Ctrl-C stops convoy
+     * between operations, not the appliance under one. */
+    guestfs_set_pgroup(gs->g, 1);
     if (g_getenv("LIBGUESTFS_BACKEND") == NULL)
         guestfs_set_backend(gs->g, "direct");
     if (g_getenv("LIBGUESTFS_BACKEND_SETTINGS") == NULL && guest_tcg_effective(opts->tcg))
