@@ -65,6 +65,7 @@ attempt(struct plan_step *s, struct step_ctx *ctx, char **outputs_out,
         GError *stop = NULL;
         interrupt_check(&stop);
         g_prefix_error(&err, "%s; meanwhile: ", stop->message);
+        err->domain = CONVOY_ERROR;
         err->code = CONVOY_ERROR_INTERRUPTED;
         g_error_free(stop);
     }
