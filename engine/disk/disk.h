@@ -39,6 +39,12 @@ bool disk_format_parse(const char *s, enum disk_format *out);
 const char *disk_allocation_name(enum disk_allocation a);
 bool disk_allocation_parse(const char *s, enum disk_allocation *out);
 
+/* The virtual size of an image of format f that holds a disk of size
+ * bytes: raw is exact; qcow2 sizes are whole 512-byte sectors, so qemu-img
+ * rounds a disk that is not a multiple of 512 up and the tail reads as
+ * zeros (the guest sees a slightly bigger disk). */
+uint64_t disk_image_size(enum disk_format f, uint64_t size);
+
 /* True when len bytes at buf are all zero (fast). */
 bool disk_is_zero(const void *buf, size_t len);
 

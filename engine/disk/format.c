@@ -58,3 +58,11 @@ disk_allocation_parse(const char *s, enum disk_allocation *out)
     }
     return false;
 }
+
+uint64_t
+disk_image_size(enum disk_format f, uint64_t size)
+{
+    if (f == DISK_FORMAT_QCOW2 && size % 512 != 0 && size <= UINT64_MAX - 511)
+        return (size + 511) / 512 * 512;
+    return size;
+}

@@ -165,14 +165,24 @@ issue_zero(struct disk_writer *w, uint64_t offset, uint64_t len,
     return check_aio_error(w, error);
 }
 
+/* In the child: its own process group, so that Ctrl-C in convoy's
+ * terminal (SIGINT to the foreground group) reaches convoy alone, which
+ * then stops at a consistent point. */
+static void
+own_process_group(gpointer data)
+{
+    setpgid(0, 0);
+}
+
 /* Run a program to completion; its stderr becomes the error message. */
 static bool
 run_tool(struct disk_writer *w, const char *const *argv, GError **error)
 {
     g_autoptr(GError) local = NULL;
-    g_autoptr(GSubprocess) p =
-        g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-                                    G_SUBPROCESS_FLAGS_STDERR_PIPE, &local);
+    g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(
+        G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    g_subprocess_launcher_set_child_setup(l, own_process_group, NULL, NULL);
+    g_autoptr(GSubprocess) p = g_subprocess_launcher_spawnv(l, argv, &local);
     if (p == NULL) {
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NBD,
                     "%s: cannot run for '%s': %s", argv[0], w->path,
@@ -191,9 +201,15 @@ run_tool(struct disk_writer *w, const char *const *argv, GError **error)
         if (err_text == NULL)
             err_text = g_strdup("");
         g_strstrip(err_text);
-        enum convoy_error_code code =
-            strstr(err_text, "No space left on device") != NULL
-                ? CONVOY_ERROR_NOSPACE : CONVOY_ERROR_NBD;
+        enum convoy_error_code code = CONVOY_ERROR_NBD;
+        if (strstr(err_text, "No space left on device") != NULL)
+            code = CONVOY_ERROR_NOSPACE;
+        else if (strstr(err_text, "Permission denied") != NULL ||
+                 strstr(err_text, "Read-only file system") != NULL ||
+                 strstr(err_text, "File name too long") != NULL ||
+                 strstr(err_text, "Not a directory") != NULL ||
+                 strstr(err_text, "Is a directory") != NULL)
+            code = CONVOY_ERROR_REFUSED;
         g_set_error(error, CONVOY_ERROR, code, "%s: cannot create '%s': %s",
                     argv[0], w->path,
                     err_text[0] != '\0' ? err_text : "failed");
@@ -223,6 +239,12 @@ disk_nbd_spawn(const char *abs_path, const char *const *opts,
         nbd_close(h);
         return NULL;
     }
+    /* setsid(1) puts qemu-nbd in a session (and process group) of its
+     * own, so Ctrl-C in convoy's terminal does not kill it under a copy
+     * that is about to write its last checkpoint: convoy stops it by
+     * disconnecting.  libnbd's child is never a group leader, so setsid
+     * does not fork and qemu-nbd keeps the pid LISTEN_PID names. */
+    g_ptr_array_add(argv, (char *)"setsid");
     g_ptr_array_add(argv, (char *)"qemu-nbd");
     for (size_t i = 0; opts[i] != NULL; i++)
         g_ptr_array_add(argv, (char *)opts[i]);
@@ -305,8 +327,9 @@ check_existing(struct disk_writer *w, GError **error)
         return false;
     }
     uint64_t vsize = be64(hdr + 24);
-    if (vsize != w->size) {
-        disk_set_drift_size(error, w->path, vsize, w->size);
+    uint64_t want = disk_image_size(DISK_FORMAT_QCOW2, w->size);
+    if (vsize != want) {
+        disk_set_drift_size(error, w->path, vsize, want);
         return false;
     }
     return true;
@@ -357,10 +380,14 @@ nbd_open(struct disk_writer *w, uint64_t resume_from, GError **error)
         set_nbd_error(w, "cannot get the size", 0, error);
         return false;
     }
-    if ((uint64_t)size != w->size) {
-        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NBD,
-                    "nbd: '%s': export has size %" PRId64 ", expected %" PRIu64,
-                    w->path, size, w->size);
+    /* qemu-img rounds the size up to whole sectors: the tail past the
+     * disk's end stays zero.  Anything else is not going to change on a
+     * second attempt. */
+    uint64_t want = disk_image_size(DISK_FORMAT_QCOW2, w->size);
+    if ((uint64_t)size != want) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
+                    "internal error: nbd: '%s': export has size %" PRId64 ", expected %" PRIu64,
+                    w->path, size, want);
         return false;
     }
     if (nbd_is_read_only(w->nbd) != 0 || nbd_can_flush(w->nbd) != 1 ||

@@ -56,6 +56,19 @@ attempt(struct plan_step *s, struct step_ctx *ctx, char **outputs_out,
         *outputs_out = g_steal_pointer(&outputs);
         return true;
     }
+    if (!g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_INTERRUPTED) &&
+        interrupt_requested()) {
+        /* A failure once a stop was asked for is the stop's doing (a
+         * helper convoy does not start itself, such as libvirt's ssh, got
+         * the terminal's SIGINT too): the step is stopped, not failed or
+         * retried, and keeps its checkpoint; the event says what broke. */
+        GError *stop = NULL;
+        interrupt_check(&stop);
+        g_prefix_error(&err, "%s; meanwhile: ", stop->message);
+        err->domain = CONVOY_ERROR;
+        err->code = CONVOY_ERROR_INTERRUPTED;
+        g_error_free(stop);
+    }
     if (g_error_matches(err, CONVOY_ERROR, CONVOY_ERROR_INTERRUPTED)) {
         state_event(ctx->st, ctx->run_id, s->key, "interrupted", err->message, NULL);
     } else {

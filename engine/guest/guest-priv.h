@@ -66,6 +66,27 @@ struct guest_rule_set {
     GPtrArray *rules;       /* of struct guest_rule* */
 };
 
+/* ops.c: how long one in-guest command may run.  Under TCG the appliance
+ * is emulated, several times slower than with KVM (an initrd rebuild on a
+ * loaded host took longer than the 600 s default), so the limit scales by
+ * GUEST_TCG_SLOWDOWN there. */
+#define GUEST_TCG_SLOWDOWN 4
+
+struct guest_timeout {
+    unsigned base;          /* the rule's timeout, else the session's */
+    unsigned seconds;       /* the limit applied: base, or base × 4 */
+    bool tcg;               /* scaled because the appliance runs under TCG */
+};
+
+/* The limit for a command whose rule says rule_timeout (0: none) in a
+ * session whose default is session_default; tcg: the appliance is
+ * emulated. */
+struct guest_timeout guest_command_timeout(unsigned rule_timeout,
+                                           unsigned session_default, bool tcg);
+/* What the limit was, for messages: "600 s" or "2400 s: 600 s ×4 under
+ * TCG".  Returns a new string, caller frees. */
+char *guest_timeout_describe(const struct guest_timeout *t);
+
 /* facts.c: does when hold for facts?  Path conditions are checked by
  * exists(path, opaque) (NULL: no path conditions allowed). */
 bool guest_when_holds(const struct guest_when *w, GHashTable *facts,

@@ -17,6 +17,7 @@ struct guest_session {
     char **paths;           /* host paths of the disks, in order, owned */
     char **formats;         /* their formats, owned */
     int boot_index;         /* the disk holding boot_disk, or -1 */
+    bool tcg;               /* the appliance is emulated (TCG), not KVM */
 };
 
 /* Set *error (CONVOY_ERROR_GUEST) to "guestfs: WHAT: libguestfs's last

@@ -353,14 +353,45 @@ op_symlink(struct op_run *o, GError **error)
     return true;
 }
 
+struct guest_timeout
+guest_command_timeout(unsigned rule_timeout, unsigned session_default, bool tcg)
+{
+    struct guest_timeout t = {
+        .base = rule_timeout != 0 ? rule_timeout : session_default,
+        .tcg = tcg,
+    };
+
+    if (t.base == 0)
+        t.base = 600;
+    t.seconds = t.base;
+    if (tcg)
+        t.seconds = t.base > G_MAXUINT / GUEST_TCG_SLOWDOWN
+                        ? G_MAXUINT : t.base * GUEST_TCG_SLOWDOWN;
+    return t;
+}
+
+char *
+guest_timeout_describe(const struct guest_timeout *t)
+{
+    if (t->tcg)
+        return g_strdup_printf("%u s: %u s ×%d under TCG", t->seconds, t->base,
+                               GUEST_TCG_SLOWDOWN);
+    return g_strdup_printf("%u s", t->seconds);
+}
+
 /* Run shell text in the guest (/bin/sh -c), bounded by timeout(1) when the
- * guest has it.  *output (may be NULL) receives what it printed. */
+ * guest has it; rule_timeout 0 is the session's default, scaled under
+ * TCG.  *output (may be NULL) receives what it printed. */
 static bool
-run_sh(struct guest_session *gs, const char *text, unsigned timeout, char **output,
+run_sh(struct guest_session *gs, const char *text, unsigned rule_timeout, char **output,
        GError **error)
 {
     g_autofree char *quoted = g_shell_quote(text);
     g_autofree char *cmd = NULL;
+    struct guest_timeout t = guest_command_timeout(rule_timeout, gs->opts.timeout, gs->tcg);
+    g_autofree char *limit = guest_timeout_describe(&t);
+    bool bounded = false;
+    gint64 start;
     char *out;
 
     if (guestfs_is_file(gs->g, "/bin/sh") <= 0 && guestfs_is_symlink(gs->g, "/bin/sh") <= 0) {
@@ -368,17 +399,30 @@ run_sh(struct guest_session *gs, const char *text, unsigned timeout, char **outp
                     "the guest has no /bin/sh to run commands with");
         return false;
     }
-    if (guestfs_exists(gs->g, "/usr/bin/timeout") > 0 || guestfs_exists(gs->g, "/bin/timeout") > 0)
-        cmd = g_strdup_printf("timeout -s KILL %u /bin/sh -c %s", timeout, quoted);
-    else
+    if (guestfs_exists(gs->g, "/usr/bin/timeout") > 0 ||
+        guestfs_exists(gs->g, "/bin/timeout") > 0) {
+        cmd = g_strdup_printf("timeout -s KILL %u /bin/sh -c %s", t.seconds, quoted);
+        bounded = true;
+    } else {
         cmd = g_strdup_printf("/bin/sh -c %s", quoted);
+    }
+    start = g_get_monotonic_time();
     out = guestfs_sh(gs->g, cmd);
     if (out == NULL) {
         const char *e = guestfs_last_error(gs->g);
         size_t el = e != NULL ? strlen(e) : 0;
-        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST,
-                    "command failed in the guest (timeout %u s): %s: %s", timeout, text,
-                    e == NULL ? "unknown error" : el > OUTPUT_TAIL ? e + el - OUTPUT_TAIL : e);
+        const char *tail = e == NULL ? "unknown error"
+                           : el > OUTPUT_TAIL ? e + el - OUTPUT_TAIL : e;
+        gint64 elapsed = (g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+
+        if (bounded && elapsed >= (gint64)t.seconds) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST,
+                        "command killed in the guest after %" G_GINT64_FORMAT " s, at its time limit (%s): %s: %s",
+                        elapsed, limit, text, tail);
+        } else {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST,
+                        "command failed in the guest (time limit %s): %s: %s", limit, text, tail);
+        }
         return false;
     }
     if (output != NULL)
@@ -397,7 +441,7 @@ op_command(struct op_run *o, GError **error)
                                         : g_strdup(text);
 
     guest_note(gs, "%s: running %s", o->r->id, first);
-    if (!run_sh(gs, text, o->r->timeout ? o->r->timeout : gs->opts.timeout, NULL, error))
+    if (!run_sh(gs, text, o->r->timeout, NULL, error))
         return false;
     changed(o, "ran %s", first);
     return true;
@@ -424,14 +468,14 @@ op_remove_packages(struct op_run *o, GError **error)
 
         probe = deb ? g_strdup_printf("if dpkg-query -W -f='${Status}' %s 2>/dev/null | grep -q 'install ok installed'; then echo installed; fi", p)
                     : g_strdup_printf("if rpm -q %s >/dev/null 2>&1; then echo installed; fi", p);
-        if (!run_sh(gs, probe, gs->opts.timeout, &out, error))
+        if (!run_sh(gs, probe, 0, &out, error))
             return false;
         if (strstr(out, "installed") == NULL)
             continue;
         rm = deb ? g_strdup_printf("if command -v apt-get >/dev/null 2>&1; then DEBIAN_FRONTEND=noninteractive apt-get -y -q remove %s; else dpkg -r %s; fi", p, p)
                  : g_strdup_printf("rpm -e %s", p);
         guest_note(gs, "%s: removing %s", o->r->id, p);
-        if (!run_sh(gs, rm, gs->opts.timeout, NULL, error))
+        if (!run_sh(gs, rm, 0, NULL, error))
             return false;
         changed(o, "removed package %s", p);
     }

@@ -78,6 +78,18 @@ guest_tcg_effective(enum guest_tcg t)
     return strstr(cpuinfo, " hypervisor") != NULL;
 }
 
+/* Will the appliance be emulated?  force_tcg (ours or the environment's),
+ * or no usable /dev/kvm, where libguestfs falls back to TCG. */
+static bool
+session_uses_tcg(enum guest_tcg t)
+{
+    const char *settings = g_getenv("LIBGUESTFS_BACKEND_SETTINGS");
+
+    if (settings != NULL ? strstr(settings, "force_tcg") != NULL : guest_tcg_effective(t))
+        return true;
+    return access("/dev/kvm", R_OK | W_OK) != 0;
+}
+
 bool
 guest_fail(struct guest_session *gs, GError **error, const char *fmt, ...)
 {
@@ -443,10 +455,14 @@ guest_open(const struct guest_disk *disks, size_t n, const struct guest_opts *op
         return NULL;
     }
     guestfs_set_error_handler(gs->g, NULL, NULL);
+    /* The appliance (qemu) in its own process group: Ctrl-C stops convoy
+     * between operations, not the appliance under one. */
+    guestfs_set_pgroup(gs->g, 1);
     if (g_getenv("LIBGUESTFS_BACKEND") == NULL)
         guestfs_set_backend(gs->g, "direct");
     if (g_getenv("LIBGUESTFS_BACKEND_SETTINGS") == NULL && guest_tcg_effective(opts->tcg))
         guestfs_set_backend_setting(gs->g, "force_tcg", "1");
+    gs->tcg = session_uses_tcg(opts->tcg);
     gs->boot_index = -1;
     gs->paths = g_new0(char *, n + 1);
     gs->formats = g_new0(char *, n + 1);

@@ -33,9 +33,16 @@ static char *
 copy_describe(const struct plan_step *ps)
 {
     g_autofree char *sz = size_format(ps->disk->sdisk->size);
+    enum disk_format f = ps->vm->mvm->disk_format;
+    uint64_t image = disk_image_size(f, ps->disk->sdisk->size);
 
+    if (image != ps->disk->sdisk->size)
+        return g_strdup_printf("%s %s (%s, %s) → %s (note: %" G_GUINT64_FORMAT " bytes is not a whole number of 512-byte sectors; the qcow2 image is %" G_GUINT64_FORMAT " bytes, the tail reads as zeros)",
+                               ps->disk->sdisk->id, sz, disk_format_name(f),
+                               disk_allocation_name(ps->vm->mvm->allocation),
+                               ps->disk->location, ps->disk->sdisk->size, image);
     return g_strdup_printf("%s %s (%s, %s) → %s", ps->disk->sdisk->id, sz,
-                           disk_format_name(ps->vm->mvm->disk_format),
+                           disk_format_name(f),
                            disk_allocation_name(ps->vm->mvm->allocation),
                            ps->disk->location);
 }

@@ -95,7 +95,7 @@ dir_disk_present(struct target *t, const char *location,
     if (stat(location, &sb) < 0 || !S_ISREG(sb.st_mode))
         return false;
     if (format == DISK_FORMAT_QCOW2)
-        return qcow2_virtual_size(location) == size;
+        return qcow2_virtual_size(location) == disk_image_size(format, size);
     return (uint64_t)sb.st_size == size;
 }
 

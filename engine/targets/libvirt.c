@@ -141,7 +141,8 @@ lvt_disk_present(struct target *t, const char *location,
 
     if (!lookup(t, location, &pool, &vol, NULL) || vol == NULL)
         return false;
-    if (virStorageVolGetInfo(vol, &info) < 0 || info.capacity != size)
+    if (virStorageVolGetInfo(vol, &info) < 0 ||
+        info.capacity != disk_image_size(format, size))
         return false;
     fmt = vol_format(vol);
     return g_strcmp0(fmt, disk_format_name(format)) == 0;

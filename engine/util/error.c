@@ -14,7 +14,21 @@ convoy_error_from_errno(int errsv)
 {
     if (errsv == ENOSPC || errsv == EDQUOT)
         return CONVOY_ERROR_NOSPACE;
-    return CONVOY_ERROR_IO;
+    switch (errsv) {
+    case EACCES:
+    case EPERM:
+    case EROFS:
+    case ENAMETOOLONG:
+    case EINVAL:
+    case ENOTDIR:
+    case EISDIR:
+    case ELOOP:
+    case EEXIST:
+    case EFBIG:
+        return CONVOY_ERROR_REFUSED;
+    default:
+        return CONVOY_ERROR_IO;
+    }
 }
 
 enum convoy_exit
@@ -46,6 +60,7 @@ convoy_exit_for_error(const GError *error)
     case CONVOY_ERROR_LIBVIRT:
     case CONVOY_ERROR_CONFLICT:
     case CONVOY_ERROR_GUEST:
+    case CONVOY_ERROR_REFUSED:
     case CONVOY_ERROR_LAST:
     default:
         return CONVOY_EXIT_FAILURE;
@@ -79,6 +94,7 @@ convoy_error_is_transient(const GError *error)
     case CONVOY_ERROR_INTERNAL:
     case CONVOY_ERROR_CONFLICT:
     case CONVOY_ERROR_GUEST:
+    case CONVOY_ERROR_REFUSED:
     case CONVOY_ERROR_LAST:
     default:
         return false;

@@ -30,10 +30,14 @@ enum convoy_error_code {
     CONVOY_ERROR_LIBVIRT = 18,      /* a libvirt call failed (connection, pool…) */
     CONVOY_ERROR_CONFLICT = 19,     /* target object exists and is not convoy's */
     CONVOY_ERROR_GUEST = 20,        /* in-guest repair failed or was refused */
+    CONVOY_ERROR_REFUSED = 21,      /* refused for good (EACCES, EROFS, a bad name) */
     CONVOY_ERROR_LAST,
 };
 
-/* Map an errno value from a failed I/O call to IO or NOSPACE. */
+/* Map an errno value from a failed I/O call to IO, NOSPACE, or REFUSED
+ * for what trying again cannot change (permission denied, a read-only
+ * file system, a name too long or invalid, a parent that is not a
+ * directory). */
 enum convoy_error_code convoy_error_from_errno(int errsv);
 
 /* Process exit statuses [decision, STYLE.md 3]. */

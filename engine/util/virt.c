@@ -43,12 +43,21 @@ virt_init(void)
 int
 virt_error_code(void)
 {
-    virErrorPtr e = virGetLastError();
+    return virt_error_code_of(virGetLastError());
+}
 
+int
+virt_error_code_of(const struct _virError *e)
+{
     if (e == NULL)
         return CONVOY_ERROR_LIBVIRT;
     switch (e->code) {
     case VIR_ERR_SYSTEM_ERROR:
+        /* int1 holds the errno: permission denied stays denied. */
+        if (e->int1 > 0 &&
+            convoy_error_from_errno(e->int1) == CONVOY_ERROR_REFUSED)
+            return CONVOY_ERROR_REFUSED;
+        return CONVOY_ERROR_LIBVIRT;
     case VIR_ERR_RPC:
     case VIR_ERR_NO_CONNECT:
     case VIR_ERR_INVALID_CONN:

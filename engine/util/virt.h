@@ -20,8 +20,13 @@ typedef struct _virConnect *virConnectPtr;
 /* The convoy error code for libvirt's last error: CONVOY_ERROR_LIBVIRT
  * (transient: a reconnect and a retry may help) when the connection or
  * its transport failed, CONVOY_ERROR_FAILED when the daemon refused (a
- * rejected XML, a missing object, a denied operation). */
+ * rejected XML, a missing object, a denied operation), and
+ * CONVOY_ERROR_REFUSED for a system error whose errno will not change on a
+ * retry (EACCES, EROFS, ENAMETOOLONG…). */
 int virt_error_code(void);
+/* The same for a given error (NULL: CONVOY_ERROR_LIBVIRT); borrows e. */
+struct _virError;
+int virt_error_code_of(const struct _virError *e);
 /* Keepalive on a remote connection (5 s interval, 6 missed answers): a
  * dead peer is noticed in about 30 s, not at the TCP timeout.  NULL when
  * it is on, else a new string saying why not (for a plan warning). */

@@ -2,8 +2,10 @@
 # Guests and rules convoy guest fixup must refuse, with their messages:
 # an invalid rules file (exit 3, FILE:LINE:COL, before any appliance), a
 # disk without an operating system, one whose root is on LUKS, and a
-# partitioned guest without boot code whose rules install no bootloader
-# (exit 1, one appliance each, run side by side).  The Xen-only-kernel guest is
+# partitioned guest without boot code whose rules install no bootloader,
+# and a rule command that fails, whose message gives its time limit (four
+# times the 600 s default under TCG) (exit 1, one appliance each, run
+# side by side).  The Xen-only-kernel guest is
 # the sles-11 case of t-guest-families.sh.
 . "$abs_top_srcdir/tests/functions.sh"
 . "$abs_top_srcdir/tests/guest/guest-lib.sh"
@@ -47,10 +49,20 @@ passed=$((passed + 1))
 # --- no OS, LUKS root: one appliance each, in parallel ------------------
 $MKFAMILY luks "$d/luks.img" || fail "mkfamily luks"
 $MKFAMILY debian-12 "$d/noboot.img" || fail "mkfamily debian-12"
+$MKFAMILY debian-12 "$d/cmd.img" || fail "mkfamily debian-12"
+cat > "$d/cmd.yaml" <<'EOT'
+name: failing-command
+version: 1
+rules:
+  - id: fails
+    command: {run: 'echo broken >&2; exit 3'}
+EOT
 ( set +e; "$CONVOY" guest fixup -q "$d/noos.img" > /dev/null 2> "$d/noos.err"; echo $? > "$d/noos.rc" ) &
 ( set +e; "$CONVOY" guest fixup -q "$d/luks.img" > /dev/null 2> "$d/luks.err"; echo $? > "$d/luks.rc" ) &
 ( set +e; "$CONVOY" guest fixup -q --rules linux-common "$d/noboot.img" > /dev/null 2> "$d/noboot.err"
   echo $? > "$d/noboot.rc" ) &
+( set +e; "$CONVOY" guest fixup -q --rules "$d/cmd.yaml" "$d/cmd.img" > /dev/null 2> "$d/cmd.err"
+  echo $? > "$d/cmd.rc" ) &
 wait
 [ "$(cat "$d/noos.rc")" = 1 ] || { cat "$d/noos.err" >&2; fail "noos: expected exit 1"; }
 expect_grep "no operating system found on $d/noos.img" "$d/noos.err"
@@ -60,5 +72,12 @@ expect_grep "is encrypted (LUKS) on $d/luks.img: convoy cannot inspect or repair
 passed=$((passed + 1))
 [ "$(cat "$d/noboot.rc")" = 1 ] || { cat "$d/noboot.err" >&2; fail "noboot: expected exit 1"; }
 expect_grep "the guest needed a bootloader on $d/noboot.img (bootloader 'grub2'), but after the fix-up its boot sector still holds no boot code, so it would not boot from its disk" "$d/noboot.err"
+passed=$((passed + 1))
+[ "$(cat "$d/cmd.rc")" = 1 ] || { cat "$d/cmd.err" >&2; fail "cmd: expected exit 1"; }
+case $LIBGUESTFS_BACKEND_SETTINGS in
+    *force_tcg*) limit="2400 s: 600 s ×4 under TCG" ;;
+    *) limit="600 s" ;;
+esac
+expect_grep "command failed in the guest (time limit $limit): echo broken >&2; exit 3: .*broken" "$d/cmd.err"
 passed=$((passed + 1))
 echo "$passed passed, 0 failed"

@@ -6,6 +6,7 @@
 
 #undef NDEBUG
 #include <assert.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <libvirt/libvirt.h>
@@ -38,6 +39,14 @@ main(void)
     c = virConnectOpen("qemu+unix:///system?socket=/nonexistent/convoy-test-sock");
     assert(c == NULL);
     assert(virt_error_code() == CONVOY_ERROR_LIBVIRT);
+
+    /* A system error carries its errno: EACCES is for good, EIO is not. */
+    virError se = {.code = VIR_ERR_SYSTEM_ERROR, .domain = VIR_FROM_STORAGE,
+                   .message = (char *)"cannot open volume", .level = VIR_ERR_ERROR,
+                   .int1 = EACCES};
+    assert(virt_error_code_of(&se) == CONVOY_ERROR_REFUSED);
+    se.int1 = EIO;
+    assert(virt_error_code_of(&se) == CONVOY_ERROR_LIBVIRT);
 
     assert(virt_uri_is_remote("qemu+ssh://kvm1/system"));
     assert(virt_uri_is_remote("qemu+unix:///system?socket=/x"));
