@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <archive.h>
 #include <archive_entry.h>
@@ -337,6 +338,7 @@ xva_reader_open_fd(int fd, const char *name, GError **error)
 struct xva_reader *
 xva_reader_open_flags(const char *path, unsigned flags, GError **error)
 {
+    struct stat sb;
     int fd;
 
     if (strcmp(path, "-") == 0) {
@@ -357,6 +359,14 @@ xva_reader_open_flags(const char *path, unsigned flags, GError **error)
         g_set_error(error, CONVOY_ERROR,
                     errsv == ENOENT ? CONVOY_ERROR_NOT_FOUND : CONVOY_ERROR_IO,
                     "cannot open '%s': %s", path, g_strerror(errsv));
+        return NULL;
+    }
+    /* A folder opens fine and fails at the first read with EISDIR: say
+     * what it is instead. */
+    if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        close(fd);
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO,
+                    "'%s' is a directory, not an XVA file", path);
         return NULL;
     }
     return xva_reader_open_fd_flags(fd, path, flags, error);

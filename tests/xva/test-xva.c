@@ -223,10 +223,10 @@ static const struct xva_case cases[] = {
 
     /* Bad streams. */
     {"corrupt-xxhash", D20 "--corrupt-chunk 1", .stream_code = CONVOY_ERROR_CHECKSUM,
-     .message = "disk 'Ref:20' chunk 00000001: xxhash mismatch (expected *"},
+     .message = "disk 'Ref:20' chunk 00000001: checksum mismatch (xxhash: expected *"},
     {"corrupt-sha1", TWO "--checksum sha1 --corrupt-chunk Ref:9/2",
      .stream_code = CONVOY_ERROR_CHECKSUM,
-     .message = "disk 'Ref:9' chunk 00000002: sha1 mismatch (expected *"},
+     .message = "disk 'Ref:9' chunk 00000002: checksum mismatch (sha1: expected *"},
     {"bad-entry", D20 "--bad-entry etc/passwd", .stream_code = CONVOY_ERROR_FORMAT,
      .message = "unexpected entry 'etc/passwd' (expected 'REF/NUMBER' chunks, each followed by 'REF/NUMBER.xxhash' or 'REF/NUMBER.checksum')"},
     {"bad-extension", D20 "--bad-entry Ref:20/00000001.md5", .stream_code = CONVOY_ERROR_FORMAT,
@@ -279,7 +279,7 @@ static const struct xva_case cases[] = {
      .flags = XVA_OPEN_LENIENT, .disks = "Ref:4=", .check_meta = meta_lenient_empty},
     {"corpus-smallko-lenient", NULL, .file = SHARED_CORPUS "/xva/smallko.xva",
      .flags = XVA_OPEN_LENIENT, .stream_code = CONVOY_ERROR_CHECKSUM,
-     .message = "disk 'Ref:4' chunk 00000000: sha1 mismatch (expected da39a3ee5e6b4b0d3255bfef95601890afd80709, got 12039d6dd9a7e27622301e935b6eefc78846802e)"},
+     .message = "disk 'Ref:4' chunk 00000000: checksum mismatch (sha1: expected da39a3ee5e6b4b0d3255bfef95601890afd80709, got 12039d6dd9a7e27622301e935b6eefc78846802e)"},
     {NULL, NULL},
 };
 
