@@ -136,7 +136,7 @@ say(struct progress *pr, const char *event, const char *key, const char *vm,
         return;
     }
     erase(pr);
-    printf("%s: %s\n", key != NULL ? key : vm, msg);
+    cli_printf(stdout, "%s: %s\n", key != NULL ? key : vm, msg);
     fflush(stdout);
     draw(pr, true);
 }
