@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PKGS="meson ninja-build pkg-config gcc clang libglib2.0-dev libyaml-dev
-      libxml2-dev libarchive-dev libsqlite3-dev libxxhash-dev libssl-dev
+      libxml2-dev libarchive-dev zlib1g-dev libzstd-dev libsqlite3-dev libxxhash-dev libssl-dev
       libnbd-dev libcurl4-openssl-dev libvirt-dev qemu-utils libvirt-clients
       chromium
       libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 dnsmasq-base

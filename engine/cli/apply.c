@@ -212,7 +212,7 @@ cmd_apply(int argc, char **argv)
         g_autoptr(GPtrArray) rerrs = g_ptr_array_new_with_free_func(g_free);
         if (!plan_check_rules(m, rerrs)) {
             for (guint i = 0; i < rerrs->len; i++)
-                fprintf(stderr, "%s\n", (const char *)rerrs->pdata[i]);
+                cli_printf(stderr, "%s\n", (const char *)rerrs->pdata[i]);
             return CONVOY_EXIT_INVALID;
         }
     }
@@ -246,10 +246,10 @@ cmd_apply(int argc, char **argv)
         cli_json_event("plan", plan_members, p);
     } else {
         text = plan_render_text(p);
-        fputs(text, stdout);
+        cli_print(stdout, text);
     }
     if (p->wave_blocked != NULL) {
-        fprintf(stderr, "convoy: error: %s\n", p->wave_blocked);
+        cli_printf(stderr, "convoy: error: %s\n", p->wave_blocked);
         return CONVOY_EXIT_FAILURE;
     }
     if (!plan_has_changes(p) && p->errors->len == 0) {

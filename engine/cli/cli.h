@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <glib.h>
 
 #include "exec/exec.h"
@@ -29,6 +30,14 @@ int cmd_xva(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);
 int cmd_guest(int argc, char **argv);
+
+/* Print text that holds outside text (names from sources, tar member
+ * names, error messages quoting them) to f, with the control and
+ * bidirectional characters a terminal would act on made visible
+ * (util/text.h); its lines and tabs are kept. */
+void cli_print(FILE *f, const char *text);
+/* The same with printf formatting. */
+void cli_printf(FILE *f, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* Print an error to stderr: manifest-style lines as they are, others as
  * "convoy: error: MESSAGE".  Returns the exit status for it. */

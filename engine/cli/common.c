@@ -8,15 +8,36 @@
 #include "cli/cli.h"
 #include "util/json.h"
 #include "util/error.h"
+#include "util/text.h"
+
+void
+cli_print(FILE *f, const char *text)
+{
+    g_autofree char *e = text_escape(text, TEXT_ESCAPE_KEEP_LINES);
+
+    fputs(e, f);
+}
+
+void
+cli_printf(FILE *f, const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *msg = NULL;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    cli_print(f, msg);
+}
 
 int
 cli_report(const GError *error)
 {
     if (error->domain == CONVOY_ERROR && error->code == CONVOY_ERROR_INVALID &&
         strstr(error->message, ": error: ") != NULL)
-        fprintf(stderr, "%s\n", error->message);
+        cli_printf(stderr, "%s\n", error->message);
     else
-        fprintf(stderr, "convoy: error: %s\n", error->message);
+        cli_printf(stderr, "convoy: error: %s\n", error->message);
     return convoy_exit_for_error(error);
 }
 

@@ -14,7 +14,7 @@
 static void
 inspect_progress(void *opaque, const char *vm, const char *what)
 {
-    fprintf(stderr, "%s: inspecting the source disks: %s\n", vm, what);
+    cli_printf(stderr, "%s: inspecting the source disks: %s\n", vm, what);
 }
 
 int
@@ -59,7 +59,10 @@ cmd_plan(int argc, char **argv)
     if (opt_inspect || opt_inspect_copy)
         plan_inspect_guests(p, opt_inspect_copy, inspect_progress, NULL);
     text = opt_json ? plan_render_json(p) : plan_render_text(p);
-    fputs(text, stdout);
+    if (opt_json)
+        fputs(text, stdout);
+    else
+        cli_print(stdout, text);
     fflush(stdout);
     if (opt_out != NULL) {
         g_autofree char *saved = plan_saved_render(p, st);

@@ -12,6 +12,7 @@
 #include "util/error.h"
 #include "util/json.h"
 #include "util/size.h"
+#include "util/text.h"
 
 struct running {
     const struct plan_step *ps;
@@ -74,15 +75,16 @@ draw(struct progress *pr, bool force)
     for (guint i = 0; i < pr->running->len; i++) {
         const struct running *r = pr->running->pdata[i];
         double secs = (double)(now - r->t0) / 1e6;
+        g_autofree char *key = text_escape(r->ps->key, 0);
 
         if (r->total == 0) {
-            fprintf(stderr, "  %-28s %s…\033[K\n", r->ps->key, r->ps->ops->name);
+            fprintf(stderr, "  %-28s %s…\033[K\n", key, r->ps->ops->name);
         } else {
             g_autofree char *d = size_format(r->done);
             g_autofree char *t = size_format(r->total);
             g_autofree char *rate = size_format(secs > 0 ? (uint64_t)((double)r->done / secs) : 0);
             g_autofree char *e = eta(r->done, r->total, secs);
-            fprintf(stderr, "  %-28s %3u%% %s / %s  %s/s%s\033[K\n", r->ps->key,
+            fprintf(stderr, "  %-28s %3u%% %s / %s  %s/s%s\033[K\n", key,
                     (unsigned)(r->done * 100 / r->total), d, t, rate, e);
             done_all += r->done;
         }
@@ -136,7 +138,7 @@ say(struct progress *pr, const char *event, const char *key, const char *vm,
         return;
     }
     erase(pr);
-    printf("%s: %s\n", key != NULL ? key : vm, msg);
+    cli_printf(stdout, "%s: %s\n", key != NULL ? key : vm, msg);
     fflush(stdout);
     draw(pr, true);
 }

@@ -54,6 +54,9 @@ cmd_report(int argc, char **argv)
             return cli_report(err);
         return CONVOY_EXIT_OK;
     }
-    fputs(text, stdout);
+    if (format == REPORT_FORMAT_TEXT || format == REPORT_FORMAT_MARKDOWN)
+        cli_print(stdout, text);
+    else
+        fputs(text, stdout);
     return CONVOY_EXIT_OK;
 }

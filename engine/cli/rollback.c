@@ -16,7 +16,7 @@
 static void
 say_line(void *opaque, const char *msg)
 {
-    printf("%s\n", msg);
+    cli_printf(stdout, "%s\n", msg);
 }
 
 /* Each step kind undoes what its records say convoy made (steps/: the

@@ -96,7 +96,7 @@ cmd_status(int argc, char **argv)
                 printf(", checkpoint at %s", pos);
             }
             if (r->error != NULL && r->status != STATE_STEP_DONE)
-                printf("\n    error: %s", r->error);
+                cli_printf(stdout, "\n    error: %s", r->error);
             printf("\n");
         }
         if (!any && !opt_json)

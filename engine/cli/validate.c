@@ -31,7 +31,7 @@ cmd_validate(int argc, char **argv)
         g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
         if (!plan_check_rules(m, errors)) {
             for (guint i = 0; i < errors->len; i++)
-                fprintf(stderr, "%s\n", (const char *)errors->pdata[i]);
+                cli_printf(stderr, "%s\n", (const char *)errors->pdata[i]);
             return CONVOY_EXIT_INVALID;
         }
     }

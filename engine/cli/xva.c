@@ -13,6 +13,7 @@
 #include "util/error.h"
 #include "util/json.h"
 #include "util/size.h"
+#include "util/text.h"
 #include "xva/xva.h"
 
 static const struct xva_vbd *
@@ -32,43 +33,55 @@ vbd_dev(const struct xva_vbd *b)
     return b->device != NULL && *b->device != '\0' ? b->device : b->userdevice;
 }
 
+/* Outside text, escaped for the terminal (util/text.h), on one line; the
+ * copy is kept in keep until it is freed. */
+static const char *
+esc(GPtrArray *keep, const char *s)
+{
+    char *e = text_escape(s, 0);
+
+    g_ptr_array_add(keep, e);
+    return e;
+}
+
 static void
 inspect_text(const struct xva_meta *meta)
 {
     const struct xva_vm *vm = &meta->vm;
     g_autofree char *mem = size_format(vm->memory_static_max);
+    g_autoptr(GPtrArray) k = g_ptr_array_new_with_free_func(g_free);
     bool pv = vm->hvm_boot_policy == NULL || *vm->hvm_boot_policy == '\0';
 
-    printf("vm %s\n  uuid %s\n  memory %s, %u vcpu%s\n", vm->name_label,
-           vm->uuid ? vm->uuid : "-", mem, vm->vcpus_max,
+    printf("vm %s\n  uuid %s\n  memory %s, %u vcpu%s\n", esc(k, vm->name_label),
+           vm->uuid ? esc(k, vm->uuid) : "-", mem, vm->vcpus_max,
            vm->vcpus_max == 1 ? "" : "s");
     if (pv)
         printf("  boot PV%s%s%s\n", vm->pv_bootloader && *vm->pv_bootloader ? ", bootloader " : "",
-               vm->pv_bootloader ? vm->pv_bootloader : "",
+               esc(k, vm->pv_bootloader),
                vm->pv_kernel && *vm->pv_kernel ? ", direct kernel" : "");
     else
         printf("  boot HVM%s, order %s\n", vm->firmware_uefi ? " (UEFI)" : "",
-               vm->hvm_boot_order && *vm->hvm_boot_order ? vm->hvm_boot_order : "-");
+               vm->hvm_boot_order && *vm->hvm_boot_order ? esc(k, vm->hvm_boot_order) : "-");
     if (vm->pv_args != NULL && *vm->pv_args != '\0')
-        printf("  kernel args %s\n", vm->pv_args);
+        printf("  kernel args %s\n", esc(k, vm->pv_args));
     printf("disks\n");
     for (guint i = 0; i < vm->vbds->len; i++) {
         const struct xva_vbd *b = vm->vbds->pdata[i];
         if (b->vdi == NULL) {
-            printf("  %-6s %s (empty)\n", vbd_dev(b), b->is_cd ? "cd" : "disk");
+            printf("  %-6s %s (empty)\n", esc(k, vbd_dev(b)), b->is_cd ? "cd" : "disk");
             continue;
         }
         g_autofree char *sz = size_format(b->vdi->virtual_size);
-        printf("  %-6s %-4s %-10s %10s%s%s\n", vbd_dev(b), b->is_cd ? "cd" : "disk",
-               b->vdi->ref, sz, b->vdi->has_data ? "" : "  (no data in export)",
+        printf("  %-6s %-4s %-10s %10s%s%s\n", esc(k, vbd_dev(b)), b->is_cd ? "cd" : "disk",
+               esc(k, b->vdi->ref), sz, b->vdi->has_data ? "" : "  (no data in export)",
                b->bootable ? "  bootable" : "");
     }
     printf("nics\n");
     for (guint i = 0; i < vm->vifs->len; i++) {
         const struct xva_vif *f = vm->vifs->pdata[i];
-        printf("  %-3s %s bridge %s network '%s'\n", f->device, f->mac,
-               f->bridge && *f->bridge ? f->bridge : "-",
-               f->network_name ? f->network_name : "");
+        printf("  %-3s %s bridge %s network '%s'\n", esc(k, f->device), esc(k, f->mac),
+               f->bridge && *f->bridge ? esc(k, f->bridge) : "-",
+               esc(k, f->network_name));
     }
 }
 
@@ -185,7 +198,7 @@ ex_end(void *opaque, const struct xva_vdi *vdi, GError **error)
         return true;
     if (!disk_writer_close(w, error))
         return false;
-    printf("%s\n", (const char *)x->written->pdata[x->written->len - 1]);
+    cli_printf(stdout, "%s\n", (const char *)x->written->pdata[x->written->len - 1]);
     return true;
 }
 

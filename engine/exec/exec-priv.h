@@ -35,6 +35,8 @@ struct job {
 
 /* The run, shared by the scheduler and its workers. */
 struct exec_run {
+    const struct manifest *m;     /* borrowed: for the hooks' scrubbed
+                                   * environment */
     struct state *st;
     int64_t run_id;
     const struct step_observer *user_obs;

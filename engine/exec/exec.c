@@ -488,6 +488,7 @@ exec_apply(struct plan *p, struct state *st, const char *command,
 {
     static const struct exec_options no_opts = {0};
     struct exec_run r = {
+        .m = p->m,
         .st = st,
         .user_obs = obs,
         .checkpoint_interval = exec_checkpoint_interval(),

@@ -78,8 +78,12 @@ uint64_t exec_vm_remaining_bytes(const struct plan_vm *v);
 /* Run a hook command with /bin/sh -c, the VM's facts in CONVOY_*
  * environment variables (what = "pre" or "post"; status is the VM's
  * outcome for post hooks, else NULL), killed after timeout seconds.  The
+ * hook never sees convoy's secrets: every variable named by a source's
+ * password_env in m (may be NULL), and every CONVOY_* variable whose name
+ * holds PASSWORD, TOKEN or SECRET, is removed from its environment.  The
  * combined output (at most 64 KiB) goes to *output (new string).  false
  * with an error naming the hook when it cannot run, fails or times out. */
-bool exec_run_hook(const struct plan_vm *v, const char *what,
+bool exec_run_hook(const struct plan_vm *v, const struct manifest *m,
+                   const char *what,
                    const char *command, unsigned timeout, const char *status,
                    char **output, GError **error);

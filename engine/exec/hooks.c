@@ -68,6 +68,40 @@ on_timeout(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* Is name one of convoy's own secret variables (CONVOY_*PASSWORD*,
+ * CONVOY_*TOKEN*, CONVOY_*SECRET*)? */
+static bool
+secret_name(const char *name)
+{
+    g_autofree char *up = NULL;
+
+    if (!g_str_has_prefix(name, "CONVOY_"))
+        return false;
+    up = g_ascii_strup(name, -1);
+    return strstr(up, "PASSWORD") != NULL || strstr(up, "TOKEN") != NULL ||
+           strstr(up, "SECRET") != NULL;
+}
+
+/* Remove the secrets from the hook's environment (inherited from ours). */
+static void
+scrub_env(GSubprocessLauncher *l, const struct manifest *m)
+{
+    g_auto(GStrv) env = g_get_environ();
+
+    for (guint i = 0; m != NULL && i < m->sources->len; i++) {
+        const struct manifest_source *s = m->sources->pdata[i];
+
+        if (s->password_env != NULL)
+            g_subprocess_launcher_unsetenv(l, s->password_env);
+    }
+    for (char **e = env; *e != NULL; e++) {
+        g_autofree char *name = g_strndup(*e, strcspn(*e, "="));
+
+        if (secret_name(name))
+            g_subprocess_launcher_unsetenv(l, name);
+    }
+}
+
 static void
 set_env(GSubprocessLauncher *l, const struct plan_vm *v, const char *what,
         const char *status)
@@ -99,7 +133,8 @@ set_env(GSubprocessLauncher *l, const struct plan_vm *v, const char *what,
 }
 
 bool
-exec_run_hook(const struct plan_vm *v, const char *what, const char *command,
+exec_run_hook(const struct plan_vm *v, const struct manifest *m,
+              const char *what, const char *command,
               unsigned timeout, const char *status, char **output,
               GError **error)
 {
@@ -116,6 +151,7 @@ exec_run_hook(const struct plan_vm *v, const char *what, const char *command,
                                                     : g_strdup(".");
 
     *output = NULL;
+    scrub_env(l, m);
     set_env(l, v, what, status);
     g_subprocess_launcher_set_cwd(l, cwd);
     g_subprocess_launcher_set_child_setup(l, child_setup, NULL, NULL);

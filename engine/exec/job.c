@@ -135,7 +135,7 @@ run_hook(struct job *j, struct step_ctx *ctx, const char *what,
     if (cmd == NULL)
         return true;
     key = g_strdup_printf("%s/hook-%s", mvm->name, what);
-    ok = exec_run_hook(j->v, what, cmd, mvm->hooks.timeout, status, &output, &err);
+    ok = exec_run_hook(j->v, j->run->m, what, cmd, mvm->hooks.timeout, status, &output, &err);
     msg = ok ? g_strdup_printf("ok\n%s", output != NULL ? output : "")
              : g_strdup_printf("failed: %s\n%s", err->message, output != NULL ? output : "");
     state_event(ctx->st, ctx->run_id, key, ok ? "hook-ok" : "hook-failed", msg, NULL);

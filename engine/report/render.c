@@ -7,6 +7,7 @@
 #include "report/report.h"
 #include "util/json.h"
 #include "util/size.h"
+#include "util/text.h"
 
 char *
 report_time(double t)
@@ -60,12 +61,15 @@ render_text(const struct report *r, bool markdown)
     g_autofree char *first = report_time(r->first);
     g_autofree char *last = report_time(r->last);
 
-    if (markdown)
+    if (markdown) {
+        g_autofree char *wave = text_markdown(r->wave);
+
         g_string_append_printf(o, "# convoy report%s%s\n\n", r->wave ? ": wave " : "",
-                               r->wave ? r->wave : "");
-    else
+                               wave);
+    } else {
         g_string_append_printf(o, "convoy report%s%s (state %s)\n", r->wave ? ", wave " : "",
                                r->wave ? r->wave : "", r->state_path);
+    }
     g_string_append_printf(o, "%s%u VM%s: %u done, %u failed, %u partial, %u deferred, %u not started; first step %s, last %s\n",
                            markdown ? "" : "", r->vms->len, r->vms->len == 1 ? "" : "s",
                            r->n_done, r->n_failed, r->n_partial, r->n_deferred, r->n_pending,
@@ -76,8 +80,14 @@ render_text(const struct report *r, bool markdown)
         g_autofree char *rate = report_rate(v->bytes, v->copy_seconds);
 
         if (markdown) {
-            g_string_append_printf(o, "\n## %s → %s (wave %s): %s\n\n", v->name,
-                                   v->target_name, v->wave, v->status);
+            /* Names and messages come from outside: Markdown is escaped
+             * (text_markdown), so they read as text, never as markup. */
+            g_autofree char *name = text_markdown(v->name);
+            g_autofree char *tname = text_markdown(v->target_name);
+            g_autofree char *wave = text_markdown(v->wave);
+
+            g_string_append_printf(o, "\n## %s → %s (wave %s): %s\n\n", name,
+                                   tname, wave, v->status);
             g_string_append_printf(o, "Copied %s at %s.\n\n", sz, rate);
             g_string_append(o, "| step | status | detail | error |\n| --- | --- | --- | --- |\n");
         } else {
@@ -85,9 +95,7 @@ render_text(const struct report *r, bool markdown)
                                    v->name, v->target_name, v->wave, v->status, sz, rate);
         }
         if (v->steps->len == 0 && v->reason != NULL) {
-            g_autofree char *why = g_strdup(v->reason);
-            if (markdown)
-                g_strdelimit(why, "|\n", ' ');
+            g_autofree char *why = markdown ? text_markdown(v->reason) : g_strdup(v->reason);
             g_string_append_printf(o, markdown ? "| – | %s | | |\n" : "  (%s)\n", why);
         } else if (v->steps->len == 0) {
             g_string_append(o, markdown ? "| – | not started | | |\n" : "  (not started)\n");
@@ -97,10 +105,12 @@ render_text(const struct report *r, bool markdown)
             g_autofree char *detail = step_detail(s);
 
             if (markdown) {
-                g_autofree char *err = s->error ? g_strdup(s->error) : g_strdup("");
-                g_strdelimit(err, "|\n", ' ');
-                g_string_append_printf(o, "| %s | %s | %s | %s |\n", s->name,
-                                       s->status, detail, err);
+                g_autofree char *err = text_markdown(s->error);
+                g_autofree char *name = text_markdown(s->name);
+                g_autofree char *det = text_markdown(detail);
+
+                g_string_append_printf(o, "| %s | %s | %s | %s |\n", name,
+                                       s->status, det, err);
             } else {
                 g_string_append_printf(o, "  %-22s %-8s %s\n", s->name, s->status, detail);
                 if (s->error != NULL)
@@ -113,11 +123,17 @@ render_text(const struct report *r, bool markdown)
             const struct report_hook *h = v->hooks->pdata[k];
             g_auto(GStrv) lines = g_strsplit(h->output, "\n", -1);
             if (markdown) {
-                g_string_append_printf(o, "\nHook %s: %s\n\n```\n", h->hook, lines[0]);
+                g_autofree char *head = text_markdown(lines[0]);
+                g_autofree char *hook = text_markdown(h->hook);
+                /* A fence longer than any backtick run of the output, so
+                 * the output cannot close it. */
+                g_autofree char *fence = text_markdown_fence(h->output);
+
+                g_string_append_printf(o, "\nHook %s: %s\n\n%s\n", hook, head, fence);
                 for (guint x = 1; lines[x] != NULL; x++)
                     if (lines[x][0] != '\0' || lines[x + 1] != NULL)
                         g_string_append_printf(o, "%s\n", lines[x]);
-                g_string_append(o, "```\n");
+                g_string_append_printf(o, "%s\n", fence);
             } else {
                 g_string_append_printf(o, "  hook %-17s %s\n", h->hook, lines[0]);
                 for (guint x = 1; lines[x] != NULL; x++)
@@ -126,8 +142,10 @@ render_text(const struct report *r, bool markdown)
             }
         }
         if (markdown && v->domain_xml != NULL) {
-            g_string_append_printf(o, "\n<details><summary>domain XML</summary>\n\n```xml\n%s```\n\n</details>\n",
-                                   v->domain_xml);
+            g_autofree char *fence = text_markdown_fence(v->domain_xml);
+
+            g_string_append_printf(o, "\n<details><summary>domain XML</summary>\n\n%sxml\n%s%s\n\n</details>\n",
+                                   fence, v->domain_xml, fence);
         } else if (v->domain_xml != NULL) {
             g_auto(GStrv) lines = g_strsplit(v->domain_xml, "\n", -1);
             g_string_append(o, "  domain XML:\n");

@@ -19,10 +19,15 @@
 
 extern const struct source_ops source_xva_ops;
 
+/* Unreadable files named in a "no XVA has name_label" error. */
+#define XVA_SKIPPED_SHOWN 10u
+
 struct xva_source {
     GHashTable *by_name;    /* name_label → path (directory scan), lazy */
     GHashTable *dups;       /* name_label → second path seen */
     char *scan_error;       /* set when the directory could not be read */
+    GPtrArray *skipped;     /* of char*: each *.xva the scan could not
+                             * read, and why (its error message) */
     struct http_client *http; /* url: sources */
     char *label;            /* "GET <url without credentials or query>" */
     GMutex scan_lock;       /* the plan describes xva files on several
@@ -68,6 +73,8 @@ xva_close(struct source *s)
         g_hash_table_unref(xs->by_name);
     if (xs->dups != NULL)
         g_hash_table_unref(xs->dups);
+    if (xs->skipped != NULL)
+        g_ptr_array_unref(xs->skipped);
     g_free(xs->scan_error);
     http_client_free(xs->http);
     g_free(xs->label);
@@ -96,6 +103,7 @@ xva_scan(struct source *s)
         return;
     xs->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     xs->dups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    xs->skipped = g_ptr_array_new_with_free_func(g_free);
     dir = g_dir_open(s->ms->path, 0, &err);
     if (dir == NULL) {
         xs->scan_error = g_strdup_printf("source '%s': cannot read directory '%s': %s",
@@ -112,7 +120,14 @@ xva_scan(struct source *s)
         full = g_build_filename(s->ms->path, ent, NULL);
         if (g_file_test(full, G_FILE_TEST_IS_REGULAR))
             g_ptr_array_add(names, g_strdup(ent));
+        else if (g_file_test(full, G_FILE_TEST_IS_DIR))
+            g_ptr_array_add(xs->skipped,
+                            g_strdup_printf("'%s' is a directory, not an XVA file", full));
+        else
+            g_ptr_array_add(xs->skipped,
+                            g_strdup_printf("'%s' is not a regular file", full));
     }
+    g_ptr_array_sort(xs->skipped, cmp_strp);
     g_ptr_array_sort(names, cmp_strp);
     for (guint i = 0; i < names->len; i++) {
         g_autofree char *path = g_build_filename(s->ms->path, names->pdata[i], NULL);
@@ -120,8 +135,11 @@ xva_scan(struct source *s)
         g_autoptr(xva_reader) r = xva_reader_open(path, &e2);
         const char *label;
 
-        if (r == NULL)
-            continue;  /* not an XVA we can read: reported if a VM needs it */
+        if (r == NULL) {
+            /* Not an XVA we can read: named if a VM is not found. */
+            g_ptr_array_add(xs->skipped, g_strdup(e2->message));
+            continue;
+        }
         label = xva_reader_meta(r)->vm.name_label;
         if (g_hash_table_contains(xs->by_name, label)) {
             if (!g_hash_table_contains(xs->dups, label))
@@ -186,14 +204,22 @@ xva_find_file(struct source *s, const struct manifest_vm *vm,
     if (path == NULL) {
         g_autoptr(GList) keys = g_hash_table_get_keys(xs->by_name);
         g_autoptr(GString) found = g_string_new(NULL);
+        g_autoptr(GString) skipped = g_string_new(NULL);
         keys = g_list_sort(keys, (GCompareFunc)strcmp);
         for (GList *l = keys; l != NULL; l = l->next)
             g_string_append_printf(found, "%s'%s'", found->len ? ", " : "",
                                    (const char *)l->data);
+        /* Each file the scan could not read, and why (the first few). */
+        for (guint i = 0; i < xs->skipped->len && i < XVA_SKIPPED_SHOWN; i++)
+            g_string_append_printf(skipped, "; skipped %s",
+                                   (const char *)xs->skipped->pdata[i]);
+        if (xs->skipped->len > XVA_SKIPPED_SHOWN)
+            g_string_append_printf(skipped, "; skipped %u more unreadable files",
+                                   xs->skipped->len - XVA_SKIPPED_SHOWN);
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
-                    "source '%s': no XVA in '%s' has name_label '%s' (found: %s)",
+                    "source '%s': no XVA in '%s' has name_label '%s' (found: %s%s)",
                     s->ms->name, s->ms->path, vm->name,
-                    found->len ? found->str : "none");
+                    found->len ? found->str : "none", skipped->str);
         return NULL;
     }
     return g_strdup(path);

@@ -162,7 +162,7 @@ xva_hasher_check(struct xva_hasher *h, const char *ref, const char *number,
             expect = expect << 8 | b[i];
         if (h->xxh != expect) {
             g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CHECKSUM,
-                        "disk '%s' chunk %s: xxhash mismatch (expected %s, got %016" PRIX64 ")",
+                        "disk '%s' chunk %s: checksum mismatch (xxhash: expected %s, got %016" PRIX64 ")",
                         ref, number, want, h->xxh);
             return false;
         }
@@ -188,7 +188,7 @@ xva_hasher_check(struct xva_hasher *h, const char *ref, const char *number,
             }
             hex[40] = '\0';
             g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CHECKSUM,
-                        "disk '%s' chunk %s: sha1 mismatch (expected %s, got %s)",
+                        "disk '%s' chunk %s: checksum mismatch (sha1: expected %s, got %s)",
                         ref, number, want, hex);
             return false;
         }

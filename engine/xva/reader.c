@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <archive.h>
 #include <archive_entry.h>
@@ -16,9 +17,6 @@
 #include "xva/xva.h"
 #include "xva/xva-priv.h"
 
-/* Bytes libarchive asks read() for at a time (1 MiB measured fastest:
- * see docs/internals/xva.md, "Throughput"). */
-#define XVA_READ_BLOCK (1u * 1024 * 1024)
 /* Longest checksum entry we read ("<hex>\n" with some slack). */
 #define XVA_SUM_MAX 256u
 
@@ -45,6 +43,8 @@ struct xva_reader {
     unsigned flags;               /* XVA_OPEN_* */
     struct archive *a;
     int fd;                       /* owned; -1 when reading memory */
+    struct xva_input *in;         /* owned: the (decompressed) bytes */
+    GError *in_error;             /* why the last input read failed */
     char *ova_xml;                /* owned, NUL-terminated */
     size_t ova_len;
     struct xva_meta *meta;        /* owned */
@@ -74,7 +74,23 @@ struct disk {
 static void
 set_archive_error(struct xva_reader *r, const char *what, GError **error)
 {
-    int errsv = archive_errno(r->a);
+    int errsv;
+
+    /* The input's own error (a read error, a compressed stream that is
+     * damaged) says it better than libarchive's copy of it.  A checksum
+     * of the whole compressed stream has no place in it: its message
+     * names the file, without what. */
+    if (r->in_error != NULL) {
+        GError *e = g_steal_pointer(&r->in_error);
+        g_autofree char *file = g_strdup_printf("'%s'", r->name);
+
+        if (e->code == CONVOY_ERROR_CHECKSUM || strcmp(what, file) == 0)
+            g_propagate_error(error, e);
+        else
+            g_propagate_prefixed_error(error, e, "%s: ", what);
+        return;
+    }
+    errsv = archive_errno(r->a);
     const char *s = archive_error_string(r->a);
     g_autofree char *msg = g_strdup(s != NULL ? s : "unknown error");
     enum convoy_error_code code = CONVOY_ERROR_FORMAT;
@@ -84,6 +100,46 @@ set_archive_error(struct xva_reader *r, const char *what, GError **error)
         errsv == EISDIR || errsv == ENOMEM || errsv == ENXIO)
         code = CONVOY_ERROR_IO;
     g_set_error(error, CONVOY_ERROR, code, "%s: archive: %s", what, msg);
+}
+
+/* ---- libarchive's client callbacks over struct xva_input ---- */
+
+static la_ssize_t
+input_read_cb(struct archive *a, void *opaque, const void **buf)
+{
+    struct xva_reader *r = opaque;
+    size_t len = 0;
+
+    g_clear_error(&r->in_error);
+    if (!xva_input_read(r->in, buf, &len, &r->in_error)) {
+        archive_set_error(a, EIO, "%s", r->in_error->message);
+        return -1;
+    }
+    return (la_ssize_t)len;
+}
+
+static la_int64_t
+input_skip_cb(struct archive *a, void *opaque, la_int64_t request)
+{
+    struct xva_reader *r = opaque;
+
+    return xva_input_skip(r->in, request);
+}
+
+/* Open r->a over r->in. */
+static bool
+reader_open_input(struct xva_reader *r, GError **error)
+{
+    if (archive_read_set_read_callback(r->a, input_read_cb) != ARCHIVE_OK ||
+        archive_read_set_skip_callback(r->a, input_skip_cb) != ARCHIVE_OK ||
+        archive_read_set_callback_data(r->a, r) != ARCHIVE_OK ||
+        archive_read_open1(r->a) != ARCHIVE_OK) {
+        g_autofree char *what = g_strdup_printf("'%s'", r->name);
+
+        set_archive_error(r, what, error);
+        return false;
+    }
+    return true;
 }
 
 /* ---- entries ---- */
@@ -242,10 +298,9 @@ reader_new(const char *name, unsigned flags, GError **error)
         xva_reader_free(r);
         return NULL;
     }
-    /* Plain, gzip or zstd (ARCHIVE_WARN: through an external program);
-     * the tar reader takes V7, ustar, GNU and pax headers. */
-    if (archive_read_support_filter_gzip(r->a) < ARCHIVE_WARN ||
-        archive_read_support_filter_zstd(r->a) < ARCHIVE_WARN ||
+    /* The tar reader takes V7, ustar, GNU and pax headers; gzip and zstd
+     * are decoded under it by input.c, which checks their checksums. */
+    if (archive_read_support_filter_none(r->a) < ARCHIVE_WARN ||
         archive_read_support_format_tar(r->a) < ARCHIVE_WARN) {
         g_autofree char *what = g_strdup_printf("'%s'", name);
 
@@ -314,14 +369,8 @@ xva_reader_open_fd_flags(int fd, const char *name, unsigned flags,
     r->fd = fd;
     /* A hint only: a regular file is read front to back once. */
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    if (archive_read_open_fd(r->a, fd, XVA_READ_BLOCK) != ARCHIVE_OK) {
-        g_autofree char *what = g_strdup_printf("'%s'", name);
-
-        set_archive_error(r, what, error);
-        xva_reader_free(r);
-        return NULL;
-    }
-    if (!reader_start(r, error)) {
+    r->in = xva_input_new(fd, NULL, 0, name);
+    if (!reader_open_input(r, error) || !reader_start(r, error)) {
         xva_reader_free(r);
         return NULL;
     }
@@ -337,6 +386,7 @@ xva_reader_open_fd(int fd, const char *name, GError **error)
 struct xva_reader *
 xva_reader_open_flags(const char *path, unsigned flags, GError **error)
 {
+    struct stat sb;
     int fd;
 
     if (strcmp(path, "-") == 0) {
@@ -359,6 +409,14 @@ xva_reader_open_flags(const char *path, unsigned flags, GError **error)
                     "cannot open '%s': %s", path, g_strerror(errsv));
         return NULL;
     }
+    /* A folder opens fine and fails at the first read with EISDIR: say
+     * what it is instead. */
+    if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        close(fd);
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO,
+                    "'%s' is a directory, not an XVA file", path);
+        return NULL;
+    }
     return xva_reader_open_fd_flags(fd, path, flags, error);
 }
 
@@ -376,12 +434,8 @@ xva_reader_open_memory(const void *buf, size_t len, unsigned flags,
 
     if (r == NULL)
         return NULL;
-    if (archive_read_open_memory(r->a, buf, len) != ARCHIVE_OK) {
-        set_archive_error(r, "'<memory>'", error);
-        xva_reader_free(r);
-        return NULL;
-    }
-    if (!reader_start(r, error)) {
+    r->in = xva_input_new(-1, buf, len, "<memory>");
+    if (!reader_open_input(r, error) || !reader_start(r, error)) {
         xva_reader_free(r);
         return NULL;
     }
@@ -405,6 +459,8 @@ xva_reader_free(struct xva_reader *r)
         return;
     if (r->a != NULL)
         archive_read_free(r->a);
+    xva_input_free(r->in);
+    g_clear_error(&r->in_error);
     if (r->fd >= 0)
         close(r->fd);
     entry_release(&r->e);
@@ -436,9 +492,7 @@ xva_reader_ova_xml(struct xva_reader *r, size_t *len)
 uint64_t
 xva_reader_bytes_read(struct xva_reader *r)
 {
-    la_int64_t n = archive_filter_bytes(r->a, -1);
-
-    return n > 0 ? (uint64_t)n : 0;
+    return r->in != NULL ? xva_input_bytes_read(r->in) : 0;
 }
 
 static bool
@@ -894,13 +948,15 @@ stream_entries(struct stream *s, GError **error)
         if (!disk_chunk(s, error))
             return false;
     }
+    /* The end of the tar stream: what follows is padding, but a
+     * compressed stream's checksums come after it. */
     if (s->d.vdi != NULL) {
         bool was_target = s->d.deliver && s->only_ref != NULL;
 
         if (!disk_finish(s, error))
             return false;
         if (was_target)
-            return true;
+            return xva_input_finish(r->in, error);
     }
     for (; next_vdi < vdis->len; next_vdi++) {
         const struct xva_vdi *v = vdis->pdata[next_vdi];
@@ -910,14 +966,14 @@ stream_entries(struct stream *s, GError **error)
         if (!disk_absent(s, v, NULL, error))
             return false;
         if (s->only_ref != NULL && strcmp(s->only_ref, v->ref) == 0)
-            return true;
+            return xva_input_finish(r->in, error);
     }
     if (s->only_ref != NULL) {
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
                     "disk '%s' is not in the stream", s->only_ref);
         return false;
     }
-    return true;
+    return xva_input_finish(r->in, error);
 }
 
 bool

@@ -77,4 +77,20 @@ expect_exit 1 "$CONVOY" apply --yes manifest.yaml > apply.log 2>&1
 expect_grep "^bad: failed; on_failure: stop-wave, so no other VM of wave 'wave-1' starts" apply.log
 expect_grep "^web1: not started: an earlier VM of wave 'wave-1' failed (on_failure: stop-wave)" apply.log
 [ ! -e out/web1-kvm-vda.raw ] || fail "web1 started after a failure with stop-wave"
+
+# Hooks never see convoy's secrets: the variables any source's
+# password_env names, and CONVOY_*PASSWORD*/TOKEN*/SECRET*.
+d3=$(scratch)
+make_fixture "$d3" 2M
+cd "$d3"
+sed -i 's|^  exports: {type: xva, path: exports}|  exports: {type: xva, path: exports}\n  pool: {type: xenserver, url: "https://xs.invalid", username: root, password_env: XS_POOL_PW}|' manifest.yaml
+sed -i "s|^      - {name: web1, source: exports, rename: web1-kvm}|      - {name: web1, source: exports, rename: web1-kvm, hooks: {pre: 'env > hook.env'}}|" manifest.yaml
+XS_POOL_PW=hunter2-pool CONVOY_API_TOKEN=tok-123 CONVOY_SMTP_PASSWORD=pw-456 \
+    HOOK_VISIBLE=kept expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply.log 2>&1 ||
+    { cat apply.log; fail "apply with a secret in the environment failed"; }
+expect_grep '^CONVOY_VM=web1$' hook.env
+expect_grep '^HOOK_VISIBLE=kept$' hook.env
+for s in hunter2-pool tok-123 pw-456 XS_POOL_PW CONVOY_API_TOKEN CONVOY_SMTP_PASSWORD; do
+    ! grep -q -- "$s" hook.env || fail "the hook saw the secret '$s'"
+done
 exit 0

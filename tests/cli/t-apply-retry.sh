@@ -48,5 +48,5 @@ $MKXVA -o exports/web1.xva --name web1 --pv --bootloader pygrub \
 sed -i 's|  - name: wave-1|  - name: wave-1\n    retries: 5|' manifest.yaml
 expect_exit 1 "$CONVOY" apply --yes manifest.yaml > a4.log 2>&1
 ! grep -q 'retrying' a4.log || fail "a checksum error was retried"
-expect_grep 'xxhash mismatch' a4.log
+expect_grep 'checksum mismatch (xxhash' a4.log
 exit 0

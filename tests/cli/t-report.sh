@@ -31,7 +31,7 @@ expect_grep '^app1 → app1 (wave wave-2): pending' r.txt
 expect_grep '^web1 → web1-kvm (wave wave-1): done, copied 72.0 MiB' r.txt
 expect_grep '^  disk-copy/vda          done .*64.0 MiB at .*, xxh64:[0-9a-f]\{16\}' r.txt
 expect_grep '^db1 → db1 (wave wave-1): failed' r.txt
-expect_grep "error: disk 'vda': disk 'Ref:20' chunk 00000000: xxhash mismatch" r.txt
+expect_grep "error: disk 'vda': disk 'Ref:20' chunk 00000000: checksum mismatch (xxhash" r.txt
 expect_grep "^  domain XML:" r.txt
 expect_grep "^    <domain type='kvm'>" r.txt
 
@@ -54,7 +54,7 @@ assert len(copies) == 2 and all(s["checksum"].startswith("xxh64:") for s in copi
 assert all(s["attempts_log"][-1]["outcome"] == "done" for s in web1["steps"])
 assert "<uuid>" in web1["domain_xml"]
 db1 = r["vms"][1]
-assert db1["status"] == "failed" and "xxhash mismatch" in db1["steps"][0]["error"]
+assert db1["status"] == "failed" and "checksum mismatch (xxhash" in db1["steps"][0]["error"]
 PY
 
 expect_exit 0 "$CONVOY" report --format html -o r.html manifest.yaml

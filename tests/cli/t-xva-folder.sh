@@ -29,4 +29,12 @@ expect_grep 'source exports: exports/export-2026-11-30.xva' p4.txt
 sed -i 's/{name: web1, /{name: web9, /' manifest.yaml
 expect_exit 1 "$CONVOY" plan manifest.yaml > p5.txt 2>&1
 expect_grep "no XVA in 'exports' has name_label 'web9' (found: 'other', 'web1')" p5.txt
+# Files the scan could not read are named, each with why.
+mkdir exports/folder.xva
+echo 'not an export' > exports/junk.xva
+expect_exit 1 "$CONVOY" plan manifest.yaml > p6.txt 2>&1
+expect_grep "no XVA in 'exports' has name_label 'web9' (found: 'other', 'web1'; skipped 'exports/folder.xva' is a directory, not an XVA file; skipped 'exports/junk.xva': archive: unrecognized archive format)" p6.txt
+# A folder given as an XVA file is said to be one.
+expect_exit 1 "$CONVOY" xva verify exports/folder.xva 2> v.err
+expect_grep "^convoy: error: 'exports/folder.xva' is a directory, not an XVA file\$" v.err
 exit 0

@@ -29,7 +29,8 @@ zstd program (Python 3.11 has no zstd module); gzip uses the gzip module.
 
 The --corrupt-chunk, --decreasing, --oversize-chunk, --bad-entry,
 --no-checksum, --wrong-order, --omit-disk, --pad-last, --ova-pad,
---ova-doctype and --truncate options write damaged files for tests.
+--ova-doctype, --truncate and --flip-byte options write damaged files for
+tests.
 """
 
 import argparse
@@ -884,6 +885,10 @@ def main(argv=None):
     d.add_argument("--truncate", type=int, metavar="BYTES",
                    help="cut the output to BYTES (negative: drop that many "
                         "bytes from the end)")
+    d.add_argument("--flip-byte", type=int, metavar="OFFSET",
+                   help="invert the byte at OFFSET of the written file "
+                        "(negative: from the end), e.g. -8 for a gzip "
+                        "trailer's CRC-32, -1 for a zstd frame checksum")
     args = ap.parse_args(argv)
     if args.boot is None:
         args.boot = "pv"
@@ -908,6 +913,13 @@ def main(argv=None):
         size = os.path.getsize(args.output)
         cut = args.truncate if args.truncate >= 0 else size + args.truncate
         os.truncate(args.output, max(0, min(size, cut)))
+    if args.flip_byte is not None and args.output != "-":
+        with open(args.output, "r+b") as f:
+            f.seek(args.flip_byte, os.SEEK_END if args.flip_byte < 0 else os.SEEK_SET)
+            pos = f.tell()
+            b = f.read(1)
+            f.seek(pos)
+            f.write(bytes([b[0] ^ 0xff]))
     return 0
 
 

@@ -223,10 +223,10 @@ static const struct xva_case cases[] = {
 
     /* Bad streams. */
     {"corrupt-xxhash", D20 "--corrupt-chunk 1", .stream_code = CONVOY_ERROR_CHECKSUM,
-     .message = "disk 'Ref:20' chunk 00000001: xxhash mismatch (expected *"},
+     .message = "disk 'Ref:20' chunk 00000001: checksum mismatch (xxhash: expected *"},
     {"corrupt-sha1", TWO "--checksum sha1 --corrupt-chunk Ref:9/2",
      .stream_code = CONVOY_ERROR_CHECKSUM,
-     .message = "disk 'Ref:9' chunk 00000002: sha1 mismatch (expected *"},
+     .message = "disk 'Ref:9' chunk 00000002: checksum mismatch (sha1: expected *"},
     {"bad-entry", D20 "--bad-entry etc/passwd", .stream_code = CONVOY_ERROR_FORMAT,
      .message = "unexpected entry 'etc/passwd' (expected 'REF/NUMBER' chunks, each followed by 'REF/NUMBER.xxhash' or 'REF/NUMBER.checksum')"},
     {"bad-extension", D20 "--bad-entry Ref:20/00000001.md5", .stream_code = CONVOY_ERROR_FORMAT,
@@ -260,6 +260,21 @@ static const struct xva_case cases[] = {
      .message = "disk 'Ref:9' ends at 2097152 bytes, expected 3145728"},
     {"truncated-gzip", TWO "--compress gzip --truncate -100", .stream_code = CONVOY_ERROR_FORMAT,
      .message = "disk 'Ref:9' *"},
+    /* The compressed stream's own checksums, at the end of the stream. */
+    {"gzip-bad-crc", TWO "--compress gzip --flip-byte -8",
+     .stream_code = CONVOY_ERROR_CHECKSUM,
+     .message = "'@DIR@/x.xva': gzip checksum mismatch: the CRC-32 of the decompressed data differs from the one in the gzip trailer"},
+    {"gzip-bad-isize", TWO "--compress gzip --flip-byte -1",
+     .stream_code = CONVOY_ERROR_CHECKSUM,
+     .message = "'@DIR@/x.xva': gzip checksum mismatch: the length of the decompressed data differs from the one in the gzip trailer"},
+    {"gzip-bad-crc-memory", TWO "--compress gzip --flip-byte -8", .mode = OPEN_MEMORY,
+     .stream_code = CONVOY_ERROR_CHECKSUM,
+     .message = "'<memory>': gzip checksum mismatch: *"},
+    {"zstd-bad-checksum", TWO "--compress zstd --flip-byte -1",
+     .stream_code = CONVOY_ERROR_CHECKSUM,
+     .message = "'@DIR@/x.xva': zstd checksum mismatch: the checksum of the decompressed data differs from the one in the zstd frame"},
+    {"truncated-zstd", TWO "--compress zstd --truncate -100", .stream_code = CONVOY_ERROR_FORMAT,
+     .message = "disk 'Ref:9' *"},
     {"ova-too-big", D20 "--ova-pad 17M", .open_code = CONVOY_ERROR_FORMAT,
      .message = "'@DIR@/x.xva': ova.xml: 17825792 bytes, more than the 16777216-byte limit"},
     {"ova-doctype", D20 "--ova-doctype", .open_code = CONVOY_ERROR_FORMAT,
@@ -279,7 +294,7 @@ static const struct xva_case cases[] = {
      .flags = XVA_OPEN_LENIENT, .disks = "Ref:4=", .check_meta = meta_lenient_empty},
     {"corpus-smallko-lenient", NULL, .file = SHARED_CORPUS "/xva/smallko.xva",
      .flags = XVA_OPEN_LENIENT, .stream_code = CONVOY_ERROR_CHECKSUM,
-     .message = "disk 'Ref:4' chunk 00000000: sha1 mismatch (expected da39a3ee5e6b4b0d3255bfef95601890afd80709, got 12039d6dd9a7e27622301e935b6eefc78846802e)"},
+     .message = "disk 'Ref:4' chunk 00000000: checksum mismatch (sha1: expected da39a3ee5e6b4b0d3255bfef95601890afd80709, got 12039d6dd9a7e27622301e935b6eefc78846802e)"},
     {NULL, NULL},
 };
 
