@@ -281,6 +281,11 @@ cmd_apply(int argc, char **argv)
     nctx.m = m;
     nctx.st = st;
     nctx.command = command;
+    /* A copy of the store as it was before this apply changes it: a store
+     * damaged later (a disk fault, a stray write) can be restored from it
+     * and the plan then redoes only what came after. */
+    if (!state_backup(st, NULL, &err))
+        return cli_report(err);
     pr = progress_new(p, log_format);
     progress_observer(pr, &obs);
     ok = exec_apply(p, st, command, &obs, &opts, &res, &err);

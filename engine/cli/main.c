@@ -18,6 +18,7 @@ const struct cli_command cli_commands[] = {
     {"apply", cmd_apply, CLI_NEEDS_MANIFEST | CLI_WRITES_STATE, "carry out the plan with checkpoints"},
     {"rollback", cmd_rollback, CLI_NEEDS_MANIFEST | CLI_WRITES_STATE, "undo what convoy made on the target for some VMs"},
     {"status", cmd_status, CLI_NEEDS_MANIFEST, "show recorded progress from the state store"},
+    {"state", cmd_state, 0, "check the state store for damage"},
     {"convert", cmd_convert, 0, "convert one Xen domain to KVM domain XML"},
     {"report", cmd_report, CLI_NEEDS_MANIFEST, "report what apply did: text, markdown, html, json"},
     {"xva", cmd_xva, 0, "inspect, verify or extract an XVA file"},

@@ -46,6 +46,7 @@ convoy_exit_for_error(const GError *error)
     case CONVOY_ERROR_LIBVIRT:
     case CONVOY_ERROR_CONFLICT:
     case CONVOY_ERROR_GUEST:
+    case CONVOY_ERROR_STATE_DAMAGED:
     case CONVOY_ERROR_LAST:
     default:
         return CONVOY_EXIT_FAILURE;
@@ -79,6 +80,7 @@ convoy_error_is_transient(const GError *error)
     case CONVOY_ERROR_INTERNAL:
     case CONVOY_ERROR_CONFLICT:
     case CONVOY_ERROR_GUEST:
+    case CONVOY_ERROR_STATE_DAMAGED:
     case CONVOY_ERROR_LAST:
     default:
         return false;
