@@ -91,8 +91,9 @@ struct saved_plan {
     char *wave;             /* --wave of the plan, or NULL */
     char *state;            /* absolute path of the state store */
     char *state_sha256;     /* digest of the state's steps then */
+    char *model_sha256;     /* digest of the parsed manifests then
+                             * (manifest_dump: comments do not count) */
     char **manifests;       /* absolute paths of every manifest file */
-    char **manifest_sha256; /* their digests then, parallel */
     struct jval *plan;      /* the plan JSON (plan_render_json) */
     struct jval *step_inputs; /* step key → its inputs then, or NULL */
 };
@@ -104,9 +105,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(saved_plan, saved_plan_free)
 char *plan_saved_render(const struct plan *p, struct state *st);
 /* Does path look like a saved plan (a JSON object with saved_plan)? */
 bool plan_saved_sniff(const char *path);
-/* Read a saved plan; CONVOY_ERROR_FORMAT when it is not one. */
+/* Read a saved plan; CONVOY_ERROR_FORMAT when it is not one,
+ * CONVOY_ERROR_STALE_PLAN when its body does not match its body_sha256
+ * (it was edited). */
 struct saved_plan *saved_plan_load(const char *path, GError **error);
 /* Is p (evaluated now from sp's manifests, wave and state) exactly the
- * saved plan?  Otherwise CONVOY_ERROR_STALE_PLAN listing what moved. */
+ * saved plan?  Otherwise CONVOY_ERROR_STALE_PLAN listing what moved, or
+ * saying it was already applied (every step it had to do is recorded
+ * done with its fingerprint). */
 bool saved_plan_check(const struct saved_plan *sp, const struct plan *p,
                       struct state *st, GError **error);
