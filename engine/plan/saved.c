@@ -151,6 +151,7 @@ plan_saved_render(const struct plan *p, struct state *st)
     json_kv_string(&j, "state", abs_state);
     json_kv_string(&j, "state_sha256", sd);
     json_kv_string(&j, "model_sha256", model);
+    json_kv_bool(&j, "verify", p->verified);
     json_key(&j, "manifests");
     json_begin_array(&j);
     for (guint i = 0; i < p->m->files->len; i++) {
@@ -278,6 +279,7 @@ saved_plan_load(const char *path, GError **error)
     sp->state = g_strdup(jval_get_string(root, "state", NULL));
     sp->state_sha256 = g_strdup(jval_get_string(root, "state_sha256", ""));
     sp->model_sha256 = g_strdup(jval_get_string(root, "model_sha256", ""));
+    sp->verify = jval_get_bool(root, "verify", false);
     sp->manifests = g_new0(char *, mans->items->len + 1);
     for (guint i = 0; i < mans->items->len; i++) {
         const struct jval *m = mans->items->pdata[i];

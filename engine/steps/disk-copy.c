@@ -40,16 +40,87 @@ copy_describe(const struct plan_step *ps)
                            ps->disk->location);
 }
 
+/* The local path of the disk at location on t, or NULL when the target's
+ * disks are not files here (their identity is not checked). */
+static char *
+output_path(struct target *t, const char *location)
+{
+    if (t->ops->disks_local != NULL && !t->ops->disks_local(t))
+        return NULL;
+    if (t->ops->local_disk_path != NULL)
+        return t->ops->local_disk_path(t, location, NULL);
+    return g_strdup(location);
+}
+
+/* The identity the disk at location had when convoy last wrote it: as
+ * guest-fixup left it (it repairs the disks in place, and records them),
+ * else as this step's outputs record it.  false when none is recorded
+ * (outputs of an older convoy), or when the VM was started on the target
+ * (its guest writes to its disks now): then only the size is checked.
+ * *fixed: guest-fixup's, whose content is no longer the copy's. */
+static bool
+recorded_identity(const struct plan_step *ps, const struct jval *out,
+                  struct disk_identity *id, bool *fixed)
+{
+    *fixed = false;
+    for (guint k = 0; ps->vm->steps != NULL && k < ps->vm->steps->len; k++) {
+        const struct plan_step *f = ps->vm->steps->pdata[k];
+        if (f->ops == &step_domain_start && f->rec != NULL &&
+            f->rec->status == STATE_STEP_DONE)
+            return false;
+    }
+    for (guint k = 0; ps->vm->steps != NULL && k < ps->vm->steps->len; k++) {
+        const struct plan_step *f = ps->vm->steps->pdata[k];
+        if (f->ops != &step_guest_fixup || f->rec == NULL ||
+            f->rec->status != STATE_STEP_DONE || f->rec->outputs == NULL)
+            continue;
+        g_autoptr(jval) fo = jval_parse(f->key, f->rec->outputs, -1, NULL);
+        const struct jval *disks = jval_get(fo, "disks");
+        if (disks != NULL && disk_identity_read(jval_get(disks, ps->disk->location), id)) {
+            *fixed = true;
+            return true;
+        }
+    }
+    return disk_identity_read(jval_get(out, "identity"), id);
+}
+
 static bool
 copy_probe(const struct plan_step *ps, struct target *t, const char *outputs,
            char **why)
 {
-    if (t->ops->disk_present(t, ps->disk->location, ps->vm->mvm->disk_format,
-                             ps->disk->sdisk->size))
+    struct disk_identity id;
+    bool fixed = false;
+
+    if (!t->ops->disk_present(t, ps->disk->location, ps->vm->mvm->disk_format,
+                              ps->disk->sdisk->size)) {
+        *why = g_strdup_printf("output '%s' is missing or has the wrong size",
+                               ps->disk->location);
+        return false;
+    }
+    g_autofree char *path = output_path(t, ps->disk->location);
+    g_autoptr(jval) out = outputs != NULL ? jval_parse(ps->key, outputs, -1, NULL) : NULL;
+    if (path == NULL || out == NULL || !recorded_identity(ps, out, &id, &fixed))
         return true;
-    *why = g_strdup_printf("output '%s' is missing or has the wrong size",
-                           ps->disk->location);
-    return false;
+    *why = disk_identity_drift(path, &id);
+    if (*why != NULL)
+        return false;
+    /* plan --verify: the whole content against the copy's own hash (a
+     * disk guest-fixup repaired has only its sampled identity). */
+    const char *want = jval_get_string(out, "xxh64", NULL);
+    if (ps->vm->verify && !fixed && want != NULL) {
+        char have[17];
+        g_autoptr(GError) err = NULL;
+        if (!disk_content_xxh64(path, ps->vm->mvm->disk_format, have, &err)) {
+            *why = g_strdup_printf("output '%s' cannot be verified: %s", path, err->message);
+            return false;
+        }
+        if (strcmp(have, want) != 0) {
+            *why = g_strdup_printf("output '%s' differs from what convoy wrote (xxh64 %s, recorded %s)",
+                                   path, have, want);
+            return false;
+        }
+    }
+    return true;
 }
 
 bool
@@ -300,6 +371,13 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
         return false;
     if (!disk_copy_run(c, &stats, error))
         return false;
+    /* What the finished file is, so that the plan sees a later edit. */
+    struct disk_identity id;
+    g_autofree char *path = output_path(v->tgt, ps->disk->location);
+    if (path != NULL && !disk_identity_of(path, &id, error)) {
+        g_prefix_error(error, "disk '%s': ", ps->disk->dev);
+        return false;
+    }
 
     double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
     struct json j;
@@ -319,6 +397,10 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
         json_kv_uint(&j, "upload_from", stats.upload_from);
     json_key(&j, "seconds");
     json_double(&j, secs);
+    if (path != NULL) {
+        json_key(&j, "identity");
+        disk_identity_json(&j, &id);
+    }
     json_end_object(&j);
     *outputs = json_steal(&j);
     json_release(&j);

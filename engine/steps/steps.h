@@ -88,6 +88,8 @@ struct plan_vm {
     bool moved;                          /* the probe found it done */
     char *move_at;                       /* where the probe found it: "on
                                           * kvm1 (shut off)"; owned */
+    bool verify;                         /* plan --verify: probes hash
+                                          * outputs in full */
 };
 
 struct plan_step {
