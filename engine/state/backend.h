@@ -122,6 +122,12 @@ struct state_ops {
      * online backup API, mode 0600, synced before it is renamed into
      * place.  A server backend names its own snapshot or journal. */
     bool (*backup)(struct state *st, char **where, GError **error);
+    /* The store's id (state_store_id): random (128 bits or more, as
+     * text), made when the store is created and never changed, so that
+     * outputs marked with it are known as this store's and no other's.
+     * NULL without an error when the store has none (an older schema
+     * read as it is). */
+    char *(*store_id)(struct state *st, GError **error);
 };
 
 /* The backends (one line each; the registry is in state.c). */

@@ -30,6 +30,7 @@ static const char *const schema_tables[][13] = {
     {"checkpoints", "step_key", "position", "detail", "updated", NULL},
     {"events", "id", "run_id", "time", "step_key", "kind", "message", NULL},
     {"lock_holder", "id", "pid", "host", "command", "since", NULL},
+    {"meta", "key", "value", NULL},
 };
 
 bool
@@ -61,12 +62,14 @@ check_schema(struct sqlite_state *st, GError **error)
             g_hash_table_add(cols, g_strdup((const char *)sqlite3_column_text(stmt, 0)));
         if (rc != SQLITE_DONE)
             return state_db_error(st, error);
+        /* An older schema read as it is (read-only) lacks newer tables. */
+        if (strcmp(table, "meta") == 0 && st->schema_version < 3)
+            continue;
         if (g_hash_table_size(cols) == 0) {
             g_autofree char *what = g_strdup_printf("the table '%s' is missing", table);
             return sqlite_damaged(st, what, error);
         }
-        /* An older schema read as it is (read-only) lacks the newer
-         * columns; only those of its version are required. */
+        /* And the newer columns: only those of its version are required. */
         for (size_t c = 1; schema_tables[t][c] != NULL; c++) {
             if (strcmp(table, "steps") == 0 && strcmp(schema_tables[t][c], "owner") == 0 &&
                 st->schema_version < 2)
@@ -220,4 +223,24 @@ sqlite_backup(struct state *base, char **where, GError **error)
     if (where != NULL)
         *where = g_steal_pointer(&bak);
     return true;
+}
+
+char *
+sqlite_store_id(struct state *base, GError **error)
+{
+    struct sqlite_state *st = sqlite_state_of(base);
+    STATE_LOCKED(st);
+
+    if (st->schema_version < 3)
+        return NULL;
+    g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
+        st, "SELECT value FROM meta WHERE key = 'store_id'", error);
+    if (stmt == NULL)
+        return NULL;
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        return state_db_column_text(stmt, 0);
+    if (rc != SQLITE_DONE)
+        state_db_error(st, error);
+    return NULL;
 }

@@ -76,6 +76,7 @@ unsigned sqlite_slot_count(struct state *st, const char *key);
 /* sqlite-check.c */
 bool sqlite_check(struct state *st, bool full, GError **error);
 bool sqlite_backup(struct state *st, char **where, GError **error);
+char *sqlite_store_id(struct state *st, GError **error);
 /* The check every open makes (full false) or integrity_check (true), the
  * caller holding the mutex or alone with st. */
 bool sqlite_check_store(struct sqlite_state *st, bool full, GError **error);

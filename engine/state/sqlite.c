@@ -13,7 +13,7 @@
 #include "util/autoptr.h"
 #include "util/error.h"
 
-#define STATE_SCHEMA_VERSION 2
+#define STATE_SCHEMA_VERSION 3
 
 static const char schema_v1[] =
     "CREATE TABLE IF NOT EXISTS runs ("
@@ -66,6 +66,14 @@ static const char *const migrations[STATE_SCHEMA_VERSION] = {
           "ALTER TABLE steps ADD COLUMN run_id INTEGER;"
           "ALTER TABLE steps ADD COLUMN lease_until INTEGER;"
           "PRAGMA user_version = 2;",
+    /* 3: the store's id, random, made with the store (or its upgrade)
+     * and kept: the owner mark of the targets' outputs. */
+    [2] = "CREATE TABLE IF NOT EXISTS meta ("
+          " key TEXT PRIMARY KEY,"
+          " value TEXT NOT NULL);"
+          "INSERT OR IGNORE INTO meta (key, value)"
+          " VALUES ('store_id', lower(hex(randomblob(16))));"
+          "PRAGMA user_version = 3;",
 };
 
 /* ---- SQL helpers ---- */
@@ -455,5 +463,6 @@ const struct state_ops state_sqlite_ops = {
     .slot_release = sqlite_slot_release,
     .slot_count = sqlite_slot_count,
     .check = sqlite_check,
+    .store_id = sqlite_store_id,
     .backup = sqlite_backup,
 };

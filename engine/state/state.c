@@ -296,3 +296,9 @@ state_backup(struct state *st, char **where, GError **error)
 {
     return st->ops->backup(st, where, error);
 }
+
+char *
+state_store_id(struct state *st, GError **error)
+{
+    return st->ops->store_id(st, error);
+}

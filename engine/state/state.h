@@ -193,3 +193,8 @@ bool state_check(struct state *st, bool full, GError **error);
  * (SQLite: "<path>.bak", mode 0600), so a store damaged later can be
  * restored.  *where (may be NULL) gets its name, a new string. */
 bool state_backup(struct state *st, char **where, GError **error);
+/* The store's id: random, made with the store and kept in it, the owner
+ * mark of what it creates on targets (a directory target's .convoy-owner).
+ * A new string; NULL with no error when the store has none (an older
+ * store read-only; a missing store read-only has a fresh one). */
+char *state_store_id(struct state *st, GError **error);

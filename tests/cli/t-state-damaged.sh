@@ -52,7 +52,7 @@ sqlq 'ALTER TABLE checkpoints DROP COLUMN detail'
 refused "the table 'checkpoints' has no column 'detail'"
 # An unknown schema version, and a version that does not match the tables.
 sqlq 'PRAGMA user_version = 7'
-refused "its schema version 7 is unknown (this convoy knows versions 1 to 2; a newer convoy may have written it)"
+refused "its schema version 7 is unknown (this convoy knows versions 1 to 3; a newer convoy may have written it)"
 sqlq 'PRAGMA user_version = 0'
 refused "its schema version is 0 but it holds tables"
 # A damaged page: the steps table's pages overwritten.
