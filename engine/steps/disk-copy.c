@@ -59,8 +59,9 @@ output_path(struct target *t, const char *location)
 /* The identity the disk at location had when convoy last wrote it: as
  * guest-fixup left it (it repairs the disks in place, and records them),
  * else as this step's outputs record it.  false when none is recorded
- * (outputs of an older convoy), or when the VM was started on the target
- * (its guest writes to its disks now): then only the size is checked.
+ * (outputs of an older convoy), when the VM was started on the target
+ * (its guest writes to its disks now), or when a fix-up did not finish
+ * (the taint check redoes the disk): then only the size is checked.
  * *fixed: guest-fixup's, whose content is no longer the copy's. */
 static bool
 recorded_identity(const struct plan_step *ps, const struct jval *out,
@@ -71,6 +72,11 @@ recorded_identity(const struct plan_step *ps, const struct jval *out,
         const struct plan_step *f = ps->vm->steps->pdata[k];
         if (f->ops == &step_domain_start && f->rec != NULL &&
             f->rec->status == STATE_STEP_DONE)
+            return false;
+        /* A fix-up that did not finish changed the disk: the plan's
+         * taint check redoes it, saying so. */
+        if (f->ops == &step_guest_fixup && f->rec != NULL &&
+            f->rec->status != STATE_STEP_DONE)
             return false;
     }
     for (guint k = 0; ps->vm->steps != NULL && k < ps->vm->steps->len; k++) {
