@@ -141,10 +141,12 @@ cmd_apply(int argc, char **argv)
     g_autofree char *opt_log_format = NULL;
     gboolean opt_yes = FALSE;
     gboolean opt_ignore_window = FALSE;
+    gboolean opt_verify = FALSE;
     GOptionEntry entries[] = {
         {"wave", 'w', 0, G_OPTION_ARG_STRING, &opt_wave, "Apply only this wave", "NAME"},
         {"yes", 'y', 0, G_OPTION_ARG_NONE, &opt_yes, "Do not ask for confirmation", NULL},
         {"ignore-window", 0, 0, G_OPTION_ARG_NONE, &opt_ignore_window, "Start VMs whatever the waves' windows say", NULL},
+        {"verify", 0, 0, G_OPTION_ARG_NONE, &opt_verify, "Read every finished disk in full first and redo those that differ (as plan --verify)", NULL},
         {"log-format", 0, 0, G_OPTION_ARG_STRING, &opt_log_format, "Progress as text (default) or json lines", "FORMAT"},
         {"state", 0, 0, G_OPTION_ARG_FILENAME, &opt_state, "State store (default: the manifest's state:)", "PATH"},
         G_OPTION_ENTRY_NULL,
@@ -192,6 +194,8 @@ cmd_apply(int argc, char **argv)
         opt_wave = g_strdup(saved->wave);
         if (opt_state == NULL)
             opt_state = g_strdup(saved->state);
+        /* A plan saved by plan --verify is checked as it was made. */
+        opt_verify = opt_verify || saved->verify;
         g_autoptr(GError) lerr = NULL;
         m = manifest_load((const char *const *)saved->manifests,
                           g_strv_length(saved->manifests), &lerr);
@@ -233,6 +237,8 @@ cmd_apply(int argc, char **argv)
         return cli_report(err);
     p = plan_evaluate(m, st, opt_wave, &err);
     if (p == NULL)
+        return cli_report(err);
+    if (opt_verify && !plan_verify(p, st, &err))
         return cli_report(err);
     if (saved != NULL && !saved_plan_check(saved, p, st, &err))
         return cli_report(err);
@@ -281,6 +287,11 @@ cmd_apply(int argc, char **argv)
     nctx.m = m;
     nctx.st = st;
     nctx.command = command;
+    /* A copy of the store as it was before this apply changes it: a store
+     * damaged later (a disk fault, a stray write) can be restored from it
+     * and the plan then redoes only what came after. */
+    if (!state_backup(st, NULL, &err))
+        return cli_report(err);
     pr = progress_new(p, log_format);
     progress_observer(pr, &obs);
     ok = exec_apply(p, st, command, &obs, &opts, &res, &err);

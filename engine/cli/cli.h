@@ -25,6 +25,7 @@ int cmd_validate(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_state(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_xva(int argc, char **argv);
 int cmd_report(int argc, char **argv);

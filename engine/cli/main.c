@@ -19,6 +19,7 @@ const struct cli_command cli_commands[] = {
     {"apply", cmd_apply, "carry out the plan with checkpoints"},
     {"rollback", cmd_rollback, "undo what convoy made on the target for some VMs"},
     {"status", cmd_status, "show recorded progress from the state store"},
+    {"state", cmd_state, "check the state store for damage"},
     {"convert", cmd_convert, "convert one Xen domain to KVM domain XML"},
     {"report", cmd_report, "report what apply did: text, markdown, html, json"},
     {"xva", cmd_xva, "inspect, verify or extract an XVA file"},

@@ -32,11 +32,13 @@ cmd_plan(int argc, char **argv)
     gboolean opt_json = FALSE;
     gboolean opt_inspect = FALSE;
     gboolean opt_inspect_copy = FALSE;
+    gboolean opt_verify = FALSE;
     GOptionEntry entries[] = {
         {"json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print the plan as JSON", NULL},
         {"out", 'o', 0, G_OPTION_ARG_FILENAME, &opt_out, "Also save the plan to FILE, for 'convoy apply FILE'", "FILE"},
         {"inspect", 0, 0, G_OPTION_ARG_NONE, &opt_inspect, "Look inside the local source disks of VMs with guest fixup (read-only; one appliance each)", NULL},
         {"inspect-copy", 0, 0, G_OPTION_ARG_NONE, &opt_inspect_copy, "With --inspect: copy disks that are not local files (XVA, XenServer, streams) to a scratch folder to look inside", NULL},
+        {"verify", 0, 0, G_OPTION_ARG_NONE, &opt_verify, "Read every finished disk in full and compare it with the hash its copy recorded", NULL},
         {"wave", 'w', 0, G_OPTION_ARG_STRING, &opt_wave, "Plan only this wave", "NAME"},
         {"state", 0, 0, G_OPTION_ARG_FILENAME, &opt_state, "State store (default: the manifest's state:)", "PATH"},
         G_OPTION_ENTRY_NULL,
@@ -55,6 +57,8 @@ cmd_plan(int argc, char **argv)
         return cli_report(err);
     p = plan_evaluate(m, st, opt_wave, &err);
     if (p == NULL)
+        return cli_report(err);
+    if (opt_verify && !plan_verify(p, st, &err))
         return cli_report(err);
     if (opt_inspect || opt_inspect_copy)
         plan_inspect_guests(p, opt_inspect_copy, inspect_progress, NULL);

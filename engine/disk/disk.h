@@ -9,7 +9,8 @@
  * Sections: format and allocation names (format.c) · writer API (writer.c) · raw files (raw.c) · qcow2 over NBD
  * (nbd.c) · libvirt volume upload streams (stream.c) · zero detection
  * (zero.c) · source images and the read-only qcow2 reader (image.c) ·
- * the copy engine: source to writer, checkpointed and resumable (copy.c).
+ * the copy engine: source to writer, checkpointed and resumable (copy.c) ·
+ * the identity of a finished image (identity.c).
  */
 #pragma once
 
@@ -280,3 +281,38 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(disk_copy, disk_copy_free)
  * staged image?  Then *uploaded of its *staged bytes are sent. */
 bool disk_copy_upload_at(const char *detail, uint64_t *uploaded,
                          uint64_t *staged);
+
+/* ------------------------------------------------------------------ */
+/* identity.c: the identity of a finished output image                */
+
+struct json;
+struct jval;
+
+/* What a finished image file is: recorded in disk-copy's outputs and
+ * checked by every plan, so a same-size edit or a replaced file is seen. */
+struct disk_identity {
+    uint64_t inode;
+    int64_t mtime_ns;           /* modification time, nanoseconds */
+    uint64_t size;              /* of the file, bytes */
+    char sample[17];            /* hex xxh64 of 64 KiB at 16 offsets
+                                 * spread over the file (all of a file
+                                 * of 64 KiB or less) */
+};
+
+/* The identity of the file at path (not followed if a symlink).  Errors
+ * name the path. */
+bool disk_identity_of(const char *path, struct disk_identity *out,
+                      GError **error);
+/* As a JSON object {inode, mtime_ns, size, sample_xxh64}. */
+void disk_identity_json(struct json *j, const struct disk_identity *id);
+/* Read one back; false when o is not one. */
+bool disk_identity_read(const struct jval *o, struct disk_identity *out);
+/* NULL when path is still the file was describes; else a new string
+ * saying what differs ("output 'P' changed since convoy wrote it (its
+ * sampled content differs)"). */
+char *disk_identity_drift(const char *path, const struct disk_identity *was);
+/* The xxh64 (hex) of the whole guest content of the image at path, as the
+ * copy engine computes it while writing: a raw file read whole, a qcow2
+ * image through a read-only qemu-nbd. */
+bool disk_content_xxh64(const char *path, enum disk_format format,
+                        char out[17], GError **error);

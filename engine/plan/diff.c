@@ -224,3 +224,20 @@ plan_diff(struct plan *p, struct state *st, GError **error)
     }
     return true;
 }
+
+bool
+plan_verify(struct plan *p, struct state *st, GError **error)
+{
+    for (guint i = 0; i < p->vms->len; i++) {
+        struct plan_vm *v = p->vms->pdata[i];
+
+        v->verify = true;
+        p->verified = true;
+        for (guint k = 0; v->steps != NULL && k < v->steps->len; k++) {
+            struct plan_step *s = v->steps->pdata[k];
+            g_clear_pointer(&s->rec, state_step_record_free);
+            g_clear_pointer(&s->reason, g_free);
+        }
+    }
+    return plan_diff(p, st, error);
+}

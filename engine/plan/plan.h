@@ -32,6 +32,8 @@ struct plan {
     GPtrArray *errors;                   /* of char*: VM evaluation errors */
     GPtrArray *warnings;                 /* of char* */
     char *wave_blocked;                  /* --wave: why it cannot run yet */
+    bool verified;                       /* plan_verify: outputs read in
+                                          * full */
     GHashTable *guest_sets;              /* name → struct guest_rule_set*,
                                           * owned (guest-fixup) */
     GPtrArray *guest_all;                /* every guest set (auto), borrowed
@@ -52,6 +54,11 @@ bool plan_check_rules(const struct manifest *m, GPtrArray *errors);
 
 struct plan *plan_evaluate(const struct manifest *m, struct state *st,
                            const char *wave, GError **error);
+/* plan --verify: diff p against st again, with probes that read the
+ * outputs in full (a done disk's whole content against the xxh64 its copy
+ * recorded) instead of their sampled identity.  false only on a state
+ * store failure. */
+bool plan_verify(struct plan *p, struct state *st, GError **error);
 void plan_free(struct plan *p);
 typedef struct plan plan; /* for g_autoptr() only */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(plan, plan_free)
@@ -91,8 +98,10 @@ struct saved_plan {
     char *wave;             /* --wave of the plan, or NULL */
     char *state;            /* absolute path of the state store */
     char *state_sha256;     /* digest of the state's steps then */
+    bool verify;            /* made by plan --verify: apply verifies too */
+    char *model_sha256;     /* digest of the parsed manifests then
+                             * (manifest_dump: comments do not count) */
     char **manifests;       /* absolute paths of every manifest file */
-    char **manifest_sha256; /* their digests then, parallel */
     struct jval *plan;      /* the plan JSON (plan_render_json) */
     struct jval *step_inputs; /* step key → its inputs then, or NULL */
 };
@@ -104,9 +113,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(saved_plan, saved_plan_free)
 char *plan_saved_render(const struct plan *p, struct state *st);
 /* Does path look like a saved plan (a JSON object with saved_plan)? */
 bool plan_saved_sniff(const char *path);
-/* Read a saved plan; CONVOY_ERROR_FORMAT when it is not one. */
+/* Read a saved plan; CONVOY_ERROR_FORMAT when it is not one,
+ * CONVOY_ERROR_STALE_PLAN when its body does not match its body_sha256
+ * (it was edited). */
 struct saved_plan *saved_plan_load(const char *path, GError **error);
 /* Is p (evaluated now from sp's manifests, wave and state) exactly the
- * saved plan?  Otherwise CONVOY_ERROR_STALE_PLAN listing what moved. */
+ * saved plan?  Otherwise CONVOY_ERROR_STALE_PLAN listing what moved, or
+ * saying it was already applied (every step it had to do is recorded
+ * done with its fingerprint). */
 bool saved_plan_check(const struct saved_plan *sp, const struct plan *p,
                       struct state *st, GError **error);

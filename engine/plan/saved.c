@@ -1,8 +1,10 @@
 /* Saved plans: `convoy plan -o plan.json` writes the plan with what it
- * was computed from (manifest files and their digests, the wave, the
- * state store and a digest of its steps); `convoy apply plan.json`
- * re-evaluates and applies only if every step still has the same action
- * and fingerprint and nothing it was computed from moved. */
+ * was computed from (manifest files and a digest of the parsed model, the
+ * wave, the state store and a digest of its steps), and a SHA-256 of all
+ * that (body_sha256, over its canonical JSON); `convoy apply plan.json`
+ * refuses a modified file, then re-evaluates and applies only if every
+ * step still has the same action and fingerprint and nothing it was
+ * computed from moved. */
 #include "config.h"
 
 #include <fcntl.h>
@@ -16,6 +18,101 @@
 #include "util/jsonread.h"
 
 #define SAVED_PLAN_MAX_BYTES (256u * 1024 * 1024)
+
+static gint
+cmp_members(gconstpointer a, gconstpointer b)
+{
+    const struct jmember *x = *(struct jmember *const *)a;
+    const struct jmember *y = *(struct jmember *const *)b;
+
+    return strcmp(x->key, y->key);
+}
+
+/* Canonical JSON of v (RFC 8785's shape: members sorted by key, no
+ * white space, integers without a fraction), leaving out the member
+ * skip of the top object. */
+static void
+canonical(GString *out, const struct jval *v, const char *skip)
+{
+    switch (v->type) {
+    case JVAL_NULL:
+    case JVAL_LAST:
+        g_string_append(out, "null");
+        break;
+    case JVAL_BOOL:
+        g_string_append(out, v->b ? "true" : "false");
+        break;
+    case JVAL_NUMBER: {
+        char buf[G_ASCII_DTOSTR_BUF_SIZE];
+        if (v->num == (double)(int64_t)v->num && v->num < 9007199254740992.0 &&
+            v->num > -9007199254740992.0)
+            g_string_append_printf(out, "%" G_GINT64_FORMAT, (gint64)v->num);
+        else
+            g_string_append(out, g_ascii_formatd(buf, sizeof buf, "%.17g", v->num));
+        break;
+    }
+    case JVAL_STRING:
+        json_quote(out, v->str);
+        break;
+    case JVAL_ARRAY:
+        g_string_append_c(out, '[');
+        for (guint i = 0; i < v->items->len; i++) {
+            if (i > 0)
+                g_string_append_c(out, ',');
+            canonical(out, v->items->pdata[i], NULL);
+        }
+        g_string_append_c(out, ']');
+        break;
+    case JVAL_OBJECT: {
+        /* A view of the members (not owning them). */
+        g_autoptr(GPtrArray) sorted = g_ptr_array_sized_new(v->items->len);
+        bool first = true;
+        for (guint i = 0; i < v->items->len; i++)
+            g_ptr_array_add(sorted, v->items->pdata[i]);
+        g_ptr_array_sort(sorted, cmp_members);
+        g_string_append_c(out, '{');
+        for (guint i = 0; i < sorted->len; i++) {
+            const struct jmember *mem = sorted->pdata[i];
+            if (skip != NULL && strcmp(mem->key, skip) == 0)
+                continue;
+            if (!first)
+                g_string_append_c(out, ',');
+            first = false;
+            json_quote(out, mem->key);
+            g_string_append_c(out, ':');
+            canonical(out, mem->val, NULL);
+        }
+        g_string_append_c(out, '}');
+        break;
+    }
+    }
+}
+
+/* SHA-256 of the canonical JSON of a saved plan's body: the whole object
+ * but its body_sha256. */
+static char *
+body_digest(const struct jval *root)
+{
+    g_autoptr(GString) c = g_string_new(NULL);
+
+    canonical(c, root, "body_sha256");
+    return hash_sha256_hex(c->str, c->len);
+}
+
+/* A digest of the parsed manifests (manifest_dump: the sources,
+ * targets, waves and every VM's canonical lines): comments, key order
+ * and layout do not move it.  Not the header's file names, state and
+ * folder, as given on the command line (relative to where plan ran):
+ * the saved plan records them itself. */
+static char *
+model_digest(const struct manifest *m)
+{
+    g_autofree char *dump = manifest_dump(m);
+    const char *body = strstr(dump, "\n[");
+
+    body = body != NULL ? body + 1 : dump;
+    return hash_sha256_hex(body, strlen(body));
+}
 
 /* A digest of the state store's steps (key, status, fingerprint,
  * attempts): any recorded change since the plan moves it. */
@@ -45,6 +142,7 @@ plan_saved_render(const struct plan *p, struct state *st)
     g_autofree char *plan_json = plan_render_json(p);
     g_autofree char *sd = state_digest(st);
     g_autofree char *abs_state = g_canonicalize_filename(p->state_path, NULL);
+    g_autofree char *model = model_digest(p->m);
 
     json_init(&j, true);
     json_begin_object(&j);
@@ -52,14 +150,14 @@ plan_saved_render(const struct plan *p, struct state *st)
     json_kv_string(&j, "wave", p->wave);
     json_kv_string(&j, "state", abs_state);
     json_kv_string(&j, "state_sha256", sd);
+    json_kv_string(&j, "model_sha256", model);
+    json_kv_bool(&j, "verify", p->verified);
     json_key(&j, "manifests");
     json_begin_array(&j);
     for (guint i = 0; i < p->m->files->len; i++) {
         g_autofree char *f = g_canonicalize_filename(p->m->files->pdata[i], NULL);
-        g_autofree char *digest = hash_sha256_file(f);
         json_begin_object(&j);
         json_kv_string(&j, "path", f);
-        json_kv_string(&j, "sha256", digest);
         json_end_object(&j);
     }
     json_end_array(&j);
@@ -78,11 +176,14 @@ plan_saved_render(const struct plan *p, struct state *st)
     }
     json_end_object(&j);
     json_end_object(&j);
-    char *s = json_steal(&j);
+    g_autofree char *s = json_steal(&j);
     json_release(&j);
-    char *t = g_strconcat(s, "\n", NULL);
-    g_free(s);
-    return t;
+    /* The digest of what was just written, read back as apply reads it,
+     * as the first member. */
+    g_autoptr(jval) back = jval_parse("plan", s, -1, NULL);
+    g_autofree char *body = back != NULL ? body_digest(back) : g_strdup("");
+    g_assert(s[0] == '{');
+    return g_strdup_printf("{\n  \"body_sha256\": \"%s\",%s\n", body, s + 1);
 }
 
 bool
@@ -116,8 +217,8 @@ saved_plan_free(struct saved_plan *sp)
     g_free(sp->wave);
     g_free(sp->state);
     g_free(sp->state_sha256);
+    g_free(sp->model_sha256);
     g_strfreev(sp->manifests);
-    g_strfreev(sp->manifest_sha256);
     jval_free(sp->plan);
     jval_free(sp->step_inputs);
     g_free(sp);
@@ -156,17 +257,33 @@ saved_plan_load(const char *path, GError **error)
                     path);
         return NULL;
     }
+    {
+        const char *want = jval_get_string(root, "body_sha256", NULL);
+        g_autofree char *have = body_digest(root);
+        if (want == NULL || jval_get_string(root, "model_sha256", NULL) == NULL) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_FORMAT,
+                        "'%s' is not a saved plan of this convoy version (expected body_sha256 and model_sha256); run 'convoy plan -o' again",
+                        path);
+            return NULL;
+        }
+        if (strcmp(want, have) != 0) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_STALE_PLAN,
+                        "saved plan '%s' was modified after it was saved (its content does not match its body_sha256); run 'convoy plan -o' again and review it",
+                        path);
+            return NULL;
+        }
+    }
     sp = g_new0(struct saved_plan, 1);
     sp->path = g_strdup(path);
     sp->wave = g_strdup(jval_get_string(root, "wave", NULL));
     sp->state = g_strdup(jval_get_string(root, "state", NULL));
     sp->state_sha256 = g_strdup(jval_get_string(root, "state_sha256", ""));
+    sp->model_sha256 = g_strdup(jval_get_string(root, "model_sha256", ""));
+    sp->verify = jval_get_bool(root, "verify", false);
     sp->manifests = g_new0(char *, mans->items->len + 1);
-    sp->manifest_sha256 = g_new0(char *, mans->items->len + 1);
     for (guint i = 0; i < mans->items->len; i++) {
         const struct jval *m = mans->items->pdata[i];
         sp->manifests[i] = g_strdup(jval_get_string(m, "path", ""));
-        sp->manifest_sha256[i] = g_strdup(jval_get_string(m, "sha256", ""));
     }
     /* Keep the plan and the step inputs: steal them from the root. */
     for (guint i = 0; i < root->items->len; i++) {
@@ -221,6 +338,32 @@ plan_find_step(const struct plan *p, const char *key)
     return NULL;
 }
 
+/* Is every step the saved plan had to do now recorded done with the
+ * fingerprint it had then (at least one)?  *applied: how many. */
+static bool
+already_applied(const struct saved_plan *sp, GHashTable *was, GPtrArray *order,
+                struct state *st, unsigned *applied)
+{
+    unsigned n = 0;
+
+    for (guint i = 0; i < order->len; i++) {
+        const char *key = order->pdata[i];
+        g_auto(GStrv) w = g_strsplit(g_hash_table_lookup(was, key), " ", 2);
+        if (w[0] == NULL || w[1] == NULL)
+            return false;
+        if (strcmp(w[0], plan_action_name(PLAN_ACTION_DONE)) == 0)
+            continue;
+        g_autoptr(state_step_record) r = state_step_get(st, key, NULL);
+        if (r == NULL || r->status != STATE_STEP_DONE ||
+            g_strcmp0(r->fingerprint, w[1]) != 0)
+            return false;
+        n++;
+    }
+    (void)sp;
+    *applied = n;
+    return n > 0;
+}
+
 bool
 saved_plan_check(const struct saved_plan *sp, const struct plan *p,
                  struct state *st, GError **error)
@@ -233,22 +376,30 @@ saved_plan_check(const struct saved_plan *sp, const struct plan *p,
     g_autoptr(GHashTable) was = steps_of(sp->plan, order);
     g_autoptr(GHashTable) is = NULL;
     g_autofree char *sd = state_digest(st);
+    g_autofree char *model = model_digest(p->m);
     unsigned n = 0;
 
-    for (guint i = 0; sp->manifests[i] != NULL; i++) {
-        g_autofree char *d = hash_sha256_file(sp->manifests[i]);
-        if (d == NULL || strcmp(d, sp->manifest_sha256[i]) != 0) {
-            g_string_append_printf(moved, "\n  manifest '%s' %s", sp->manifests[i],
-                                   d == NULL ? "is gone" : "changed");
-            n++;
-        }
-    }
     if (now == NULL) {
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
                     "internal error: the plan's own JSON does not parse");
         return false;
     }
     is = steps_of(now, order2);
+    if (strcmp(sd, sp->state_sha256) != 0) {
+        unsigned applied = 0;
+        if (already_applied(sp, was, order, st, &applied)) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_STALE_PLAN,
+                        "saved plan '%s' was already applied: its %u step%s to do %s done; run 'convoy plan' to see whether anything is left to do",
+                        sp->path, applied, applied == 1 ? "" : "s",
+                        applied == 1 ? "is" : "are");
+            return false;
+        }
+    }
+    if (strcmp(model, sp->model_sha256) != 0) {
+        g_autofree char *files = g_strjoinv("', '", sp->manifests);
+        g_string_append_printf(moved, "\n  the manifests changed ('%s')", files);
+        n++;
+    }
     for (guint i = 0; i < order->len; i++) {
         const char *key = order->pdata[i];
         const char *a = g_hash_table_lookup(was, key);

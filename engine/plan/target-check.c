@@ -41,6 +41,13 @@ plan_check_target(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
         .adopt = v->mvm->adopt,
     };
 
+    /* A folder that holds another state store's outputs (a second
+     * checkout of the manifest) is not this one's to write. */
+    g_autofree char *owner = NULL;
+    if (step_owner_conflict(ev->st, v->tgt, &owner)) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONFLICT, "%s", owner);
+        return;
+    }
     if (v->tgt->ops->check == NULL)
         return;
     /* The domain is convoy's when it defined it under this name on this

@@ -105,6 +105,29 @@ struct state_ops {
     bool (*slot_release)(struct state *st, const char *holder,
                          GError **error);
     unsigned (*slot_count)(struct state *st, const char *key);
+
+    /* Integrity (state_check).  open already refuses a store that is
+     * damaged or of a schema it does not know, after a cheap check (every
+     * table and column of the schema there, the version known; SQLite
+     * also runs PRAGMA quick_check while the file is small); check with
+     * full true looks at everything (SQLite: PRAGMA integrity_check).
+     * Damage fails with CONVOY_ERROR_STATE_DAMAGED, naming the store,
+     * what is wrong and how to recover (restore the backup, or move the
+     * store aside); so does any member meeting damage later. */
+    bool (*check)(struct state *st, bool full, GError **error);
+    /* A consistent copy of the whole store (state_backup), replacing the
+     * previous copy atomically: after a crash there is the old copy or
+     * the new one, never half of one.  *where (may be NULL) gets a new
+     * string naming it for messages.  SQLite: "<path>.bak" through the
+     * online backup API, mode 0600, synced before it is renamed into
+     * place.  A server backend names its own snapshot or journal. */
+    bool (*backup)(struct state *st, char **where, GError **error);
+    /* The store's id (state_store_id): random (128 bits or more, as
+     * text), made when the store is created and never changed, so that
+     * outputs marked with it are known as this store's and no other's.
+     * NULL without an error when the store has none (an older schema
+     * read as it is). */
+    char *(*store_id)(struct state *st, GError **error);
 };
 
 /* The backends (one line each; the registry is in state.c). */

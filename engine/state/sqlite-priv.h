@@ -73,6 +73,17 @@ bool sqlite_slot_release(struct state *st, const char *holder,
                          GError **error);
 unsigned sqlite_slot_count(struct state *st, const char *key);
 
+/* sqlite-check.c */
+bool sqlite_check(struct state *st, bool full, GError **error);
+bool sqlite_backup(struct state *st, char **where, GError **error);
+char *sqlite_store_id(struct state *st, GError **error);
+/* The check every open makes (full false) or integrity_check (true), the
+ * caller holding the mutex or alone with st. */
+bool sqlite_check_store(struct sqlite_state *st, bool full, GError **error);
+/* CONVOY_ERROR_STATE_DAMAGED: "state 'PATH' is damaged: WHAT; …how to
+ * recover"; returns false. */
+bool sqlite_damaged(struct sqlite_state *st, const char *what, GError **error);
+
 /* Hold st's mutex until the end of the enclosing block. */
 #define STATE_LOCKED(st)                                                    \
     g_autoptr(GRecMutexLocker) state_locker_ G_GNUC_UNUSED =                \

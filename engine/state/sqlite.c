@@ -13,7 +13,7 @@
 #include "util/autoptr.h"
 #include "util/error.h"
 
-#define STATE_SCHEMA_VERSION 2
+#define STATE_SCHEMA_VERSION 3
 
 static const char schema_v1[] =
     "CREATE TABLE IF NOT EXISTS runs ("
@@ -66,6 +66,14 @@ static const char *const migrations[STATE_SCHEMA_VERSION] = {
           "ALTER TABLE steps ADD COLUMN run_id INTEGER;"
           "ALTER TABLE steps ADD COLUMN lease_until INTEGER;"
           "PRAGMA user_version = 2;",
+    /* 3: the store's id, random, made with the store (or its upgrade)
+     * and kept: the owner mark of the targets' outputs. */
+    [2] = "CREATE TABLE IF NOT EXISTS meta ("
+          " key TEXT PRIMARY KEY,"
+          " value TEXT NOT NULL);"
+          "INSERT OR IGNORE INTO meta (key, value)"
+          " VALUES ('store_id', lower(hex(randomblob(16))));"
+          "PRAGMA user_version = 3;",
 };
 
 /* ---- SQL helpers ---- */
@@ -73,6 +81,13 @@ static const char *const migrations[STATE_SCHEMA_VERSION] = {
 bool
 state_db_error(struct sqlite_state *st, GError **error)
 {
+    int rc = st->db != NULL ? sqlite3_errcode(st->db) : SQLITE_NOMEM;
+
+    /* A damaged file says so, and how to recover, wherever it is met. */
+    if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) {
+        g_autofree char *what = g_strdup_printf("sqlite: %s", sqlite3_errmsg(st->db));
+        return sqlite_damaged(st, what, error);
+    }
     g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_SQLITE, "sqlite: %s: %s",
                 st->path, st->db != NULL ? sqlite3_errmsg(st->db)
                                          : "out of memory");
@@ -189,6 +204,31 @@ user_version(struct sqlite_state *st, int64_t *out, GError **error)
     return true;
 }
 
+/* A version this convoy does not know: a newer convoy wrote it, or the
+ * header is damaged. */
+static bool
+unknown_version(struct sqlite_state *st, int64_t v, GError **error)
+{
+    g_autofree char *what = g_strdup_printf(
+        "its schema version %" G_GINT64_FORMAT " is unknown (this convoy knows versions 1 to %d; a newer convoy may have written it)",
+        v, STATE_SCHEMA_VERSION);
+    return sqlite_damaged(st, what, error);
+}
+
+/* Does the file hold any table? */
+static bool
+has_tables(struct sqlite_state *st, bool *any, GError **error)
+{
+    g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
+        st, "SELECT count(*) FROM sqlite_master WHERE type = 'table'", error);
+    if (stmt == NULL)
+        return false;
+    if (sqlite3_step(stmt) != SQLITE_ROW)
+        return state_db_error(st, error);
+    *any = sqlite3_column_int64(stmt, 0) > 0;
+    return true;
+}
+
 /* Create the schema when the file is new, bring an older one up to date,
  * refuse newer ones.  A read-only open reads an older file as it is (it
  * writes nothing): the columns it lacks read as NULL. */
@@ -198,6 +238,15 @@ ensure_schema(struct sqlite_state *st, GError **error)
     int64_t v = 0;
     if (!user_version(st, &v, error))
         return false;
+    if (v < 0 || v > STATE_SCHEMA_VERSION)
+        return unknown_version(st, v, error);
+    if (v == 0) {
+        bool any = false;
+        if (!has_tables(st, &any, error))
+            return false;
+        if (any)
+            return sqlite_damaged(st, "its schema version is 0 but it holds tables", error);
+    }
     if (v > 0 && v < STATE_SCHEMA_VERSION && st->read_only) {
         st->schema_version = v;
         return true;
@@ -212,9 +261,12 @@ ensure_schema(struct sqlite_state *st, GError **error)
             return false;
         }
         for (; v >= 0 && v < STATE_SCHEMA_VERSION; v++) {
-            if (!state_db_exec(st, migrations[v], error)) {
+            if (sqlite3_exec(st->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK) {
+                g_autofree char *what = g_strdup_printf(
+                    "its schema does not upgrade from version %" G_GINT64_FORMAT ": sqlite: %s",
+                    v, sqlite3_errmsg(st->db));
                 state_db_rollback(st);
-                return false;
+                return sqlite_damaged(st, what, error);
             }
         }
         if (!state_db_commit(st, error))
@@ -222,12 +274,8 @@ ensure_schema(struct sqlite_state *st, GError **error)
         if (!user_version(st, &v, error))
             return false;
     }
-    if (v != STATE_SCHEMA_VERSION) {
-        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_SQLITE,
-                    "sqlite: %s: schema version %" G_GINT64_FORMAT " is not the supported version %d",
-                    st->path, v, STATE_SCHEMA_VERSION);
-        return false;
-    }
+    if (v != STATE_SCHEMA_VERSION)
+        return unknown_version(st, v, error);
     st->schema_version = v;
     return true;
 }
@@ -355,10 +403,14 @@ sqlite_open(const char *path, bool create, bool read_only, GError **error)
             if (!db_connect_query_only(st, path, error))
                 return NULL;
             int64_t v = 0;
-            if (!user_version(st, &v, error))
+            bool any = false;
+            if (!user_version(st, &v, error) || !has_tables(st, &any, error))
                 return NULL;
-            if (v != 0)
-                return ensure_schema(st, error) ? &g_steal_pointer(&st)->base : NULL;
+            if (v != 0 || any) {
+                if (!ensure_schema(st, error) || !sqlite_check_store(st, false, error))
+                    return NULL;
+                return &g_steal_pointer(&st)->base;
+            }
             /* An empty file (a first open that never got further). */
             sqlite3_close_v2(st->db);
             st->db = NULL;
@@ -381,7 +433,7 @@ sqlite_open(const char *path, bool create, bool read_only, GError **error)
             return NULL;
     }
     if (!db_connect(st, path, SQLITE_OPEN_READWRITE, error) ||
-        !ensure_schema(st, error))
+        !ensure_schema(st, error) || !sqlite_check_store(st, false, error))
         return NULL;
     return &g_steal_pointer(&st)->base;
 }
@@ -410,4 +462,7 @@ const struct state_ops state_sqlite_ops = {
     .slot_acquire = sqlite_slot_acquire,
     .slot_release = sqlite_slot_release,
     .slot_count = sqlite_slot_count,
+    .check = sqlite_check,
+    .store_id = sqlite_store_id,
+    .backup = sqlite_backup,
 };

@@ -284,3 +284,21 @@ state_slot_count(struct state *st, const char *key)
 {
     return st->ops->slot_count(st, key);
 }
+
+bool
+state_check(struct state *st, bool full, GError **error)
+{
+    return st->ops->check(st, full, error);
+}
+
+bool
+state_backup(struct state *st, char **where, GError **error)
+{
+    return st->ops->backup(st, where, error);
+}
+
+char *
+state_store_id(struct state *st, GError **error)
+{
+    return st->ops->store_id(st, error);
+}

@@ -14,8 +14,13 @@
  * limits.  Every mutation is atomic and durable when it returns; every
  * function may be called from several threads on one store.
  *
+ * A damaged store, or one of a schema this convoy does not know, is refused
+ * at open (CONVOY_ERROR_STATE_DAMAGED, with how to recover): plan and
+ * apply never read a half store as "nothing done".  apply backs the store
+ * up (state_backup) before it changes anything.
+ *
  * Files: front and backend registry (state.c) · SQLite: store and schema
- * (sqlite.c), steps and checkpoints (sqlite-steps.c), runs and events
+ * (sqlite.c), integrity and backup (sqlite-check.c), steps and checkpoints (sqlite-steps.c), runs and events
  * (sqlite-events.c), lock and leases (sqlite-lock.c), slots
  * (sqlite-slots.c).  Adding a backend: state/backend.h.
  */
@@ -178,3 +183,18 @@ bool state_slot_release(struct state *st, const char *holder,
                         GError **error);
 /* How many holders hold a slot of key now. */
 unsigned state_slot_count(struct state *st, const char *key);
+
+/* Is the store whole?  state_open already made the cheap check; full
+ * looks at every page (SQLite: PRAGMA integrity_check).  Damage:
+ * CONVOY_ERROR_STATE_DAMAGED naming the store, what is wrong and how to
+ * recover. */
+bool state_check(struct state *st, bool full, GError **error);
+/* Copy the whole store aside, replacing the previous copy atomically
+ * (SQLite: "<path>.bak", mode 0600), so a store damaged later can be
+ * restored.  *where (may be NULL) gets its name, a new string. */
+bool state_backup(struct state *st, char **where, GError **error);
+/* The store's id: random, made with the store and kept in it, the owner
+ * mark of what it creates on targets (a directory target's .convoy-owner).
+ * A new string; NULL with no error when the store has none (an older
+ * store read-only; a missing store read-only has a fresh one). */
+char *state_store_id(struct state *st, GError **error);

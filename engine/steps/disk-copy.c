@@ -3,6 +3,7 @@
  * creates and claims the disk and records the checkpoints. */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 #include <glib.h>
 
@@ -10,9 +11,12 @@
 #include "steps/steps.h"
 #include "util/interrupt.h"
 #include "util/error.h"
+#include "util/fileutil.h"
 #include "util/json.h"
 #include "util/jsonread.h"
 #include "util/size.h"
+
+#define OWNER_FILE ".convoy-owner"
 
 static char *
 copy_inputs(const struct plan_step *ps)
@@ -47,16 +51,187 @@ copy_describe(const struct plan_step *ps)
                            ps->disk->location);
 }
 
+/* The local path of the disk at location on t, or NULL when the target's
+ * disks are not files here (their identity is not checked). */
+static char *
+output_path(struct target *t, const char *location)
+{
+    if (t->ops->disks_local != NULL && !t->ops->disks_local(t))
+        return NULL;
+    if (t->ops->local_disk_path != NULL)
+        return t->ops->local_disk_path(t, location, NULL);
+    return g_strdup(location);
+}
+
+/* The identity the disk at location had when convoy last wrote it: as
+ * guest-fixup left it (it repairs the disks in place, and records them),
+ * else as this step's outputs record it.  false when none is recorded
+ * (outputs of an older convoy), when the VM was started on the target
+ * (its guest writes to its disks now), or when a fix-up did not finish
+ * (the taint check redoes the disk): then only the size is checked.
+ * *fixed: guest-fixup's, whose content is no longer the copy's. */
+static bool
+recorded_identity(const struct plan_step *ps, const struct jval *out,
+                  struct disk_identity *id, bool *fixed)
+{
+    *fixed = false;
+    for (guint k = 0; ps->vm->steps != NULL && k < ps->vm->steps->len; k++) {
+        const struct plan_step *f = ps->vm->steps->pdata[k];
+        if (f->ops == &step_domain_start && f->rec != NULL &&
+            f->rec->status == STATE_STEP_DONE)
+            return false;
+        /* A fix-up that did not finish changed the disk: the plan's
+         * taint check redoes it, saying so. */
+        if (f->ops == &step_guest_fixup && f->rec != NULL &&
+            f->rec->status != STATE_STEP_DONE)
+            return false;
+    }
+    for (guint k = 0; ps->vm->steps != NULL && k < ps->vm->steps->len; k++) {
+        const struct plan_step *f = ps->vm->steps->pdata[k];
+        if (f->ops != &step_guest_fixup || f->rec == NULL ||
+            f->rec->status != STATE_STEP_DONE || f->rec->outputs == NULL)
+            continue;
+        g_autoptr(jval) fo = jval_parse(f->key, f->rec->outputs, -1, NULL);
+        const struct jval *disks = jval_get(fo, "disks");
+        if (disks != NULL && disk_identity_read(jval_get(disks, ps->disk->location), id)) {
+            *fixed = true;
+            return true;
+        }
+    }
+    return disk_identity_read(jval_get(out, "identity"), id);
+}
+
 static bool
 copy_probe(const struct plan_step *ps, struct target *t, const char *outputs,
            char **why)
 {
-    if (t->ops->disk_present(t, ps->disk->location, ps->vm->mvm->disk_format,
-                             ps->disk->sdisk->size))
+    struct disk_identity id;
+    bool fixed = false;
+
+    if (!t->ops->disk_present(t, ps->disk->location, ps->vm->mvm->disk_format,
+                              ps->disk->sdisk->size)) {
+        *why = g_strdup_printf("output '%s' is missing or has the wrong size",
+                               ps->disk->location);
+        return false;
+    }
+    g_autofree char *path = output_path(t, ps->disk->location);
+    g_autoptr(jval) out = outputs != NULL ? jval_parse(ps->key, outputs, -1, NULL) : NULL;
+    if (path == NULL || out == NULL || !recorded_identity(ps, out, &id, &fixed))
         return true;
-    *why = g_strdup_printf("output '%s' is missing or has the wrong size",
-                           ps->disk->location);
-    return false;
+    *why = disk_identity_drift(path, &id);
+    if (*why != NULL)
+        return false;
+    /* plan --verify: the whole content against the copy's own hash (a
+     * disk guest-fixup repaired has only its sampled identity). */
+    const char *want = jval_get_string(out, "xxh64", NULL);
+    if (ps->vm->verify && !fixed && want != NULL) {
+        char have[17];
+        g_autoptr(GError) err = NULL;
+        if (!disk_content_xxh64(path, ps->vm->mvm->disk_format, have, &err)) {
+            *why = g_strdup_printf("output '%s' cannot be verified: %s", path, err->message);
+            return false;
+        }
+        if (strcmp(have, want) != 0) {
+            *why = g_strdup_printf("output '%s' differs from what convoy wrote (xxh64 %s, recorded %s)",
+                                   path, have, want);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The owner mark's path on t, or NULL (no mark on this kind). */
+static char *
+owner_path(const struct target *t)
+{
+    if (t->mt->kind != MANIFEST_TARGET_DIRECTORY || t->mt->path == NULL)
+        return NULL;
+    return g_build_filename(t->mt->path, OWNER_FILE, NULL);
+}
+
+/* The value of "key VALUE" in the mark's text; new string or NULL. */
+static char *
+owner_value(const char *text, const char *key)
+{
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    g_autofree char *prefix = g_strconcat(key, " ", NULL);
+
+    for (size_t i = 0; lines[i] != NULL; i++) {
+        if (g_str_has_prefix(lines[i], prefix))
+            return g_strdup(lines[i] + strlen(prefix));
+    }
+    return NULL;
+}
+
+/* Whose outputs t holds: *theirs (new string) the other store's id,
+ * *where its path; false when the mark is missing or st's own. */
+static bool
+owner_other(struct state *st, const struct target *t, char **path_out,
+            char **theirs, char **where)
+{
+    g_autofree char *path = owner_path(t);
+    g_autofree char *text = NULL;
+
+    if (path == NULL || !g_file_get_contents(path, &text, NULL, NULL))
+        return false;
+    g_autofree char *id = owner_value(text, "store_id");
+    g_autofree char *ours = state_store_id(st, NULL);
+    if (id != NULL && ours != NULL && strcmp(id, ours) == 0)
+        return false;
+    *theirs = id != NULL ? g_steal_pointer(&id) : g_strdup("?");
+    *where = owner_value(text, "state");
+    if (*where == NULL)
+        *where = g_strdup("?");
+    *path_out = g_steal_pointer(&path);
+    return true;
+}
+
+bool
+step_owner_conflict(struct state *st, const struct target *t, char **problem)
+{
+    g_autofree char *path = NULL, *theirs = NULL, *where = NULL;
+
+    if (!owner_other(st, t, &path, &theirs, &where))
+        return false;
+    *problem = g_strdup_printf("target '%s': folder '%s' holds the outputs of another state store ('%s', store id %s; see '%s'), not of '%s': apply from the checkout that made them, or move them away and delete '%s'",
+                               t->mt->name, t->mt->path, where, theirs, path,
+                               state_path(st), path);
+    return true;
+}
+
+bool
+step_owner_mark(struct state *st, const struct target *t, GError **error)
+{
+    g_autofree char *problem = NULL;
+    g_autofree char *path = owner_path(t);
+
+    if (path == NULL)
+        return true;
+    if (step_owner_conflict(st, t, &problem)) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONFLICT, "%s", problem);
+        return false;
+    }
+    if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
+        return true;
+    g_autofree char *id = state_store_id(st, error);
+    if (id == NULL) {
+        if (error != NULL && *error == NULL)
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
+                        "internal error: state '%s' has no store id", state_path(st));
+        return false;
+    }
+    g_autofree char *abs = g_path_is_absolute(state_path(st))
+        ? g_canonicalize_filename(state_path(st), NULL) : g_strdup(state_path(st));
+    g_autofree char *text = g_strdup_printf(
+        "# convoy: the outputs in this folder belong to this state store\nstore_id %s\nstate %s\n",
+        id, abs);
+    if (g_mkdir_with_parents(t->mt->path, 0755) == -1) {
+        int errsv = errno;
+        g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(errsv),
+                    "cannot create directory '%s': %s", t->mt->path, g_strerror(errsv));
+        return false;
+    }
+    return file_write_atomic(path, text, strlen(text), 0644, error);
 }
 
 bool
@@ -295,6 +470,10 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
         .position = ck != NULL ? ck->position : 0,
         .detail = ck != NULL ? ck->detail : NULL,
     };
+    /* The target's folder is this store's from the first write on: a
+     * second checkout (another store) then refuses it. */
+    if (!step_owner_mark(ctx->st, v->tgt, error))
+        return false;
     c = disk_copy_new(&p, &ops, &cw);
     /* The target's disk is ours when a checkpoint or a done record says
      * convoy created it there (or the manifest adopts it). */
@@ -307,6 +486,13 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
         return false;
     if (!disk_copy_run(c, &stats, error))
         return false;
+    /* What the finished file is, so that the plan sees a later edit. */
+    struct disk_identity id;
+    g_autofree char *path = output_path(v->tgt, ps->disk->location);
+    if (path != NULL && !disk_identity_of(path, &id, error)) {
+        g_prefix_error(error, "disk '%s': ", ps->disk->dev);
+        return false;
+    }
 
     double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
     struct json j;
@@ -326,6 +512,10 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
         json_kv_uint(&j, "upload_from", stats.upload_from);
     json_key(&j, "seconds");
     json_double(&j, secs);
+    if (path != NULL) {
+        json_key(&j, "identity");
+        disk_identity_json(&j, &id);
+    }
     json_end_object(&j);
     *outputs = json_steal(&j);
     json_release(&j);

@@ -13,6 +13,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "disk/disk.h"
 #include "guest/guest.h"
 #include "steps/steps.h"
 #include "util/interrupt.h"
@@ -183,6 +184,38 @@ outputs_json(GHashTable *facts, GPtrArray *applied, GPtrArray *changes,
     return text;
 }
 
+/* outputs (a JSON object) with "disks": the identity of every disk as the
+ * fix-up left it, keyed by location: disk-copy's probe checks these
+ * instead of its own (the fix-up changed the disks in place). */
+static char *
+with_disk_identities(char *outputs, const struct plan_vm *v, GPtrArray *paths,
+                     GError **error)
+{
+    g_autofree char *o = outputs;
+    struct json j;
+
+    json_init(&j, false);
+    json_begin_object(&j);
+    for (guint i = 0; i < v->disks->len; i++) {
+        const struct plan_disk *d = v->disks->pdata[i];
+        struct disk_identity id;
+        if (!disk_identity_of(paths->pdata[i], &id, error)) {
+            json_release(&j);
+            return NULL;
+        }
+        json_key(&j, d->location);
+        disk_identity_json(&j, &id);
+    }
+    json_end_object(&j);
+    g_autofree char *disks = json_steal(&j);
+    json_release(&j);
+    size_t n = strlen(o);
+    if (n < 2 || o[n - 1] != '}')
+        return g_steal_pointer(&o);
+    o[n - 1] = '\0';
+    return g_strdup_printf("%s%s\"disks\":%s}", o, n > 2 ? "," : "", disks);
+}
+
 static bool
 fixup_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs, GError **error)
 {
@@ -265,7 +298,8 @@ fixup_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs, GError *
         g_clear_pointer(outputs, g_free);
         return false;
     }
-    return true;
+    *outputs = with_disk_identities(*outputs, v, paths, error);
+    return *outputs != NULL;
 }
 
 /* Only for VMs with guest repair on (their guest rule sets). */

@@ -88,6 +88,8 @@ struct plan_vm {
     bool moved;                          /* the probe found it done */
     char *move_at;                       /* where the probe found it: "on
                                           * kvm1 (shut off)"; owned */
+    bool verify;                         /* plan --verify: probes hash
+                                          * outputs in full */
 };
 
 struct plan_step {
@@ -310,6 +312,18 @@ bool step_disk_upload_at(const char *detail, uint64_t *uploaded,
 bool step_disk_owned(struct state *st, const char *key,
                      const struct state_step_record *rec,
                      const struct target *t, const char *location);
+
+/* The owner mark of a directory target: <path>/.convoy-owner names the
+ * state store whose outputs the folder holds (its state_store_id and
+ * path).  Other kinds of target: no mark, never a conflict. */
+/* Does t hold the outputs of another store than st?  Then *problem is a
+ * new string saying whose and what to do. */
+bool step_owner_conflict(struct state *st, const struct target *t,
+                         char **problem);
+/* Mark t as st's before convoy writes there (nothing when it is already
+ * st's); CONVOY_ERROR_CONFLICT when it is another store's. */
+bool step_owner_mark(struct state *st, const struct target *t,
+                     GError **error);
 
 /* Does the domain-define record def place domain name on target t (its
  * recorded location is that name there; a record without one predates the

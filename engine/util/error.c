@@ -61,6 +61,7 @@ convoy_exit_for_error(const GError *error)
     case CONVOY_ERROR_CONFLICT:
     case CONVOY_ERROR_GUEST:
     case CONVOY_ERROR_REFUSED:
+    case CONVOY_ERROR_STATE_DAMAGED:
     case CONVOY_ERROR_LAST:
     default:
         return CONVOY_EXIT_FAILURE;
@@ -95,6 +96,7 @@ convoy_error_is_transient(const GError *error)
     case CONVOY_ERROR_CONFLICT:
     case CONVOY_ERROR_GUEST:
     case CONVOY_ERROR_REFUSED:
+    case CONVOY_ERROR_STATE_DAMAGED:
     case CONVOY_ERROR_LAST:
     default:
         return false;

@@ -31,6 +31,7 @@ enum convoy_error_code {
     CONVOY_ERROR_CONFLICT = 19,     /* target object exists and is not convoy's */
     CONVOY_ERROR_GUEST = 20,        /* in-guest repair failed or was refused */
     CONVOY_ERROR_REFUSED = 21,      /* refused for good (EACCES, EROFS, a bad name) */
+    CONVOY_ERROR_STATE_DAMAGED = 22, /* the state store is damaged or of an unknown schema */
     CONVOY_ERROR_LAST,
 };
 

@@ -19,17 +19,46 @@ mkdir elsewhere
 expect_grep 'Applied: 4 steps done, 0 failed, 0 skipped' apply.log
 cmp src/xvdb.raw out/web1-kvm-vdb.raw || fail "vdb differs"
 expect_exit 0 "$CONVOY" plan manifest.yaml > /dev/null
-# The same plan once more: the state moved (it was applied).
+# The same plan once more: it says it was applied (not "inputs changed").
 expect_exit 1 "$CONVOY" apply plan.json > again.log 2> again.err
-expect_grep "saved plan 'plan.json' is out of date; run 'convoy plan -o' again and review it:" again.err
-expect_grep "step 'web1/disk-copy/vda' was todo, is now done" again.err
-expect_grep 'the state store changed (another apply ran)' again.err
+expect_grep "convoy: error: saved plan 'plan.json' was already applied: its 4 steps to do are done; run 'convoy plan' to see whether anything is left to do" again.err
+grep -q 'inputs changed' again.err && fail "a second apply of a plan blames its inputs"
+
+# An edited plan.json is refused, whatever was edited, before anything runs.
+rm out/web1-kvm.xml
+expect_exit 2 "$CONVOY" plan -o edit.json manifest.yaml > /dev/null
+body_refused() {
+    expect_exit 1 "$CONVOY" apply edit2.json > /dev/null 2> body.err
+    expect_grep "convoy: error: saved plan 'edit2.json' was modified after it was saved (its content does not match its body_sha256); run 'convoy plan -o' again and review it" body.err
+    [ ! -e out/web1-kvm.xml ] || fail "an edited plan was applied"
+}
+python3 -c 'import json; d=json.load(open("edit.json")); d["plan"]["vms"][0]["steps"][3]["action"]="done"; json.dump(d, open("edit2.json","w"))'
+body_refused
+python3 -c 'import json; d=json.load(open("edit.json")); d["step_inputs"]["web1/domain-define"]+="x"; json.dump(d, open("edit2.json","w"))'
+body_refused
+python3 -c 'import json; d=json.load(open("edit.json")); d["wave"]="wave-1"; json.dump(d, open("edit2.json","w"))'
+body_refused
+python3 -c 'import json; d=json.load(open("edit.json")); del d["body_sha256"]; json.dump(d, open("edit2.json","w"))'
+expect_exit 1 "$CONVOY" apply edit2.json > /dev/null 2> body.err
+expect_grep "'edit2.json' is not a saved plan of this convoy version (expected body_sha256 and model_sha256)" body.err
+# Layout is not content: the same JSON re-indented, keys reordered, applies.
+python3 -c 'import json; d=json.load(open("edit.json")); d["plan"]=dict(reversed(list(d["plan"].items()))); json.dump(d, open("edit2.json","w"), indent=1)'
+expect_exit 0 "$CONVOY" apply edit2.json > /dev/null
+[ -e out/web1-kvm.xml ] || fail "the re-indented plan was not applied"
+
+# A comment-only edit of a manifest does not make a saved plan stale.
+rm out/web1-kvm.xml
+expect_exit 2 "$CONVOY" plan -o comment.json manifest.yaml > /dev/null
+printf '# reviewed by the night shift\n' >> manifest.yaml
+sed -i 's/^version: 1$/version: 1   # format/' manifest.yaml
+expect_exit 0 "$CONVOY" apply comment.json > comment.log 2>&1 || { cat comment.log; fail "a comment made the plan stale"; }
+[ -e out/web1-kvm.xml ] || fail "the plan was not applied after a comment edit"
 
 # A manifest edit after saving: refused, naming the file and the steps.
 expect_exit 0 "$CONVOY" plan -o plan2.json manifest.yaml > /dev/null
 set_default . disk_format qcow2
 expect_exit 1 "$CONVOY" apply plan2.json > /dev/null 2> edit.err
-expect_grep "manifest '$d/manifest.yaml' changed" edit.err
+expect_grep "the manifests changed ('$d/manifest.yaml')" edit.err
 expect_grep "step 'web1/disk-copy/vda' was done, is now redo" edit.err
 [ ! -e out/web1-kvm-vda.qcow2 ] || fail "a stale plan was applied"
 

@@ -351,13 +351,15 @@ test_mode(void)
     assert(!g_file_test(missing, G_FILE_TEST_EXISTS));
     g_clear_error(&error);
 
-    /* Not a database: wrapped as a sqlite error naming the path. */
+    /* Not a database: a damaged store, named, with how to recover. */
     g_autofree char *junk = tmp_path("junk.db");
     assert(g_file_set_contents(junk, "this is not a database, not at all",
                                -1, NULL));
     assert(state_open(junk, true, false, &error) == NULL);
-    assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_SQLITE));
-    g_autofree char *prefix = g_strdup_printf("sqlite: %s: ", junk);
+    assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_STATE_DAMAGED));
+    g_autofree char *prefix = g_strdup_printf(
+        "state '%s' is damaged: sqlite: file is not a database; restore the copy taken before the last apply with 'cp %s.bak %s'",
+        junk, junk, junk);
     assert(g_str_has_prefix(error->message, prefix));
     return 0;
 }
@@ -844,7 +846,7 @@ test_schema_v1(void)
     state_unlock(st);
     assert(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
     assert(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK);
-    assert(sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) == 2);
+    assert(sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) == 3);
     sqlite3_finalize(stmt);
     sqlite3_close(db);
     return 0;

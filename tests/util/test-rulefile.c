@@ -107,7 +107,7 @@ static const struct header_case header_cases[] = {
     {"domain too many rules", RULEFILE_KIND_DOMAIN, "name: a\nversion: 1\nrules: [1, 2, 3]\n",
      "t.yaml:3:8: error: 'rules': 3 rules is more than the limit of 2", 2, NULL, 0},
     {"syntax error", RULEFILE_KIND_GUEST, "a: [\n",
-     "t.yaml:2:1: error: did not find expected node content while parsing a flow node", 0, NULL,
+     "t.yaml:2:1: error: YAML syntax error: did not find expected node content while parsing a flow node", 0, NULL,
      0},
     {NULL, RULEFILE_KIND_LAST, NULL, NULL, 0, NULL, 0},
 };
