@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "disk/disk.h"
 #include "util/error.h"
+#include "util/fileutil.h"
 #include "util/json.h"
 #include "util/size.h"
 #include "xva/xva.h"
@@ -149,6 +150,10 @@ ex_begin(void *opaque, const struct xva_vdi *vdi, GError **error)
                            b ? vbd_dev(b) : vdi->ref, disk_format_name(x->format));
     g_strdelimit(base, "/", '_');
     path = g_build_filename(x->dir, base, NULL);
+    /* A new file (never one that is already there, nor through a
+     * symbolic link): only what extract created is removed on failure. */
+    if (!file_create_new(path, 0644, error))
+        return false;
     g_ptr_array_add(x->written, g_strdup(path));
     x->w = disk_writer_open(path, x->format, DISK_ALLOCATION_SPARSE,
                             vdi->virtual_size, 0, error);

@@ -7,6 +7,7 @@
 
 #include "disk/disk-priv.h"
 #include "util/error.h"
+#include "util/fileutil.h"
 
 static const char *const format_names[DISK_FORMAT_LAST] = {
     [DISK_FORMAT_RAW] = "raw",
@@ -109,6 +110,10 @@ disk_writer_open(const char *path, enum disk_format format,
                     resume_from, path, size);
         return NULL;
     }
+    /* Never through a symbolic link (qemu-img would follow one); the raw
+     * writer's opens carry O_NOFOLLOW as well. */
+    if (!file_refuse_symlink(path, error))
+        return NULL;
 
     struct disk_writer *w = g_new0(struct disk_writer, 1);
     w->path = g_strdup(path);
