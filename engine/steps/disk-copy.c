@@ -290,13 +290,13 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
     };
     c = disk_copy_new(&p, &ops, &cw);
     /* The target's disk is ours when a checkpoint or a done record says
-     * convoy created it there (or the manifest adopts it).  The record as
-     * it is now, not as the plan read it: an earlier attempt of this
-     * apply (a retry) may have claimed and created the disk. */
+     * convoy created it there (or the manifest adopts it): the record as
+     * the plan read it (a redo of a done copy), or as it is now (an
+     * earlier attempt of this apply, a retry, claimed and created it). */
     g_autoptr(state_step_record) rec = state_step_get(ctx->st, ps->key, NULL);
     owned = v->mvm->adopt ||
-            step_disk_owned(ctx->st, ps->key, rec != NULL ? rec : ps->rec,
-                            v->tgt, ps->disk->location);
+            step_disk_owned(ctx->st, ps->key, ps->rec, v->tgt, ps->disk->location) ||
+            step_disk_owned(ctx->st, ps->key, rec, v->tgt, ps->disk->location);
     uint64_t resume_from = disk_copy_resume_from(c);
     g_autofree char *staged = disk_copy_detail(c);
     if (!create_disk(ps, ctx, owned, resume_from > 0, resume_from, staged,

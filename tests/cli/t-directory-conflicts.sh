@@ -62,4 +62,11 @@ sed -i 's/rename: web1-kvm}/rename: web1-kvm, adopt: true}/' manifest.yaml
 cmp src/xvda.raw out/web1-kvm-vda.raw || fail "the adopted disk was not written"
 grep -q "<name>web1-kvm</name>" out/web1-kvm.xml || fail "the adopted domain XML was not written"
 expect_exit 0 "$CONVOY" plan manifest.yaml > plan5.txt
+
+# A done copy redone (its inputs changed) rewrites convoy's own file.
+sed -i 's/, adopt: true}/}/; s/^  disk_format: raw$/  disk_format: raw\n  allocation: preallocated/' manifest.yaml
+expect_exit 2 "$CONVOY" plan manifest.yaml > plan6.txt
+expect_grep "redo   disk-copy vda" plan6.txt
+"$CONVOY" apply --yes manifest.yaml > apply6.log 2>&1 || { cat apply6.log; fail "the redo of convoy's own disk failed"; }
+cmp src/xvda.raw out/web1-kvm-vda.raw || fail "the redone disk differs"
 exit 0
