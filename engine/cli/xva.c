@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "disk/disk.h"
 #include "util/error.h"
+#include "util/fileutil.h"
 #include "util/json.h"
 #include "util/size.h"
 #include "util/text.h"
@@ -137,6 +138,92 @@ inspect_json(const struct xva_meta *meta)
     printf("%s\n", s);
 }
 
+/* The longest part of an image's file name taken from the export (the
+ * VM's name, a device), in bytes. */
+#define XVA_NAME_PART_MAX 64
+
+/* What a file name may not show as it is: control characters, the
+ * Unicode format characters (bidirectional overrides such as U+202E,
+ * zero-width marks), unassigned code points and separators other than a
+ * plain space. */
+static bool
+unsafe_char(gunichar c)
+{
+    switch (g_unichar_type(c)) {
+    case G_UNICODE_CONTROL:
+    case G_UNICODE_FORMAT:
+    case G_UNICODE_UNASSIGNED:
+    case G_UNICODE_PRIVATE_USE:
+    case G_UNICODE_SURROGATE:
+    case G_UNICODE_LINE_SEPARATOR:
+    case G_UNICODE_PARAGRAPH_SEPARATOR:
+        return true;
+    case G_UNICODE_SPACE_SEPARATOR:
+        return c != ' ';
+    case G_UNICODE_LOWERCASE_LETTER:
+    case G_UNICODE_MODIFIER_LETTER:
+    case G_UNICODE_OTHER_LETTER:
+    case G_UNICODE_TITLECASE_LETTER:
+    case G_UNICODE_UPPERCASE_LETTER:
+    case G_UNICODE_SPACING_MARK:
+    case G_UNICODE_ENCLOSING_MARK:
+    case G_UNICODE_NON_SPACING_MARK:
+    case G_UNICODE_DECIMAL_NUMBER:
+    case G_UNICODE_LETTER_NUMBER:
+    case G_UNICODE_OTHER_NUMBER:
+    case G_UNICODE_CONNECT_PUNCTUATION:
+    case G_UNICODE_DASH_PUNCTUATION:
+    case G_UNICODE_CLOSE_PUNCTUATION:
+    case G_UNICODE_FINAL_PUNCTUATION:
+    case G_UNICODE_INITIAL_PUNCTUATION:
+    case G_UNICODE_OTHER_PUNCTUATION:
+    case G_UNICODE_OPEN_PUNCTUATION:
+    case G_UNICODE_CURRENCY_SYMBOL:
+    case G_UNICODE_MODIFIER_SYMBOL:
+    case G_UNICODE_MATH_SYMBOL:
+    case G_UNICODE_OTHER_SYMBOL:
+        break;
+    }
+    return false;
+}
+
+/* A part of an image's file name from the export's text s (may be NULL):
+ * '/', control and format characters and bytes that are not UTF-8 become
+ * '_', a leading '.' or '-' becomes '_', at most XVA_NAME_PART_MAX bytes
+ * (cut between characters), and fallback when nothing is left.  New
+ * string. */
+static char *
+name_part(const char *s, const char *fallback)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+    const char *p = s != NULL ? s : "";
+    const char *end = p + strlen(p);
+
+    while (*p != '\0') {
+        gunichar c = g_utf8_get_char_validated(p, end - p);
+        char buf[6];
+        gint n;
+
+        if (c == (gunichar)-1 || c == (gunichar)-2) {
+            c = '_';
+            p++;
+        } else {
+            p = g_utf8_next_char(p);
+        }
+        if (c == '/' || unsafe_char(c))
+            c = '_';
+        if (out->len == 0 && (c == '.' || c == '-'))
+            c = '_';
+        n = g_unichar_to_utf8(c, buf);
+        if (out->len + (gsize)n > XVA_NAME_PART_MAX)
+            break;
+        g_string_append_len(out, buf, n);
+    }
+    if (out->len == 0)
+        return g_strdup(fallback);
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
 struct extract {
     const struct xva_meta *meta;
     const char *dir;           /* NULL: verify only */
@@ -158,10 +245,14 @@ ex_begin(void *opaque, const struct xva_vdi *vdi, GError **error)
     x->disks++;
     if (x->dir == NULL)
         return true;
-    base = g_strdup_printf("%s-%s.%s", x->meta->vm.name_label,
-                           b ? vbd_dev(b) : vdi->ref, disk_format_name(x->format));
-    g_strdelimit(base, "/", '_');
+    g_autofree char *vm = name_part(x->meta->vm.name_label, "vm");
+    g_autofree char *dev = name_part(b ? vbd_dev(b) : vdi->ref, "disk");
+    base = g_strdup_printf("%s-%s.%s", vm, dev, disk_format_name(x->format));
     path = g_build_filename(x->dir, base, NULL);
+    /* A new file (never one that is already there, nor through a
+     * symbolic link): only what extract created is removed on failure. */
+    if (!file_create_new(path, 0644, error))
+        return false;
     g_ptr_array_add(x->written, g_strdup(path));
     x->w = disk_writer_open(path, x->format, DISK_ALLOCATION_SPARSE,
                             vdi->virtual_size, 0, error);

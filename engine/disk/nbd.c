@@ -15,6 +15,7 @@
 
 #include "disk/disk-priv.h"
 #include "util/error.h"
+#include "util/fileutil.h"
 
 /* Largest single NBD write (qemu-nbd accepts up to 32 MiB). */
 #define NBD_MAX_WRITE (4 * 1024 * 1024)
@@ -295,7 +296,7 @@ be64(const unsigned char *p)
 static bool
 check_existing(struct disk_writer *w, GError **error)
 {
-    int fd = open(w->path, O_RDONLY | O_CLOEXEC);
+    int fd = open(w->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd == -1) {
         int errsv = errno;
         if (errsv == ENOENT) {
@@ -303,8 +304,7 @@ check_existing(struct disk_writer *w, GError **error)
                         "output '%s' does not exist; it cannot be resumed",
                         w->path);
         } else {
-            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO,
-                        "cannot open '%s': %s", w->path, g_strerror(errsv));
+            file_set_open_error(error, "open", w->path, errsv);
         }
         return false;
     }
@@ -339,7 +339,7 @@ check_existing(struct disk_writer *w, GError **error)
 static bool
 direct_io_works(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+    int fd = open(path, O_WRONLY | O_DIRECT | O_NOFOLLOW | O_CLOEXEC);
 
     if (fd < 0)
         return false;

@@ -11,6 +11,7 @@
 
 #include "disk/disk-priv.h"
 #include "util/error.h"
+#include "util/fileutil.h"
 
 /* Never written: a source of zeros for preallocated zero runs. */
 static unsigned char zero_buf[1024 * 1024];
@@ -20,7 +21,7 @@ static unsigned char zero_buf[1024 * 1024];
 static bool
 open_queue(struct disk_writer *w, GError **error)
 {
-    w->dfd = open(w->path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+    w->dfd = open(w->path, O_WRONLY | O_DIRECT | O_NOFOLLOW | O_CLOEXEC);
     w->queue = disk_direct_new(w->dfd, w->fd, w->path, error);
     return w->queue != NULL;
 }
@@ -80,11 +81,10 @@ static bool
 raw_open_fresh(struct disk_writer *w, GError **error)
 {
     /* O_RDWR rather than O_WRONLY: a resume reads the output back. */
-    w->fd = open(w->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    w->fd = open(w->path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                 0644);
     if (w->fd == -1) {
-        int errsv = errno;
-        g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(errsv),
-                    "cannot create '%s': %s", w->path, g_strerror(errsv));
+        file_set_open_error(error, "create", w->path, errno);
         return false;
     }
     if (!set_size(w, w->size, error))
@@ -110,7 +110,7 @@ raw_open_fresh(struct disk_writer *w, GError **error)
 static bool
 raw_open_resume(struct disk_writer *w, uint64_t resume_from, GError **error)
 {
-    w->fd = open(w->path, O_RDWR | O_CLOEXEC);
+    w->fd = open(w->path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if (w->fd == -1) {
         int errsv = errno;
         if (errsv == ENOENT) {
@@ -118,8 +118,7 @@ raw_open_resume(struct disk_writer *w, uint64_t resume_from, GError **error)
                         "output '%s' does not exist; it cannot be resumed",
                         w->path);
         } else {
-            g_set_error(error, CONVOY_ERROR, convoy_error_from_errno(errsv),
-                        "cannot open '%s': %s", w->path, g_strerror(errsv));
+            file_set_open_error(error, "open", w->path, errsv);
         }
         return false;
     }

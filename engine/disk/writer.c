@@ -7,6 +7,7 @@
 
 #include "disk/disk-priv.h"
 #include "util/error.h"
+#include "util/fileutil.h"
 
 void
 disk_set_drift_size(GError **error, const char *path, uint64_t actual,
@@ -59,6 +60,10 @@ disk_writer_open(const char *path, enum disk_format format,
                     resume_from, path, size);
         return NULL;
     }
+    /* Never through a symbolic link (qemu-img would follow one); the raw
+     * writer's opens carry O_NOFOLLOW as well. */
+    if (!file_refuse_symlink(path, error))
+        return NULL;
 
     struct disk_writer *w = g_new0(struct disk_writer, 1);
     w->path = g_strdup(path);

@@ -112,6 +112,10 @@ mget_string(struct mload *l, const struct ynode *n, const char *key,
         ydiag_error(&l->diag, n, "'%s': expected a non-empty string, got %s", key, got);
         return false;
     }
+    if (n->has_nul) {
+        ydiag_error(&l->diag, n, "'%s': expected a string without NUL characters ('\\0')", key);
+        return false;
+    }
     for (const char *p = n->value; *p != '\0'; p++) {
         if ((unsigned char)*p < 0x20 || *p == 0x7f) {
             ydiag_error(&l->diag, n, "'%s': expected a string without control characters or line breaks", key);
@@ -131,6 +135,25 @@ mname_valid(const char *s)
         if (!g_ascii_isalnum(*p) && *p != '.' && *p != '_' && *p != '-')
             return false;
     }
+    return true;
+}
+
+/* A name that becomes part of a file name on a target (a VM's name and
+ * rename:): not a path, not an option. */
+bool
+mget_file_name(struct mload *l, const struct ynode *n, const char *key,
+               char **out)
+{
+    g_autofree char *s = NULL;
+
+    if (!mget_string(l, n, key, &s))
+        return false;
+    if (strchr(s, '/') != NULL || strcmp(s, ".") == 0 ||
+        strcmp(s, "..") == 0 || s[0] == '-') {
+        ydiag_error(&l->diag, n, "'%s': expected a name that is not a path: without '/', not '.' or '..', and not starting with '-', got '%s'", key, s);
+        return false;
+    }
+    *out = g_steal_pointer(&s);
     return true;
 }
 

@@ -54,6 +54,10 @@ bool mrequire(struct mload *l, const struct ynode *map, const char *key,
               const char *what);
 bool mget_string(struct mload *l, const struct ynode *n, const char *key,
                  char **out);
+/* As mget_string, and usable as part of a file name on a target: no '/',
+ * not "." or "..", no leading '-'. */
+bool mget_file_name(struct mload *l, const struct ynode *n, const char *key,
+                    char **out);
 bool mget_name(struct mload *l, const struct ynode *n, const char *key,
                char **out);
 bool mget_path(struct mload *l, const struct ynode *n, const char *key,

@@ -262,7 +262,7 @@ parse_vm(struct waves_ctx *c, const struct ynode *n, struct manifest_wave *w,
         return;
     const struct ynode *name_node = ynode_get(n, "name");
     g_autofree char *name = NULL;
-    if (!mget_string(l, name_node, "name", &name))
+    if (!mget_file_name(l, name_node, "name", &name))
         return;
 
     const struct ynode *first = g_hash_table_lookup(c->vm_names, name);
@@ -299,10 +299,8 @@ parse_vm(struct waves_ctx *c, const struct ynode *n, struct manifest_wave *w,
     }
 
     const struct ynode *rn = ynode_get(n, "rename");
-    if (rn != NULL && mget_string(l, rn, "rename", &vm->rename) &&
-        strchr(vm->rename, '/') != NULL) {
-        ydiag_error(&l->diag, rn, "'rename': expected a name without '/', got '%s'", vm->rename);
-    }
+    if (rn != NULL)
+        mget_file_name(l, rn, "rename", &vm->rename);
 
     const struct ynode *an = ynode_get(n, "adopt");
     if (an != NULL)

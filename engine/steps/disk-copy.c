@@ -301,9 +301,9 @@ step_disk_upload_at(const char *detail, uint64_t *uploaded, uint64_t *staged)
     return disk_copy_upload_at(detail, uploaded, staged);
 }
 
-/* Targets with storage objects (libvirt volumes) create the disk first,
- * then record that convoy did (a checkpoint with detail "created"), which
- * the plan's conflict check and rollback rely on. */
+/* Targets with storage objects (libvirt volumes, directory files) create
+ * the disk first, then record that convoy did (a checkpoint with detail
+ * "created"), which the plan's conflict check and rollback rely on. */
 static bool
 create_disk(struct plan_step *ps, struct step_ctx *ctx, bool replace,
             bool keep, uint64_t position, const char *copy, GError **error)
@@ -476,9 +476,13 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
         return false;
     c = disk_copy_new(&p, &ops, &cw);
     /* The target's disk is ours when a checkpoint or a done record says
-     * convoy created it there (or the manifest adopts it). */
+     * convoy created it there (or the manifest adopts it): the record as
+     * the plan read it (a redo of a done copy), or as it is now (an
+     * earlier attempt of this apply, a retry, claimed and created it). */
+    g_autoptr(state_step_record) rec = state_step_get(ctx->st, ps->key, NULL);
     owned = v->mvm->adopt ||
-            step_disk_owned(ctx->st, ps->key, ps->rec, v->tgt, ps->disk->location);
+            step_disk_owned(ctx->st, ps->key, ps->rec, v->tgt, ps->disk->location) ||
+            step_disk_owned(ctx->st, ps->key, rec, v->tgt, ps->disk->location);
     uint64_t resume_from = disk_copy_resume_from(c);
     g_autofree char *staged = disk_copy_detail(c);
     if (!create_disk(ps, ctx, owned, resume_from > 0, resume_from, staged,
@@ -553,8 +557,8 @@ inputs_value(const char *inputs, const char *key)
 }
 
 /* Rollback: delete the disk convoy created -- on targets that create
- * storage objects, only one its record claims on this target; on a
- * directory target every copy that started wrote the file.  With
+ * storage objects (libvirt volumes, directory files), only one its record
+ * claims on this target; else every copy that started wrote it.  With
  * --keep-volumes the disk and its record stay (the copy is not redone). */
 static bool
 copy_undo(const struct state_step_record *r, const struct step_undo_ctx *u,

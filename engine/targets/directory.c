@@ -1,5 +1,7 @@
 /* The directory target: disk images and the domain XML in one folder,
- * <path>/<vm>-<dev>.<raw|qcow2> and <path>/<vm>.xml.  No daemon. */
+ * <path>/<vm>-<dev>.<raw|qcow2> and <path>/<vm>.xml.  No daemon.  Every
+ * output stays in that folder, and a file convoy did not create there is
+ * never replaced (unless the VM adopts it) nor removed. */
 #include "config.h"
 
 #include <errno.h>
@@ -43,6 +45,24 @@ dir_disk_location(struct target *t, const char *vm, const char *dev,
     return g_build_filename(t->mt->path, base, NULL);
 }
 
+/* Is path a file directly in the target's folder (not a path that
+ * leaves it, not the folder itself)?  Names are checked by the manifest
+ * loader; this is the last guard before anything is written or removed. */
+static bool
+inside(struct target *t, const char *path, GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_autofree char *base = g_path_get_basename(path);
+
+    if (strcmp(dir, t->mt->path) == 0 && strcmp(base, ".") != 0 &&
+        strcmp(base, "..") != 0 && strcmp(base, G_DIR_SEPARATOR_S) != 0)
+        return true;
+    g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
+                "internal error: output '%s' is not a file in the folder '%s' of target '%s'",
+                path, t->mt->path, t->mt->name);
+    return false;
+}
+
 static bool
 ensure_dir(const char *path, GError **error)
 {
@@ -60,7 +80,7 @@ dir_open_writer(struct target *t, const char *location, enum disk_format format,
                 enum disk_allocation allocation, uint64_t size,
                 uint64_t resume_from, GError **error)
 {
-    if (!ensure_dir(t->mt->path, error))
+    if (!inside(t, location, error) || !ensure_dir(t->mt->path, error))
         return NULL;
     return disk_writer_open(location, format, allocation, size, resume_from,
                             error);
@@ -112,7 +132,7 @@ dir_define(struct target *t, const char *vm, const char *xml, bool autostart,
 {
     g_autofree char *path = dir_domain_location(t, vm);
 
-    if (!ensure_dir(t->mt->path, error))
+    if (!inside(t, path, error) || !ensure_dir(t->mt->path, error))
         return false;
     return file_write_atomic(path, xml, strlen(xml), 0644, error);
 }
@@ -146,7 +166,8 @@ static bool
 dir_remove_disk(struct target *t, const char *location, bool *removed,
                 GError **error)
 {
-    return remove_file(location, removed, error);
+    *removed = false;
+    return inside(t, location, error) && remove_file(location, removed, error);
 }
 
 static bool
@@ -155,7 +176,81 @@ dir_remove_domain(struct target *t, const char *vm, bool *removed,
 {
     g_autofree char *path = dir_domain_location(t, vm);
 
-    return remove_file(path, removed, error);
+    *removed = false;
+    return inside(t, path, error) && remove_file(path, removed, error);
+}
+
+/* Create the disk's file before its first write, as a new file: the
+ * state store has claimed it just before, so a file there now that is
+ * not convoy's (replace false) is a conflict, and stays as it is. */
+static bool
+dir_create_disk(struct target *t, const char *location,
+                enum disk_format format, enum disk_allocation allocation,
+                uint64_t size, bool replace, bool keep, GError **error)
+{
+    struct stat sb;
+
+    if (!inside(t, location, error) || !ensure_dir(t->mt->path, error) ||
+        !file_refuse_symlink(location, error))
+        return false;
+    if (lstat(location, &sb) < 0)
+        return file_create_new(location, 0644, error);
+    if (!S_ISREG(sb.st_mode)) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONFLICT,
+                    "'%s' exists and is not a regular file; convoy never replaces it",
+                    location);
+        return false;
+    }
+    if (replace || keep)
+        return true;        /* convoy's own (or adopted): the writer rewrites it */
+    g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONFLICT,
+                "conflict: file '%s' already exists and convoy did not create it; it is never overwritten (set 'adopt: true' on the vm to take it over)",
+                location);
+    return false;
+}
+
+/* What is already at path for the plan: a problem when it may not be
+ * written (a symbolic link, not a regular file, or a file convoy did not
+ * make that the VM does not adopt). */
+static void
+check_path(struct target *t, const char *path, const char *what, bool owned,
+           bool adopt, GPtrArray *problems)
+{
+    g_autoptr(GError) err = NULL;
+    struct stat sb;
+
+    if (!inside(t, path, &err)) {
+        g_ptr_array_add(problems, g_strdup(err->message));
+        return;
+    }
+    if (lstat(path, &sb) < 0)
+        return;
+    if (S_ISLNK(sb.st_mode)) {
+        g_ptr_array_add(problems, g_strdup_printf("conflict: %s '%s' is a symbolic link; convoy never writes an output through one (remove it)",
+                                                  what, path));
+    } else if (!S_ISREG(sb.st_mode)) {
+        g_ptr_array_add(problems, g_strdup_printf("conflict: %s '%s' exists and is not a regular file; convoy never replaces it",
+                                                  what, path));
+    } else if (!owned && !adopt) {
+        g_ptr_array_add(problems, g_strdup_printf("conflict: %s '%s' already exists and convoy did not create it; it is never overwritten (set 'adopt: true' on the vm to take it over)",
+                                                  what, path));
+    }
+}
+
+/* The plan-time check: the VM's disk files and domain XML are absent,
+ * convoy's own, or adopted. */
+static void
+dir_check(struct target *t, const struct target_vm_req *req,
+          GPtrArray *problems, GPtrArray *notes)
+{
+    g_autofree char *xml = dir_domain_location(t, req->vm);
+
+    for (size_t i = 0; i < req->n_disks; i++) {
+        const struct target_disk_req *d = &req->disks[i];
+        g_autofree char *what = g_strdup_printf("disk %s: file", d->dev);
+        check_path(t, d->location, what, d->owned, req->adopt, problems);
+    }
+    check_path(t, xml, "domain file", req->domain_owned, req->adopt, problems);
 }
 
 const struct target_ops target_directory_ops = {
@@ -168,6 +263,8 @@ const struct target_ops target_directory_ops = {
     .define = dir_define,
     .domain_digest = dir_domain_digest,
     .close = dir_close,
+    .check = dir_check,
+    .create_disk = dir_create_disk,
     .remove_disk = dir_remove_disk,
     .remove_domain = dir_remove_domain,
 };

@@ -567,6 +567,8 @@ load_node(struct loader *l, yaml_event_t *ev, unsigned depth,
         struct ynode *n = node_new(l, YNODE_SCALAR, &ev->start_mark);
         n->value = g_strndup((const char *)ev->data.scalar.value,
                              ev->data.scalar.length);
+        n->has_nul = memchr(ev->data.scalar.value, '\0',
+                            ev->data.scalar.length) != NULL;
         if (ev->data.scalar.tag != NULL)
             n->tag = g_strdup((const char *)ev->data.scalar.tag);
         n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE &&

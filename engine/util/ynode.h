@@ -43,6 +43,8 @@ struct ynode {
     char *tag;             /* explicit tag or NULL */
     /* SCALAR */
     char *value;           /* NUL-terminated; owned */
+    bool has_nul;          /* the scalar held a NUL ("\0"): value is cut
+                            * there, so it must be refused, not used */
     bool quoted;           /* written with quotes or as a block scalar */
     /* SEQUENCE: items (struct ynode*), MAPPING: pairs (struct ynode_pair*),
      * in document order; arrays owned by the node */
