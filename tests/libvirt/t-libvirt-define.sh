@@ -28,7 +28,13 @@ rules:
     add: <bogus-device/>
 EOT
 sed -i 's|^  start: false|  start: false\n  rules: [xen-to-kvm, break-it]|' manifest.yaml
+# convoy checks the converted XML against libvirt's domain schema first.
 expect_exit 1 "$CONVOY" apply --yes manifest.yaml > apply.txt 2>&1
+expect_grep "web1/domain-convert: failed: domain '$vm': libvirt's domain schema rejects the converted XML" apply.txt
+$VIRSH dominfo "$vm" >/dev/null 2>&1 && fail "a domain the schema rejects was defined"
+# With that check off (CONVOY_LIBVIRT_SCHEMA empty), libvirt itself
+# refuses it at define time, and the XML is kept for inspection.
+expect_exit 1 env CONVOY_LIBVIRT_SCHEMA= "$CONVOY" apply --yes manifest.yaml > apply.txt 2>&1
 expect_grep "web1/domain-define: failed: libvirt: domain '$vm': define rejected: " apply.txt
 expect_grep "kept in the state store as event 'rejected-xml'" apply.txt
 $VIRSH dominfo "$vm" >/dev/null 2>&1 && fail "a rejected domain was defined"
