@@ -5,6 +5,7 @@
 #include <string.h>
 #include <glib.h>
 
+#include "disk/disk.h"
 #include "plan/plan.h"
 #include "plan/plan-priv.h"
 #include "steps/steps.h"
@@ -131,7 +132,7 @@ diff_step(struct plan_step *s, struct state *st, GError **error)
         if (ck != NULL && ck->position > 0) {
             g_autofree char *at = NULL;
             uint64_t uploaded, staged;
-            if (step_disk_upload_at(ck->detail, &uploaded, &staged)) {
+            if (disk_copy_upload_at(ck->detail, &uploaded, &staged)) {
                 g_autofree char *u = size_format(uploaded);
                 g_autofree char *t = size_format(staged);
                 at = g_strdup_printf("the upload of its staged image at %s of %s", u, t);

@@ -141,8 +141,8 @@ step_from_record(struct state *st, const struct state_step_record *rec,
     s->name = g_strdup(rec->key + prefix_len);
     s->kind = g_strdup(rec->kind);
     s->status = g_strdup(state_step_status_name(rec->status));
-    s->copies = step_ops_find(rec->kind) != NULL &&
-                step_ops_find(rec->kind)->copy_measured != NULL;
+    const struct step_ops *ops = step_ops_find(rec->kind);
+    s->copies = ops != NULL && ops->copy_measured != NULL;
     s->attempts = rec->attempts;
     s->error = rec->status == STATE_STEP_DONE ? NULL : g_strdup(rec->error);
     s->spans = sp != NULL ? g_ptr_array_ref(sp)

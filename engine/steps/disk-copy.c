@@ -295,12 +295,6 @@ claim_detail(const struct target *t, const char *location, const char *copy)
     return g_strconcat(claim, ",", copy + 1, NULL);
 }
 
-bool
-step_disk_upload_at(const char *detail, uint64_t *uploaded, uint64_t *staged)
-{
-    return disk_copy_upload_at(detail, uploaded, staged);
-}
-
 /* Targets with storage objects (libvirt volumes, directory files) create
  * the disk first, then record that convoy did (a checkpoint with detail
  * "created"), which the plan's conflict check and rollback rely on. */

@@ -301,10 +301,6 @@ extern const struct step_ops step_host_migrate;
  * to be someone else's).  Does this checkpoint (may be NULL) claim it? */
 #define STEP_DISK_NOT_OURS "{\"created\":false}"
 bool step_disk_claimed(const struct state_checkpoint *ck);
-/* Does this disk-copy checkpoint detail (may be NULL) record the upload
- * of a staged image?  Then *uploaded of its *staged bytes are sent. */
-bool step_disk_upload_at(const char *detail, uint64_t *uploaded,
-                         uint64_t *staged);
 /* Is the disk at location on target t convoy's, by the state store: its
  * disk-copy step (key; rec its row, may be NULL) is done, or its
  * checkpoint claims the disk, and what they recorded names this target
