@@ -20,11 +20,12 @@
 #include "disk/disk-priv.h"
 #include "disk/disk.h"
 #include "util/error.h"
+#include "cases.h"
 
 #define MIB (1024 * 1024)
 #define DISK_SIZE ((uint64_t)16 * MIB)
 #define CHUNK 1024000           /* deliberately not 64 KiB aligned */
-#define SKIP 77
+#define SKIP CASES_SKIP
 
 /* The synthetic disk: data and zero regions. */
 struct region {
@@ -725,18 +726,6 @@ run_case(const char *name)
     return 99;
 }
 
-static void
-remove_tree(const char *dir)
-{
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    const char *name;
-    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-        g_autofree char *p = g_build_filename(dir, name, NULL);
-        unlink(p);
-    }
-    rmdir(dir);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -754,29 +743,11 @@ main(int argc, char **argv)
     }
     make_expected();
 
-    int status = 0;
-    unsigned passed = 0, skipped = 0;
-    for (size_t i = 0; all[i] != NULL; i++) {
-        if (argc > 1 && strcmp(argv[1], all[i]) != 0)
-            continue;
-        int r = run_case(all[i]);
-        if (r == SKIP)
-            skipped++;
-        else if (r == 0)
-            passed++;
-        else
-            status = r;
-        fprintf(stderr, "%s: %s\n", all[i],
-                r == 0 ? "ok" : r == SKIP ? "skipped" : "FAILED");
-    }
-    if (argc > 1 && passed + skipped == 0)
-        status = run_case(argv[1]);
+    int status = cases_run(all, argc, argv, run_case);
 
-    remove_tree(tmpdir);
+    cases_remove_tree(tmpdir);
     g_free(tmpdir);
     g_free(ref_raw);
     g_free(expected);
-    if (status != 0)
-        return status;
-    return passed == 0 && skipped > 0 ? SKIP : 0;
+    return status;
 }
