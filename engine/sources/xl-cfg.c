@@ -1361,7 +1361,7 @@ vnc_from_vfb(struct xl_parser *x, const struct xl_value *v, struct vnc *g, char 
         else if (strcmp(k, "vncpasswd") == 0)
             g->passwd = true;
         else if (strcmp(k, "sdl") == 0 && strcmp(eq + 1, "0") != 0)
-            diag_warning(x, v->line, v->col, "vfb: sdl is not carried over to KVM");
+            diag_warning(x, v->line, v->col, "vfb: 'sdl' is not carried over to KVM: Xen's SDL window has no KVM counterpart (use VNC)");
     }
     /* the strings point into parts: keep them alive with the parser */
     *keep = g_steal_pointer(&parts);
@@ -1393,7 +1393,7 @@ add_vnc(struct xl_parser *x, xmlNode *devs, const struct vnc *g, unsigned line)
     }
     if (g->passwd)
         diag_warning(x, line, 1,
-                     "the VNC password is not carried over (secrets never enter plans); set one on the KVM side");
+                     "'vncpasswd' is not carried over to KVM: secrets never enter plans; set a VNC password on the KVM side");
 }
 
 /* ------------------------------------------------------------------ */
@@ -2170,7 +2170,8 @@ build_devices(struct xl_parser *x, xmlNode *devs, enum guest_kind kind)
     (void)get(x, "vncunused");
     if (get_bool(x, "sdl", false)) {
         struct xl_setting *s = g_hash_table_lookup(x->by_key, "sdl");
-        diag_warning(x, s->line, s->col, "sdl is not carried over to KVM");
+        diag_warning(x, s->line, s->col,
+                     "'sdl' is not carried over to KVM: Xen's SDL window has no KVM counterpart (use VNC)");
     }
 
     for (guint i = 0; i < usbdevs->len; i++) {
