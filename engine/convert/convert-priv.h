@@ -103,6 +103,7 @@ struct rule {
     char *add_text;          /* the fragment as written */
     bool add_first;          /* position: first */
     bool remove;
+    char *warn;              /* NULL when absent: the warning for each selected node */
 };
 
 struct rule_set {

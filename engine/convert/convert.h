@@ -111,6 +111,11 @@ bool convert_apply_rules(xmlDoc *doc, struct rule_set *const *sets,
 bool convert_apply_rules_counted(xmlDoc *doc, struct rule_set *const *sets,
                                  size_t n_sets, GPtrArray *explain,
                                  bool count_only, GError **error);
+/* The same; warnings (may be NULL) gets "PATH: REASON" (new strings) for
+ * every node a rule with warn: selects, whether or not it changes it. */
+bool convert_apply_rules_warn(xmlDoc *doc, struct rule_set *const *sets,
+                              size_t n_sets, GPtrArray *explain, bool count_only,
+                              GPtrArray *warnings, GError **error);
 
 /* ------------------------------------------------------------------ */
 /* mapping.c */
@@ -161,6 +166,8 @@ struct convert_disk {
     char *dev;            /* target dev, "vda" */
     char *source;         /* source file/dev/volume text, may be NULL */
     char *format;         /* driver type ("raw", "qcow2"), may be NULL */
+    bool network;         /* <disk type='network'>: source is the protocol's
+                           * name (rbd pool/image); the data stays there */
 };
 GPtrArray *convert_list_disks(xmlDoc *doc);
 

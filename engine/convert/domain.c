@@ -129,6 +129,58 @@ check_unique_devs(xmlNode *devs, GHashTable *before, const char *name, GError **
     return true;
 }
 
+/* Xen PV guests may name partitions as devices (xvda1, xvda2: a disk
+ * each, with no partition table); KVM attaches whole disks only.  After
+ * the rules, each such disk gets the next free whole-disk name of its
+ * bus, with a warning: the guest sees /dev/vdX, not /dev/xvda1. */
+static void
+rename_partition_disks(xmlNode *devs, GHashTable *before, const char *name,
+                       GPtrArray *notes, GPtrArray *explain)
+{
+    g_autoptr(GHashTable) used = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GRegex) part = g_regex_new("^([a-z]+[a-z])[0-9]+$", 0, 0, NULL);
+
+    for (xmlNode *c = devs != NULL ? devs->children : NULL; c != NULL; c = c->next) {
+        char *dev;
+        if (!convert_is_el(c, "disk"))
+            continue;
+        dev = prop(convert_first_child(c, "target"), "dev");
+        if (dev != NULL)
+            g_hash_table_add(used, dev);
+    }
+    for (xmlNode *c = devs != NULL ? devs->children : NULL; c != NULL; c = c->next) {
+        g_autofree char *dev = NULL;
+        g_autoptr(GMatchInfo) m = NULL;
+        xmlNode *t;
+
+        if (!convert_is_el(c, "disk"))
+            continue;
+        t = convert_first_child(c, "target");
+        dev = prop(t, "dev");
+        if (dev == NULL || !g_regex_match(part, dev, 0, &m))
+            continue;
+        g_autofree char *stem = g_match_info_fetch(m, 1);
+        g_autofree char *prefix = g_strndup(stem, strlen(stem) - 1);
+        g_autofree char *fresh = NULL;
+        for (char l = 'a'; l <= 'z' && fresh == NULL; l++) {
+            g_autofree char *cand = g_strdup_printf("%s%c", prefix, l);
+            if (!g_hash_table_contains(used, cand))
+                fresh = g_steal_pointer(&cand);
+        }
+        if (fresh == NULL)
+            continue; /* check_unique_devs or the schema reports it */
+        const char *old = g_hash_table_lookup(before, c);
+        xmlSetProp(t, (const xmlChar *)"dev", (const xmlChar *)fresh);
+        g_hash_table_add(used, g_strdup(fresh));
+        convert_explain(explain, "(partition disks)", dev,
+                        "set the target of disk %s to %s: KVM attaches whole disks only", dev,
+                        fresh);
+        if (notes != NULL)
+            g_ptr_array_add(notes, g_strdup_printf("%s: warning: disk '%s' is a partition device on Xen; on KVM it is the whole disk %s (no partition table): the guest must mount it as /dev/%s or by label or UUID",
+                                                   name, old != NULL ? old : dev, fresh, fresh));
+    }
+}
+
 /* True when path is from, or lies under the directory from. */
 static bool
 path_under(const char *path, const char *from)
@@ -182,6 +234,12 @@ convert_map_pools(xmlDoc *doc, const struct convert_poolmap *maps, size_t n_maps
         device = prop(c, "device");
         if (device != NULL && strcmp(device, "disk") != 0)
             continue;
+        {
+            /* a network disk (rbd, nbd, iSCSI) stays where it is */
+            g_autofree char *type = prop(c, "type");
+            if (g_strcmp0(type, "network") == 0)
+                continue;
+        }
         source = disk_source(c);
         if (source == NULL)
             continue;
@@ -470,9 +528,16 @@ convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explai
                                                    name));
         xmlFree(t);
     }
-    if (!convert_apply_rules_counted(doc, req->sets, req->n_sets, explain,
-                                     req->count_changes, error))
+    g_autoptr(GPtrArray) warned = g_ptr_array_new_with_free_func(g_free);
+    if (!convert_apply_rules_warn(doc, req->sets, req->n_sets, explain, req->count_changes,
+                                  warned, error))
         return false;
+    /* What a rule keeps or drops with a reason (warn:) is a warning. */
+    for (guint i = 0; notes != NULL && i < warned->len; i++)
+        g_ptr_array_add(notes, g_strdup_printf("%s: warning: %s", name,
+                                               (const char *)warned->pdata[i]));
+    rename_partition_disks(convert_first_child(xmlDocGetRootElement(doc), "devices"),
+                           devs_before, name, notes, req->count_changes ? NULL : explain);
     if (!check_unique_devs(convert_first_child(xmlDocGetRootElement(doc), "devices"),
                            devs_before, name, error))
         return false;
@@ -481,10 +546,13 @@ convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explai
     GPtrArray *listed = req->count_changes ? NULL : explain;
     if (req->probe_formats)
         probe_formats(doc, name, notes, listed);
-    if (req->boot_dir != NULL && kernel != NULL) {
+    if (kernel != NULL) {
         g_autofree char *left = os_text(xmlDocGetRootElement(doc), "kernel");
-        if (left == NULL)
+        if (left == NULL && req->boot_dir != NULL)
             keep_direct_kernel(doc, req->boot_dir, kernel, initrd, cmdline, explain);
+        else if (left == NULL && notes != NULL)
+            g_ptr_array_add(notes, g_strdup_printf("%s: warning: /domain/os/kernel: the direct-boot kernel %s is a file on the Xen host; the KVM guest boots from its disk (give --boot-dir, or boot_dir: in the manifest, to keep it)",
+                                                   name, kernel));
     }
     if (req->n_cdmaps > 0 && !map_cdroms(doc, req->cdmaps, req->n_cdmaps, listed, error))
         return false;

@@ -326,6 +326,10 @@ convert_list_disks(xmlDoc *doc)
         d = g_new0(struct convert_disk, 1);
         d->dev = prop(convert_first_child(c, "target"), "dev");
         d->format = prop(convert_first_child(c, "driver"), "type");
+        {
+            g_autofree char *type = prop(c, "type");
+            d->network = g_strcmp0(type, "network") == 0;
+        }
         src = convert_first_child(c, "source");
         static const char *const attrs[] = {"file", "dev", "volume", "name", "dir"};
         for (size_t i = 0; src != NULL && d->source == NULL && i < G_N_ELEMENTS(attrs); i++)

@@ -20,6 +20,7 @@ struct apply {
     xmlDoc *doc;
     GPtrArray *changes; /* of struct convert_change*, or NULL */
     bool count_only;    /* changes gets a NULL per change, no text */
+    GPtrArray *warnings; /* of char* "PATH: REASON" for rules with warn:, or NULL */
     const char *path;   /* the current node's path before the rule ran */
 };
 
@@ -397,6 +398,11 @@ apply_rule(struct apply *a, xmlXPathContext *ctx, GError **error)
     /* The node-set must not look at its nodes once they may be freed. */
     sel->nodesetval->nodeNr = 0;
 
+    /* A rule's warning names every node it selected, as it was. */
+    for (guint i = 0; r->warn != NULL && a->warnings != NULL && i < count; i++) {
+        g_autofree char *path = node_path(nodes[i]);
+        g_ptr_array_add(a->warnings, g_strdup_printf("%s: %s", path, r->warn));
+    }
     /* Paths are taken before anything changes, so explain names nodes as
      * the rule saw them. */
     paths = g_ptr_array_new_with_free_func(g_free);
@@ -509,7 +515,7 @@ source_facts_register(const struct source_facts *sf, xmlXPathContext *ctx)
 
 static bool
 apply_set(xmlDoc *doc, const struct rule_set *rs, const struct source_facts *sf,
-          GPtrArray *explain, bool count_only, GError **error)
+          GPtrArray *explain, bool count_only, GPtrArray *warnings, GError **error)
 {
     g_autoptr(xmlXPathContext) ctx = convert_xpath_context(doc);
 
@@ -563,6 +569,7 @@ apply_set(xmlDoc *doc, const struct rule_set *rs, const struct source_facts *sf,
             .doc = doc,
             .changes = explain,
             .count_only = count_only,
+            .warnings = warnings,
         };
         if (!apply_rule(&a, ctx, error))
             return false;
@@ -581,6 +588,14 @@ bool
 convert_apply_rules_counted(xmlDoc *doc, struct rule_set *const *sets, size_t n_sets,
                             GPtrArray *explain, bool count_only, GError **error)
 {
+    return convert_apply_rules_warn(doc, sets, n_sets, explain, count_only, NULL, error);
+}
+
+bool
+convert_apply_rules_warn(xmlDoc *doc, struct rule_set *const *sets, size_t n_sets,
+                         GPtrArray *explain, bool count_only, GPtrArray *warnings,
+                         GError **error)
+{
     struct convert_xml_quiet quiet;
     struct source_facts sf = {NULL};
     bool ok = true;
@@ -588,7 +603,7 @@ convert_apply_rules_counted(xmlDoc *doc, struct rule_set *const *sets, size_t n_
     convert_xml_quiet_begin(&quiet);
     source_facts_init(&sf, doc);
     for (size_t i = 0; ok && i < n_sets; i++)
-        ok = apply_set(doc, sets[i], &sf, explain, count_only, error);
+        ok = apply_set(doc, sets[i], &sf, explain, count_only, warnings, error);
     source_facts_release(&sf);
     convert_xml_quiet_end(&quiet);
     return ok;

@@ -24,7 +24,7 @@ static const char *const top_keys[] = {
 
 static const char *const rule_keys[] = {
     "id",           "description", "select", "when",     "rename", "set-text", "remove-attr",
-    "replace-attr", "set-attr",    "add",    "position", "remove", NULL,
+    "replace-attr", "set-attr",    "add",    "position", "remove", "warn", NULL,
 };
 
 static const char *const replace_keys[] = {"match", "with", NULL};
@@ -93,6 +93,7 @@ rule_free(gpointer p)
     if (r->add != NULL)
         xmlFreeDoc(r->add);
     g_free(r->add_text);
+    g_free(r->warn);
     g_free(r);
 }
 
@@ -555,6 +556,12 @@ load_rule(struct loader *l, const struct ynode *n, GHashTable *ids)
                 r->add_first = true;
             else if (pos != NULL && strcmp(pos, "last") != 0)
                 ydiag_error(&l->rf.diag, v, "'position': expected first or last, got '%s'", pos);
+        } else if (strcmp(k, "warn") == 0) {
+            const char *w = rulefile_want_string(&l->rf, v, "warn");
+            if (w != NULL && w[0] == '\0')
+                ydiag_error(&l->rf.diag, v, "'warn': expected the reason, got an empty string");
+            else if (w != NULL)
+                r->warn = g_strdup(w);
         } else if (strcmp(k, "remove") == 0) {
             bool b = false;
             remove_node = p->key;
@@ -576,10 +583,10 @@ load_rule(struct loader *l, const struct ynode *n, GHashTable *ids)
     if (remove_node != NULL && r->remove && ops > 0)
         ydiag_error(&l->rf.diag, remove_node,
                     "'remove' cannot be combined with other operations in one rule");
-    if (ops == 0 && remove_node == NULL)
+    if (ops == 0 && remove_node == NULL && ynode_get(n, "warn") == NULL)
         ydiag_error(
             &l->rf.diag, n,
-            "rule%s%s%s: no operation; expected one of rename, set-text, remove-attr, replace-attr, set-attr, add or remove",
+            "rule%s%s%s: no operation; expected one of rename, set-text, remove-attr, replace-attr, set-attr, add, remove or warn",
             r->id != NULL ? " '" : "", r->id != NULL ? r->id : "", r->id != NULL ? "'" : "");
 }
 

@@ -116,6 +116,11 @@ xl_describe(struct source *s, const struct manifest_vm *vm, GError **error)
 
         if (cd->source == NULL)
             continue; /* convert_domain() reports it */
+        if (cd->network) {
+            /* rbd, nbd, iSCSI: the KVM host reads the same store */
+            g_string_append_printf(identity, "disk=%s network\n", cd->source);
+            continue;
+        }
         d = source_local_disk(file, cd->dev, cd->source, cd->format, v->warnings, &info, error);
         if (d == NULL)
             return NULL;
