@@ -31,6 +31,7 @@ int cmd_xva(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);
 int cmd_guest(int argc, char **argv);
+int cmd_discover(int argc, char **argv);
 
 /* Print text that holds outside text (names from sources, tar member
  * names, error messages quoting them) to f, with the control and

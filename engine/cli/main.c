@@ -24,6 +24,7 @@ const struct cli_command cli_commands[] = {
     {"report", cmd_report, "report what apply did: text, markdown, html, json"},
     {"xva", cmd_xva, "inspect, verify or extract an XVA file"},
     {"guest", cmd_guest, "inspect or repair a guest disk image (libguestfs)"},
+    {"discover", cmd_discover, "list the VMs of the manifest's sources; write a manifest for new ones"},
     {NULL, NULL, NULL},
 };
 

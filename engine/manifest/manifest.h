@@ -270,6 +270,7 @@ struct manifest {
     struct manifest_notify *notify; /* NULL: none */
     char *state_path;     /* absolute; default <dir of first file>/.convoy/state.db */
     char *base_dir;       /* directory of the first manifest file */
+    char *default_target; /* defaults: target, or NULL */
     GPtrArray *files;     /* of char*, owned: every file loaded, in order */
     GPtrArray *sources;   /* of struct manifest_source*, owned */
     GPtrArray *targets;   /* of struct manifest_target*, owned */
