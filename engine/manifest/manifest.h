@@ -162,7 +162,11 @@ enum manifest_guest_tcg {
     MANIFEST_GUEST_TCG_OFF,
 };
 struct manifest_guest {
-    bool fixup;           /* default false */
+    bool fixup;           /* plan a guest-fixup step; default true */
+    bool fixup_auto;      /* fixup: auto (the default): only for a domain
+                           * from Xen and a target whose disks are local,
+                           * and a guest OS that no rule set handles is
+                           * refused (plan and apply) */
     GPtrArray *rules;     /* of char*, owned: set names; "auto" = every
                            * set whose when: matches (the default) */
     enum manifest_guest_boot boot;

@@ -133,7 +133,7 @@ start_server port sh -c "exec $XS --port-file \"\$PORT_FILE\" --tls $d/server.pe
 uuid_b=7d3c0e2a-51b4-4c2e-9f0a-2b1c3d4e5f60
 cat > xs.yaml <<EOT
 version: 1
-defaults: {target: kvm1}
+defaults: {target: kvm1, guest: {fixup: false}}
 sources:
   pool: {type: xenserver, url: "https://127.0.0.1:$port/", username: root,
          password_file: server-pw, ca_file: ca.pem}
