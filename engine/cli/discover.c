@@ -145,7 +145,8 @@ decide_names(struct dvm *d, GPtrArray *found, GHashTable *names, GHashTable *tar
             g_autofree char *want = g_strconcat(f->entry->name, ".cfg", NULL);
             d->pin_file = strcmp(bn, want) != 0 && strcmp(bn, f->entry->name) != 0;
         }
-    } else if (d->ms->kind == MANIFEST_SOURCE_XENSERVER && f->vm != NULL && f->vm->uuid != NULL) {
+    } else if ((d->ms->kind == MANIFEST_SOURCE_XENSERVER || d->ms->kind == MANIFEST_SOURCE_LIBVIRT) &&
+               f->vm != NULL && f->vm->uuid != NULL) {
         d->yaml_name = g_strdup(f->vm->uuid);
         g_hash_table_add(names, g_strdup(d->yaml_name));
     } else {
@@ -490,8 +491,11 @@ render_manifest(const struct manifest *m, GPtrArray *dvms)
         g_string_append(out, "}");
         if (strcmp(d->yaml_name, f->entry->name) != 0) {
             g_autofree char *shown = g_strdup(f->entry->name);
-            /* A comment ends at the line: keep the source name on it. */
-            g_strdelimit(shown, "\n\r", ' ');
+            /* YAML allows no control character, even in a comment. */
+            for (char *p = shown; *p != '\0'; p++) {
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                    *p = '?';
+            }
             g_string_append_printf(out, "   # '%s'", shown);
         }
         g_string_append_c(out, '\n');

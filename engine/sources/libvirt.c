@@ -141,6 +141,10 @@ lv_lookup(struct source *s, virConnectPtr conn, const char *name,
 {
     virDomainPtr dom = virDomainLookupByName(conn, name);
 
+    /* A domain whose name a manifest cannot hold is named by its uuid
+     * (convoy discover writes it so). */
+    if (dom == NULL && g_uuid_string_is_valid(name))
+        dom = virDomainLookupByUUIDString(conn, name);
     if (dom == NULL) {
         g_autofree char *what = g_strdup_printf("domain '%s'", name);
         lv_error(error, s->ms->name, what);

@@ -205,6 +205,18 @@ if command -v virsh > /dev/null; then
       </interface>
     </devices>
   </domain>
+  <domain type='xen'>
+    <name>-lv odd</name>
+    <uuid>5c1f0a3e-9d2b-4e6f-8a7c-1b2d3e4f5a6b</uuid>
+    <memory unit='KiB'>524288</memory>
+    <os><type arch='x86_64' machine='xenpv'>linux</type></os>
+    <devices>
+      <disk type='file' device='disk'>
+        <source file='$d/images/db.img'/>
+        <target dev='xvda' bus='xen'/>
+      </disk>
+    </devices>
+  </domain>
 </node>
 EOT
     cat > lv.yaml <<EOT
@@ -220,6 +232,11 @@ EOT
     expect_grep "^  'lv web'  running  os: debian 12  new, target name 'lv-web'$" l1.txt
     expect_grep "^    vif 0  aa:bb:cc:00:02:01  network xenbr0  bridge xenbr0$" l1.txt
     expect_grep '^      - {name: "lv web", source: xen2, rename: "lv-web"}$' lv-new.yaml
+    # A name a manifest cannot hold (a leading '-'): found by its uuid.
+    expect_grep "^  '-lv odd'  running  os: unknown  new, target name 'lv-odd'$" l1.txt
+    expect_grep '^      - {name: "5c1f0a3e-9d2b-4e6f-8a7c-1b2d3e4f5a6b", source: xen2, rename: "lv-odd"}   # '"'-lv odd'"'$' lv-new.yaml
     expect_exit 0 "$CONVOY" validate lv.yaml lv-new.yaml > /dev/null
+    expect_exit 2 "$CONVOY" plan lv.yaml lv-new.yaml > l2.txt 2>&1
+    expect_grep 'vm 5c1f0a3e-9d2b-4e6f-8a7c-1b2d3e4f5a6b → lv-odd' l2.txt
 fi
 exit 0
