@@ -37,6 +37,10 @@ version: 1
 defaults:
   target: lab
   disk_format: qcow2
+  # Guest repair is on by default for Xen VMs (fixup: auto); this demo's
+  # disk is a bare filesystem with no kernel to repair, so it is copied
+  # as it is.  A real guest keeps the default (it needs libguestfs).
+  guest: {fixup: false}
 sources:
   exports: {type: xva, path: exports}
 targets:

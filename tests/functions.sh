@@ -83,6 +83,7 @@ version: 1
 defaults:
   target: lab
   disk_format: raw
+  guest: {fixup: false}
 sources:
   exports: {type: xva, path: exports}
 targets:

@@ -16,7 +16,7 @@
 struct cli_command {
     const char *name;
     int (*fn)(int argc, char **argv);
-    const char *summary;
+    const char *summary;  /* NULL: hidden from convoy --help */
 };
 
 extern const struct cli_command cli_commands[];
@@ -31,6 +31,9 @@ int cmd_xva(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);
 int cmd_guest(int argc, char **argv);
+int cmd_discover(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_complete(int argc, char **argv);
 
 /* Print text that holds outside text (names from sources, tar member
  * names, error messages quoting them) to f, with the control and

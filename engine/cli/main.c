@@ -24,6 +24,10 @@ const struct cli_command cli_commands[] = {
     {"report", cmd_report, "report what apply did: text, markdown, html, json"},
     {"xva", cmd_xva, "inspect, verify or extract an XVA file"},
     {"guest", cmd_guest, "inspect or repair a guest disk image (libguestfs)"},
+    {"discover", cmd_discover, "list the VMs of the manifest's sources; write a manifest for new ones"},
+    {"init", cmd_init, "write a migration repository skeleton"},
+    /* Hidden (no summary): what the shell completion scripts call. */
+    {"complete", cmd_complete, NULL},
     {NULL, NULL, NULL},
 };
 
@@ -33,8 +37,10 @@ usage(FILE *f)
     fprintf(f, "Usage: convoy [--version] [--help] COMMAND [ARGS…]\n\n"
                "Move Xen and XenServer/XCP-ng VMs onto KVM from reviewed YAML manifests.\n\n"
                "Commands:\n");
-    for (size_t i = 0; cli_commands[i].name != NULL; i++)
-        fprintf(f, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
+    for (size_t i = 0; cli_commands[i].name != NULL; i++) {
+        if (cli_commands[i].summary != NULL)
+            fprintf(f, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
+    }
     fprintf(f, "\nRun 'convoy COMMAND --help' for a command's options; see convoy(1).\n");
 }
 

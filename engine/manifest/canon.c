@@ -137,6 +137,7 @@ manifest_vm_canonical(const struct manifest *m, const struct manifest_vm *vm)
     if (vm->guest.fixup) {
         g_autofree char *grules = join_list(vm->guest.rules);
         g_autofree char *gtimeout = g_strdup_printf("%u", vm->guest.timeout);
+        line(lines, "guest.", "fixup", vm->guest.fixup_auto ? "auto" : "true");
         line(lines, "guest.", "rules", grules);
         line(lines, "guest.", "boot", manifest_guest_boot_name(vm->guest.boot));
         line(lines, "guest.", "tcg", manifest_guest_tcg_name(vm->guest.tcg));

@@ -231,6 +231,12 @@ mget_uint(struct mload *l, const struct ynode *n, const char *key,
     return false;
 }
 
+char *
+mgot_text(const struct ynode *n)
+{
+    return got_text(n, true);
+}
+
 bool
 mget_bool(struct mload *l, const struct ynode *n, const char *key,
           bool *out)

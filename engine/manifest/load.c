@@ -368,6 +368,7 @@ validate(struct mload *l, GError **error)
         msettings_apply(l, l->defaults, "defaults", &l->base);
     }
     mwaves_parse(l);
+    l->m->default_target = g_strdup(l->base.target);
 
     if (l->m->state_path == NULL)
         l->m->state_path = g_build_filename(l->m->base_dir, ".convoy", "state.db", NULL);

@@ -64,6 +64,9 @@ bool mget_path(struct mload *l, const struct ynode *n, const char *key,
                char **out);
 bool mget_uint(struct mload *l, const struct ynode *n, const char *key,
                uint64_t min, uint64_t max, uint64_t *out);
+/* What was found, for "got …" in a message: a quoted scalar or the
+ * node's kind.  New string. */
+char *mgot_text(const struct ynode *n);
 bool mget_bool(struct mload *l, const struct ynode *n, const char *key,
                bool *out);
 bool mget_enum(struct mload *l, const struct ynode *n, const char *key,

@@ -162,7 +162,11 @@ enum manifest_guest_tcg {
     MANIFEST_GUEST_TCG_OFF,
 };
 struct manifest_guest {
-    bool fixup;           /* default false */
+    bool fixup;           /* plan a guest-fixup step; default true */
+    bool fixup_auto;      /* fixup: auto (the default): only for a domain
+                           * from Xen and a target whose disks are local,
+                           * and a guest OS that no rule set handles is
+                           * refused (plan and apply) */
     GPtrArray *rules;     /* of char*, owned: set names; "auto" = every
                            * set whose when: matches (the default) */
     enum manifest_guest_boot boot;
@@ -270,6 +274,7 @@ struct manifest {
     struct manifest_notify *notify; /* NULL: none */
     char *state_path;     /* absolute; default <dir of first file>/.convoy/state.db */
     char *base_dir;       /* directory of the first manifest file */
+    char *default_target; /* defaults: target, or NULL */
     GPtrArray *files;     /* of char*, owned: every file loaded, in order */
     GPtrArray *sources;   /* of struct manifest_source*, owned */
     GPtrArray *targets;   /* of struct manifest_target*, owned */

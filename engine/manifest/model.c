@@ -227,6 +227,7 @@ manifest_free(struct manifest *m)
     }
     g_free(m->state_path);
     g_free(m->base_dir);
+    g_free(m->default_target);
     /* VMs first: waves only borrow them. */
     g_ptr_array_unref(m->vms);
     g_ptr_array_unref(m->moves);

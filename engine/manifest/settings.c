@@ -52,8 +52,17 @@ apply_guest(struct mload *l, const struct ynode *n, struct manifest_guest *g)
     if (!mcheck_mapping(l, n, "guest"))
         return;
     mcheck_keys(l, n, "guest", guest_keys);
-    if ((v = ynode_get(n, "fixup")) != NULL)
-        mget_bool(l, v, "fixup", &g->fixup);
+    if ((v = ynode_get(n, "fixup")) != NULL) {
+        if (v->kind == YNODE_SCALAR && !v->quoted && g_strcmp0(v->value, "auto") == 0) {
+            g->fixup = true;
+            g->fixup_auto = true;
+        } else if (!g_hash_table_contains(l->bad_nodes, v) && ynode_as_bool(v, &g->fixup)) {
+            g->fixup_auto = false;
+        } else if (!g_hash_table_contains(l->bad_nodes, v)) {
+            g_autofree char *got = mgot_text(v);
+            ydiag_error(&l->diag, v, "'fixup': expected true, false or auto, got %s", got);
+        }
+    }
     if ((v = ynode_get(n, "boot")) != NULL && mget_enum(l, v, "boot", guest_boot_names, &e))
         g->boot = (enum manifest_guest_boot)e;
     if ((v = ynode_get(n, "tcg")) != NULL) {
@@ -96,7 +105,8 @@ msettings_init(struct msettings *s)
     g_ptr_array_add(s->rules, g_strdup("xen-to-kvm"));
     s->memory = 0;
     s->vcpus = 0;
-    s->guest.fixup = false;
+    s->guest.fixup = true;
+    s->guest.fixup_auto = true;
     s->guest.rules = g_ptr_array_new_with_free_func(g_free);
     g_ptr_array_add(s->guest.rules, g_strdup("auto"));
     s->guest.boot = MANIFEST_GUEST_BOOT_AUTO;

@@ -308,8 +308,8 @@ parse_vm(struct waves_ctx *c, const struct ynode *n, struct manifest_wave *w,
 
     const struct ynode *fn = ynode_get(n, "file");
     if (fn != NULL && mget_path(l, fn, "file", &vm->file) && src != NULL &&
-        src->kind != MANIFEST_SOURCE_XVA) {
-        ydiag_error(&l->diag, fn, "vm '%s': 'file' pins an XVA file, but source '%s' is a %s source", vm->name, vm->source, manifest_source_kind_name(src->kind));
+        src->kind != MANIFEST_SOURCE_XVA && src->kind != MANIFEST_SOURCE_XL) {
+        ydiag_error(&l->diag, fn, "vm '%s': 'file' pins an XVA file or an xl.cfg, but source '%s' is a %s source", vm->name, vm->source, manifest_source_kind_name(src->kind));
     }
 
     struct msettings s;

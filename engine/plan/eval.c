@@ -141,6 +141,8 @@ eval_read(struct eval_job *j)
         return;
     v->sv = v->src->ops->describe(v->src, v->mvm, &j->err);
     if (v->sv != NULL && j->rules_error == NULL)
+        plan_vm_guest_auto(v, j->warnings, &j->err);
+    if (v->sv != NULL && j->rules_error == NULL && j->err == NULL)
         plan_eval_domain(v, j->sets, j->warnings, &j->err);
     /* The steps, their inputs and fingerprints depend only on the VM (the
      * target check can still block it in phase 3, which drops them). */

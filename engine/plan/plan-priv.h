@@ -36,6 +36,11 @@ bool plan_vm_rule_sets(struct plan *p, struct plan_eval *ev,
  * without guest repair). */
 bool plan_vm_guest_sets(struct plan *p, struct plan_eval *ev, struct plan_vm *v,
                         GError **error);
+/* rules.c: guest: {fixup: auto} once the source described the VM: no
+ * repair for a domain that is not from Xen, nor (with a warning added to
+ * warnings) on a target whose disks are out of reach; a guest whose OS
+ * hint no guest rule set handles is an error that says what to do. */
+bool plan_vm_guest_auto(struct plan_vm *v, GPtrArray *warnings, GError **error);
 
 /* domain.c: convert v's domain XML with sets, place its disks and map its
  * networks (v->kvm_xml, v->disks, v->changes…). */

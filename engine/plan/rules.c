@@ -181,3 +181,59 @@ plan_vm_guest_sets(struct plan *p, struct plan_eval *ev, struct plan_vm *v, GErr
     }
     return true;
 }
+
+/* The OS family an OS hint names, as the guest facts' os says it; NULL
+ * when the hint does not tell (most Linux hints name only a distro). */
+static const char *
+hint_os(const char *hint)
+{
+    g_autofree char *low = g_ascii_strdown(hint, -1);
+
+    if (strstr(low, "windows") != NULL)
+        return "windows";
+    if (strstr(low, "freebsd") != NULL)
+        return "freebsd";
+    if (strstr(low, "netbsd") != NULL)
+        return "netbsd";
+    if (strstr(low, "openbsd") != NULL)
+        return "openbsd";
+    if (strstr(low, "solaris") != NULL)
+        return "solaris";
+    return NULL;
+}
+
+bool
+plan_vm_guest_auto(struct plan_vm *v, GPtrArray *warnings, GError **error)
+{
+    const char *os;
+
+    if (v->guest_sets == NULL || !v->mvm->guest.fixup_auto || v->sv == NULL)
+        return true;
+    /* A KVM domain read from a libvirt host needs no Xen repair. */
+    if (v->sv->domain_xml == NULL || (strstr(v->sv->domain_xml, "<domain type='xen'") == NULL &&
+                                      strstr(v->sv->domain_xml, "<domain type=\"xen\"") == NULL)) {
+        g_clear_pointer(&v->guest_sets, g_ptr_array_unref);
+        return true;
+    }
+    os = v->sv->os_hint != NULL ? hint_os(v->sv->os_hint) : NULL;
+    if (os != NULL) {
+        g_autoptr(GHashTable) facts = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autoptr(GPtrArray) matched = NULL;
+
+        g_hash_table_insert(facts, (gpointer) "os", (gpointer)os);
+        matched = guest_rule_sets_matching(v->guest_sets, facts);
+        if (matched->len == 0) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONFLICT,
+                        "the source says the guest is '%s', which no guest rule set repairs (convoy repairs Linux guests only): make it ready for KVM yourself (virtio drivers, see convoy-manifest(5)), then set guest: {fixup: false} for it",
+                        v->sv->os_hint);
+            return false;
+        }
+    }
+    if (v->tgt->ops->disks_local != NULL && !v->tgt->ops->disks_local(v->tgt)) {
+        g_ptr_array_add(warnings,
+                        g_strdup_printf("vm '%s': no guest repair: target '%s' keeps its disks out of reach of this machine (a remote libvirt connection or upload: stream); run convoy on the KVM host to repair the guest, or set guest: {fixup: false} to say it needs none",
+                                        v->mvm->name, v->mtgt->name));
+        g_clear_pointer(&v->guest_sets, g_ptr_array_unref);
+    }
+    return true;
+}

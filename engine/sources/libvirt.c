@@ -141,6 +141,10 @@ lv_lookup(struct source *s, virConnectPtr conn, const char *name,
 {
     virDomainPtr dom = virDomainLookupByName(conn, name);
 
+    /* A domain whose name a manifest cannot hold is named by its uuid
+     * (convoy discover writes it so). */
+    if (dom == NULL && g_uuid_string_is_valid(name))
+        dom = virDomainLookupByUUIDString(conn, name);
     if (dom == NULL) {
         g_autofree char *what = g_strdup_printf("domain '%s'", name);
         lv_error(error, s->ms->name, what);
@@ -301,6 +305,30 @@ resolve_pool_volume(struct source *s, struct source_disk *d, GError **error)
     return true;
 }
 
+/* The power state in convoy's words (those of XenAPI, lower case). */
+static const char *
+lv_state_name(int state)
+{
+    switch (state) {
+    case VIR_DOMAIN_RUNNING:
+    case VIR_DOMAIN_BLOCKED:
+        return "running";
+    case VIR_DOMAIN_PAUSED:
+        return "paused";
+    case VIR_DOMAIN_SHUTDOWN:
+        return "shutting down";
+    case VIR_DOMAIN_SHUTOFF:
+        return "halted";
+    case VIR_DOMAIN_CRASHED:
+        return "crashed";
+    case VIR_DOMAIN_PMSUSPENDED:
+        return "suspended";
+    case VIR_DOMAIN_NOSTATE:
+    default:
+        return "unknown";
+    }
+}
+
 static struct source_vm *
 lv_describe(struct source *s, const struct manifest_vm *vm, GError **error)
 {
@@ -380,7 +408,39 @@ lv_describe(struct source *s, const struct manifest_vm *vm, GError **error)
     v->identity = g_string_free(g_steal_pointer(&id), FALSE);
     v->powered_on = state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_PAUSED ||
                     state == VIR_DOMAIN_BLOCKED || state == VIR_DOMAIN_PMSUSPENDED;
+    v->power_state = g_strdup(lv_state_name(state));
     return g_steal_pointer(&v);
+}
+
+/* Every domain of the connection, persistent or not. */
+static GPtrArray *
+lv_list(struct source *s, GError **error)
+{
+    struct lv_source *ls = s->priv;
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(source_entry_free);
+    virDomainPtr *doms = NULL;
+    int n;
+
+    {
+        g_autoptr(GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new(&ls->lock);
+        n = virConnectListAllDomains(ls->conn, &doms, 0);
+    }
+    if (n < 0) {
+        lv_error(error, s->ms->name, "virConnectListAllDomains");
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *name = virDomainGetName(doms[i]);
+        struct source_entry *e = g_new0(struct source_entry, 1);
+
+        e->name = g_strdup(name != NULL ? name : "");
+        e->key = g_strdup(e->name);
+        g_ptr_array_add(out, e);
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    g_ptr_array_sort(out, source_entry_cmp);
+    return g_steal_pointer(&out);
 }
 
 /* One download into the sink: data gathered in LV_BLOCK pieces (all-zero
@@ -643,6 +703,7 @@ const struct source_ops source_libvirt_ops = {
     .kind = "libvirt",
     .open = lv_open,
     .describe = lv_describe,
+    .list = lv_list,
     .copy_disk = lv_copy_disk,
     .copy_disk_from = lv_copy_disk_from,
     .shutdown = lv_shutdown,

@@ -1,6 +1,7 @@
 /* The source registry: manifest source kinds → their drivers. */
 #include "config.h"
 
+#include <string.h>
 #include <glib.h>
 #include <libxml/tree.h>
 
@@ -76,6 +77,8 @@ source_vm_free(struct source_vm *v)
     g_free(v->location);
     g_free(v->identity);
     g_free(v->domain_xml);
+    g_free(v->power_state);
+    g_free(v->os_hint);
     if (v->disks != NULL)
         g_ptr_array_unref(v->disks);
     if (v->xen_networks != NULL)
@@ -83,6 +86,31 @@ source_vm_free(struct source_vm *v)
     if (v->warnings != NULL)
         g_ptr_array_unref(v->warnings);
     g_free(v);
+}
+
+void
+source_entry_free(gpointer p)
+{
+    struct source_entry *e = p;
+
+    if (e == NULL)
+        return;
+    g_free(e->name);
+    g_free(e->key);
+    g_free(e->file);
+    g_free(e->error);
+    g_free(e);
+}
+
+int
+source_entry_cmp(gconstpointer a, gconstpointer b)
+{
+    const struct source_entry *x = *(struct source_entry *const *)a;
+    const struct source_entry *y = *(struct source_entry *const *)b;
+    int c = strcmp(x->name, y->name);
+
+    return c != 0 ? c : g_strcmp0(x->file != NULL ? x->file : x->key,
+                                  y->file != NULL ? y->file : y->key);
 }
 
 void
@@ -109,6 +137,7 @@ source_vm_from_meta(const struct xva_meta *meta, const char *where, GError **err
     v->name = g_strdup(meta->vm.name_label);
     v->uuid = g_strdup(meta->vm.uuid);
     v->location = g_strdup(where);
+    v->os_hint = g_strdup(meta->vm.os_hint);
     doc = convert_domain_from_ova(meta, error);
     if (doc == NULL) {
         g_prefix_error(error, "'%s': ", where);

@@ -22,6 +22,9 @@ struct source_disk;
 struct source_vm *source_vm_from_meta(const struct xva_meta *meta,
                                       const char *where, GError **error);
 void source_disk_free(gpointer p);
+/* GCompareFunc of struct source_entry* in a GPtrArray: by name, then file
+ * or key. */
+int source_entry_cmp(gconstpointer a, gconstpointer b);
 
 /* ------------------------------------------------------------------ */
 /* libvirtxml.c: libvirt domain XML with local disks                   */

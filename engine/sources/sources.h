@@ -6,7 +6,8 @@
  * Sections: registry (source.c) · xva files, directories and URLs (xva.c)
  * · XenServer/XCP-ng pools over XenAPI (xenserver.c) · dumped domain XML
  * (libvirtxml.c) · libvirt connections (libvirt.c) · the xl.cfg parser
- * (xl-cfg.c) · xl.cfg files with local disks (xl.c) · webhooks
+ * (xl-cfg.c) · xl.cfg files with local disks (xl.c) · the inventory
+ * of a whole source for discover (inventory.c) · webhooks
  * (source_http_post_json, http.c).  Shared driver internals (HTTP, XVA
  * over HTTP, secrets, XML-RPC, local disks) are in sources-priv.h.
  */
@@ -53,6 +54,12 @@ struct source_vm {
     GPtrArray *disks;     /* of struct source_disk*, owned, in device order */
     GHashTable *xen_networks; /* lower-case MAC → Xen network name, owned */
     bool powered_on;      /* false when unknown or not applicable */
+    char *power_state;    /* "running", "halted", "paused", "suspended",
+                           * "exported" (an XVA file); NULL when the source
+                           * cannot say (an xl.cfg file) */
+    char *os_hint;        /* the guest OS as the source names it ("debian
+                           * 12", "Microsoft Windows Server 2019"); NULL when
+                           * the source has no hint */
     GPtrArray *warnings;  /* of char*, owned; may be NULL: what the plan
                            * should say (a disk format the XML misnames) */
 };
@@ -70,6 +77,19 @@ struct source_sink {
 };
 
 struct source;
+
+/* One VM a source holds, as list() finds it.  Owned;
+ * source_entry_free(). */
+struct source_entry {
+    char *name;           /* its name at the source */
+    char *key;            /* the name describe() finds it by: the name, or
+                           * the uuid where the name is not unique (XenAPI) */
+    char *file;           /* the file describe() is pinned to (an .xva, an
+                           * xl.cfg); NULL for pools and hosts */
+    char *error;          /* a file list() found but could not read, and
+                           * why; NULL for a VM describe() can look at */
+};
+void source_entry_free(gpointer p);
 
 /* What a source kind can or must do, for the planner: flags of
  * source_ops.caps, narrowed per opened source in source.caps. */
@@ -91,6 +111,11 @@ struct source_ops {
     struct source_vm *(*describe)(struct source *s,
                                   const struct manifest_vm *vm,
                                   GError **error);
+    /* Optional: every VM the source holds (not templates, snapshots nor
+     * control domains), read-only, for convoy discover: a new array of
+     * struct source_entry*, sorted by name.  NULL when the kind cannot
+     * list (dumped domain XML). */
+    GPtrArray *(*list)(struct source *s, GError **error);
     /* Stream one disk to sink, delivering every byte from 0 to size in
      * increasing order. */
     bool (*copy_disk)(struct source *s, const struct source_vm *v,
@@ -137,6 +162,34 @@ struct source *source_open(const struct manifest_source *ms, GError **error);
 void source_close(struct source *s);
 typedef struct source source; /* for g_autoptr() only */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(source, source_close)
+
+/* ------------------------------------------------------------------ */
+/* inventory.c: every VM of a source, for convoy discover */
+
+/* A NIC of a discovered VM. */
+struct source_nic {
+    char *device;         /* "0", "1"…: its index, as Xen numbers vifs */
+    char *mac;            /* lower case; may be NULL */
+    char *network;        /* the Xen network name_label (or libvirt
+                           * network); may be NULL */
+    char *bridge;         /* the bridge it is on; may be NULL */
+};
+
+/* One VM of the inventory.  Owned; source_found_free(). */
+struct source_found {
+    struct source_entry *entry; /* owned: how list() found it */
+    struct source_vm *vm;       /* owned: describe()'s facts; NULL when it
+                                 * failed */
+    char *error;                /* why it could not be described, or NULL */
+    GPtrArray *nics;            /* of struct source_nic*, owned; NULL with
+                                 * error */
+};
+void source_found_free(gpointer p);
+
+/* List every VM of s with its list() op and describe each, read-only.
+ * Returns a new array of struct source_found* in list() order; fails only
+ * when the source cannot list (no list op: CONVOY_ERROR_FAILED). */
+GPtrArray *source_discover(struct source *s, GError **error);
 
 /* ------------------------------------------------------------------ */
 /* xl-cfg.c: xl.cfg(5) files → Xen-flavoured libvirt domain XML */

@@ -500,6 +500,23 @@ fill_vifs(struct source *s, struct xva_meta *m, const struct xmlrpc_value *rec,
     return true;
 }
 
+/* The guest OS its guest metrics name, or NULL (no metrics: the guest
+ * agent never ran; a failed lookup is not an error, only no hint). */
+static char *
+xs_os_hint(struct source *s, const struct xmlrpc_value *rec)
+{
+    const char *ref = xmlrpc_member_string(rec, "guest_metrics");
+    g_autoptr(xmlrpc_value) gm = NULL;
+
+    if (is_null_ref(ref))
+        return NULL;
+    gm = xs_record(s, "VM_guest_metrics", ref, NULL);
+    if (gm == NULL)
+        return NULL;
+    return xva_os_hint(map_get(gm, "os_version", "name"), map_get(gm, "os_version", "distro"),
+                       map_get(gm, "os_version", "major"));
+}
+
 static struct source_vm *
 xs_describe(struct source *s, const struct manifest_vm *mvm, GError **error)
 {
@@ -540,7 +557,43 @@ xs_describe(struct source *s, const struct manifest_vm *mvm, GError **error)
     v->identity = g_string_free(g_steal_pointer(&id), FALSE);
     power = xmlrpc_member_string(rec, "power_state");
     v->powered_on = power != NULL && strcmp(power, "Halted") != 0;
+    v->power_state = power != NULL ? g_ascii_strdown(power, -1) : NULL;
+    v->os_hint = xs_os_hint(s, rec);
     return v;
+}
+
+/* Every VM of the pool that is neither a template, a snapshot nor a
+ * control domain, found by its uuid (names need not be unique). */
+static GPtrArray *
+xs_list(struct source *s, GError **error)
+{
+    g_autoptr(xmlrpc_value) refs = xs_call(s, "VM.get_all", NULL, NULL, XAPI_CALL_TIMEOUT,
+                                           NULL, error);
+    g_autoptr(GPtrArray) out = NULL;
+
+    if (refs == NULL)
+        return NULL;
+    out = g_ptr_array_new_with_free_func(source_entry_free);
+    for (guint i = 0; refs->type == XMLRPC_ARRAY && i < refs->items->len; i++) {
+        const struct xmlrpc_value *r = refs->items->pdata[i];
+        g_autoptr(xmlrpc_value) rec = xs_record(s, "VM", r->str, error);
+        struct source_entry *e;
+
+        if (rec == NULL)
+            return NULL;
+        if (xmlrpc_member_bool(rec, "is_a_template") ||
+            xmlrpc_member_bool(rec, "is_a_snapshot") ||
+            xmlrpc_member_bool(rec, "is_control_domain"))
+            continue;
+        e = g_new0(struct source_entry, 1);
+        e->name = dup_or_empty(xmlrpc_member_string(rec, "name_label"));
+        e->key = g_strdup(xmlrpc_member_string(rec, "uuid"));
+        if (e->key == NULL)
+            e->key = g_strdup(e->name);
+        g_ptr_array_add(out, e);
+    }
+    g_ptr_array_sort(out, source_entry_cmp);
+    return g_steal_pointer(&out);
 }
 
 /* ---- disks ---- */
@@ -712,6 +765,7 @@ const struct source_ops source_xenserver_ops = {
     .caps = SOURCE_CAP_EXPORTS_HALTED_ONLY,
     .open = xs_open,
     .describe = xs_describe,
+    .list = xs_list,
     .copy_disk = xs_copy_disk,
     .shutdown = xs_shutdown,
     .close = xs_close,

@@ -135,6 +135,70 @@ xl_describe(struct source *s, const struct manifest_vm *vm, GError **error)
     return g_steal_pointer(&v);
 }
 
+/* One entry per xl.cfg: the name it gives, pinned to the file; a file
+ * that does not parse is listed with its error. */
+static struct source_entry *
+xl_list_file(const char *path)
+{
+    struct source_entry *e = g_new0(struct source_entry, 1);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autofree char *data = NULL;
+    gsize len = 0;
+
+    e->file = g_strdup(path);
+    if (g_file_get_contents(path, &data, &len, &err))
+        doc = xl_cfg_parse(path, data, len, NULL, &err);
+    if (doc != NULL) {
+        for (xmlNode *c = xmlDocGetRootElement(doc)->children; c != NULL; c = c->next) {
+            if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, "name") == 0) {
+                e->name = (char *)xmlNodeGetContent(c);
+                break;
+            }
+        }
+    }
+    if (e->name == NULL) {
+        e->name = g_path_get_basename(path);
+        e->error = g_strdup(err != NULL ? err->message : "no name = in the file");
+        return e;
+    }
+    e->key = g_strdup(e->name);
+    return e;
+}
+
+/* The *.cfg files of the source folder (or the one file it names). */
+static GPtrArray *
+xl_list(struct source *s, GError **error)
+{
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(source_entry_free);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GDir) dir = NULL;
+    const char *ent;
+
+    if (g_file_test(s->ms->path, G_FILE_TEST_IS_REGULAR)) {
+        g_ptr_array_add(out, xl_list_file(s->ms->path));
+        return g_steal_pointer(&out);
+    }
+    dir = g_dir_open(s->ms->path, 0, &err);
+    if (dir == NULL) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
+                    "source '%s': cannot read directory '%s': %s", s->ms->name, s->ms->path,
+                    err->message);
+        return NULL;
+    }
+    while ((ent = g_dir_read_name(dir)) != NULL) {
+        g_autofree char *full = NULL;
+
+        if (!g_str_has_suffix(ent, ".cfg"))
+            continue;
+        full = g_build_filename(s->ms->path, ent, NULL);
+        if (g_file_test(full, G_FILE_TEST_IS_REGULAR))
+            g_ptr_array_add(out, xl_list_file(full));
+    }
+    g_ptr_array_sort(out, source_entry_cmp);
+    return g_steal_pointer(&out);
+}
+
 /* Raw files and block devices are read in place, qcow2 images through a
  * read-only qemu-nbd, by the local reader the libvirtxml source uses
  * too. */
@@ -149,6 +213,7 @@ const struct source_ops source_xl_ops = {
     .kind = "xl",
     .open = xl_open,
     .describe = xl_describe,
+    .list = xl_list,
     .copy_disk = xl_copy_disk,
     .close = xl_close,
 };

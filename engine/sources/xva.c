@@ -261,6 +261,7 @@ xva_describe_url(struct source *s, const struct manifest_vm *vm,
     digest = hash_sha256_hex(ova, len);
     v->identity = g_strdup_printf("%sxva_ova_sha256=%s\nxva_url=%s\n", http_id,
                                   digest, shown);
+    v->power_state = g_strdup("exported");
     return v;
 }
 
@@ -305,6 +306,7 @@ xva_describe_file(struct source *s, const struct manifest_vm *vm,
     v->identity = g_strdup_printf("xva_file=%s\nxva_mtime=%lld\nxva_ova_sha256=%s\nxva_size=%lld\n",
                                   file, (long long)sb.st_mtime, ova_digest,
                                   (long long)sb.st_size);
+    v->power_state = g_strdup("exported");
     return g_steal_pointer(&v);
 }
 
@@ -314,6 +316,90 @@ xva_describe(struct source *s, const struct manifest_vm *vm, GError **error)
     if (s->ms->url != NULL)
         return xva_describe_url(s, vm, error);
     return xva_describe_file(s, vm, error);
+}
+
+/* One entry per export: the name_label in its ova.xml, pinned to its
+ * file (two files may hold VMs of one name); a file that cannot be read
+ * is listed with its error. */
+static struct source_entry *
+xva_list_file(const char *path)
+{
+    struct source_entry *e = g_new0(struct source_entry, 1);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(xva_reader) r = xva_reader_open(path, &err);
+
+    e->file = g_strdup(path);
+    if (r == NULL) {
+        g_autofree char *base = g_path_get_basename(path);
+        e->name = g_strdup(base);
+        e->error = g_strdup(err->message);
+        return e;
+    }
+    e->name = g_strdup(xva_reader_meta(r)->vm.name_label);
+    e->key = g_strdup(e->name);
+    return e;
+}
+
+static GPtrArray *
+xva_list(struct source *s, GError **error)
+{
+    struct xva_source *xs = s->priv;
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(source_entry_free);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GDir) dir = NULL;
+    const char *ent;
+
+    if (s->ms->url != NULL) {
+        g_autofree char *http_id = NULL;
+        g_autofree char *ova = NULL;
+        g_autoptr(xva_meta) meta = NULL;
+        size_t len = 0;
+        struct source_entry *e;
+
+        ova = xva_http_fetch_ova(xs->http, s->ms->url, xs->label, &len, &http_id, error);
+        if (ova == NULL)
+            return NULL;
+        meta = xva_meta_parse(ova, len, error);
+        if (meta == NULL) {
+            g_prefix_error(error, "%s: ", xs->label);
+            return NULL;
+        }
+        e = g_new0(struct source_entry, 1);
+        e->name = g_strdup(meta->vm.name_label);
+        e->key = g_strdup(e->name);
+        g_ptr_array_add(out, e);
+        return g_steal_pointer(&out);
+    }
+    if (!g_file_test(s->ms->path, G_FILE_TEST_IS_DIR)) {
+        if (!g_file_test(s->ms->path, G_FILE_TEST_EXISTS)) {
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND,
+                        "source '%s': cannot access '%s': no such file or directory",
+                        s->ms->name, s->ms->path);
+            return NULL;
+        }
+        g_ptr_array_add(out, xva_list_file(s->ms->path));
+        return g_steal_pointer(&out);
+    }
+    dir = g_dir_open(s->ms->path, 0, &err);
+    if (dir == NULL) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_IO,
+                    "source '%s': cannot read directory '%s': %s", s->ms->name, s->ms->path,
+                    err->message);
+        return NULL;
+    }
+    while ((ent = g_dir_read_name(dir)) != NULL) {
+        g_autofree char *full = NULL;
+
+        if (!g_str_has_suffix(ent, ".xva"))
+            continue;
+        full = g_build_filename(s->ms->path, ent, NULL);
+        /* Only regular files: a FIFO would block the scan. */
+        if (!g_file_test(full, G_FILE_TEST_IS_REGULAR))
+            continue;
+        g_ptr_array_add(out, xva_list_file(full));
+    }
+    g_ptr_array_sort(out, source_entry_cmp);
+    return g_steal_pointer(&out);
 }
 
 struct copy_adapter {
@@ -370,6 +456,7 @@ const struct source_ops source_xva_ops = {
     .caps = SOURCE_CAP_PARALLEL_DESCRIBE,
     .open = xva_open,
     .describe = xva_describe,
+    .list = xva_list,
     .copy_disk = xva_copy_disk,
     .close = xva_close,
 };

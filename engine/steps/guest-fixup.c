@@ -271,6 +271,17 @@ fixup_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs, GError *
         fixup_note(&run, msg);
         state_event(ctx->st, ctx->run_id, ps->key, "inspection", msg, NULL);
     }
+    /* fixup: auto repairs what a rule set handles and refuses the rest,
+     * so that no guest is moved unrepaired without the manifest saying
+     * so. */
+    if (applied->len == 0 && v->mvm->guest.fixup_auto) {
+        g_autofree char *sum = guest_facts_summary(facts);
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST,
+                    "vm '%s': no guest rule set repairs the guest found on its disks (%s); convoy repairs Linux guests only: make it ready for KVM yourself, then set guest: {fixup: false} for it",
+                    v->mvm->name, sum);
+        guest_close(gs, NULL);
+        return false;
+    }
     ok = guest_apply(gs, (struct guest_rule_set *const *)applied->pdata, applied->len, changes,
                      error);
     if (ok) {

@@ -236,6 +236,21 @@ field_map_get(struct ova_parse *p, const struct ova_object *o,
     return v != NULL ? value_scalar(p, struct_get(v, key)) : NULL;
 }
 
+char *
+xva_os_hint(const char *name, const char *distro, const char *major)
+{
+    if (name != NULL && *name != '\0') {
+        /* Windows: "Microsoft Windows Server 2019 Standard|C:\Windows|…" */
+        const char *bar = strchr(name, '|');
+        return g_strstrip(g_strndup(name, bar != NULL ? (gsize)(bar - name) : strlen(name)));
+    }
+    if (distro == NULL || *distro == '\0')
+        return NULL;
+    if (major != NULL && *major != '\0')
+        return g_strdup_printf("%s %s", distro, major);
+    return g_strdup(distro);
+}
+
 static bool
 is_null_ref(const char *ref)
 {
@@ -388,6 +403,8 @@ xva_meta_free(struct xva_meta *meta)
     g_free(vm->pv_args);
     g_free(vm->domain_type);
     g_free(vm->platform_viridian);
+    g_free(vm->power_state);
+    g_free(vm->os_hint);
     g_ptr_array_unref(vm->vbds);
     g_ptr_array_unref(vm->vifs);
     g_ptr_array_unref(meta->vdis);
@@ -619,7 +636,33 @@ parse_vm_fields(struct ova_parse *p, struct ova_object *o, struct xva_vm *vm,
     vm->firmware_uefi = fw != NULL && strcmp(fw, "uefi") == 0;
     s = field_map_get(p, o, "platform", "viridian");
     vm->platform_viridian = g_strdup(s);
+    if (!field_string(p, o, "power_state", "", &s, error))
+        return false;
+    vm->power_state = g_strdup(s);
     return true;
+}
+
+/* The guest OS the VM's guest metrics name (os_version: name, else distro
+ * and major), for discovery; only a hint, so a metrics object that is
+ * missing or odd leaves it NULL rather than failing the export. */
+static void
+parse_os_hint(struct ova_parse *p, struct ova_object *vm_o, struct xva_vm *vm)
+{
+    const char *ref = value_scalar(p, struct_get(vm_o->snapshot, "guest_metrics"));
+    const struct ova_object *gm;
+    const char *name;
+    const char *distro;
+    const char *major;
+
+    if (is_null_ref(ref))
+        return;
+    gm = g_hash_table_lookup(p->objects, ref);
+    if (gm == NULL || strcmp(gm->cls, "VM_guest_metrics") != 0)
+        return;
+    name = field_map_get(p, gm, "os_version", "name");
+    distro = field_map_get(p, gm, "os_version", "distro");
+    major = field_map_get(p, gm, "os_version", "major");
+    vm->os_hint = xva_os_hint(name, distro, major);
 }
 
 /* The xva_vdi for a VDI object, created on first use. */
@@ -904,6 +947,7 @@ parse_model(struct ova_parse *p, struct xva_meta *m, GError **error)
         !parse_vifs(p, vm_o, m, error) ||
         !add_other_vdis(p, m, made, error))
         return false;
+    parse_os_hint(p, vm_o, &m->vm);
     g_ptr_array_sort(m->vdis, vdi_compare);
     return true;
 }

@@ -84,6 +84,10 @@ struct xva_vm {
     char *domain_type;            /* "hv", "pv", "pvh", "pv_in_pvh" or "" */
     bool firmware_uefi;           /* HVM platform/firmware says uefi */
     char *platform_viridian;      /* platform:viridian or NULL */
+    char *power_state;            /* as recorded ("Halted", "Running"…) */
+    char *os_hint;                /* the guest metrics' os_version: its
+                                   * name, else "distro major"; NULL when
+                                   * the export has none */
     GPtrArray *vbds;              /* of struct xva_vbd*, owned, in ova order */
     GPtrArray *vifs;              /* of struct xva_vif*, owned, by device number */
 };
@@ -104,6 +108,10 @@ struct xva_meta *xva_meta_parse(const char *xml, size_t len, GError **error);
 struct xva_meta *xva_meta_parse_flags(const char *xml, size_t len,
                                       unsigned flags, GError **error);
 void xva_meta_free(struct xva_meta *meta);
+/* A guest OS hint from XenAPI's VM_guest_metrics.os_version members
+ * (each may be NULL): name up to its first '|', else "distro major", else
+ * NULL.  Returns a new string. */
+char *xva_os_hint(const char *name, const char *distro, const char *major);
 typedef struct xva_meta xva_meta; /* for g_autoptr() only */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xva_meta, xva_meta_free)
 

@@ -40,7 +40,7 @@ def main():
                 for d in ("out", ".convoy"):
                     shutil.rmtree(os.path.join(work, d), ignore_errors=True)
                 with open(os.path.join(work, "manifest.yaml"), "w") as f:
-                    f.write("version: 1\ndefaults: {target: t, disk_format: %s}\n"
+                    f.write("version: 1\ndefaults: {target: t, disk_format: %s, guest: {fixup: false}}\n"
                             "sources:\n  x: {type: xva, path: exports}\n"
                             "targets:\n  t: {type: directory, path: out, networks: [{from: any, to: {network: default}}]}\n"
                             "waves:\n  - name: w\n    max_parallel: %d\n    vms:\n" % (fmt, workers))

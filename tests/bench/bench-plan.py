@@ -42,7 +42,7 @@ def main():
             with open(os.path.join(exports, "benchvm-%05d.xva" % i), "wb") as f:
                 f.write(t.replace(b"benchvm-00000", b"benchvm-%05d" % i))
         with open(os.path.join(work, "manifest.yaml"), "w") as f:
-            f.write("version: 1\ndefaults: {target: lab, disk_format: raw}\n"
+            f.write("version: 1\ndefaults: {target: lab, disk_format: raw, guest: {fixup: false}}\n"
                     "sources:\n  exports: {type: xva, path: exports}\n"
                     "targets:\n  lab: {type: directory, path: out, networks: [{from: any, to: {network: default}}]}\n"
                     "waves:\n")

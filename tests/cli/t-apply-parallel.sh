@@ -11,7 +11,7 @@ mkdir -p "$d/exports" "$d/src"
 cd "$d"
 cat > manifest.yaml <<EOT
 version: 1
-defaults: {disk_format: raw}
+defaults: {disk_format: raw, guest: {fixup: false}}
 sources:
   exports: {type: xva, path: exports}
 targets:

@@ -28,6 +28,7 @@ $MKXVA -o exports/web1.xva --name web1 --hvm --memory 1GiB --vcpus 1 \
 cat > manifest.yaml <<EOT
 version: 1
 defaults:
+  guest: {fixup: false}
   target: lab
   disk_format: qcow2
 sources:

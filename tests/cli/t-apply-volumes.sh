@@ -52,7 +52,7 @@ cmp src/xvda.raw out/web1-kvm-vda.raw || fail "web1's vda was touched"
 # Validation: a bad drive, a bad name, one name for two disks.
 cat > bad.yaml <<EOT
 version: 1
-defaults: {target: lab}
+defaults: {target: lab, guest: {fixup: false}}
 sources:
   exports: {type: xva, path: exports}
 targets:

@@ -43,7 +43,7 @@ done
 write_manifest() {
     cat > manifest.yaml <<EOT
 version: 1
-defaults: {target: lab, disk_format: raw}
+defaults: {target: lab, disk_format: raw, guest: {fixup: false}}
 sources:
   exports: {type: xva, path: exports}
 targets:

@@ -86,7 +86,7 @@ for n in first second; do
 done
 cat > manifest.yaml <<EOT
 version: 1
-defaults: {target: lab, disk_format: raw}
+defaults: {target: lab, disk_format: raw, guest: {fixup: false}}
 sources:
   exports: {type: xva, path: exports}
 targets:

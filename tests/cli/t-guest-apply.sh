@@ -12,7 +12,7 @@ cd "$d"
 fixture_inspectable "$d"
 before=$(sha256sum exports/web1.xva | cut -d' ' -f1)
 # boot: keep, as the fixture has no bootloader for a fix-up to install.
-sed -i 's/^  disk_format: raw/  disk_format: raw\n  guest: {fixup: true, rules: [lab-fix], boot: keep}/' manifest.yaml
+sed -i 's/^  guest: .*/  guest: {fixup: true, rules: [lab-fix], boot: keep}/' manifest.yaml
 mkdir -p rules/guest
 cat > rules/guest/lab-fix.yaml <<'EOF'
 name: lab-fix

@@ -42,6 +42,7 @@ expect_grep "unexpected entry 'x\\\\x1b\\[2J\\\\u202ey'" verify.err
 
 cat > manifest.yaml <<'EOT'
 version: 1
+defaults: {guest: {fixup: false}}
 sources:
   exports: {type: xva, path: exports}
 targets:

@@ -24,10 +24,10 @@ expect_grep "^m.d/b.yaml:1:1: error: empty manifest" e.txt
 # unit to write; less than 64 MiB is refused.
 sed 's/rename: web1-kvm}/rename: web1-kvm, memory: 512}/' manifest.yaml > mem.yaml
 expect_exit 3 "$CONVOY" validate mem.yaml 2> e.txt
-expect_grep "^mem.yaml:16:65: error: 'memory': a size needs a unit, got the bare number 512; write 512MiB, 512GiB or 512B for bytes$" e.txt
+expect_grep "^mem.yaml:17:65: error: 'memory': a size needs a unit, got the bare number 512; write 512MiB, 512GiB or 512B for bytes$" e.txt
 sed 's/rename: web1-kvm}/rename: web1-kvm, memory: 32MiB}/' manifest.yaml > mem.yaml
 expect_exit 3 "$CONVOY" validate mem.yaml 2> e.txt
-expect_grep "^mem.yaml:16:65: error: 'memory': expected at least 64MiB, got 32MiB$" e.txt
+expect_grep "^mem.yaml:17:65: error: 'memory': expected at least 64MiB, got 32MiB$" e.txt
 sed 's/rename: web1-kvm}/rename: web1-kvm, memory: 512MiB}/' manifest.yaml > mem.yaml
 expect_exit 0 "$CONVOY" apply --yes mem.yaml > a.out 2>&1
 expect_grep "<memory unit='KiB'>524288</memory>" out/web1-kvm.xml
@@ -40,20 +40,20 @@ rm -rf out .convoy
 # YAML syntax errors are said in the operator's words.
 sed 's/^  exports: /\texports: /' manifest.yaml > tab.yaml
 expect_exit 3 "$CONVOY" validate tab.yaml 2> e.txt
-expect_grep "^tab.yaml:6:1: error: tab character in indentation; YAML indents with spaces$" e.txt
+expect_grep "^tab.yaml:7:1: error: tab character in indentation; YAML indents with spaces$" e.txt
 sed 's/path: exports}/path: exports/' manifest.yaml > brace.yaml
 expect_exit 3 "$CONVOY" plan brace.yaml 2> e.txt
-expect_grep "^brace.yaml:7:8: error: unclosed '{': expected ',' or '}' before this$" e.txt
-expect_grep "^brace.yaml:6:12: note: the '{' opens here$" e.txt
+expect_grep "^brace.yaml:8:8: error: unclosed '{': expected ',' or '}' before this$" e.txt
+expect_grep "^brace.yaml:7:12: note: the '{' opens here$" e.txt
 
 # A key indented too little is read as a target (or source) of that
 # name: warn.  A mistyped command gets a suggestion.
 sed 's/^    networks:/  networks:/' manifest.yaml > mis.yaml
 expect_exit 3 "$CONVOY" validate mis.yaml 2> e.txt
-expect_grep "^mis.yaml:11:3: warning: target 'networks' is named like a key of a target; if it belongs to the target above, indent it under that target$" e.txt
+expect_grep "^mis.yaml:12:3: warning: target 'networks' is named like a key of a target; if it belongs to the target above, indent it under that target$" e.txt
 sed 's/^  exports: {type: xva, path: exports}/  exports: {type: xva, path: exports}\n  path: {type: xva, path: exports}/' manifest.yaml > mis.yaml
 expect_exit 0 "$CONVOY" validate mis.yaml > v.txt 2> e.txt
-expect_grep "^mis.yaml:7:3: warning: source 'path' is named like a key of a source; if it belongs to the source above, indent it under that source$" e.txt
+expect_grep "^mis.yaml:8:3: warning: source 'path' is named like a key of a source; if it belongs to the source above, indent it under that source$" e.txt
 expect_exit 64 "$CONVOY" plna manifest.yaml 2> e.txt
 expect_grep "^convoy: unknown command 'plna'; did you mean 'plan'? see 'convoy --help'$" e.txt
 exit 0

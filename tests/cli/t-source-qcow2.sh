@@ -65,6 +65,7 @@ EOT
 cat > manifest.yaml <<'EOT'
 version: 1
 defaults:
+  guest: {fixup: false}
   target: lab
   disk_format: raw
 sources:

@@ -19,7 +19,7 @@ start_server port sh -c "exec $XS --port-file \"\$PORT_FILE\" --password-file pw
 write_manifest() {
     cat > manifest.yaml <<EOT
 version: 1
-defaults: {target: lab, disk_format: raw, source_power: $1}
+defaults: {target: lab, disk_format: raw, source_power: $1, guest: {fixup: false}}
 sources:
   pool: {type: xenserver, url: "http://127.0.0.1:$port/", username: root,
          password_file: pw $2}

@@ -34,6 +34,7 @@ start_server p_member sh -c "exec $XS --port-file \"\$PORT_FILE\" $TLS --passwor
 cat > manifest.yaml <<EOT
 version: 1
 defaults:
+  guest: {fixup: false}
   target: lab
   disk_format: raw
   source_power: shutdown

@@ -11,7 +11,7 @@ expect_grep '^valid: 1 file, 1 source, 1 target, 1 wave, 1 VM' v.txt
 sed -i 's/disk_format: raw/disk_format: vmdk/; s/rename: web1-kvm/renam: web1-kvm/' manifest.yaml
 expect_exit 3 "$CONVOY" validate manifest.yaml 2> e.txt
 expect_grep "^manifest.yaml:4:16: error: 'disk_format': expected raw or qcow2, got 'vmdk'" e.txt
-expect_grep "manifest.yaml:16:.*: error: unknown key 'renam'.*did you mean 'rename'" e.txt
+expect_grep "manifest.yaml:17:.*: error: unknown key 'renam'.*did you mean 'rename'" e.txt
 expect_exit 3 "$CONVOY" plan manifest.yaml 2> /dev/null
 expect_exit 3 "$CONVOY" apply --yes manifest.yaml 2> /dev/null
 [ ! -e .convoy ] || fail "an invalid manifest created state"
@@ -27,7 +27,7 @@ done
 [ ! -e .convoy ] && [ ! -e out ] || fail "invalid rules created state or outputs"
 sed -i 's/rules: \[xen-to-kvm, broken\]/rules: [xen-to-kvm, no-such-set]/' manifest.yaml
 expect_exit 3 "$CONVOY" validate manifest.yaml 2> r.err
-expect_grep "manifest.yaml:16:.*: error: rule set 'no-such-set' not found" r.err
+expect_grep "manifest.yaml:17:.*: error: rule set 'no-such-set' not found" r.err
 expect_exit 64 "$CONVOY" validate 2> u.txt
 expect_grep 'expected at least one MANIFEST' u.txt
 expect_exit 64 "$CONVOY" plan --bogus manifest.yaml 2> /dev/null

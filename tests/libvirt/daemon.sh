@@ -106,6 +106,7 @@ libvirt_manifest() {
     cat > "$_d/manifest.yaml" <<EOT
 version: 1
 defaults:
+  guest: {fixup: false}
   target: kvm
   disk_format: raw
   allocation: sparse

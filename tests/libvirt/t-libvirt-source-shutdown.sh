@@ -49,6 +49,7 @@ manifest() { # EXTRA
     cat > manifest.yaml <<EOT
 version: 1
 defaults:
+  guest: {fixup: false}
   target: lab
   disk_format: raw
   source_power: shutdown

@@ -79,6 +79,7 @@ manifest() { # VM SOURCE-URI [EXTRA]
     cat > manifest.yaml <<EOT
 version: 1
 defaults:
+  guest: {fixup: false}
   target: lab
   disk_format: raw
 sources:

@@ -490,7 +490,8 @@ def build_ova(args, disks, cds, vifs, rng):
         extra["is_a_snapshot"] = args.extra_vm == "snapshot"
         objects.append(("VM", refs.take(), extra))
     objects.append(("VM_guest_metrics", gm_ref, {
-        "uuid": _uuid(rng), "os_version": {"distro": "debian", "major": "12"},
+        "uuid": _uuid(rng), "os_version": ({"name": args.os_name} if args.os_name
+                                           else {"distro": "debian", "major": "12"}),
         "PV_drivers_up_to_date": True, "live": False}))
     objects.append(("host", host_ref, {
         "uuid": _uuid(rng), "name_label": "xenhost1",
@@ -835,6 +836,8 @@ def main(argv=None):
                    metavar="N=MAC[,bridge=B][,network=NAME]",
                    help="a NIC (default bridge xenbr0, network 'Pool-wide "
                         "network associated with eth0')")
+    g.add_argument("--os-name", help="the guest metrics' os_version name "
+                   "(default: distro debian, major 12)")
     g.add_argument("--extra-vm", choices=["template", "snapshot"],
                    help="add a second VM object of that kind")
     g.add_argument("--seed", type=int, default=1,
