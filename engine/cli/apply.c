@@ -139,11 +139,13 @@ cmd_apply(int argc, char **argv)
     g_autofree char *opt_wave = NULL;
     g_autofree char *command = NULL;
     g_autofree char *opt_log_format = NULL;
+    g_autofree char *opt_vm = NULL;
     gboolean opt_yes = FALSE;
     gboolean opt_ignore_window = FALSE;
     gboolean opt_verify = FALSE;
     GOptionEntry entries[] = {
         {"wave", 'w', 0, G_OPTION_ARG_STRING, &opt_wave, "Apply only this wave", "NAME"},
+        {"vm", 0, 0, G_OPTION_ARG_STRING, &opt_vm, "Apply only this VM (or host move, by its domain)", "NAME"},
         {"yes", 'y', 0, G_OPTION_ARG_NONE, &opt_yes, "Do not ask for confirmation", NULL},
         {"ignore-window", 0, 0, G_OPTION_ARG_NONE, &opt_ignore_window, "Start VMs whatever the waves' windows say", NULL},
         {"verify", 0, 0, G_OPTION_ARG_NONE, &opt_verify, "Read every finished disk in full first and redo those that differ (as plan --verify)", NULL},
@@ -171,11 +173,9 @@ cmd_apply(int argc, char **argv)
         return cli_usage("apply", "'--log-format': expected text or json, got '%s'", opt_log_format);
     /* CONVOY_NOW (RFC 3339) fixes the wall clock of windows, for tests and
      * dry runs of a maintenance night. */
-    if (g_getenv("CONVOY_NOW") != NULL) {
-        now = g_date_time_new_from_iso8601(g_getenv("CONVOY_NOW"), NULL);
-        if (now == NULL)
-            return cli_usage("apply", "CONVOY_NOW: expected an RFC 3339 time with seconds and a zone, got '%s'", g_getenv("CONVOY_NOW"));
-    }
+    now = cli_now("apply", &status);
+    if (now == NULL)
+        return status;
     opts.now = now;
     opts.ignore_window = opt_ignore_window;
     opts.wave_done = notify_wave;
@@ -188,6 +188,8 @@ cmd_apply(int argc, char **argv)
         saved = saved_plan_load(argv[1], &err);
         if (saved == NULL)
             return cli_report(err);
+        if (opt_vm != NULL)
+            return cli_usage("apply", "--vm cannot be used with a saved plan: it applies exactly what was saved");
         if (opt_wave != NULL && g_strcmp0(opt_wave, saved->wave) != 0)
             return cli_usage("apply", "--wave '%s' differs from the saved plan's wave '%s'", opt_wave, saved->wave ? saved->wave : "(all)");
         g_free(opt_wave);
@@ -229,17 +231,19 @@ cmd_apply(int argc, char **argv)
         return cli_report(err);
     {
         g_autofree char *args = g_strjoinv(" ", argv + 1);
-        command = g_strdup_printf("convoy apply %s%s%s%s%s", args,
+        command = g_strdup_printf("convoy apply %s%s%s%s%s%s%s", args,
                                   opt_wave ? " --wave " : "", opt_wave ? opt_wave : "",
+                                  opt_vm ? " --vm " : "", opt_vm ? opt_vm : "",
                                   opt_state ? " --state " : "", opt_state ? opt_state : "");
     }
     if (!state_lock(st, command, &err))
         return cli_report(err);
-    p = plan_evaluate(m, st, opt_wave, &err);
+    p = plan_evaluate_vm(m, st, opt_wave, opt_vm, &err);
     if (p == NULL)
         return cli_report(err);
     if (opt_verify && !plan_verify(p, st, &err))
         return cli_report(err);
+    exec_plan_estimate(p, st, now, opt_ignore_window);
     if (saved != NULL && !saved_plan_check(saved, p, st, &err))
         return cli_report(err);
     if (interrupt_requested()) {

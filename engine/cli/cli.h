@@ -57,6 +57,11 @@ void cli_manifest_warnings(const struct manifest *m);
 struct manifest *cli_load_manifest(int argc, char **argv, const char *cmd,
                                    int *status);
 
+/* The wall clock of windows: CONVOY_NOW (RFC 3339, for tests and dry
+ * runs of a maintenance night), else now.  A new GDateTime; NULL (a
+ * usage error printed, *status set) when CONVOY_NOW is not a time. */
+GDateTime *cli_now(const char *cmd, int *status);
+
 /* The state path: --state, else the manifest's. */
 const char *cli_state_path(const struct manifest *m, const char *opt_state);
 
