@@ -140,6 +140,7 @@ cmd_apply(int argc, char **argv)
     g_autofree char *command = NULL;
     g_autofree char *opt_log_format = NULL;
     g_autofree char *opt_vm = NULL;
+    double opt_progress_interval = 2.0;
     gboolean opt_yes = FALSE;
     gboolean opt_ignore_window = FALSE;
     gboolean opt_verify = FALSE;
@@ -150,6 +151,7 @@ cmd_apply(int argc, char **argv)
         {"ignore-window", 0, 0, G_OPTION_ARG_NONE, &opt_ignore_window, "Start VMs whatever the waves' windows say", NULL},
         {"verify", 0, 0, G_OPTION_ARG_NONE, &opt_verify, "Read every finished disk in full first and redo those that differ (as plan --verify)", NULL},
         {"log-format", 0, 0, G_OPTION_ARG_STRING, &opt_log_format, "Progress as text (default) or json lines", "FORMAT"},
+        {"progress-interval", 0, 0, G_OPTION_ARG_DOUBLE, &opt_progress_interval, "With --log-format=json: seconds between progress events (default 2)", "SECONDS"},
         {"state", 0, 0, G_OPTION_ARG_FILENAME, &opt_state, "State store (default: the manifest's state:)", "PATH"},
         G_OPTION_ENTRY_NULL,
     };
@@ -167,6 +169,8 @@ cmd_apply(int argc, char **argv)
     g_option_context_set_summary(ctx, "Carry out the plan: copy disks, convert and define domains, with checkpoints.\nExit 0: done, 1: a step failed, 4: interrupted (run again to resume).");
     if (!cli_parse(ctx, &argc, &argv, "apply"))
         return CONVOY_EXIT_USAGE;
+    if (!(opt_progress_interval >= 0.1 && opt_progress_interval <= 3600))
+        return cli_usage("apply", "'--progress-interval': expected seconds from 0.1 to 3600, got %g", opt_progress_interval);
     if (opt_log_format != NULL && strcmp(opt_log_format, "json") == 0)
         log_format = CLI_LOG_FORMAT_JSON;
     else if (opt_log_format != NULL && strcmp(opt_log_format, "text") != 0)
@@ -296,7 +300,7 @@ cmd_apply(int argc, char **argv)
      * and the plan then redoes only what came after. */
     if (!state_backup(st, NULL, &err))
         return cli_report(err);
-    pr = progress_new(p, log_format);
+    pr = progress_new(p, st, log_format, opt_progress_interval);
     progress_observer(pr, &obs);
     ok = exec_apply(p, st, command, &obs, &opts, &res, &err);
     progress_free(pr);

@@ -72,8 +72,11 @@ enum cli_log_format {
     CLI_LOG_FORMAT_LAST,
 };
 struct progress;
-/* Borrows p for the byte total.  Returns a new progress, progress_free. */
-struct progress *progress_new(const struct plan *p, enum cli_log_format format);
+/* Borrows p for the byte total and st (read for the earlier runs'
+ * rates).  With JSON, a "progress" event every interval seconds (0:
+ * none).  Returns a new progress, progress_free. */
+struct progress *progress_new(const struct plan *p, struct state *st,
+                              enum cli_log_format format, double interval);
 /* Fill obs with callbacks into pr. */
 void progress_observer(struct progress *pr, struct step_observer *obs);
 void progress_free(struct progress *pr);
