@@ -230,11 +230,15 @@ tick_write(struct json *j, const void *opaque)
         uint64_t counted = step_counted(r);
         uint64_t total = r->total > r->skip ? r->total - r->skip : 0;
         double srate = counted > 0 && rs > 0 ? (double)counted / rs : rate;
+        const double *slow = g_hash_table_lookup(pr->slow_left, r->ps);
+        double left = srate > 0 && total > counted ? (double)(total - counted) / srate : 0;
+        /* A slow step (guest repair): its expected time less what it took. */
+        if (slow != NULL)
+            left += *slow > rs ? *slow - rs : 0;
         json_kv_uint(j, "bytes_done", r->done);
         json_kv_uint(j, "bytes_total", r->total);
         json_kv_uint(j, "rate", (uint64_t)srate);
-        json_kv_uint(j, "eta_s", srate > 0 && total > counted
-                                 ? (uint64_t)((double)(total - counted) / srate + 0.5) : 0);
+        json_kv_uint(j, "eta_s", (uint64_t)(left + 0.5));
         json_key(j, "elapsed_s");
         json_double(j, (double)(int64_t)(rs * 10) / 10);
     }

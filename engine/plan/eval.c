@@ -417,6 +417,18 @@ plan_evaluate_vm(const struct manifest *m, struct state *st, const char *wave,
         return NULL;
     }
     p->vm = g_strdup(vm);
+    /* --vm: the waves its wave runs after must be complete, as for
+     * --wave. */
+    if (vm != NULL && w == NULL) {
+        const struct manifest_vm *mvm = manifest_find_vm(m, vm);
+        for (guint i = 0; mvm == NULL && i < m->moves->len; i++) {
+            const struct manifest_move *mv = m->moves->pdata[i];
+            if (strcmp(mv->vm->name, vm) == 0)
+                mvm = mv->vm;
+        }
+        if (mvm != NULL)
+            p->wave_blocked = check_after(m, mvm->wave, st);
+    }
 
     ev.rule_sets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify)rule_set_free);

@@ -111,7 +111,8 @@ void report_free(struct report *r);
 typedef struct report report; /* for g_autoptr() only */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(report, report_free)
 
-/* Renderings; new strings.  Deterministic for the same state. */
+/* Renderings; new strings.  Deterministic for the same state (but the
+ * HTML header's time). */
 char *report_render(const struct report *r, enum report_format format);
 char *report_render_html(const struct report *r);
 

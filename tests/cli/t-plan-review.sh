@@ -17,6 +17,7 @@ $MKXVA -o exports/app1.xva --name app1 --pv --bootloader pygrub --vcpus 1 \
     --vif "0=aa:bb:cc:00:00:03,bridge=xenbr0" > /dev/null
 cat >> manifest.yaml <<EOT
   - name: wave-2
+    after: [wave-1]
     window: {not_before: "2026-12-05T22:00:00Z", not_after: "2026-12-06T04:00:00Z"}
     vms:
       - {name: app1, source: exports}
@@ -77,6 +78,11 @@ PY
 expect_exit 2 "$CONVOY" plan --vm app1 manifest.yaml > vm.txt
 line_is 'convoy plan: 1 VM, vm app1 (state .convoy/state.db)' 1 vm.txt
 ! grep -q 'web1' vm.txt || fail "plan --vm app1 shows web1"
+# Its wave runs after wave-1, which is not done: blocked, as with --wave.
+line_is "blocked: wave 'wave-2' runs after wave 'wave-1', which is not complete (1 VM left); apply 'wave-1' first" 2 vm.txt
+expect_exit 1 "$CONVOY" apply --yes --vm app1 manifest.yaml > blocked.log 2> blocked.err
+expect_grep "^convoy: error: wave 'wave-2' runs after wave 'wave-1', which is not complete" blocked.err
+[ ! -e out/app1-vda.raw ] || fail "apply --vm started a VM whose wave is blocked"
 expect_exit 64 "$CONVOY" plan --vm nope manifest.yaml 2> nope.err
 expect_grep "^convoy: error: no vm 'nope' in the manifest$" nope.err
 expect_exit 64 "$CONVOY" plan --wave wave-1 --vm app1 manifest.yaml 2> nope2.err
