@@ -139,15 +139,19 @@ cmd_apply(int argc, char **argv)
     g_autofree char *opt_wave = NULL;
     g_autofree char *command = NULL;
     g_autofree char *opt_log_format = NULL;
+    g_autofree char *opt_vm = NULL;
+    double opt_progress_interval = 2.0;
     gboolean opt_yes = FALSE;
     gboolean opt_ignore_window = FALSE;
     gboolean opt_verify = FALSE;
     GOptionEntry entries[] = {
         {"wave", 'w', 0, G_OPTION_ARG_STRING, &opt_wave, "Apply only this wave", "NAME"},
+        {"vm", 0, 0, G_OPTION_ARG_STRING, &opt_vm, "Apply only this VM (or host move, by its domain)", "NAME"},
         {"yes", 'y', 0, G_OPTION_ARG_NONE, &opt_yes, "Do not ask for confirmation", NULL},
         {"ignore-window", 0, 0, G_OPTION_ARG_NONE, &opt_ignore_window, "Start VMs whatever the waves' windows say", NULL},
         {"verify", 0, 0, G_OPTION_ARG_NONE, &opt_verify, "Read every finished disk in full first and redo those that differ (as plan --verify)", NULL},
         {"log-format", 0, 0, G_OPTION_ARG_STRING, &opt_log_format, "Progress as text (default) or json lines", "FORMAT"},
+        {"progress-interval", 0, 0, G_OPTION_ARG_DOUBLE, &opt_progress_interval, "With --log-format=json: seconds between progress events (default 2)", "SECONDS"},
         {"state", 0, 0, G_OPTION_ARG_FILENAME, &opt_state, "State store (default: the manifest's state:)", "PATH"},
         G_OPTION_ENTRY_NULL,
     };
@@ -165,17 +169,17 @@ cmd_apply(int argc, char **argv)
     g_option_context_set_summary(ctx, "Carry out the plan: copy disks, convert and define domains, with checkpoints.\nExit 0: done, 1: a step failed, 4: interrupted (run again to resume).");
     if (!cli_parse(ctx, &argc, &argv, "apply"))
         return CONVOY_EXIT_USAGE;
+    if (!(opt_progress_interval >= 0.1 && opt_progress_interval <= 3600))
+        return cli_usage("apply", "'--progress-interval': expected seconds from 0.1 to 3600, got %g", opt_progress_interval);
     if (opt_log_format != NULL && strcmp(opt_log_format, "json") == 0)
         log_format = CLI_LOG_FORMAT_JSON;
     else if (opt_log_format != NULL && strcmp(opt_log_format, "text") != 0)
         return cli_usage("apply", "'--log-format': expected text or json, got '%s'", opt_log_format);
     /* CONVOY_NOW (RFC 3339) fixes the wall clock of windows, for tests and
      * dry runs of a maintenance night. */
-    if (g_getenv("CONVOY_NOW") != NULL) {
-        now = g_date_time_new_from_iso8601(g_getenv("CONVOY_NOW"), NULL);
-        if (now == NULL)
-            return cli_usage("apply", "CONVOY_NOW: expected an RFC 3339 time with seconds and a zone, got '%s'", g_getenv("CONVOY_NOW"));
-    }
+    now = cli_now("apply", &status);
+    if (now == NULL)
+        return status;
     opts.now = now;
     opts.ignore_window = opt_ignore_window;
     opts.wave_done = notify_wave;
@@ -188,6 +192,8 @@ cmd_apply(int argc, char **argv)
         saved = saved_plan_load(argv[1], &err);
         if (saved == NULL)
             return cli_report(err);
+        if (opt_vm != NULL)
+            return cli_usage("apply", "--vm cannot be used with a saved plan: it applies exactly what was saved");
         if (opt_wave != NULL && g_strcmp0(opt_wave, saved->wave) != 0)
             return cli_usage("apply", "--wave '%s' differs from the saved plan's wave '%s'", opt_wave, saved->wave ? saved->wave : "(all)");
         g_free(opt_wave);
@@ -229,17 +235,19 @@ cmd_apply(int argc, char **argv)
         return cli_report(err);
     {
         g_autofree char *args = g_strjoinv(" ", argv + 1);
-        command = g_strdup_printf("convoy apply %s%s%s%s%s", args,
+        command = g_strdup_printf("convoy apply %s%s%s%s%s%s%s", args,
                                   opt_wave ? " --wave " : "", opt_wave ? opt_wave : "",
+                                  opt_vm ? " --vm " : "", opt_vm ? opt_vm : "",
                                   opt_state ? " --state " : "", opt_state ? opt_state : "");
     }
     if (!state_lock(st, command, &err))
         return cli_report(err);
-    p = plan_evaluate(m, st, opt_wave, &err);
+    p = plan_evaluate_vm(m, st, opt_wave, opt_vm, &err);
     if (p == NULL)
         return cli_report(err);
     if (opt_verify && !plan_verify(p, st, &err))
         return cli_report(err);
+    exec_plan_estimate(p, st, now, opt_ignore_window);
     if (saved != NULL && !saved_plan_check(saved, p, st, &err))
         return cli_report(err);
     if (interrupt_requested()) {
@@ -292,7 +300,7 @@ cmd_apply(int argc, char **argv)
      * and the plan then redoes only what came after. */
     if (!state_backup(st, NULL, &err))
         return cli_report(err);
-    pr = progress_new(p, log_format);
+    pr = progress_new(p, st, log_format, opt_progress_interval);
     progress_observer(pr, &obs);
     ok = exec_apply(p, st, command, &obs, &opts, &res, &err);
     progress_free(pr);

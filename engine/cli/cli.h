@@ -60,6 +60,11 @@ void cli_manifest_warnings(const struct manifest *m);
 struct manifest *cli_load_manifest(int argc, char **argv, const char *cmd,
                                    int *status);
 
+/* The wall clock of windows: CONVOY_NOW (RFC 3339, for tests and dry
+ * runs of a maintenance night), else now.  A new GDateTime; NULL (a
+ * usage error printed, *status set) when CONVOY_NOW is not a time. */
+GDateTime *cli_now(const char *cmd, int *status);
+
 /* The state path: --state, else the manifest's. */
 const char *cli_state_path(const struct manifest *m, const char *opt_state);
 
@@ -70,8 +75,11 @@ enum cli_log_format {
     CLI_LOG_FORMAT_LAST,
 };
 struct progress;
-/* Borrows p for the byte total.  Returns a new progress, progress_free. */
-struct progress *progress_new(const struct plan *p, enum cli_log_format format);
+/* Borrows p for the byte total and st (read for the earlier runs'
+ * rates).  With JSON, a "progress" event every interval seconds (0:
+ * none).  Returns a new progress, progress_free. */
+struct progress *progress_new(const struct plan *p, struct state *st,
+                              enum cli_log_format format, double interval);
 /* Fill obs with callbacks into pr. */
 void progress_observer(struct progress *pr, struct step_observer *obs);
 void progress_free(struct progress *pr);

@@ -95,6 +95,21 @@ cli_load_manifest(int argc, char **argv, const char *cmd, int *status)
     return m;
 }
 
+GDateTime *
+cli_now(const char *cmd, int *status)
+{
+    const char *env = g_getenv("CONVOY_NOW");
+    GDateTime *now;
+
+    *status = CONVOY_EXIT_OK;
+    if (env == NULL)
+        return g_date_time_new_now_utc();
+    now = g_date_time_new_from_iso8601(env, NULL);
+    if (now == NULL)
+        *status = cli_usage(cmd, "CONVOY_NOW: expected an RFC 3339 time with seconds and a zone, got '%s'", env);
+    return now;
+}
+
 const char *
 cli_state_path(const struct manifest *m, const char *opt_state)
 {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "exec/exec.h"
 #include "plan/plan.h"
 #include "util/error.h"
 #include "util/fileutil.h"
@@ -29,6 +30,8 @@ cmd_plan(int argc, char **argv)
     g_autofree char *opt_state = NULL;
     g_autofree char *opt_wave = NULL;
     g_autofree char *opt_out = NULL;
+    g_autofree char *opt_vm = NULL;
+    g_autoptr(GDateTime) now = NULL;
     gboolean opt_json = FALSE;
     gboolean opt_inspect = FALSE;
     gboolean opt_inspect_copy = FALSE;
@@ -40,6 +43,7 @@ cmd_plan(int argc, char **argv)
         {"inspect-copy", 0, 0, G_OPTION_ARG_NONE, &opt_inspect_copy, "With --inspect: copy disks that are not local files (XVA, XenServer, streams) to a scratch folder to look inside", NULL},
         {"verify", 0, 0, G_OPTION_ARG_NONE, &opt_verify, "Read every finished disk in full and compare it with the hash its copy recorded", NULL},
         {"wave", 'w', 0, G_OPTION_ARG_STRING, &opt_wave, "Plan only this wave", "NAME"},
+        {"vm", 0, 0, G_OPTION_ARG_STRING, &opt_vm, "Plan only this VM (or host move, by its domain)", "NAME"},
         {"state", 0, 0, G_OPTION_ARG_FILENAME, &opt_state, "State store (default: the manifest's state:)", "PATH"},
         G_OPTION_ENTRY_NULL,
     };
@@ -49,17 +53,23 @@ cmd_plan(int argc, char **argv)
     g_option_context_set_summary(ctx, "Show what 'convoy apply' would do; change nothing.\nExit 0: nothing to do, 2: changes pending, 1: errors, 3: invalid manifest.");
     if (!cli_parse(ctx, &argc, &argv, "plan"))
         return CONVOY_EXIT_USAGE;
+    if (opt_vm != NULL && opt_out != NULL)
+        return cli_usage("plan", "--vm and --out cannot be combined: a saved plan is of whole waves");
+    now = cli_now("plan", &status);
+    if (now == NULL)
+        return status;
     m = cli_load_manifest(argc, argv, "plan", &status);
     if (m == NULL)
         return status;
     st = state_open(cli_state_path(m, opt_state), false, true, &err);
     if (st == NULL)
         return cli_report(err);
-    p = plan_evaluate(m, st, opt_wave, &err);
+    p = plan_evaluate_vm(m, st, opt_wave, opt_vm, &err);
     if (p == NULL)
         return cli_report(err);
     if (opt_verify && !plan_verify(p, st, &err))
         return cli_report(err);
+    exec_plan_estimate(p, st, now, false);
     if (opt_inspect || opt_inspect_copy)
         plan_inspect_guests(p, opt_inspect_copy, inspect_progress, NULL);
     text = opt_json ? plan_render_json(p) : plan_render_text(p);

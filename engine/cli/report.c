@@ -23,8 +23,12 @@ cmd_report(int argc, char **argv)
     g_autofree char *opt_wave = NULL;
     g_autofree char *opt_format = NULL;
     g_autofree char *opt_output = NULL;
+    g_autofree char *opt_vm = NULL;
+    gboolean opt_xml = FALSE;
     GOptionEntry entries[] = {
         {"wave", 'w', 0, G_OPTION_ARG_STRING, &opt_wave, "Report only this wave", "NAME"},
+        {"vm", 0, 0, G_OPTION_ARG_STRING, &opt_vm, "Report only this VM (or host move, by its domain)", "NAME"},
+        {"xml", 0, 0, G_OPTION_ARG_NONE, &opt_xml, "Text: also print each VM's whole domain XML", NULL},
         {"format", 'f', 0, G_OPTION_ARG_STRING, &opt_format, "text (default), markdown, html or json", "FORMAT"},
         {"output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output, "Write to FILE instead of standard output", "FILE"},
         {"state", 0, 0, G_OPTION_ARG_FILENAME, &opt_state, "State store (default: the manifest's state:)", "PATH"},
@@ -45,9 +49,10 @@ cmd_report(int argc, char **argv)
     st = state_open(cli_state_path(m, opt_state), false, true, &err);
     if (st == NULL)
         return cli_report(err);
-    r = report_build(m, st, opt_wave, &err);
+    r = report_build_vm(m, st, opt_wave, opt_vm, &err);
     if (r == NULL)
         return cli_report(err);
+    r->with_xml = opt_xml;
     text = report_render(r, format);
     if (opt_output != NULL) {
         if (!file_write_atomic(opt_output, text, strlen(text), 0644, &err))

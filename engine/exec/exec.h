@@ -72,6 +72,34 @@ void exec_measured_copies(struct state *st, double *bytes, double *seconds);
  * their checkpoints). */
 uint64_t exec_vm_remaining_bytes(const struct plan_vm *v);
 
+/* The rates estimates use (plan's per-wave estimate, apply's ETA): */
+#define EXEC_DEFAULT_COPY_RATE (100.0 * 1024 * 1024)  /* bytes/s */
+struct exec_rates {
+    double copy_rate;         /* bytes/s: CONVOY_COPY_RATE, else what the
+                               * store's done copies measured, else
+                               * EXEC_DEFAULT_COPY_RATE */
+    const char *copy_source;  /* "CONVOY_COPY_RATE", "measured" or
+                               * "default" */
+    GHashTable *step_seconds; /* kind name → double*: average seconds of
+                               * the done steps of kinds that copy nothing
+                               * and have default_seconds (guest-fixup),
+                               * from the event log; owned */
+};
+/* Read the rates from st (read only). */
+void exec_rates_init(struct exec_rates *r, struct state *st);
+void exec_rates_release(struct exec_rates *r);
+/* Expected seconds of one pending step: its copy at the copy rate (bytes
+ * step_copy_to_read), plus for a kind with default_seconds its measured
+ * average, else that default.  *measured (may be NULL): the kind's
+ * figure came from past runs. */
+double exec_rates_step_seconds(const struct exec_rates *r,
+                               const struct plan_step *s, bool *measured);
+/* Fill each p->waves entry's window (at now; ignore_window: IGNORED for
+ * a wave that has one) and its estimate: bytes at the copy rate, plus
+ * the slow steps (guest repair). */
+void exec_plan_estimate(struct plan *p, struct state *st, GDateTime *now,
+                        bool ignore_window);
+
 /* ------------------------------------------------------------------ */
 /* hooks.c */
 

@@ -218,6 +218,12 @@ plan_diff(struct plan *p, struct state *st, GError **error)
                     }
                 }
             }
+            /* What an earlier attempt left at another place: replaced
+             * or left behind. */
+            g_clear_pointer(&s->old_output, g_free);
+            if (s->action != PLAN_ACTION_DONE && s->rec != NULL &&
+                s->ops->old_output != NULL)
+                s->old_output = s->ops->old_output(s, st, &s->old_removed);
             p->counts[s->action]++;
         }
         if (v->error != NULL)
@@ -240,5 +246,8 @@ plan_verify(struct plan *p, struct state *st, GError **error)
             g_clear_pointer(&s->reason, g_free);
         }
     }
-    return plan_diff(p, st, error);
+    if (!plan_diff(p, st, error))
+        return false;
+    plan_collect_waves(p);
+    return true;
 }

@@ -32,6 +32,9 @@ plan_free(struct plan *p)
     if (p->warnings != NULL)
         g_ptr_array_unref(p->warnings);
     g_free(p->wave);
+    g_free(p->vm);
+    if (p->waves != NULL)
+        g_ptr_array_unref(p->waves);
     g_free(p->state_path);
     g_free(p->wave_blocked);
     if (p->guest_all != NULL)
@@ -305,9 +308,75 @@ check_after(const struct manifest *m, const struct manifest_wave *w,
     return NULL;
 }
 
+static void
+plan_wave_free(gpointer p)
+{
+    struct plan_wave *pw = p;
+
+    g_free(pw->window_when);
+    g_free(pw);
+}
+
+void
+plan_collect_waves(struct plan *p)
+{
+    struct plan_wave *pw = NULL;
+
+    if (p->waves != NULL)
+        g_ptr_array_unref(p->waves);
+    p->waves = g_ptr_array_new_with_free_func(plan_wave_free);
+    for (guint i = 0; i < p->vms->len; i++) {
+        const struct plan_vm *v = p->vms->pdata[i];
+
+        if (pw == NULL || pw->w != v->mvm->wave) {
+            pw = g_new0(struct plan_wave, 1);
+            pw->w = v->mvm->wave;
+            g_ptr_array_add(p->waves, pw);
+        }
+        for (guint k = 0; v->steps != NULL && k < v->steps->len; k++) {
+            const struct plan_step *s = v->steps->pdata[k];
+
+            if (s->action == PLAN_ACTION_DONE || s->action == PLAN_ACTION_BLOCKED)
+                continue;
+            if (s->ops->copy_size != NULL) {
+                pw->copies++;
+                pw->bytes += step_copy_to_read(s);
+            } else if (s->ops->default_seconds > 0) {
+                pw->slow_steps++;
+            }
+        }
+    }
+}
+
+/* Is there a VM (or a move of a domain) of this name in the manifest, in
+ * wave w when w is non-NULL? */
+static bool
+has_unit(const struct manifest *m, const struct manifest_wave *w,
+         const char *name)
+{
+    for (guint i = 0; i < m->vms->len; i++) {
+        const struct manifest_vm *vm = m->vms->pdata[i];
+        if (strcmp(vm->name, name) == 0 && (w == NULL || vm->wave == w))
+            return true;
+    }
+    for (guint i = 0; i < m->moves->len; i++) {
+        const struct manifest_move *mv = m->moves->pdata[i];
+        if (strcmp(mv->vm->name, name) == 0 && (w == NULL || mv->wave == w))
+            return true;
+    }
+    return false;
+}
+
 struct plan *
 plan_evaluate(const struct manifest *m, struct state *st, const char *wave,
               GError **error)
+{
+    return plan_evaluate_vm(m, st, wave, NULL, error);
+}
+
+struct plan *
+plan_evaluate_vm(const struct manifest *m, struct state *st, const char *wave,
+                 const char *vm, GError **error)
 {
     g_autoptr(plan) p = g_new0(struct plan, 1);
     struct plan_eval ev = {0};
@@ -340,6 +409,28 @@ plan_evaluate(const struct manifest *m, struct state *st, const char *wave,
         }
         p->wave_blocked = check_after(m, w, st);
     }
+    if (vm != NULL && !has_unit(m, w, vm)) {
+        if (w != NULL)
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_USAGE,
+                        "no vm '%s' in wave '%s'", vm, w->name);
+        else
+            g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_USAGE,
+                        "no vm '%s' in the manifest", vm);
+        return NULL;
+    }
+    p->vm = g_strdup(vm);
+    /* --vm: the waves its wave runs after must be complete, as for
+     * --wave. */
+    if (vm != NULL && w == NULL) {
+        const struct manifest_vm *mvm = manifest_find_vm(m, vm);
+        for (guint i = 0; mvm == NULL && i < m->moves->len; i++) {
+            const struct manifest_move *mv = m->moves->pdata[i];
+            if (strcmp(mv->vm->name, vm) == 0)
+                mvm = mv->vm;
+        }
+        if (mvm != NULL)
+            p->wave_blocked = check_after(m, mvm->wave, st);
+    }
 
     ev.rule_sets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify)rule_set_free);
@@ -358,9 +449,12 @@ plan_evaluate(const struct manifest *m, struct state *st, const char *wave,
         if (w != NULL && wi != w)
             continue;
         for (guint k = 0; k < wi->vms->len; k++) {
+            const struct manifest_vm *mvm = wi->vms->pdata[k];
+            if (vm != NULL && strcmp(mvm->name, vm) != 0)
+                continue;
             struct eval_job *j = g_new0(struct eval_job, 1);
             j->v = g_new0(struct plan_vm, 1);
-            j->v->mvm = wi->vms->pdata[k];
+            j->v->mvm = mvm;
             j->sets = g_ptr_array_new();
             j->guest = g_ptr_array_new();
             j->warnings = g_ptr_array_new_with_free_func(g_free);
@@ -369,9 +463,12 @@ plan_evaluate(const struct manifest *m, struct state *st, const char *wave,
             eval_open(p, &ev, j);
         }
         for (guint k = 0; k < wi->moves->len; k++) {
+            const struct manifest_move *mv = wi->moves->pdata[k];
+            if (vm != NULL && strcmp(mv->vm->name, vm) != 0)
+                continue;
             struct eval_job *j = g_new0(struct eval_job, 1);
             j->v = g_new0(struct plan_vm, 1);
-            j->v->move = wi->moves->pdata[k];
+            j->v->move = mv;
             j->sets = g_ptr_array_new();
             j->guest = g_ptr_array_new();
             j->warnings = g_ptr_array_new_with_free_func(g_free);
@@ -392,10 +489,12 @@ plan_evaluate(const struct manifest *m, struct state *st, const char *wave,
             eval_finish(p, &ev, j, &fatal);
         }
     }
-    if (fatal == NULL && w == NULL)
+    if (fatal == NULL && w == NULL && vm == NULL)
         plan_warn_unused_pool_keys(p, &ev);
     if (fatal == NULL)
         plan_diff(p, st, &fatal);
+    if (fatal == NULL)
+        plan_collect_waves(p);
     g_hash_table_unref(ev.rule_sets);
     g_hash_table_unref(ev.warned);
     g_hash_table_unref(ev.locations);

@@ -64,3 +64,7 @@ void plan_warn_unused_pool_keys(struct plan *p, struct plan_eval *ev);
 /* move.c: evaluate a host move into v (v->move set): probe both hosts,
  * then its one host-migrate step (v->error when it cannot run). */
 void plan_eval_move(struct plan *p, struct plan_vm *v);
+
+/* eval.c: (re)make p->waves from the diffed steps: each wave of the plan
+ * with the bytes and steps it has pending. */
+void plan_collect_waves(struct plan *p);

@@ -22,9 +22,48 @@
 #include "steps/steps.h"
 #include "targets/targets.h"
 
+/* A wave's window when the plan was made (exec_plan_estimate). */
+enum plan_window {
+    PLAN_WINDOW_UNKNOWN,   /* not looked at */
+    PLAN_WINDOW_NONE,      /* the wave has no window */
+    PLAN_WINDOW_OPEN,      /* open now (window_when: when it closes) */
+    PLAN_WINDOW_CLOSED,    /* closed now: nothing of it will start
+                            * (window_when: why, when it opens) */
+    PLAN_WINDOW_IGNORED,   /* apply --ignore-window */
+    PLAN_WINDOW_LAST,
+};
+
+/* A wave of the plan, with what its pending steps will cost.  The plan
+ * fills the bytes; exec_plan_estimate() the window and the estimate. */
+struct plan_wave {
+    const struct manifest_wave *w;       /* borrowed */
+    uint64_t bytes;                      /* its pending copies will read
+                                          * (step_copy_to_read) */
+    unsigned copies;                     /* pending steps that copy */
+    unsigned slow_steps;                 /* pending steps that copy nothing
+                                          * and take time (default_seconds
+                                          * > 0: guest repair) */
+    enum plan_window window;
+    char *window_when;                   /* OPEN: when it closes (NULL:
+                                          * never); CLOSED: why; owned */
+    double window_left;                  /* OPEN: seconds until it closes */
+    double rate;                         /* bytes/s the estimate assumes;
+                                          * 0: no estimate */
+    const char *rate_source;             /* "measured", "default" or
+                                          * "CONVOY_COPY_RATE" */
+    double copy_seconds;                 /* bytes / rate */
+    double slow_seconds;                 /* the slow steps' */
+    bool slow_measured;                  /* slow_seconds from past runs */
+    double seconds;                      /* the whole estimate */
+};
+
 struct plan {
     const struct manifest *m;            /* borrowed */
     char *wave;                          /* --wave filter or NULL */
+    char *vm;                            /* --vm filter or NULL */
+    GPtrArray *waves;                    /* of struct plan_wave*, owned:
+                                          * the waves with units in the
+                                          * plan, in manifest order */
     char *state_path;
     GPtrArray *vms;                      /* of struct plan_vm*, owned */
     GHashTable *sources;                 /* name → struct source*, owned */
@@ -54,6 +93,12 @@ bool plan_check_rules(const struct manifest *m, GPtrArray *errors);
 
 struct plan *plan_evaluate(const struct manifest *m, struct state *st,
                            const char *wave, GError **error);
+/* The same for one VM (or host move, by its domain) when vm is non-NULL
+ * (--vm): CONVOY_ERROR_USAGE when the manifest (or the wave) has no such
+ * unit. */
+struct plan *plan_evaluate_vm(const struct manifest *m, struct state *st,
+                              const char *wave, const char *vm,
+                              GError **error);
 /* plan --verify: diff p against st again, with probes that read the
  * outputs in full (a done disk's whole content against the xxh64 its copy
  * recorded) instead of their sampled identity.  false only on a state
@@ -79,6 +124,17 @@ bool plan_has_changes(const struct plan *p);
 
 /* Why inputs changed: "disk_format (raw → qcow2), rules"; new string. */
 char *plan_inputs_diff(const char *old_inputs, const char *new_inputs);
+
+/* summary.c: the converted domain in short (vCPUs, memory, NICs with
+ * MAC and network, disks with bus and target, boot order): text lines
+ * under indent (a new string; NULL when the VM has no domain XML), or a
+ * JSON object (null when none). */
+char *plan_domain_summary_text(const struct plan_vm *v, const char *indent);
+struct json;
+void plan_domain_summary_json(const struct plan_vm *v, struct json *j);
+
+/* "2m05s", "1h02m", "7 s": a duration for people; new string. */
+char *plan_duration(double seconds);
 
 /* Deterministic renderings; new strings.  Paths under the manifest's base
  * directory are shown relative to it. */

@@ -8,6 +8,7 @@
 
 #include "plan/plan.h"
 #include "util/json.h"
+#include "util/size.h"
 
 static const char *
 action_mark(enum plan_action a)
@@ -57,6 +58,131 @@ step_title(const struct plan_step *s)
 }
 
 char *
+plan_duration(double seconds)
+{
+    unsigned s = seconds > 0 ? (unsigned)(seconds + 0.5) : 0;
+
+    if (s < 60)
+        return g_strdup_printf("%u s", s);
+    if (s < 3600)
+        return g_strdup_printf("%um%02us", s / 60, s % 60);
+    return g_strdup_printf("%uh%02um", s / 3600, (s % 3600) / 60);
+}
+
+static const struct plan_wave *
+find_wave(const struct plan *p, const struct manifest_wave *w)
+{
+    for (guint i = 0; p->waves != NULL && i < p->waves->len; i++) {
+        const struct plan_wave *pw = p->waves->pdata[i];
+        if (pw->w == w)
+            return pw;
+    }
+    return NULL;
+}
+
+/* The kind of the wave's first pending slow step (guest-fixup), for its
+ * estimate's words; NULL when none. */
+static const char *
+slow_kind(const struct plan *p, const struct manifest_wave *w)
+{
+    for (guint i = 0; i < p->vms->len; i++) {
+        const struct plan_vm *v = p->vms->pdata[i];
+        for (guint k = 0; v->mvm->wave == w && v->steps != NULL && k < v->steps->len; k++) {
+            const struct plan_step *s = v->steps->pdata[k];
+            if (s->action != PLAN_ACTION_DONE && s->action != PLAN_ACTION_BLOCKED &&
+                s->ops->copy_size == NULL && s->ops->default_seconds > 0)
+                return s->ops->name;
+        }
+    }
+    return NULL;
+}
+
+/* "about 2m05s", or "under 1 s"; new string. */
+static char *
+about(double seconds)
+{
+    g_autofree char *d = plan_duration(seconds);
+
+    return seconds < 1 ? g_strdup("under 1 s") : g_strdup_printf("about %s", d);
+}
+
+/* The wave's window and estimate, under its heading. */
+static void
+wave_text(GString *out, const struct plan *p, const struct plan_wave *pw)
+{
+    g_autofree char *sz = size_format(pw->bytes);
+
+    switch (pw->window) {
+    case PLAN_WINDOW_NONE:
+        g_string_append(out, "  window: none (starts at once)\n");
+        break;
+    case PLAN_WINDOW_OPEN:
+        if (pw->window_when == NULL) {
+            g_string_append(out, "  window: open\n");
+        } else {
+            g_autofree char *left = plan_duration(pw->window_left);
+            g_string_append_printf(out, "  window: open, closes at %s (in %s): %s\n",
+                                   pw->window_when, left,
+                                   pw->seconds <= pw->window_left ? "the estimate fits"
+                                   : "the estimate runs past it; a VM that would not finish before it is deferred");
+        }
+        break;
+    case PLAN_WINDOW_CLOSED:
+        g_string_append_printf(out, "  window: closed: nothing will start (%s)\n", pw->window_when);
+        break;
+    case PLAN_WINDOW_IGNORED:
+        g_string_append(out, "  window: ignored (--ignore-window)\n");
+        break;
+    case PLAN_WINDOW_UNKNOWN:
+    case PLAN_WINDOW_LAST:
+    default:
+        break;
+    }
+    if (pw->copies == 0 && pw->slow_steps == 0) {
+        g_string_append(out, "  to copy: nothing\n");
+        return;
+    }
+    g_string_append_printf(out, "  to copy: %s (%" G_GUINT64_FORMAT " bytes) in %u disk%s",
+                           sz, pw->bytes, pw->copies, pw->copies == 1 ? "" : "s");
+    if (pw->rate <= 0) {
+        g_string_append_c(out, '\n');
+        return;
+    }
+    g_autofree char *rate = size_format((uint64_t)pw->rate);
+    g_autofree char *copy = about(pw->copy_seconds);
+    g_autofree char *all = about(pw->seconds);
+    g_string_append_printf(out, ", %s at %s/s (%s)", copy, rate,
+                           strcmp(pw->rate_source, "default") == 0 ? "default rate"
+                           : strcmp(pw->rate_source, "measured") == 0 ? "measured by earlier copies"
+                           : pw->rate_source);
+    if (pw->slow_steps > 0) {
+        g_autofree char *slow = about(pw->slow_seconds);
+        g_string_append_printf(out, "; %u %s, %s (%s)", pw->slow_steps,
+                               slow_kind(p, pw->w), slow,
+                               pw->slow_measured ? "measured" : "default");
+    }
+    g_string_append_printf(out, "; %s in all\n", all);
+}
+
+/* The files an earlier attempt left elsewhere: replaced or left. */
+static void
+old_outputs_text(GString *out, const struct plan_vm *v)
+{
+    for (guint k = 0; v->steps != NULL && k < v->steps->len; k++) {
+        const struct plan_step *s = v->steps->pdata[k];
+
+        if (s->old_output == NULL)
+            continue;
+        if (s->old_removed)
+            g_string_append_printf(out, "    replace %s: an earlier apply made it; %s removes it and writes its new output\n",
+                                   s->old_output, s->key);
+        else
+            g_string_append_printf(out, "    leave   %s: made before %s's inputs changed; apply leaves it (remove it by hand when no longer wanted)\n",
+                                   s->old_output, s->key);
+    }
+}
+
+char *
 plan_render_text(const struct plan *p)
 {
     GString *out = g_string_new(NULL);
@@ -72,8 +198,9 @@ plan_render_text(const struct plan *p)
                            p->vms->len - n_moves == 1 ? "" : "s");
     if (n_moves > 0)
         g_string_append_printf(out, ", %u move%s", n_moves, n_moves == 1 ? "" : "s");
-    g_string_append_printf(out, "%s%s (state %s)\n",
+    g_string_append_printf(out, "%s%s%s%s (state %s)\n",
                            p->wave ? ", wave " : "", p->wave ? p->wave : "",
+                           p->vm ? ", vm " : "", p->vm ? p->vm : "",
                            p->state_path);
     for (guint i = 0; i < p->warnings->len; i++)
         g_string_append_printf(out, "warning: %s\n", (const char *)p->warnings->pdata[i]);
@@ -86,6 +213,9 @@ plan_render_text(const struct plan *p)
         if (cur_wave != v->mvm->wave->name) {
             cur_wave = v->mvm->wave->name;
             g_string_append_printf(out, "\nwave %s\n", cur_wave);
+            const struct plan_wave *pw = find_wave(p, v->mvm->wave);
+            if (pw != NULL)
+                wave_text(out, p, pw);
         }
         if (v->move != NULL) {
             g_string_append_printf(out, "  move %s (from %s; to %s)\n", v->move->domain,
@@ -103,6 +233,11 @@ plan_render_text(const struct plan *p)
             g_string_append_printf(out, "    x error: %s\n", v->error);
             continue;
         }
+        if (v->move == NULL && v->kvm_xml != NULL) {
+            g_autofree char *dom = plan_domain_summary_text(v, "    ");
+            if (dom != NULL)
+                g_string_append(out, dom);
+        }
         for (guint k = 0; k < v->steps->len; k++) {
             const struct plan_step *s = v->steps->pdata[k];
             g_autofree char *title = step_title(s);
@@ -114,6 +249,7 @@ plan_render_text(const struct plan *p)
             if (s->action != PLAN_ACTION_DONE)
                 g_string_append_printf(out, "      %*s %s\n", 25, "", s->reason);
         }
+        old_outputs_text(out, v);
     }
     g_string_append_c(out, '\n');
     if (p->errors->len > 0) {
@@ -165,11 +301,46 @@ render_json(const struct plan *p, bool pretty)
     for (guint i = 0; i < p->warnings->len; i++)
         json_string(&j, p->warnings->pdata[i]);
     json_end_array(&j);
+    json_kv_string(&j, "vm", p->vm);
+    json_key(&j, "waves");
+    json_begin_array(&j);
+    for (guint i = 0; p->waves != NULL && i < p->waves->len; i++) {
+        const struct plan_wave *pw = p->waves->pdata[i];
+        static const char *const windows[PLAN_WINDOW_LAST] = {
+            [PLAN_WINDOW_UNKNOWN] = "unknown", [PLAN_WINDOW_NONE] = "none",
+            [PLAN_WINDOW_OPEN] = "open", [PLAN_WINDOW_CLOSED] = "closed",
+            [PLAN_WINDOW_IGNORED] = "ignored",
+        };
+
+        json_begin_object(&j);
+        json_kv_string(&j, "name", pw->w->name);
+        json_kv_string(&j, "window", windows[pw->window]);
+        json_kv_string(&j, "window_closes", pw->window == PLAN_WINDOW_OPEN ? pw->window_when : NULL);
+        json_kv_string(&j, "window_closed", pw->window == PLAN_WINDOW_CLOSED ? pw->window_when : NULL);
+        json_kv_bool(&j, "starts", pw->window != PLAN_WINDOW_CLOSED);
+        json_kv_uint(&j, "bytes_to_copy", pw->bytes);
+        json_kv_uint(&j, "copies", pw->copies);
+        json_kv_uint(&j, "slow_steps", pw->slow_steps);
+        if (pw->rate > 0) {
+            json_kv_uint(&j, "rate_bytes_per_second", (uint64_t)pw->rate);
+            json_kv_string(&j, "rate_source", pw->rate_source);
+            json_kv_uint(&j, "estimated_seconds", (uint64_t)(pw->seconds + 0.5));
+        }
+        if (pw->window == PLAN_WINDOW_OPEN && pw->window_when != NULL) {
+            json_kv_uint(&j, "window_left_seconds", (uint64_t)pw->window_left);
+            json_kv_bool(&j, "fits", pw->seconds <= pw->window_left);
+        }
+        json_end_object(&j);
+    }
+    json_end_array(&j);
     json_key(&j, "vms");
     json_begin_array(&j);
     for (guint i = 0; i < p->vms->len; i++) {
         const struct plan_vm *v = p->vms->pdata[i];
+        uint64_t to_copy = 0;
 
+        for (guint k = 0; v->steps != NULL && k < v->steps->len; k++)
+            to_copy += step_copy_to_read(v->steps->pdata[k]);
         json_begin_object(&j);
         json_kv_string(&j, "name", v->mvm->name);
         json_kv_string(&j, "target_name", manifest_vm_target_name(v->mvm));
@@ -179,6 +350,27 @@ render_json(const struct plan *p, bool pretty)
                                               : v->move != NULL ? v->move_at : NULL);
         json_kv_string(&j, "target", v->mvm->target);
         json_kv_string(&j, "error", v->error);
+        json_kv_uint(&j, "bytes_to_copy", to_copy);
+        if (v->move == NULL) {
+            json_key(&j, "domain");
+            plan_domain_summary_json(v, &j);
+        }
+        json_key(&j, "replace");
+        json_begin_array(&j);
+        for (guint k = 0; v->steps != NULL && k < v->steps->len; k++) {
+            const struct plan_step *s = v->steps->pdata[k];
+            if (s->old_output != NULL && s->old_removed)
+                json_string(&j, s->old_output);
+        }
+        json_end_array(&j);
+        json_key(&j, "leave");
+        json_begin_array(&j);
+        for (guint k = 0; v->steps != NULL && k < v->steps->len; k++) {
+            const struct plan_step *s = v->steps->pdata[k];
+            if (s->old_output != NULL && !s->old_removed)
+                json_string(&j, s->old_output);
+        }
+        json_end_array(&j);
         if (v->move != NULL) {
             json_kv_bool(&j, "move", true);
             json_kv_string(&j, "from_uri", v->move->from_target->uri);
@@ -198,6 +390,10 @@ render_json(const struct plan *p, bool pretty)
             json_kv_string(&j, "reason", s->reason);
             json_kv_string(&j, "detail", detail);
             json_kv_string(&j, "fingerprint", s->fingerprint);
+            if (s->ops->copy_size != NULL) {
+                json_kv_uint(&j, "bytes", step_copy_size(s));
+                json_kv_uint(&j, "bytes_to_read", step_copy_to_read(s));
+            }
             if (s->action == PLAN_ACTION_RESUME)
                 json_kv_uint(&j, "resume_from", s->resume_from);
             /* guest-fixup: the facts and changes of its last attempt */

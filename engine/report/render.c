@@ -67,8 +67,9 @@ render_text(const struct report *r, bool markdown)
         g_string_append_printf(o, "# convoy report%s%s\n\n", r->wave ? ": wave " : "",
                                wave);
     } else {
-        g_string_append_printf(o, "convoy report%s%s (state %s)\n", r->wave ? ", wave " : "",
-                               r->wave ? r->wave : "", r->state_path);
+        g_string_append_printf(o, "convoy report%s%s%s%s (state %s)\n", r->wave ? ", wave " : "",
+                               r->wave ? r->wave : "", r->vm ? ", vm " : "",
+                               r->vm ? r->vm : "", r->state_path);
     }
     g_string_append_printf(o, "%s%u VM%s: %u done, %u failed, %u partial, %u deferred, %u not started; first step %s, last %s\n",
                            markdown ? "" : "", r->vms->len, r->vms->len == 1 ? "" : "s",
@@ -146,6 +147,8 @@ render_text(const struct report *r, bool markdown)
 
             g_string_append_printf(o, "\n<details><summary>domain XML</summary>\n\n%sxml\n%s%s\n\n</details>\n",
                                    fence, v->domain_xml, fence);
+        } else if (v->domain_xml != NULL && !r->with_xml) {
+            g_string_append(o, "  domain XML: recorded ('convoy report --xml' prints it)\n");
         } else if (v->domain_xml != NULL) {
             g_auto(GStrv) lines = g_strsplit(v->domain_xml, "\n", -1);
             g_string_append(o, "  domain XML:\n");

@@ -79,7 +79,12 @@ report_free(struct report *r)
     if (r == NULL)
         return;
     g_free(r->wave);
+    g_free(r->vm);
     g_free(r->state_path);
+    if (r->manifests != NULL)
+        g_ptr_array_unref(r->manifests);
+    if (r->runs != NULL)
+        g_ptr_array_unref(r->runs);
     if (r->vms != NULL)
         g_ptr_array_unref(r->vms);
     g_free(r);
@@ -118,6 +123,7 @@ collect_spans(GPtrArray *events)
             }
             struct report_span *s = g_new0(struct report_span, 1);
             s->start = e->time;
+            s->run_id = e->run_id;
             g_ptr_array_add(spans, s);
         } else if (open != NULL &&
                    (strcmp(e->kind, "done") == 0 ||
@@ -223,6 +229,38 @@ vm_summarise(struct report_vm *v)
         v->status = g_strdup("pending");
 }
 
+/* Widen the run of span sp (made on first sight) to cover it. */
+static void
+add_to_run(struct report *r, const struct report_span *sp)
+{
+    struct report_run *run = NULL;
+
+    for (guint i = 0; i < r->runs->len && run == NULL; i++) {
+        struct report_run *x = r->runs->pdata[i];
+        if (x->id == sp->run_id)
+            run = x;
+    }
+    if (run == NULL) {
+        guint at = 0;
+
+        run = g_new0(struct report_run, 1);
+        run->id = sp->run_id;
+        run->start = sp->start;
+        run->end = sp->end;
+        /* Oldest first, by id (runs are numbered in order). */
+        while (at < r->runs->len &&
+               ((struct report_run *)r->runs->pdata[at])->id < run->id)
+            at++;
+        g_ptr_array_insert(r->runs, (gint)at, run);
+    }
+    if (sp->start < run->start)
+        run->start = sp->start;
+    if (sp->end > run->end)
+        run->end = sp->end;
+    if (sp->outcome != NULL && strcmp(sp->outcome, "failed") == 0)
+        run->failed++;
+}
+
 /* One VM (or host move, move true) of the report, from the state's rows
  * and events. */
 static void
@@ -287,14 +325,33 @@ add_unit(struct report *r, struct state *st, const struct manifest_vm *mv,
                 r->first = sp->start;
             if (sp->end > r->last)
                 r->last = sp->end;
+            add_to_run(r, sp);
         }
     }
     g_ptr_array_add(r->vms, v);
 }
 
+static bool
+has_move(const struct manifest *m, const char *domain)
+{
+    for (guint i = 0; i < m->moves->len; i++) {
+        const struct manifest_move *mv = m->moves->pdata[i];
+        if (strcmp(mv->vm->name, domain) == 0)
+            return true;
+    }
+    return false;
+}
+
 struct report *
 report_build(const struct manifest *m, struct state *st, const char *wave,
              GError **error)
+{
+    return report_build_vm(m, st, wave, NULL, error);
+}
+
+struct report *
+report_build_vm(const struct manifest *m, struct state *st, const char *wave,
+                const char *vm, GError **error)
 {
     g_autoptr(report) r = g_new0(struct report, 1);
     g_autoptr(GPtrArray) rows = NULL;
@@ -306,6 +363,11 @@ report_build(const struct manifest *m, struct state *st, const char *wave,
                     "no wave '%s' in the manifest", wave);
         return NULL;
     }
+    if (vm != NULL && manifest_find_vm(m, vm) == NULL && !has_move(m, vm)) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_USAGE,
+                    "no vm '%s' in the manifest", vm);
+        return NULL;
+    }
     rows = state_step_list(st, error);
     if (rows == NULL)
         return NULL;
@@ -314,12 +376,19 @@ report_build(const struct manifest *m, struct state *st, const char *wave,
         return NULL;
     spans = collect_spans(events);
     r->wave = g_strdup(wave);
+    r->vm = g_strdup(vm);
     r->state_path = g_strdup(state_path(st));
+    r->manifests = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < m->files->len; i++)
+        g_ptr_array_add(r->manifests, g_strdup(m->files->pdata[i]));
+    r->generated = (double)g_get_real_time() / G_USEC_PER_SEC;
+    r->runs = g_ptr_array_new_with_free_func(g_free);
     r->vms = g_ptr_array_new_with_free_func((GDestroyNotify)vm_free);
     for (guint i = 0; i < m->vms->len; i++) {
         const struct manifest_vm *mv = m->vms->pdata[i];
 
-        if (wave != NULL && strcmp(mv->wave->name, wave) != 0)
+        if ((wave != NULL && strcmp(mv->wave->name, wave) != 0) ||
+            (vm != NULL && strcmp(mv->name, vm) != 0))
             continue;
         add_unit(r, st, mv, false, rows, events, spans);
     }
@@ -328,7 +397,8 @@ report_build(const struct manifest *m, struct state *st, const char *wave,
     for (guint i = 0; i < m->moves->len; i++) {
         const struct manifest_move *mv = m->moves->pdata[i];
 
-        if (wave != NULL && strcmp(mv->wave->name, wave) != 0)
+        if ((wave != NULL && strcmp(mv->wave->name, wave) != 0) ||
+            (vm != NULL && strcmp(mv->vm->name, vm) != 0))
             continue;
         add_unit(r, st, mv->vm, true, rows, events, spans);
     }

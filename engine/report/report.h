@@ -28,6 +28,7 @@ bool report_format_parse(const char *s, enum report_format *out);
 
 /* One attempt of a step, from its events: [start, end) in unix seconds. */
 struct report_span {
+    int64_t run_id;       /* the apply run it belongs to, 0 if none */
     double start;
     double end;           /* 0 while it never ended (killed) */
     char *outcome;        /* "done", "failed", "interrupted", "killed",
@@ -73,9 +74,23 @@ struct report_hook {
     char *output;         /* "ok" / "failed: why", then the output */
 };
 
+/* One apply run that recorded steps of the report's VMs: its steps'
+ * attempts placed on its own time axis. */
+struct report_run {
+    int64_t id;
+    double start;         /* earliest attempt of the run */
+    double end;           /* latest end of an attempt of the run */
+    unsigned failed;      /* attempts that failed in it */
+};
+
 struct report {
     char *wave;           /* --wave filter, or NULL */
+    char *vm;             /* --vm filter, or NULL */
     char *state_path;
+    GPtrArray *manifests; /* of char*, owned: the manifest files */
+    double generated;     /* when the report was made (unix seconds) */
+    bool with_xml;        /* text: print each VM's whole domain XML */
+    GPtrArray *runs;      /* of struct report_run*, owned, oldest first */
     GPtrArray *vms;       /* of struct report_vm*, owned, manifest order */
     double first;         /* earliest span start, or 0 */
     double last;          /* latest span end, or 0 */
@@ -87,11 +102,17 @@ struct report {
  * report, caller frees. */
 struct report *report_build(const struct manifest *m, struct state *st,
                             const char *wave, GError **error);
+/* The same, for one VM (or host move, by its domain) when vm is non-NULL:
+ * CONVOY_ERROR_USAGE when the manifest has no such VM or move. */
+struct report *report_build_vm(const struct manifest *m, struct state *st,
+                               const char *wave, const char *vm,
+                               GError **error);
 void report_free(struct report *r);
 typedef struct report report; /* for g_autoptr() only */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(report, report_free)
 
-/* Renderings; new strings.  Deterministic for the same state. */
+/* Renderings; new strings.  Deterministic for the same state (but the
+ * HTML header's time). */
 char *report_render(const struct report *r, enum report_format format);
 char *report_render_html(const struct report *r);
 

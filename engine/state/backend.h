@@ -128,6 +128,10 @@ struct state_ops {
      * NULL without an error when the store has none (an older schema
      * read as it is). */
     char *(*store_id)(struct state *st, GError **error);
+    /* Is the apply lock held now, by a live holder (state_lock_held)?
+     * *holder (may be NULL) gets a new string naming it ("HOST:PID
+     * COMMAND").  Never fails: says no when it cannot tell. */
+    bool (*lock_held)(struct state *st, char **holder);
 };
 
 /* The backends (one line each; the registry is in state.c). */

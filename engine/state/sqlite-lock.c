@@ -172,3 +172,30 @@ sqlite_step_is_live(struct state *base, const struct state_step_record *r)
         return false;
     return holder_alive(host, pid);
 }
+
+bool
+sqlite_lock_held(struct state *base, char **holder)
+{
+    struct sqlite_state *st = sqlite_state_of(base);
+
+    if (st->db == NULL)
+        return false;
+    STATE_LOCKED(st);
+    if (st->lock_fd >= 0)
+        return true;
+    /* The flock cannot be asked without taking it (which could make an
+     * apply starting now fail): the holder row, if its process lives. */
+    g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
+        st, "SELECT pid, host, command FROM lock_holder WHERE id = 1", NULL);
+    if (stmt == NULL || sqlite3_step(stmt) != SQLITE_ROW)
+        return false;
+    int64_t pid = sqlite3_column_int64(stmt, 0);
+    const char *host = (const char *)sqlite3_column_text(stmt, 1);
+    const char *command = (const char *)sqlite3_column_text(stmt, 2);
+    if (host == NULL || !holder_alive(host, pid))
+        return false;
+    if (holder != NULL)
+        *holder = g_strdup_printf("%s:%" G_GINT64_FORMAT " %s", host, pid,
+                                  command != NULL ? command : "");
+    return true;
+}

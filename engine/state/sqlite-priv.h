@@ -65,6 +65,7 @@ GPtrArray *sqlite_event_list(struct state *st, int64_t run_id,
 bool sqlite_lock(struct state *st, const char *command, GError **error);
 void sqlite_unlock(struct state *st);
 bool sqlite_step_is_live(struct state *st, const struct state_step_record *r);
+bool sqlite_lock_held(struct state *st, char **holder);
 /* sqlite-slots.c */
 bool sqlite_slot_acquire(struct state *st, const char *holder,
                          const struct state_slot *slots, size_t n,

@@ -465,4 +465,5 @@ const struct state_ops state_sqlite_ops = {
     .check = sqlite_check,
     .store_id = sqlite_store_id,
     .backup = sqlite_backup,
+    .lock_held = sqlite_lock_held,
 };

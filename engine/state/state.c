@@ -210,6 +210,14 @@ state_step_is_live(struct state *st, const struct state_step_record *r)
 }
 
 bool
+state_lock_held(struct state *st, char **holder)
+{
+    if (holder != NULL)
+        *holder = NULL;
+    return st->ops->lock_held != NULL && st->ops->lock_held(st, holder);
+}
+
+bool
 state_checkpoint_put(struct state *st, const char *key, uint64_t position,
                      const char *detail, GError **error)
 {

@@ -162,6 +162,9 @@ GPtrArray *state_event_list(struct state *st, int64_t run_id,
  * lock fails at once with CONVOY_ERROR_LOCKED naming the holder. */
 bool state_lock(struct state *st, const char *command, GError **error);
 void state_unlock(struct state *st);
+/* Does a live apply hold the lock now (status --watch)?  *holder (may be
+ * NULL): a new string naming it.  Read-only; false when it cannot tell. */
+bool state_lock_held(struct state *st, char **holder);
 
 /* Slots of work in flight, for limits: a holder (a VM) takes one slot of
  * each key it counts against ("wave:W", "source-host:H", …), at most

@@ -49,6 +49,7 @@ plan_step_free(gpointer p)
     g_free(s->inputs);
     g_free(s->fingerprint);
     g_free(s->reason);
+    g_free(s->old_output);
     if (s->deps != NULL)
         g_ptr_array_unref(s->deps);
     state_step_record_free(s->rec);
@@ -199,6 +200,18 @@ step_copy_remaining(const struct plan_step *ps)
     if (ps->action == PLAN_ACTION_DONE)
         return 0;
     return from < size ? size - from : 0;
+}
+
+uint64_t
+step_copy_to_read(const struct plan_step *ps)
+{
+    /* A resume re-reads the stream before its checkpoint unless the
+     * source can start there (docs/internals/checkpoints.md). */
+    if (ps->action == PLAN_ACTION_RESUME && ps->disk != NULL &&
+        !(ps->disk->sdisk->seekable && ps->vm->src != NULL &&
+          ps->vm->src->ops->copy_disk_from != NULL))
+        return step_copy_size(ps);
+    return step_copy_remaining(ps);
 }
 
 void

@@ -140,6 +140,20 @@ copy_probe(const struct plan_step *ps, struct target *t, const char *outputs,
     return true;
 }
 
+/* The value of "key=" in canonical inputs text; new string or NULL. */
+static char *
+inputs_value(const char *inputs, const char *key)
+{
+    g_auto(GStrv) lines = g_strsplit(inputs != NULL ? inputs : "", "\n", -1);
+    g_autofree char *prefix = g_strconcat(key, "=", NULL);
+
+    for (size_t i = 0; lines[i] != NULL; i++) {
+        if (g_str_has_prefix(lines[i], prefix))
+            return g_strdup(lines[i] + strlen(prefix));
+    }
+    return NULL;
+}
+
 /* The owner mark's path on t, or NULL (no mark on this kind). */
 static char *
 owner_path(const struct target *t)
@@ -477,6 +491,22 @@ copy_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs,
     owned = v->mvm->adopt ||
             step_disk_owned(ctx->st, ps->key, ps->rec, v->tgt, ps->disk->location) ||
             step_disk_owned(ctx->st, ps->key, rec, v->tgt, ps->disk->location);
+    /* The plan's "replace": the disk an earlier attempt made at another
+     * location (disk_format or a rename changed it) goes first. */
+    if (ps->old_output != NULL && ps->old_removed) {
+        bool removed = false;
+
+        if (!v->tgt->ops->remove_disk(v->tgt, ps->old_output, &removed, error)) {
+            g_prefix_error(error, "disk '%s': removing the earlier output: ", ps->disk->dev);
+            return false;
+        }
+        if (removed) {
+            g_autofree char *msg = g_strdup_printf("removed %s, which %s replaces",
+                                                   ps->old_output, ps->disk->location);
+            state_event(ctx->st, ctx->run_id, ps->key, "replaced", msg, NULL);
+            copy_note(&cw, msg);
+        }
+    }
     uint64_t resume_from = disk_copy_resume_from(c);
     g_autofree char *staged = disk_copy_detail(c);
     if (!create_disk(ps, ctx, owned, resume_from > 0, resume_from, staged,
@@ -536,20 +566,6 @@ copy_measured(const char *key, const char *outputs, double *bytes,
     *seconds = jval_get_number(o, "seconds", 0);
 }
 
-/* The value of "key=" in canonical inputs text; new string or NULL. */
-static char *
-inputs_value(const char *inputs, const char *key)
-{
-    g_auto(GStrv) lines = g_strsplit(inputs != NULL ? inputs : "", "\n", -1);
-    g_autofree char *prefix = g_strconcat(key, "=", NULL);
-
-    for (size_t i = 0; lines[i] != NULL; i++) {
-        if (g_str_has_prefix(lines[i], prefix))
-            return g_strdup(lines[i] + strlen(prefix));
-    }
-    return NULL;
-}
-
 /* Rollback: delete the disk convoy created -- on targets that create
  * storage objects (libvirt volumes, directory files), only one its record
  * claims on this target; else every copy that started wrote it.  With
@@ -589,6 +605,66 @@ copy_undo(const struct state_step_record *r, const struct step_undo_ctx *u,
     return true;
 }
 
+/* Do locations a and b differ only in their file name's extension
+ * ("out/web1-vda.raw", "out/web1-vda.qcow2")? */
+static bool
+same_but_format(const char *a, const char *b)
+{
+    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+    const char *da = strrchr(sa != NULL ? sa : a, '.');
+    const char *db = strrchr(sb != NULL ? sb : b, '.');
+    size_t la = da != NULL ? (size_t)(da - a) : strlen(a);
+    size_t lb = db != NULL ? (size_t)(db - b) : strlen(b);
+
+    return la == lb && strncmp(a, b, la) == 0;
+}
+
+/* The plan's "replace" or "leave": the disk an earlier attempt of this
+ * step made at another location than this one's (disk_format, volumes:
+ * or a rename changed it), when it is still there.  Apply removes it when
+ * it is the same disk in another format and convoy made it (as rollback
+ * would); else it is left. */
+static char *
+copy_old_output(const struct plan_step *ps, struct state *st, bool *removed)
+{
+    struct target *t = ps->vm->tgt;
+    g_autofree char *loc = NULL;
+    g_autofree char *fmt = NULL;
+    g_autofree char *size = NULL;
+    g_autofree char *path = NULL;
+    enum disk_format f = DISK_FORMAT_RAW;
+    guint64 sz = 0;
+    bool there;
+
+    *removed = false;
+    if (ps->rec == NULL || t == NULL)
+        return NULL;
+    loc = inputs_value(ps->rec->inputs, "location");
+    if (loc == NULL || strcmp(loc, ps->disk->location) == 0)
+        return NULL;
+    fmt = inputs_value(ps->rec->inputs, "disk_format");
+    size = inputs_value(ps->rec->inputs, "source_disk_size");
+    if (fmt != NULL && !disk_format_parse(fmt, &f))
+        f = DISK_FORMAT_RAW;
+    if (size != NULL)
+        g_ascii_string_to_unsigned(size, 10, 0, G_MAXUINT64, &sz, NULL);
+    /* A half-written file has the wrong size: a local file counts
+     * whatever its size. */
+    path = output_path(t, loc);
+    there = path != NULL ? g_file_test(path, G_FILE_TEST_EXISTS)
+                         : t->ops->disk_present(t, loc, f, sz);
+    if (!there)
+        return NULL;
+    /* Only the same disk in another format is replaced; a disk the
+     * manifest now names otherwise (volumes:, rename:) is left where it
+     * is, as the operator may still want it. */
+    *removed = same_but_format(loc, ps->disk->location) &&
+               t->ops->remove_disk != NULL &&
+               (t->ops->create_disk == NULL ||
+                step_disk_owned(st, ps->key, ps->rec, t, loc));
+    return g_steal_pointer(&loc);
+}
+
 static const char *const copy_after[] = {"source-shutdown", NULL};
 
 const struct step_ops step_disk_copy = {
@@ -600,6 +676,7 @@ const struct step_ops step_disk_copy = {
     .copy_size = copy_size,
     .copy_measured = copy_measured,
     .undo = copy_undo,
+    .old_output = copy_old_output,
     .checkpointed = true,
     .retryable = true,
     .inputs = copy_inputs,

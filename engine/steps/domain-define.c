@@ -171,6 +171,30 @@ define_undo(const struct state_step_record *r, const struct step_undo_ctx *u,
     return true;
 }
 
+/* The plan's "leave": a domain an earlier define made under another name
+ * or place (a rename), still there.  Apply leaves it: only rollback
+ * (before the rename) removes a domain. */
+static char *
+define_old_output(const struct plan_step *ps, struct state *st, bool *removed)
+{
+    struct target *t = ps->vm->tgt;
+    g_autofree char *loc = NULL;
+    g_autofree char *rloc = NULL;
+    g_autofree char *name = NULL;
+    g_autofree char *digest = NULL;
+
+    *removed = false;
+    if (ps->rec == NULL || ps->rec->status != STATE_STEP_DONE || t == NULL)
+        return NULL;
+    rloc = json_lookup_string(ps->rec->outputs, "location");
+    name = json_lookup_string(ps->rec->outputs, "name");
+    loc = t->ops->domain_location(t, manifest_vm_target_name(ps->vm->mvm));
+    if (rloc == NULL || name == NULL || strcmp(rloc, loc) == 0)
+        return NULL;
+    digest = t->ops->domain_digest(t, name);
+    return digest != NULL ? g_steal_pointer(&rloc) : NULL;
+}
+
 static const char *const define_after[] = {
     "domain-convert", "guest-fixup", "disk-copy", NULL,
 };
@@ -183,6 +207,7 @@ const struct step_ops step_domain_define = {
     .completes = true,
     .windowed = true,
     .undo = define_undo,
+    .old_output = define_old_output,
     .retryable = true,        /* idempotent: a dropped connection is retried */
     .checkpointed = false,
     .inputs = define_inputs,

@@ -354,6 +354,9 @@ const struct step_ops step_guest_fixup = {
     .checkpointed = false,
     .retryable = false,
     .modifies_deps = true,
+    /* An appliance launch, inspection, the rules and an initrd rebuild:
+     * 1-2 minutes on a KVM host, more under TCG (docs/testing.md). */
+    .default_seconds = 120,
     .inputs = fixup_inputs,
     .describe = fixup_describe,
     .probe = fixup_probe,

@@ -104,6 +104,13 @@ struct plan_step {
     uint64_t resume_from;                /* RESUME: checkpoint position */
     GPtrArray *deps;                     /* of struct plan_step*, borrowed */
     struct state_step_record *rec;       /* owned; NULL if never recorded */
+    /* What an earlier attempt of this step made at another place than
+     * this one's (its recorded location: a disk_format or a rename
+     * changed it), or NULL; set by the diff (ops->old_output). */
+    char *old_output;                    /* owned */
+    bool old_removed;                    /* apply removes old_output (convoy
+                                          * made it there); else it is
+                                          * left where it is */
 };
 
 void plan_disk_free(gpointer p);
@@ -202,6 +209,11 @@ struct step_ops {
     void (*copy_measured)(const char *key, const char *outputs, double *bytes,
                           double *seconds);
 
+    /* Expected seconds of one run when the state store has measured none
+     * (estimates of kinds that copy nothing, guest-fixup's appliance);
+     * 0: quick. */
+    unsigned default_seconds;
+
     /* -- Its work. -- */
     /* Canonical "key=value\n" inputs of the step, sorted, secret-free;
      * returns a new string. */
@@ -226,6 +238,12 @@ struct step_ops {
     /* The converted domain XML this step's outputs carry, for reports; a
      * new string or NULL.  NULL member: none. */
     char *(*domain_xml)(const struct state_step_record *rec);
+    /* The plan's "replace"/"leave": what the step's record (ps->rec) says
+     * an earlier attempt made at another place than ps will use (a new
+     * string naming it), or NULL.  *removed: apply removes it (convoy
+     * made it, by st); else it is left.  NULL member: never. */
+    char *(*old_output)(const struct plan_step *ps, struct state *st,
+                        bool *removed);
 };
 
 /* All kinds, NULL-terminated, in chain order (registry.c). */
@@ -259,6 +277,10 @@ bool step_kind_is_move(const char *kind);
  * outputs say it copied. */
 uint64_t step_copy_size(const struct plan_step *ps);
 uint64_t step_copy_remaining(const struct plan_step *ps);
+/* Bytes a planned step will read from its source: what it has left, and
+ * on a resume from a source that cannot seek, the re-read of everything
+ * before its checkpoint too (0 when DONE). */
+uint64_t step_copy_to_read(const struct plan_step *ps);
 void step_copy_measured(const char *kind, const char *key, const char *outputs,
                         double *bytes, double *seconds);
 

@@ -4,7 +4,9 @@
 # each with an ETA while a copy runs;
 # without one, a line per step start/finish and every 10 % of a copy;
 # with --log-format=json, one JSON object per line and nothing else on
-# standard output (the plan and the summary are events too).
+# standard output (the plan and the summary are events too), with a
+# "progress" event of numbers every --progress-interval; status --watch
+# follows a running apply until it ends.
 . "$abs_top_srcdir/tests/functions.sh"
 set -e
 requires script
@@ -69,4 +71,64 @@ grep -Eq '  web1/disk-copy/vd[ab] +[0-9]+% .*/s ETA [0-9]+m[0-9][0-9]s' eta.log 
     { cat -v eta.log | tail -20; fail "no ETA on a running copy's line"; }
 grep -Eq '  total: 1 running, .*/s ETA [0-9]+m[0-9][0-9]s' eta.log || fail "no ETA on the total line"
 cmp src/xvdb.raw out/web1-kvm-vdb.raw || fail "vdb differs after the slow copy"
+
+# Unattended: JSON "progress" events with numbers at every interval,
+# while the same slow copy runs; and status --watch follows it, refreshing
+# until the apply ends.
+rm -rf out .convoy
+"$CONVOY" apply --yes --log-format=json --progress-interval 0.5 manifest.yaml > slow.json 2> slow.err &
+apid=$!
+cleanup_fn "kill $apid"
+for i in $(seq 1 100); do
+    "$CONVOY" status manifest.yaml 2> /dev/null | grep -q ' running ' && break
+    sleep 0.1
+done
+expect_exit 0 "$CONVOY" status --watch --interval 0.2 manifest.yaml > watch.log
+wait $apid || { cat slow.err; fail "the JSON apply failed"; }
+[ "$(grep -c ': apply running ([^ ]*:[0-9]* convoy apply manifest.yaml); refreshing every 0.2 s, Ctrl-C stops$' watch.log)" -ge 2 ] ||
+    { cat watch.log; fail "status --watch did not refresh while the apply ran"; }
+tail -n 9 watch.log > watch-last.log
+expect_grep '^20[0-9T:-]*Z: no apply is running$' watch-last.log
+expect_grep '^4 steps done, 0 not done\.$' watch-last.log
+python3 - slow.json <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+prog = [e for e in ev if e["event"] == "progress"]
+copies = [e for e in prog if e["step"] is not None]
+# 128 MiB at a few tens of MiB/s: several events, each with numbers
+assert len(copies) >= 3, len(prog)
+for e in copies:
+    for k in ("bytes_done", "bytes_total", "rate", "eta_s", "total_bytes_done",
+              "total_bytes", "total_rate", "total_eta_s", "running"):
+        assert isinstance(e[k], int) and e[k] >= 0, (k, e)
+    assert isinstance(e["elapsed_s"], float), e
+    assert (e["vm"], e["wave"], e["kind"]) == ("web1", "wave-1", "disk-copy"), e
+    assert e["step"] in ("web1/disk-copy/vda", "web1/disk-copy/vdb"), e
+    assert e["bytes_total"] == 64 << 20 and e["total_bytes"] == 128 << 20, e
+    assert e["slow_steps_left"] == 0, e
+done = [e["total_bytes_done"] for e in copies]
+assert done == sorted(done) and done[-1] > done[0], done
+# the ETA falls as the copy goes on
+assert copies[0]["total_eta_s"] >= copies[-1]["total_eta_s"], copies
+sp = [e for e in ev if e["event"] == "step-progress"]
+assert all(isinstance(e["bytes_done"], int) and e["bytes_total"] == 64 << 20 and e["wave"] == "wave-1" for e in sp), sp[:2]
+PY
+
+# The total ETA covers guest repair: with guest-fixup planned (its
+# appliance made to fail at once here: the copies are what is watched),
+# every event counts its expected 2 minutes (nothing measured yet).
+rm -rf out .convoy
+sed -i 's/^  disk_format: raw/  disk_format: raw\n  guest: {fixup: true}/' manifest.yaml
+LIBGUESTFS_PATH=/nonexistent-convoy-test expect_exit 1 "$CONVOY" apply --yes --log-format=json --progress-interval 0.5 manifest.yaml > fix.json 2> fix.err
+python3 - fix.json <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+copies = [e for e in ev if e["event"] == "progress" and e["kind"] == "disk-copy"]
+assert len(copies) >= 3, len(copies)
+for e in copies:
+    assert e["slow_steps_left"] == 1, e
+    left = (e["total_bytes"] - e["total_bytes_done"]) / max(e["total_rate"], 1)
+    assert e["total_eta_s"] >= 120 and abs(e["total_eta_s"] - 120 - left) <= 2, e
+assert any(e["event"] == "step-failed" and e["step"] == "web1/guest-fixup" for e in ev), [e["event"] for e in ev]
+PY
 exit 0

@@ -28,6 +28,8 @@ expect_exit 2 "$CONVOY" plan manifest.yaml > plan2.txt 2>&1
 expect_grep '= done   disk-copy vda' plan2.txt
 expect_grep 'disk-copy vdb' plan2.txt
 ! grep -q '= done   disk-copy vdb' plan2.txt || fail "vdb's copy was not redone"
+# The copy under the former name is not convoy's to remove: listed, left.
+expect_grep "^    leave   out/web1-data.img: made before web1/disk-copy/vdb's inputs changed; apply leaves it" plan2.txt
 expect_exit 0 "$CONVOY" apply --yes manifest.yaml > a2.log 2>&1 || { cat a2.log; exit 1; }
 cmp src/xvdb.raw out/web1-data2.img || fail "vdb differs under its new name"
 expect_grep "<source file='$d/out/web1-data2.img'/>" out/web1-kvm.xml

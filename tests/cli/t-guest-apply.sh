@@ -62,6 +62,26 @@ grep -q 'xen-demo-kvm-kvm' host2.txt && fail "the fix-up ran twice on one disk"
 expect_exit 0 "$CONVOY" plan manifest.yaml > plan3.txt
 "$CONVOY" report --format json manifest.yaml > report.json
 expect_grep 'guest-fixup' report.json
+# The HTML report shows the repair per VM: what inspection found and
+# every change, as the JSON report has them.
+"$CONVOY" report --format html manifest.yaml > report.html
+python3 - report.json report.html <<'PY'
+import json, sys
+def esc(t):  # as g_markup_escape_text
+    for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("'", "&apos;"), ('"', "&quot;")):
+        t = t.replace(a, b)
+    return t
+r = json.load(open(sys.argv[1]))
+page = open(sys.argv[2]).read()
+fix = [s for s in r["vms"][0]["steps"] if s["kind"] == "guest-fixup"][0]
+assert fix["changes"], fix
+n = len(fix["changes"])
+want = "<div class='guest'><h4>Guest repair</h4><p>%s; %d change%s</p>" % (
+    esc(fix["guest"]), n, "" if n == 1 else "s")
+assert want in page, want
+for c in fix["changes"]:
+    assert "<li>%s</li>" % esc(c) in page, c
+PY
 
 # The source was only read.
 after=$(sha256sum exports/web1.xva | cut -d' ' -f1)

@@ -32,8 +32,19 @@ expect_grep '^web1 → web1-kvm (wave wave-1): done, copied 72.0 MiB' r.txt
 expect_grep '^  disk-copy/vda          done .*64.0 MiB at .*, xxh64:[0-9a-f]\{16\}' r.txt
 expect_grep '^db1 → db1 (wave wave-1): failed' r.txt
 expect_grep "error: disk 'vda': disk 'Ref:20' chunk 00000000: checksum mismatch (xxhash" r.txt
-expect_grep "^  domain XML:" r.txt
-expect_grep "^    <domain type='kvm'>" r.txt
+# The whole domain XML only when asked for.
+expect_grep "^  domain XML: recorded ('convoy report --xml' prints it)$" r.txt
+! grep -q "<domain" r.txt || fail "the text report prints the domain XML without --xml"
+expect_exit 0 "$CONVOY" report --xml manifest.yaml > rx.txt
+expect_grep "^  domain XML:$" rx.txt
+expect_grep "^    <domain type='kvm'>" rx.txt
+# --vm: one VM.
+expect_exit 0 "$CONVOY" report --vm db1 manifest.yaml > rv.txt
+expect_grep '^convoy report, vm db1 (state ' rv.txt
+expect_grep '^1 VM: 0 done, 1 failed, 0 partial, 0 deferred, 0 not started' rv.txt
+! grep -q '^web1' rv.txt || fail "report --vm db1 shows web1"
+expect_exit 64 "$CONVOY" report --vm nope manifest.yaml 2> vnope.err
+expect_grep "no vm 'nope' in the manifest" vnope.err
 
 expect_exit 0 "$CONVOY" report --wave wave-1 --format markdown manifest.yaml > r.md
 expect_grep '^# convoy report: wave wave-1' r.md
@@ -69,6 +80,34 @@ bars = len(re.findall(r"<div class='bar ", open(sys.argv[2]).read()))
 assert attempts > 0 and bars == attempts, (bars, attempts)
 PY
 expect_grep '&lt;domain type=' r.html
+# The header: the manifest, when, and which convoy made it.
+version=$("$CONVOY" --version | sed 's/^convoy //')
+expect_grep "^<dt>manifest</dt><dd id='manifest'>manifest.yaml</dd>$" r.html
+expect_grep "^<dt>made</dt><dd id='made'>20[0-9-]*T[0-9:]*Z</dd>$" r.html
+expect_grep "^<dt>convoy</dt><dd id='version'>$version</dd>$" r.html
+# Failures in red, since there is one.
+expect_grep "<b class='s-failed'>1 failed</b>" r.html
+expect_grep "<span><i class='failed'></i>failed</span>" r.html
+# One timeline (one run so far) on a time axis: five ticks from its
+# start to its end.
+python3 - r.html <<'PY'
+import re, sys
+h = open(sys.argv[1]).read()
+tables = re.findall(r"<table class='tl' data-run='(\d+)'>\n(.*?)</table>", h, re.S)
+assert len(tables) == 1, len(tables)
+run, body = tables[0]
+assert re.search(r"<h3 id='run-%s'>Run %s: \S+Z to \S+Z \(\d+ s\)</h3>" % (run, run), h), h
+ticks = re.findall(r"<span class='tick' style='left:(\d+)%'>(\d\d:\d\d:\d\d)</span>", body)
+assert [t[0] for t in ticks] == ["0", "25", "50", "75", "100"], ticks
+assert ticks[0][1] <= ticks[-1][1], ticks
+assert "<td class='lbl'>time (UTC)</td>" in body
+PY
+# Without failures nothing is red.
+expect_exit 0 "$CONVOY" report --format html --vm web1 manifest.yaml > web1.html
+expect_grep "1 VM: <b class='s-done'>1 done</b>, 0 failed, 0 partial" web1.html
+# (the style sheet names the colours; the page uses none of the red ones)
+! sed 's|<style>.*</style>||' web1.html | grep -q "s-failed\|class='failed'\|class='bar failed'" ||
+    fail "red without failures"
 expect_exit 64 "$CONVOY" report --format pdf manifest.yaml 2> bad.err
 expect_grep "'--format': expected text, markdown, html or json, got 'pdf'" bad.err
 expect_exit 64 "$CONVOY" report --wave nope manifest.yaml 2> nope.err
@@ -82,6 +121,10 @@ expect_grep '3 VMs: 1 done, 1 failed, 0 partial, 1 deferred, 0 not started' r2.t
 expect_grep '^app1 → app1 (wave wave-2): deferred' r2.txt
 expect_grep "^  (not started: wave 'wave-2' runs after wave 'wave-1', which did not complete)" r2.txt
 expect_exit 0 "$CONVOY" report --format json manifest.yaml > r2.json
+# Two runs now: two timelines, each on its own axis.
+expect_exit 0 "$CONVOY" report --format html manifest.yaml > r2.html
+[ "$(grep -c "^<table class='tl' data-run=" r2.html)" = 2 ] || fail "not one timeline per run"
+[ "$(grep -o "<span class='tick' " r2.html | wc -l)" = 10 ] || fail "not one axis per run"
 python3 - r2.json <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
