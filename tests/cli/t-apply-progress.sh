@@ -118,7 +118,7 @@ PY
 # appliance made to fail at once here: the copies are what is watched),
 # every event counts its expected 2 minutes (nothing measured yet).
 rm -rf out .convoy
-sed -i 's/^  disk_format: raw/  disk_format: raw\n  guest: {fixup: true}/' manifest.yaml
+set_default . guest '{fixup: true}'
 LIBGUESTFS_PATH=/nonexistent-convoy-test expect_exit 1 "$CONVOY" apply --yes --log-format=json --progress-interval 0.5 manifest.yaml > fix.json 2> fix.err
 python3 - fix.json <<'PY'
 import json, sys
