@@ -1,6 +1,7 @@
 /* The libvirt target's plan-time check (read-only): pools exist, are
  * active and have room; mapped networks and bridges exist; no domain or
- * volume of the same name exists that convoy did not create. */
+ * volume of the same name exists that convoy did not create; the host can
+ * run the converted domain (domain capabilities). */
 #include "config.h"
 
 #include <string.h>
@@ -289,6 +290,64 @@ check_size(struct lv_target *lt, virConnectPtr conn,
     }
 }
 
+static char *
+xml_str(xmlXPathContext *ctx, const char *expr)
+{
+    g_autoptr(xmlXPathObject) obj = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
+
+    if (obj == NULL || obj->type != XPATH_STRING || obj->stringval == NULL ||
+        obj->stringval[0] == '\0')
+        return NULL;
+    return g_strdup((const char *)obj->stringval);
+}
+
+/* The host can run the converted domain: its domain type, arch, machine
+ * type and emulator (those the XML names; libvirt picks defaults for the
+ * others) through virConnectGetDomainCapabilities, read-only.  A driver
+ * that cannot tell (test:///) is not checked. */
+static void
+check_caps(struct lv_target *lt, virConnectPtr conn,
+           const struct target_vm_req *req, GPtrArray *problems)
+{
+    g_autoptr(xmlDoc) doc = xmlReadMemory(req->xml, (int)strlen(req->xml), "domain.xml",
+                                          NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                          XML_PARSE_NOWARNING);
+    g_autoptr(xmlXPathContext) ctx = NULL;
+    g_autofree char *type = NULL;
+    g_autofree char *arch = NULL;
+    g_autofree char *machine = NULL;
+    g_autofree char *emulator = NULL;
+    g_autofree char *caps = NULL;
+    g_autoptr(GString) what = NULL;
+    virErrorPtr e;
+
+    if (doc == NULL || (ctx = xmlXPathNewContext(doc)) == NULL)
+        return;
+    type = xml_str(ctx, "string(/domain/@type)");
+    arch = xml_str(ctx, "string(/domain/os/type/@arch)");
+    machine = xml_str(ctx, "string(/domain/os/type/@machine)");
+    emulator = xml_str(ctx, "string(/domain/devices/emulator)");
+    caps = virConnectGetDomainCapabilities(conn, emulator, arch, machine, type, 0);
+    if (caps != NULL)
+        return;
+    e = virGetLastError();
+    if (e != NULL && e->code == VIR_ERR_NO_SUPPORT) {
+        virResetLastError();
+        return;
+    }
+    what = g_string_new(NULL);
+    g_string_append_printf(what, "domain type '%s'", type != NULL ? type : "kvm");
+    if (arch != NULL)
+        g_string_append_printf(what, ", arch '%s'", arch);
+    if (machine != NULL)
+        g_string_append_printf(what, ", machine '%s'", machine);
+    if (emulator != NULL)
+        g_string_append_printf(what, ", emulator '%s'", emulator);
+    add(problems, g_strdup_printf("libvirt: the host of '%s' cannot run the converted domain (%s): %s",
+                                  lt->uri, what->str, last_error()));
+    virResetLastError();
+}
+
 void
 lv_check(struct target *t, const struct target_vm_req *req,
          GPtrArray *problems, GPtrArray *notes)
@@ -321,4 +380,5 @@ lv_check(struct target *t, const struct target_vm_req *req,
     }
     check_uuid(lt, conn, req, problems);
     check_size(lt, conn, req, problems);
+    check_caps(lt, conn, req, problems);
 }

@@ -19,6 +19,10 @@ struct lv_target {
     GHashTable *planned;      /* pool name → uint64_t* bytes the checks so
                                * far planned there (preallocated), owned */
     GHashTable *planned_max;  /* pool name → uint64_t* virtual sizes */
+    GMutex probe_lock;        /* guards local_pools */
+    GHashTable *local_pools;  /* pool name → GINT_TO_POINTER(1) when the
+                               * marker probe proved its folder is the
+                               * daemon's, (2) when it did not; owned */
 };
 
 /* libvirt-conn.c */

@@ -5,6 +5,8 @@
 
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <glib/gstdio.h>
 #include <glib.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -24,6 +26,8 @@ lv_free(struct lv_target *lt)
     if (lt->conn != NULL)
         virConnectClose(lt->conn);
     g_mutex_clear(&lt->lock);
+    g_mutex_clear(&lt->probe_lock);
+    g_hash_table_unref(lt->local_pools);
     g_free(lt->uri);
     g_free(lt->keepalive_note);
     g_hash_table_unref(lt->planned);
@@ -38,6 +42,8 @@ lvt_open(const struct manifest_target *mt, GError **error)
     struct target *t;
 
     g_mutex_init(&lt->lock);
+    g_mutex_init(&lt->probe_lock);
+    lt->local_pools = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     lt->uri = g_strdup(mt->uri);
     lt->remote = virt_uri_is_remote(mt->uri);
     lt->stream = mt->upload_stream || lt->remote;
@@ -227,20 +233,115 @@ lvt_remove_disk(struct target *t, const char *location, bool *removed,
     return true;
 }
 
-/* Local directory pool: the volume's path, if this process can write it. */
+/* Whether the file at path holds exactly the bytes marker, and is a
+ * regular file of size bytes. */
+static bool
+file_holds(const char *path, const guint8 *marker, size_t len, uint64_t size)
+{
+    g_autofree char *got = NULL;
+    gsize n = 0;
+    GStatBuf st;
+
+    if (g_lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
+        return false;
+    if (!g_file_get_contents(path, &got, &n, NULL) || n != size)
+        return false;
+    return memcmp(got, marker, len) == 0;
+}
+
+/* Prove that the pool's volumes are files this process sees: create a
+ * scratch volume of an odd size under a random name through the API,
+ * write random bytes into it through virStorageVolUpload, and read them
+ * back at the path the daemon reports; then delete it through the API and
+ * see the local file go.  A folder that merely has the same name on this
+ * machine (another host's pool, a daemon in its own mount namespace)
+ * fails it.  Any error is "not proven". */
+static bool
+probe_pool(virStoragePoolPtr pool)
+{
+    virConnectPtr conn = virStoragePoolGetConnect(pool);
+    guint8 marker[32];
+    g_autofree char *hex = NULL;
+    g_autofree char *name = NULL;
+    g_autofree char *xml = NULL;
+    g_autofree char *path = NULL;
+    g_autoptr(virStorageVol) vol = NULL;
+    virStreamPtr st = NULL;
+    uint64_t size;
+    bool sent = false;
+    bool ok = false;
+
+    for (size_t i = 0; i < sizeof(marker); i += 4) {
+        guint32 r = g_random_int();
+        memcpy(marker + i, &r, 4);
+    }
+    hex = hash_sha256_hex(marker, sizeof(marker));
+    name = g_strdup_printf(".convoy-probe-%.16s", hex);
+    size = 4096 + 512 * (uint64_t)g_random_int_range(1, 64);
+    xml = g_strdup_printf("<volume><name>%s</name>"
+                          "<capacity unit='bytes'>%" G_GUINT64_FORMAT "</capacity>"
+                          "<allocation unit='bytes'>0</allocation>"
+                          "<target><format type='raw'/></target></volume>",
+                          name, size);
+    vol = virStorageVolCreateXML(pool, xml, 0);
+    if (vol == NULL)
+        goto out;
+    path = virStorageVolGetPath(vol);
+    st = virStreamNew(conn, 0);
+    if (path != NULL && st != NULL &&
+        virStorageVolUpload(vol, st, 0, sizeof(marker), 0) == 0) {
+        sent = virStreamSend(st, (const char *)marker, sizeof(marker)) == (int)sizeof(marker);
+        sent = virStreamFinish(st) == 0 && sent;
+        if (!sent)
+            virStreamAbort(st);
+    }
+    if (st != NULL)
+        virStreamFree(st);
+    ok = sent && file_holds(path, marker, sizeof(marker), size);
+    if (virStorageVolDelete(vol, 0) < 0)
+        ok = false;
+    else if (ok && g_file_test(path, G_FILE_TEST_EXISTS))
+        ok = false;     /* the daemon deleted its file; this one stayed */
+out:
+    virResetLastError();
+    return ok;
+}
+
+/* Whether the pool's volumes are proven to be files on this machine: the
+ * URI is local (no transport but unix, no host) and uploads are not
+ * forced, the pool is a dir, fs or netfs pool, and probe_pool() passed
+ * (once per pool and run). */
+static bool
+pool_is_local(struct lv_target *lt, virStoragePoolPtr pool)
+{
+    const char *pname = virStoragePoolGetName(pool);
+    g_autofree char *type = NULL;
+    g_autofree char *dir = NULL;
+    gpointer known;
+
+    if (lt->stream || pname == NULL)
+        return false;
+    lv_pool_facts(pool, &type, &dir);
+    if (g_strcmp0(type, "dir") != 0 && g_strcmp0(type, "fs") != 0 &&
+        g_strcmp0(type, "netfs") != 0)
+        return false;
+    g_autoptr(GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new(&lt->probe_lock);
+    known = g_hash_table_lookup(lt->local_pools, pname);
+    if (known == NULL) {
+        known = GINT_TO_POINTER(probe_pool(pool) ? 1 : 2);
+        g_hash_table_insert(lt->local_pools, g_strdup(pname), known);
+    }
+    return GPOINTER_TO_INT(known) == 1;
+}
+
+/* The volume's path, if it is proven to be a file on this machine. */
 static char *
 local_path(struct target *t, virStoragePoolPtr pool, virStorageVolPtr vol)
 {
     struct lv_target *lt = t->priv;
-    g_autofree char *type = NULL;
-    g_autofree char *dir = NULL;
     char *path;
 
-    if (lt->stream)
-        return NULL;
-    lv_pool_facts(pool, &type, &dir);
-    if (g_strcmp0(type, "dir") != 0 && g_strcmp0(type, "fs") != 0 &&
-        g_strcmp0(type, "netfs") != 0)
+    if (!pool_is_local(lt, pool))
         return NULL;
     path = virStorageVolGetPath(vol);
     if (path != NULL && !g_file_test(path, G_FILE_TEST_IS_REGULAR))
@@ -273,7 +374,7 @@ lvt_local_disk_path(struct target *t, const char *location, GError **error)
     path = local_path(t, pool, vol);
     if (path == NULL)
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_CONFLICT,
-                    "volume '%s' is not a file on this machine (only local dir, fs and netfs pools are)",
+                    "volume '%s' is not a file on this machine (only dir, fs and netfs pools of a local libvirt URI whose folder convoy proved to be the daemon's are)",
                     location);
     return path;
 }

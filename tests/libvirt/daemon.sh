@@ -145,7 +145,8 @@ bridge_up() {
 # /var/log/libvirt are folders under DIR, its host name and host uuid its
 # own (libvirt refuses to migrate a domain to "the same host").  Only a
 # unix socket, DIR/run/libvirt-sock; no TCP.  Sets PRIVATE_URI (call it
-# directly, not in $(…): it registers its cleanup).  At exit its
+# directly, not in $(…): it registers its cleanup).  With PRIVATE_TCP=1
+# (tcp_daemon_up) it listens on a free loopback TCP port as well.  At exit its
 # domains are destroyed and undefined, then the daemon is stopped by PID.
 # Skips (77) when namespaces cannot be made here.
 private_daemon_up() {
@@ -158,6 +159,18 @@ private_daemon_up() {
     mkdir -p "$_pd/etc/qemu" "$_pd/lib" "$_pd/run" "$_pd/cache" "$_pd/log"
     chmod 755 "$_pd"
     printf 'host_uuid = "%s"\n' "$_uuid" > "$_pd/etc/libvirtd.conf"
+    _listen=
+    if [ -n "${PRIVATE_TCP:-}" ]; then
+        # tcp mode: also reachable as qemu+tcp://127.0.0.1:PORT/system,
+        # loopback only, no authentication (a test daemon, never more).
+        _tport=$(python3 -c 'import socket
+s=socket.socket()
+s.bind(("127.0.0.1",0))
+print(s.getsockname()[1])')
+        printf 'listen_tcp = 1\nlisten_tls = 0\nlisten_addr = "127.0.0.1"\ntcp_port = "%s"\nauth_tcp = "none"\n' \
+            "$_tport" >> "$_pd/etc/libvirtd.conf"
+        _listen=--listen
+    fi
     # No virtlogd and no cgroups: two daemons on one kernel would share
     # them (both number their domains from 1).
     printf 'stdio_handler = "file"\ncgroup_controllers = [ ]\n' > "$_pd/etc/qemu.conf"
@@ -169,7 +182,7 @@ private_daemon_up() {
         mount --bind '$_pd/cache' /var/cache/libvirt &&
         mount --bind '$_pd/log' /var/log/libvirt &&
         hostname '$_host' &&
-        exec libvirtd --config '$_pd/etc/libvirtd.conf' --pid-file '$_pd/libvirtd.pid'
+        exec libvirtd $_listen --config '$_pd/etc/libvirtd.conf' --pid-file '$_pd/libvirtd.pid'
     " > "$_pd/libvirtd.log" 2>&1 &
     _ppid=$!
     _puri="qemu+unix:///system?socket=$_pd/run/libvirt-sock"
@@ -182,6 +195,21 @@ private_daemon_up() {
     virsh -q -c "$_puri" version >/dev/null 2>&1 ||
         { tail -5 "$_pd/libvirtd.log" >&2; fail "private libvirtd in $_pd did not answer"; }
     PRIVATE_URI=$_puri
+    if [ -n "$_listen" ]; then
+        TCP_URI="qemu+tcp://127.0.0.1:$_tport/system"
+        virsh -q -c "$TCP_URI" version >/dev/null 2>&1 ||
+            { tail -5 "$_pd/libvirtd.log" >&2; fail "private libvirtd does not answer on $TCP_URI"; }
+    fi
+}
+
+# tcp_daemon_up DIR HOSTNAME UUID: private_daemon_up in tcp mode; sets
+# TCP_URI (qemu+tcp://127.0.0.1:PORT/system) besides PRIVATE_URI.  Its
+# /var/lib/libvirt is DIR/lib: a pool it keeps there is not what this
+# machine sees at the same path.
+tcp_daemon_up() {
+    PRIVATE_TCP=1
+    private_daemon_up "$@"
+    PRIVATE_TCP=
 }
 
 # private_daemon_down URI PID
