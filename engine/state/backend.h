@@ -132,6 +132,7 @@ struct state_ops {
 
 /* The backends (one line each; the registry is in state.c). */
 extern const struct state_ops state_sqlite_ops;   /* sqlite.c */
+extern const struct state_ops state_postgresql_ops; /* pg.c */
 
 /* The backend of location and the target it is opened with (a pointer
  * into location): a plain path is SQLite's.  An unknown scheme fails

@@ -13,6 +13,7 @@
 /* The backends, by scheme.  A plain path is the first one's. */
 static const struct state_ops *const backends[] = {
     &state_sqlite_ops,
+    &state_postgresql_ops,
     NULL,
 };
 

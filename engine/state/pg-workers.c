@@ -1,0 +1,371 @@
+/* Workers, leases and slots in PostgreSQL.  state_lock registers this
+ * handle as a worker (a row in workers) whose lease a heartbeat thread
+ * renews on a connection of its own, by the database's clock; a step is
+ * live while its owner's lease runs.  Slots of work in flight are rows,
+ * counted under a transaction-scoped advisory lock, so limits hold
+ * across every worker on the project; a dead worker's slots lapse with
+ * its lease. */
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "state/pg-priv.h"
+#include "util/error.h"
+
+#define OWNER_LIVE(n) \
+    "EXISTS (SELECT 1 FROM workers w WHERE w.id = " n \
+    " AND w.stopped IS NULL AND w.lease_until > " PG_NOW ")"
+
+/* ---- the apply lock ---- */
+
+/* The project's apply lock: a session advisory lock, dropped by the
+ * server when this connection ends (a killed worker's too). */
+static bool
+take_apply_lock(struct pg_state *st, PGconn *conn, bool *got, GError **error)
+{
+    struct pg_params p = {0};
+    pg_params_text(&p, st->schema);
+    PGresult *res = pg_query(st, conn, "SELECT pg_try_advisory_lock(hashtext('convoy-apply:' || $1))",
+                             &p, error);
+    pg_params_release(&p);
+    if (res == NULL)
+        return false;
+    *got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return true;
+}
+
+bool
+pg_worker_reattach(struct pg_state *st, PGconn *conn, GError **error)
+{
+    bool got = false;
+
+    if (!st->worker)
+        return true;
+    if (!take_apply_lock(st, conn, &got, error))
+        return false;
+    if (!got) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_LOCKED,
+                    "state '%s': the apply lock was lost with the connection and another apply took it",
+                    st->shown);
+        return false;
+    }
+    return true;
+}
+
+static void
+set_locked_error(struct pg_state *st, GError **error)
+{
+    PGresult *res = pg_run(st,
+                           "SELECT pid, host, command, to_char(to_timestamp(started) AT TIME ZONE 'UTC', "
+                           "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM workers WHERE stopped IS NULL "
+                           "AND lease_until > " PG_NOW " ORDER BY started DESC LIMIT 1",
+                           NULL, NULL);
+    if (res != NULL && PQntuples(res) > 0) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_LOCKED,
+                    "state '%s' is locked by pid %s on host '%s' (%s, since %s)", st->shown,
+                    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+                    PQgetvalue(res, 0, 3));
+    } else {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_LOCKED,
+                    "state '%s' is locked by another process", st->shown);
+    }
+    PQclear(res);
+}
+
+/* ---- the heartbeat ---- */
+
+static bool
+renew(struct pg_state *st, PGconn *conn, GError **error)
+{
+    struct pg_params p = {0};
+    pg_params_text(&p, st->base.owner);
+    pg_params_int(&p, st->lease);
+    PGresult *res = pg_query(st, conn,
+                             "UPDATE workers SET heartbeat = " PG_NOW ", lease_until = " PG_NOW
+                             " + $2::bigint WHERE id = $1 AND stopped IS NULL",
+                             &p, error);
+    PQclear(res);
+    if (res != NULL) {
+        res = pg_query(st, conn,
+                       "UPDATE steps SET lease_until = " PG_NOW " + $2::bigint "
+                       "WHERE owner = $1 AND status = 'running'",
+                       &p, error);
+        PQclear(res);
+    }
+    pg_params_release(&p);
+    return res != NULL;
+}
+
+static gpointer
+heartbeat_main(gpointer data)
+{
+    struct pg_state *st = data;
+    PGconn *conn = pg_connect(st, NULL);
+    gint64 period = (gint64)st->lease * G_USEC_PER_SEC / 3;
+    gint64 renewed = g_get_monotonic_time();
+
+    g_mutex_lock(&st->hb_lock);
+    while (!st->hb_stop) {
+        gint64 until = g_get_monotonic_time() + period;
+        while (!st->hb_stop && g_cond_wait_until(&st->hb_cond, &st->hb_lock, until))
+            ;
+        if (st->hb_stop)
+            break;
+        g_mutex_unlock(&st->hb_lock);
+        if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+            PQfinish(conn);
+            conn = pg_connect(st, NULL);
+        }
+        bool ok = conn != NULL && renew(st, conn, NULL);
+        if (!ok && conn != NULL && PQstatus(conn) != CONNECTION_OK) {
+            PQfinish(conn);
+            conn = pg_connect(st, NULL);
+            ok = conn != NULL && renew(st, conn, NULL);
+        }
+        g_mutex_lock(&st->hb_lock);
+        if (ok)
+            renewed = g_get_monotonic_time();
+        else if (g_get_monotonic_time() - renewed >= (gint64)st->lease * G_USEC_PER_SEC)
+            st->lease_lost = true;
+    }
+    g_mutex_unlock(&st->hb_lock);
+    PQfinish(conn);
+    return NULL;
+}
+
+/* ---- lock and unlock ---- */
+
+bool
+pg_lock(struct state *base, const char *command, GError **error)
+{
+    struct pg_state *st = pg_state_of(base);
+    bool got = false;
+
+    if (!pg_writable(st, error))
+        return false;
+    if (st->worker) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
+                    "internal error: state '%s' is already locked by this process", st->shown);
+        return false;
+    }
+    {
+        PG_LOCKED(st);
+        if (!take_apply_lock(st, st->conn, &got, error))
+            return false;
+    }
+    if (!got) {
+        set_locked_error(st, error);
+        return false;
+    }
+    struct pg_params p = {0};
+    pg_params_text(&p, st->base.owner);
+    pg_params_text(&p, g_get_host_name());
+    pg_params_int(&p, (int64_t)getpid());
+    pg_params_text(&p, command);
+    pg_params_int(&p, st->lease);
+    PGresult *res = pg_run(st,
+                           "INSERT INTO workers (id, host, pid, command, started, heartbeat, lease_until) "
+                           "VALUES ($1, $2, $3::bigint, $4, " PG_NOW ", " PG_NOW ", " PG_NOW " + $5::bigint) "
+                           "ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, "
+                           "command = excluded.command, started = excluded.started, "
+                           "heartbeat = excluded.heartbeat, lease_until = excluded.lease_until, "
+                           "stopped = NULL",
+                           &p, error);
+    pg_params_release(&p);
+    if (res == NULL) {
+        PG_LOCKED(st);
+        pg_params_text(&p, st->schema);
+        PQclear(pg_query(st, st->conn, "SELECT pg_advisory_unlock(hashtext('convoy-apply:' || $1))",
+                         &p, NULL));
+        pg_params_release(&p);
+        return false;
+    }
+    PQclear(res);
+    st->worker = true;
+    st->hb_stop = false;
+    st->lease_lost = false;
+    st->heartbeat = g_thread_new("convoy-heartbeat", heartbeat_main, st);
+    return true;
+}
+
+void
+pg_unlock(struct state *base)
+{
+    struct pg_state *st = pg_state_of(base);
+
+    if (st == NULL || !st->worker)
+        return;
+    g_mutex_lock(&st->hb_lock);
+    st->hb_stop = true;
+    g_cond_signal(&st->hb_cond);
+    g_mutex_unlock(&st->hb_lock);
+    g_thread_join(st->heartbeat);
+    st->heartbeat = NULL;
+    st->worker = false;
+    /* Best effort: a worker that cannot say it stopped lapses with its
+     * lease, and the server drops the advisory lock with the session. */
+    struct pg_params p = {0};
+    pg_params_text(&p, st->base.owner);
+    PQclear(pg_run(st,
+                   "UPDATE workers SET stopped = " PG_NOW ", lease_until = " PG_NOW
+                   " WHERE id = $1",
+                   &p, NULL));
+    PQclear(pg_run(st, "DELETE FROM slots WHERE owner = $1", &p, NULL));
+    pg_params_release(&p);
+    pg_params_text(&p, st->schema);
+    PQclear(pg_run(st, "SELECT pg_advisory_unlock(hashtext('convoy-apply:' || $1))", &p, NULL));
+    pg_params_release(&p);
+}
+
+bool
+pg_step_is_live(struct state *base, const struct state_step_record *r)
+{
+    struct pg_state *st = pg_state_of(base);
+
+    if (r->status != STATE_STEP_RUNNING || r->owner == NULL)
+        return false;
+    if (strcmp(r->owner, base->owner) == 0 && st->worker && !st->lease_lost)
+        return true;
+    struct pg_params p = {0};
+    pg_params_text(&p, r->owner);
+    PGresult *res = pg_run(st, "SELECT " OWNER_LIVE("$1"), &p, NULL);
+    pg_params_release(&p);
+    if (res == NULL)
+        return true; /* cannot tell */
+    bool live = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return live;
+}
+
+/* ---- slots ---- */
+
+struct acquire_args {
+    const char *holder;
+    const struct state_slot *slots;
+    size_t n;
+    size_t *blocked;
+};
+
+static bool
+acquire_tx(struct pg_state *st, void *data, GError **error)
+{
+    const struct acquire_args *a = data;
+    struct pg_params p = {0};
+
+    pg_params_text(&p, st->schema);
+    PGresult *res = pg_query(st, st->conn,
+                             "SELECT pg_advisory_xact_lock(hashtext('convoy-slots:' || $1))", &p,
+                             error);
+    pg_params_release(&p);
+    PQclear(res);
+    if (res == NULL)
+        return false;
+    pg_params_text(&p, st->base.owner);
+    res = pg_query(st, st->conn,
+                   "DELETE FROM slots s WHERE s.owner <> $1 AND NOT " OWNER_LIVE("s.owner"), &p,
+                   error);
+    pg_params_release(&p);
+    PQclear(res);
+    if (res == NULL)
+        return false;
+    pg_params_text(&p, a->holder);
+    res = pg_query(st, st->conn, "SELECT 1 FROM slots WHERE holder = $1 LIMIT 1", &p, error);
+    pg_params_release(&p);
+    if (res == NULL)
+        return false;
+    bool holds = PQntuples(res) > 0;
+    PQclear(res);
+    if (holds) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
+                    "internal error: '%s' already holds slots of state '%s'", a->holder,
+                    st->shown);
+        return false;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->slots[i].limit == 0)
+            continue;
+        pg_params_text(&p, a->slots[i].key);
+        res = pg_query(st, st->conn, "SELECT count(*) FROM slots WHERE key = $1", &p, error);
+        pg_params_release(&p);
+        if (res == NULL)
+            return false;
+        int64_t held = pg_int(res, 0, 0);
+        PQclear(res);
+        if (held >= (int64_t)a->slots[i].limit) {
+            *a->blocked = i;
+            return true;
+        }
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        pg_params_text(&p, a->holder);
+        pg_params_text(&p, a->slots[i].key);
+        pg_params_text(&p, st->base.owner);
+        res = pg_query(st, st->conn,
+                       "INSERT INTO slots (holder, key, owner) VALUES ($1, $2, $3) "
+                       "ON CONFLICT DO NOTHING",
+                       &p, error);
+        pg_params_release(&p);
+        PQclear(res);
+        if (res == NULL)
+            return false;
+    }
+    *a->blocked = a->n;
+    return true;
+}
+
+bool
+pg_slot_acquire(struct state *base, const char *holder,
+                const struct state_slot *slots, size_t n, size_t *blocked,
+                GError **error)
+{
+    struct acquire_args a = {holder, slots, n, blocked};
+    return pg_tx(pg_state_of(base), acquire_tx, &a, error);
+}
+
+bool
+pg_slot_release(struct state *base, const char *holder, GError **error)
+{
+    struct pg_state *st = pg_state_of(base);
+    struct pg_params p = {0};
+
+    if (!pg_writable(st, error))
+        return false;
+    pg_params_text(&p, holder);
+    pg_params_text(&p, st->base.owner);
+    PGresult *res = pg_run(st, "DELETE FROM slots WHERE holder = $1 AND owner = $2", &p, error);
+    pg_params_release(&p);
+    if (res == NULL)
+        return false;
+    int64_t n = pg_changes(res);
+    PQclear(res);
+    if (n == 0) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
+                    "internal error: '%s' holds no slots of state '%s'", holder, st->shown);
+        return false;
+    }
+    return true;
+}
+
+unsigned
+pg_slot_count(struct state *base, const char *key)
+{
+    struct pg_state *st = pg_state_of(base);
+    struct pg_params p = {0};
+
+    if (st->empty)
+        return 0;
+    pg_params_text(&p, key);
+    pg_params_text(&p, st->base.owner);
+    PGresult *res = pg_run(st,
+                           "SELECT count(*) FROM slots s WHERE s.key = $1 AND "
+                           "(s.owner = $2 OR " OWNER_LIVE("s.owner") ")",
+                           &p, NULL);
+    pg_params_release(&p);
+    if (res == NULL)
+        return 0;
+    unsigned n = (unsigned)pg_int(res, 0, 0);
+    PQclear(res);
+    return n;
+}
