@@ -35,6 +35,15 @@ struct state {
                                    * before state_run_begin */
 };
 
+/* A whole store, for state_copy: arrays of the records of state.h. */
+struct state_dump {
+    char *store_id;               /* or NULL */
+    GPtrArray *runs;              /* struct state_run_record* */
+    GPtrArray *steps;             /* struct state_step_record* */
+    GPtrArray *checkpoints;       /* struct state_checkpoint* */
+    GPtrArray *events;            /* struct state_event_record* */
+};
+
 struct state_ops {
     const char *name;             /* "sqlite": the scheme of its locations */
     /* The location names a file (true: "SCHEME:PATH" or a plain path; the
@@ -128,6 +137,14 @@ struct state_ops {
      * NULL without an error when the store has none (an older schema
      * read as it is). */
     char *(*store_id)(struct state *st, GError **error);
+
+    /* Every run, oldest first (state_run_list). */
+    GPtrArray *(*run_list)(struct state *st, GError **error);
+    /* Fill st, which must hold no step, run or event, with d, keeping
+     * ids (runs, events) and the store's id, all or nothing (state_copy).
+     * NULL: the backend cannot be migrated to. */
+    bool (*import)(struct state *st, const struct state_dump *d,
+                   GError **error);
 };
 
 /* The backends (one line each; the registry is in state.c). */

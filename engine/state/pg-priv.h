@@ -119,6 +119,8 @@ bool pg_run_end(struct state *st, int64_t run_id, const char *status,
 bool pg_event(struct state *st, int64_t run_id, const char *step_key,
               const char *kind, const char *message, GError **error);
 GPtrArray *pg_event_list(struct state *st, int64_t run_id, GError **error);
+GPtrArray *pg_run_list(struct state *st, GError **error);
+bool pg_import(struct state *st, const struct state_dump *d, GError **error);
 /* pg-workers.c */
 bool pg_lock(struct state *st, const char *command, GError **error);
 void pg_unlock(struct state *st);

@@ -542,3 +542,150 @@ pg_event_list(struct state *base, int64_t run_id, GError **error)
     PQclear(res);
     return g_steal_pointer(&list);
 }
+
+GPtrArray *
+pg_run_list(struct state *base, GError **error)
+{
+    struct pg_state *st = pg_state_of(base);
+    g_autoptr(GPtrArray) list =
+        g_ptr_array_new_with_free_func((GDestroyNotify)state_run_record_free);
+
+    if (st->empty)
+        return g_steal_pointer(&list);
+    PGresult *res = pg_run(st, "SELECT id, command, started, finished, status FROM runs ORDER BY id",
+                           NULL, error);
+    if (res == NULL)
+        return NULL;
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct state_run_record *r = g_new0(struct state_run_record, 1);
+        r->id = pg_int(res, i, 0);
+        r->command = pg_text(res, i, 1);
+        r->started = pg_int(res, i, 2);
+        r->finished = pg_int(res, i, 3);
+        r->status = pg_text(res, i, 4);
+        g_ptr_array_add(list, r);
+    }
+    PQclear(res);
+    return g_steal_pointer(&list);
+}
+
+/* ---- import (convoy state migrate) ---- */
+
+static bool
+exec_params(struct pg_state *st, const char *sql, struct pg_params *p, GError **error)
+{
+    PGresult *res = pg_query(st, st->conn, sql, p, error);
+    pg_params_release(p);
+    PQclear(res);
+    return res != NULL;
+}
+
+static void
+params_opt_int(struct pg_params *p, int64_t v)
+{
+    if (v != 0)
+        pg_params_int(p, v);
+    else
+        pg_params_text(p, NULL);
+}
+
+static bool
+import_tx(struct pg_state *st, void *data, GError **error)
+{
+    const struct state_dump *d = data;
+    struct pg_params p = {0};
+    PGresult *res = pg_query(st, st->conn,
+                             "SELECT (SELECT count(*) FROM runs) + (SELECT count(*) FROM steps) + "
+                             "(SELECT count(*) FROM events)",
+                             NULL, error);
+    if (res == NULL)
+        return false;
+    int64_t rows = pg_int(res, 0, 0);
+    PQclear(res);
+    if (rows > 0) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_SQLITE,
+                    "state '%s' (project '%s') is not empty (%" G_GINT64_FORMAT " runs, steps and events): migrate into a project of its own (project=NAME in the URL), or drop schema '%s' first",
+                    st->shown, st->schema, (gint64)rows, st->schema);
+        return false;
+    }
+    if (d->store_id != NULL) {
+        pg_params_text(&p, d->store_id);
+        if (!exec_params(st, "UPDATE meta SET value = $1 WHERE key = 'store_id'", &p, error))
+            return false;
+    }
+    for (guint i = 0; i < d->runs->len; i++) {
+        const struct state_run_record *r = d->runs->pdata[i];
+        pg_params_int(&p, r->id);
+        pg_params_text(&p, r->command);
+        pg_params_int(&p, r->started);
+        params_opt_int(&p, r->finished);
+        pg_params_text(&p, r->status);
+        if (!exec_params(st,
+                         "INSERT INTO runs (id, command, started, finished, status) "
+                         "VALUES ($1::bigint, $2, $3::bigint, $4::bigint, $5)",
+                         &p, error))
+            return false;
+    }
+    for (guint i = 0; i < d->steps->len; i++) {
+        const struct state_step_record *r = d->steps->pdata[i];
+        pg_params_text(&p, r->key);
+        pg_params_text(&p, r->vm);
+        pg_params_text(&p, r->kind);
+        pg_params_text(&p, r->fingerprint);
+        pg_params_text(&p, r->inputs);
+        pg_params_text(&p, state_step_status_name(r->status));
+        pg_params_int(&p, r->attempts);
+        pg_params_text(&p, r->outputs);
+        pg_params_text(&p, r->error);
+        pg_params_int(&p, r->updated);
+        pg_params_text(&p, r->owner);
+        params_opt_int(&p, r->run_id);
+        if (!exec_params(st,
+                         "INSERT INTO steps (key, vm, kind, fingerprint, inputs, status, attempts, "
+                         "outputs, error, updated, owner, run_id) VALUES ($1, $2, $3, $4, $5, $6, "
+                         "$7::integer, $8, $9, $10::bigint, $11, $12::bigint)",
+                         &p, error))
+            return false;
+    }
+    for (guint i = 0; i < d->checkpoints->len; i++) {
+        const struct state_checkpoint *c = d->checkpoints->pdata[i];
+        pg_params_text(&p, c->step_key);
+        pg_params_int(&p, (int64_t)c->position);
+        pg_params_text(&p, c->detail);
+        if (!exec_params(st,
+                         "INSERT INTO checkpoints (step_key, position, detail, updated) "
+                         "VALUES ($1, $2::bigint, $3, " PG_NOW ")",
+                         &p, error))
+            return false;
+    }
+    for (guint i = 0; i < d->events->len; i++) {
+        const struct state_event_record *e = d->events->pdata[i];
+        g_autofree char *t = g_strdup_printf("%.6f", e->time);
+        pg_params_int(&p, e->id);
+        params_opt_int(&p, e->run_id);
+        pg_params_text(&p, t);
+        pg_params_text(&p, e->step_key);
+        pg_params_text(&p, e->kind);
+        pg_params_text(&p, e->message);
+        if (!exec_params(st,
+                         "INSERT INTO events (id, run_id, time, step_key, kind, message) "
+                         "VALUES ($1::bigint, $2::bigint, $3::double precision, $4, $5, $6)",
+                         &p, error))
+            return false;
+    }
+    /* The next run and event follow the copied ones. */
+    res = pg_query(st, st->conn,
+                   "SELECT setval(pg_get_serial_sequence('runs', 'id'), "
+                   "(SELECT COALESCE(max(id), 0) + 1 FROM runs), false), "
+                   "setval(pg_get_serial_sequence('events', 'id'), "
+                   "(SELECT COALESCE(max(id), 0) + 1 FROM events), false)",
+                   NULL, error);
+    PQclear(res);
+    return res != NULL;
+}
+
+bool
+pg_import(struct state *base, const struct state_dump *d, GError **error)
+{
+    return pg_tx(pg_state_of(base), import_tx, (void *)d, error);
+}

@@ -7,6 +7,8 @@
  * its lease. */
 #include "config.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -135,6 +137,52 @@ heartbeat_main(gpointer data)
     return NULL;
 }
 
+/* ---- workers of this host that died ---- */
+
+/* Is process pid of this host gone?  (Another host's cannot be asked:
+ * its lease says.) */
+static bool
+local_pid_gone(int64_t pid)
+{
+    if (pid <= 0 || pid > G_MAXINT)
+        return true;
+    return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+}
+
+/* Workers of this host whose process is gone (killed with SIGKILL, say)
+ * hold nothing: end their leases now rather than when they run out.
+ * A worker of another host lapses with its lease. */
+static bool
+reap_local(struct pg_state *st, GError **error)
+{
+    struct pg_params p = {0};
+    pg_params_text(&p, g_get_host_name());
+    PGresult *res = pg_run(st,
+                           "SELECT id, pid FROM workers WHERE host = $1 AND stopped IS NULL "
+                           "AND lease_until > " PG_NOW,
+                           &p, error);
+    pg_params_release(&p);
+    if (res == NULL)
+        return false;
+    for (int i = 0; i < PQntuples(res); i++) {
+        if (!local_pid_gone(pg_int(res, i, 1)) || strcmp(PQgetvalue(res, i, 0), st->base.owner) == 0)
+            continue;
+        pg_params_text(&p, PQgetvalue(res, i, 0));
+        PGresult *u = pg_run(st,
+                             "UPDATE workers SET stopped = " PG_NOW ", lease_until = " PG_NOW
+                             " WHERE id = $1 AND stopped IS NULL",
+                             &p, error);
+        pg_params_release(&p);
+        if (u == NULL) {
+            PQclear(res);
+            return false;
+        }
+        PQclear(u);
+    }
+    PQclear(res);
+    return true;
+}
+
 /* ---- lock and unlock ---- */
 
 bool
@@ -159,6 +207,8 @@ pg_lock(struct state *base, const char *command, GError **error)
         set_locked_error(st, error);
         return false;
     }
+    if (!reap_local(st, error))
+        return false;
     struct pg_params p = {0};
     pg_params_text(&p, st->base.owner);
     pg_params_text(&p, g_get_host_name());
@@ -230,11 +280,18 @@ pg_step_is_live(struct state *base, const struct state_step_record *r)
         return true;
     struct pg_params p = {0};
     pg_params_text(&p, r->owner);
-    PGresult *res = pg_run(st, "SELECT " OWNER_LIVE("$1"), &p, NULL);
+    PGresult *res = pg_run(st,
+                           "SELECT " OWNER_LIVE("$1") ", (SELECT host FROM workers WHERE id = $1), "
+                           "(SELECT pid FROM workers WHERE id = $1)",
+                           &p, NULL);
     pg_params_release(&p);
     if (res == NULL)
         return true; /* cannot tell */
     bool live = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    /* A worker of this host whose process is gone holds nothing. */
+    if (live && strcmp(PQgetvalue(res, 0, 1), g_get_host_name()) == 0 &&
+        local_pid_gone(pg_int(res, 0, 2)))
+        live = false;
     PQclear(res);
     return live;
 }

@@ -780,4 +780,6 @@ const struct state_ops state_postgresql_ops = {
     .check = pg_check,
     .store_id = pg_store_id,
     .backup = pg_backup,
+    .run_list = pg_run_list,
+    .import = pg_import,
 };

@@ -465,4 +465,6 @@ const struct state_ops state_sqlite_ops = {
     .check = sqlite_check,
     .store_id = sqlite_store_id,
     .backup = sqlite_backup,
+    .run_list = sqlite_run_list,
+    .import = NULL,
 };

@@ -303,3 +303,70 @@ state_store_id(struct state *st, GError **error)
 {
     return st->ops->store_id(st, error);
 }
+
+void
+state_run_record_free(struct state_run_record *r)
+{
+    if (r == NULL)
+        return;
+    g_free(r->command);
+    g_free(r->status);
+    g_free(r);
+}
+
+GPtrArray *
+state_run_list(struct state *st, GError **error)
+{
+    return st->ops->run_list(st, error);
+}
+
+bool
+state_copy(struct state *from, struct state *to,
+           struct state_copy_counts *counts, GError **error)
+{
+    struct state_dump d = {0};
+    bool ok = false;
+
+    if (to->ops->import == NULL) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_SQLITE,
+                    "state '%s': a %s store cannot be migrated to (supported: postgresql)",
+                    to->name, to->ops->name);
+        return false;
+    }
+    d.store_id = state_store_id(from, error);
+    if (d.store_id == NULL && error != NULL && *error != NULL)
+        return false;
+    d.runs = state_run_list(from, error);
+    if (d.runs != NULL)
+        d.steps = state_step_list(from, error);
+    if (d.steps != NULL)
+        d.events = state_event_list(from, 0, error);
+    if (d.events != NULL) {
+        d.checkpoints = g_ptr_array_new_with_free_func((GDestroyNotify)state_checkpoint_free);
+        ok = true;
+        for (guint i = 0; i < d.steps->len && ok; i++) {
+            const struct state_step_record *r = d.steps->pdata[i];
+            GError *e = NULL;
+            struct state_checkpoint *c = state_checkpoint_get(from, r->key, &e);
+            if (c != NULL)
+                g_ptr_array_add(d.checkpoints, c);
+            if (e != NULL) {
+                g_propagate_error(error, e);
+                ok = false;
+            }
+        }
+    }
+    ok = ok && to->ops->import(to, &d, error);
+    if (ok && counts != NULL) {
+        counts->runs = d.runs->len;
+        counts->steps = d.steps->len;
+        counts->checkpoints = d.checkpoints->len;
+        counts->events = d.events->len;
+    }
+    g_free(d.store_id);
+    g_clear_pointer(&d.runs, g_ptr_array_unref);
+    g_clear_pointer(&d.steps, g_ptr_array_unref);
+    g_clear_pointer(&d.checkpoints, g_ptr_array_unref);
+    g_clear_pointer(&d.events, g_ptr_array_unref);
+    return ok;
+}

@@ -198,3 +198,28 @@ bool state_backup(struct state *st, char **where, GError **error);
  * A new string; NULL with no error when the store has none (an older
  * store read-only; a missing store read-only has a fresh one). */
 char *state_store_id(struct state *st, GError **error);
+
+/* One row of the runs table.  Strings owned; free with
+ * state_run_record_free(). */
+struct state_run_record {
+    int64_t id;
+    char *command;
+    int64_t started;        /* unix seconds */
+    int64_t finished;       /* 0 while running (or interrupted hard) */
+    char *status;
+};
+void state_run_record_free(struct state_run_record *r);
+/* Every run, oldest first: GPtrArray of struct state_run_record*. */
+GPtrArray *state_run_list(struct state *st, GError **error);
+
+/* What state_copy carried. */
+struct state_copy_counts {
+    unsigned runs, steps, checkpoints, events;
+};
+/* Copy everything of from (runs, steps with their owners, checkpoints,
+ * events, the store's id) into to, which must be empty, in one
+ * transaction: `convoy state migrate`.  to's backend must be able to
+ * import (PostgreSQL); an empty-store refusal and a backend that cannot
+ * import fail with CONVOY_ERROR_SQLITE, naming to. */
+bool state_copy(struct state *from, struct state *to,
+                struct state_copy_counts *counts, GError **error);
