@@ -33,6 +33,7 @@ struct state {
                                    * begins and of the slots it takes */
     int64_t run_id;               /* the run begun through this handle, 0
                                    * before state_run_begin */
+    bool worker;                  /* state_set_worker: lock shared */
 };
 
 /* A whole store, for state_copy: arrays of the records of state.h. */
@@ -145,6 +146,12 @@ struct state_ops {
      * NULL: the backend cannot be migrated to. */
     bool (*import)(struct state *st, const struct state_dump *d,
                    GError **error);
+
+    /* Workers (state_vm_claim): NULL for a backend with one apply at a
+     * time (the VM is always this apply's). */
+    bool (*vm_claim)(struct state *st, const char *vm, bool pin,
+                     enum state_claim *out, char **holder, GError **error);
+    bool (*vm_release)(struct state *st, const char *vm, GError **error);
 };
 
 /* The backends (one line each; the registry is in state.c). */

@@ -38,6 +38,9 @@ struct pg_state {
     GCond hb_cond;
     bool hb_stop;
     bool lease_lost;        /* the heartbeat could not renew in time */
+    bool shared_lock;       /* the apply lock is held shared (a worker) */
+    GHashTable *tokens;     /* VM → its claim's fencing token (gint64*),
+                             * under mutex */
 };
 
 static inline struct pg_state *
@@ -129,6 +132,9 @@ bool pg_slot_acquire(struct state *st, const char *holder,
                      const struct state_slot *slots, size_t n,
                      size_t *blocked, GError **error);
 bool pg_slot_release(struct state *st, const char *holder, GError **error);
+bool pg_vm_claim(struct state *st, const char *vm, bool pin, enum state_claim *out,
+                 char **holder, GError **error);
+bool pg_vm_release(struct state *st, const char *vm, GError **error);
 unsigned pg_slot_count(struct state *st, const char *key);
 /* After a reconnect: take the apply lock again on conn (it went with
  * the old session). */

@@ -260,7 +260,9 @@ check_owner(struct pg_state *st, const char *key, GError **error)
 {
     struct pg_params p = {0};
     pg_params_text(&p, key);
-    PGresult *res = pg_query(st, st->conn, "SELECT owner FROM steps WHERE key = $1 FOR UPDATE",
+    PGresult *res = pg_query(st, st->conn,
+                             "SELECT s.owner, s.vm, c.owner, c.token FROM steps s "
+                             "LEFT JOIN vm_claims c ON c.vm = s.vm WHERE s.key = $1 FOR UPDATE OF s",
                              &p, error);
     pg_params_release(&p);
     if (res == NULL)
@@ -270,9 +272,17 @@ check_owner(struct pg_state *st, const char *key, GError **error)
         return no_such_step(st, key, error);
     }
     g_autofree char *owner = pg_text(res, 0, 0);
+    g_autofree char *vm = pg_text(res, 0, 1);
+    g_autofree char *claimer = pg_text(res, 0, 2);
+    int64_t token = pg_int(res, 0, 3);
     PQclear(res);
     if (owner != NULL && strcmp(owner, st->base.owner) != 0)
         return fenced(st, key, owner, error);
+    /* The fencing token: a worker writes its VM's steps only under the
+     * claim it holds; a newer claim (a takeover) has a greater token. */
+    const gint64 *mine = vm != NULL ? g_hash_table_lookup(st->tokens, vm) : NULL;
+    if (mine != NULL && (token != *mine || g_strcmp0(claimer, st->base.owner) != 0))
+        return fenced(st, key, claimer, error);
     return true;
 }
 

@@ -28,7 +28,11 @@ take_apply_lock(struct pg_state *st, PGconn *conn, bool *got, GError **error)
 {
     struct pg_params p = {0};
     pg_params_text(&p, st->schema);
-    PGresult *res = pg_query(st, conn, "SELECT pg_try_advisory_lock(hashtext('convoy-apply:' || $1))",
+    /* Workers share it; rollback and migrate hold it alone. */
+    PGresult *res = pg_query(st, conn,
+                             st->shared_lock
+                                 ? "SELECT pg_try_advisory_lock_shared(hashtext('convoy-apply:' || $1))"
+                                 : "SELECT pg_try_advisory_lock(hashtext('convoy-apply:' || $1))",
                              &p, error);
     pg_params_release(&p);
     if (res == NULL)
@@ -198,6 +202,7 @@ pg_lock(struct state *base, const char *command, GError **error)
                     "internal error: state '%s' is already locked by this process", st->shown);
         return false;
     }
+    st->shared_lock = base->worker;
     {
         PG_LOCKED(st);
         if (!take_apply_lock(st, st->conn, &got, error))
@@ -227,7 +232,9 @@ pg_lock(struct state *base, const char *command, GError **error)
     if (res == NULL) {
         PG_LOCKED(st);
         pg_params_text(&p, st->schema);
-        PQclear(pg_query(st, st->conn, "SELECT pg_advisory_unlock(hashtext('convoy-apply:' || $1))",
+        PQclear(pg_query(st, st->conn,
+                         st->shared_lock ? "SELECT pg_advisory_unlock_shared(hashtext('convoy-apply:' || $1))"
+                                         : "SELECT pg_advisory_unlock(hashtext('convoy-apply:' || $1))",
                          &p, NULL));
         pg_params_release(&p);
         return false;
@@ -263,9 +270,13 @@ pg_unlock(struct state *base)
                    " WHERE id = $1",
                    &p, NULL));
     PQclear(pg_run(st, "DELETE FROM slots WHERE owner = $1", &p, NULL));
+    PQclear(pg_run(st, "UPDATE vm_claims SET owner = NULL WHERE owner = $1", &p, NULL));
     pg_params_release(&p);
     pg_params_text(&p, st->schema);
-    PQclear(pg_run(st, "SELECT pg_advisory_unlock(hashtext('convoy-apply:' || $1))", &p, NULL));
+    PQclear(pg_run(st,
+                   st->shared_lock ? "SELECT pg_advisory_unlock_shared(hashtext('convoy-apply:' || $1))"
+                                   : "SELECT pg_advisory_unlock(hashtext('convoy-apply:' || $1))",
+                   &p, NULL));
     pg_params_release(&p);
 }
 
@@ -425,4 +436,141 @@ pg_slot_count(struct state *base, const char *key)
     unsigned n = (unsigned)pg_int(res, 0, 0);
     PQclear(res);
     return n;
+}
+
+/* ---- VM claims ---- */
+
+struct claim_args {
+    const char *vm;
+    bool pin;
+    enum state_claim *out;
+    char *holder;
+    int64_t token;
+};
+
+static bool
+claim_tx(struct pg_state *st, void *data, GError **error)
+{
+    struct claim_args *a = data;
+    struct pg_params p = {0};
+
+    pg_params_text(&p, a->vm);
+    PGresult *res = pg_query(st, st->conn,
+                             "INSERT INTO vm_claims (vm) VALUES ($1) ON CONFLICT DO NOTHING", &p,
+                             error);
+    PQclear(res);
+    if (res == NULL) {
+        pg_params_release(&p);
+        return false;
+    }
+    /* A row another worker is claiming right now is skipped, not
+     * waited for. */
+    res = pg_query(st, st->conn,
+                   "SELECT c.owner, c.host, " OWNER_LIVE("c.owner") ", w.host, w.pid "
+                   "FROM vm_claims c LEFT JOIN workers w ON w.id = c.owner "
+                   "WHERE c.vm = $1 FOR UPDATE OF c SKIP LOCKED",
+                   &p, error);
+    pg_params_release(&p);
+    if (res == NULL)
+        return false;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        *a->out = STATE_CLAIM_HELD;
+        a->holder = g_strdup("another worker");
+        return true;
+    }
+    const char *owner = PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0);
+    const char *pinned = PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1);
+    bool live = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+    if (live && strcmp(PQgetvalue(res, 0, 3), g_get_host_name()) == 0 &&
+        local_pid_gone(pg_int(res, 0, 4))) {
+        /* Its process is gone: its lease, and so its slots, end now. */
+        live = false;
+        pg_params_text(&p, owner);
+        PGresult *u = pg_query(st, st->conn,
+                               "UPDATE workers SET stopped = " PG_NOW ", lease_until = " PG_NOW
+                               " WHERE id = $1 AND stopped IS NULL",
+                               &p, error);
+        pg_params_release(&p);
+        if (u == NULL) {
+            PQclear(res);
+            return false;
+        }
+        PQclear(u);
+    }
+    if (owner != NULL && strcmp(owner, st->base.owner) != 0 && live) {
+        *a->out = STATE_CLAIM_HELD;
+        a->holder = g_strdup(owner);
+        PQclear(res);
+        return true;
+    }
+    if (pinned != NULL && strcmp(pinned, g_get_host_name()) != 0) {
+        *a->out = STATE_CLAIM_PINNED;
+        a->holder = g_strdup(pinned);
+        PQclear(res);
+        return true;
+    }
+    PQclear(res);
+    pg_params_text(&p, a->vm);
+    pg_params_text(&p, st->base.owner);
+    pg_params_text(&p, a->pin ? g_get_host_name() : NULL);
+    res = pg_query(st, st->conn,
+                   "UPDATE vm_claims SET owner = $2, token = token + 1, claimed = " PG_NOW ", "
+                   "host = COALESCE(host, $3) WHERE vm = $1 RETURNING token",
+                   &p, error);
+    pg_params_release(&p);
+    if (res == NULL)
+        return false;
+    a->token = pg_int(res, 0, 0);
+    PQclear(res);
+    *a->out = STATE_CLAIM_TAKEN;
+    return true;
+}
+
+bool
+pg_vm_claim(struct state *base, const char *vm, bool pin, enum state_claim *out,
+            char **holder, GError **error)
+{
+    struct pg_state *st = pg_state_of(base);
+    struct claim_args a = {.vm = vm, .pin = pin, .out = out};
+
+    if (!pg_tx(st, claim_tx, &a, error)) {
+        g_free(a.holder);
+        return false;
+    }
+    if (*out == STATE_CLAIM_TAKEN) {
+        PG_LOCKED(st);
+        g_hash_table_replace(st->tokens, g_strdup(vm), g_memdup2(&a.token, sizeof a.token));
+    }
+    if (holder != NULL)
+        *holder = g_steal_pointer(&a.holder);
+    g_free(a.holder);
+    return true;
+}
+
+bool
+pg_vm_release(struct state *base, const char *vm, GError **error)
+{
+    struct pg_state *st = pg_state_of(base);
+    struct pg_params p = {0};
+    int64_t token = 0;
+
+    {
+        PG_LOCKED(st);
+        const gint64 *t = g_hash_table_lookup(st->tokens, vm);
+        if (t == NULL)
+            return true;
+        token = *t;
+        g_hash_table_remove(st->tokens, vm);
+    }
+    pg_params_text(&p, vm);
+    pg_params_text(&p, st->base.owner);
+    pg_params_int(&p, token);
+    PGresult *res = pg_run(st,
+                           "UPDATE vm_claims SET owner = NULL WHERE vm = $1 AND owner = $2 "
+                           "AND token = $3::bigint",
+                           &p, error);
+    pg_params_release(&p);
+    PQclear(res);
+    return res != NULL;
 }

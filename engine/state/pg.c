@@ -687,6 +687,8 @@ pg_free(struct state *base)
         g_hash_table_unref(st->steps_cache);
     if (st->ckpt_cache != NULL)
         g_hash_table_unref(st->ckpt_cache);
+    if (st->tokens != NULL)
+        g_hash_table_unref(st->tokens);
     PQfinish(st->conn);
     g_free(st->conninfo);
     g_free(st->shown);
@@ -713,6 +715,7 @@ pg_open(const char *target, bool create, bool read_only, GError **error)
     g_autofree char *url = g_strconcat("postgresql:", target, NULL);
 
     g_rec_mutex_init(&st->mutex);
+    st->tokens = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     g_mutex_init(&st->hb_lock);
     g_cond_init(&st->hb_cond);
     st->read_only = read_only;
@@ -782,4 +785,6 @@ const struct state_ops state_postgresql_ops = {
     .backup = pg_backup,
     .run_list = pg_run_list,
     .import = pg_import,
+    .vm_claim = pg_vm_claim,
+    .vm_release = pg_vm_release,
 };

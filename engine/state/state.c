@@ -370,3 +370,43 @@ state_copy(struct state *from, struct state *to,
     g_clear_pointer(&d.events, g_ptr_array_unref);
     return ok;
 }
+
+void
+state_set_owner(struct state *st, const char *owner)
+{
+    g_free(st->owner);
+    st->owner = g_strdup(owner);
+}
+
+bool
+state_shared(struct state *st)
+{
+    return st->ops->vm_claim != NULL;
+}
+
+void
+state_set_worker(struct state *st, bool worker)
+{
+    st->worker = worker;
+}
+
+bool
+state_vm_claim(struct state *st, const char *vm, bool pin,
+               enum state_claim *out, char **holder, GError **error)
+{
+    if (holder != NULL)
+        *holder = NULL;
+    if (st->ops->vm_claim == NULL) {
+        *out = STATE_CLAIM_TAKEN;
+        return true;
+    }
+    return st->ops->vm_claim(st, vm, pin, out, holder, error);
+}
+
+bool
+state_vm_release(struct state *st, const char *vm, GError **error)
+{
+    if (st->ops->vm_release == NULL)
+        return true;
+    return st->ops->vm_release(st, vm, error);
+}

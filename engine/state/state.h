@@ -223,3 +223,34 @@ struct state_copy_counts {
  * import fail with CONVOY_ERROR_SQLITE, naming to. */
 bool state_copy(struct state *from, struct state *to,
                 struct state_copy_counts *counts, GError **error);
+
+/* ---- workers (a store several applies share: PostgreSQL) ---- */
+
+/* Make this handle a worker of its own id (default "HOST:PID"), before
+ * state_lock: an apply names itself with --worker-id. */
+void state_set_owner(struct state *st, const char *owner);
+/* Whether several applies may run at once on this store, each a worker
+ * claiming whole VMs (PostgreSQL); false for SQLite, whose apply lock
+ * admits one.  state_lock then takes the lock shared when worker is
+ * true: workers run side by side, while rollback and migrate (worker
+ * false) wait for none to run. */
+bool state_shared(struct state *st);
+void state_set_worker(struct state *st, bool worker);
+
+enum state_claim {
+    STATE_CLAIM_TAKEN,      /* this worker holds the VM now */
+    STATE_CLAIM_HELD,       /* another live worker holds it */
+    STATE_CLAIM_PINNED,     /* its files are local to another host */
+    STATE_CLAIM_LAST,
+};
+/* Claim VM vm for this worker (SELECT … FOR UPDATE SKIP LOCKED): free,
+ * or its holder's lease ran out.  Each claim has a new fencing token,
+ * and every checkpoint and finish of the VM's steps is written only
+ * under it.  pin: the VM's files are local to the host that first
+ * claims it, and only workers of that host take it (over).  *holder
+ * (may be NULL) gets who holds it or the host it is pinned to.  A store
+ * that is not shared: always taken. */
+bool state_vm_claim(struct state *st, const char *vm, bool pin,
+                    enum state_claim *out, char **holder, GError **error);
+/* Give vm back (its work done or not started). */
+bool state_vm_release(struct state *st, const char *vm, GError **error);

@@ -8,7 +8,9 @@
 # shutdown) and waits for it.  Exit 77 when PostgreSQL is not installed.
 set -eu
 cmd=$1
-dir=$2
+dir=$(realpath -m "$2")
+# The server's user may not enter the caller's folder.
+cd /
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$bin" ] && [ -x "$bin/initdb" ] || { echo "PostgreSQL server binaries are not installed (apt-get install postgresql)" >&2; exit 77; }
 as=""
