@@ -81,6 +81,8 @@ cmd_status(int argc, char **argv)
                 json_kv_string(&j, "vm", vm->name);
                 json_kv_string(&j, "key", r->key);
                 json_kv_string(&j, "status", state_step_status_name(r->status));
+                if (state_shared(st))
+                    json_kv_string(&j, "worker", r->owner);
                 json_kv_uint(&j, "attempts", r->attempts);
                 json_kv_string(&j, "updated", when);
                 json_kv_string(&j, "error", r->error);
@@ -95,6 +97,9 @@ cmd_status(int argc, char **argv)
                 g_autofree char *pos = size_format(ck->position);
                 printf(", checkpoint at %s", pos);
             }
+            /* With workers: which one ran it (last). */
+            if (state_shared(st) && r->owner != NULL)
+                cli_printf(stdout, ", worker %s", r->owner);
             if (r->error != NULL && r->status != STATE_STEP_DONE)
                 cli_printf(stdout, "\n    error: %s", r->error);
             printf("\n");
@@ -108,6 +113,22 @@ cmd_status(int argc, char **argv)
         printf("%s\n", s);
     } else {
         printf("\n%u step%s done, %u not done.\n", n_done, n_done == 1 ? "" : "s", n_other);
+        if (state_shared(st)) {
+            g_autoptr(GPtrArray) ws = state_worker_list(st, &err);
+            if (ws == NULL)
+                return cli_report(err);
+            printf("\n%u worker%s:\n", ws->len, ws->len == 1 ? "" : "s");
+            for (guint i = 0; i < ws->len; i++) {
+                const struct state_worker_record *w = ws->pdata[i];
+                g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(w->started);
+                g_autofree char *since = dt ? g_date_time_format_iso8601(dt) : g_strdup("?");
+                cli_printf(stdout, "  %-24s host %s, pid %" G_GINT64_FORMAT ", started %s, %s, holds %u VM%s\n",
+                           w->id, w->host, (gint64)w->pid, since,
+                           w->live ? "live" : "gone", w->vms_held, w->vms_held == 1 ? "" : "s");
+                if (w->live)
+                    printf("    heartbeat %" G_GINT64_FORMAT " s ago\n", (gint64)w->heartbeat_age);
+            }
+        }
     }
     json_release(&j);
     return CONVOY_EXIT_OK;

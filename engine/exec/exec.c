@@ -289,7 +289,7 @@ job_unclaim(struct exec_run *r, struct job *j, GError **error)
 
 /* A worker on a shared store claims j's VM before it starts it: *taken
  * false when another worker holds it (or its host: pinned), and then j
- * waits (asked for again each second).  Once claimed, what other workers finished
+ * waits (asked for again each half second).  Once claimed, what other workers finished
  * meanwhile is read again: a step done since is done, one that failed
  * under another worker in this run is this run's failure (not redone);
  * *nothing then says nothing is left to do. */
@@ -321,6 +321,7 @@ job_claim(struct exec_run *r, struct job *j, bool *taken, bool *nothing,
     j->claimed = true;
     *taken = true;
     bool left = false;
+    g_autofree char *from = NULL;
     for (guint k = 0; k < j->v->steps->len; k++) {
         struct plan_step *s = j->v->steps->pdata[k];
         if (s->action == PLAN_ACTION_DONE)
@@ -340,10 +341,14 @@ job_claim(struct exec_run *r, struct job *j, bool *taken, bool *nothing,
             s->action = PLAN_ACTION_DONE;
             continue;
         }
+        if (rec != NULL && rec->status == STATE_STEP_RUNNING && from == NULL &&
+            g_strcmp0(rec->owner, state_owner(r->st)) != 0)
+            from = g_strdup(rec->owner);
         left = true;
     }
-    if (j->elsewhere && left)
-        vm_note(r, j->v, "taken over by this worker; resuming from its last checkpoint");
+    /* A step left running by another worker: its lease ran out. */
+    if (from != NULL)
+        vm_note(r, j->v, "taken over from worker '%s' (its lease ran out); resuming from its last checkpoint", from);
     *nothing = !left;
     return true;
 }
@@ -480,7 +485,7 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
         if (r->running == 0 && (!waiting || stop || interrupt_requested()))
             break;
         if (waiting)
-            g_cond_wait_until(&r->changed, &r->lock, g_get_monotonic_time() + G_USEC_PER_SEC);
+            g_cond_wait_until(&r->changed, &r->lock, g_get_monotonic_time() + G_USEC_PER_SEC / 2);
         else
             g_cond_wait(&r->changed, &r->lock);
         /* Collect finished workers. */

@@ -152,6 +152,7 @@ struct state_ops {
     bool (*vm_claim)(struct state *st, const char *vm, bool pin,
                      enum state_claim *out, char **holder, GError **error);
     bool (*vm_release)(struct state *st, const char *vm, GError **error);
+    GPtrArray *(*worker_list)(struct state *st, GError **error);
 };
 
 /* The backends (one line each; the registry is in state.c). */

@@ -135,6 +135,7 @@ bool pg_slot_release(struct state *st, const char *holder, GError **error);
 bool pg_vm_claim(struct state *st, const char *vm, bool pin, enum state_claim *out,
                  char **holder, GError **error);
 bool pg_vm_release(struct state *st, const char *vm, GError **error);
+GPtrArray *pg_worker_list(struct state *st, GError **error);
 unsigned pg_slot_count(struct state *st, const char *key);
 /* After a reconnect: take the apply lock again on conn (it went with
  * the old session). */

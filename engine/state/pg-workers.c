@@ -408,7 +408,9 @@ pg_slot_release(struct state *base, const char *holder, GError **error)
         return false;
     int64_t n = pg_changes(res);
     PQclear(res);
-    if (n == 0) {
+    /* A worker whose lease lapsed (the database was away longer than
+     * it) may find its slots already given back by another. */
+    if (n == 0 && !st->worker) {
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL,
                     "internal error: '%s' holds no slots of state '%s'", holder, st->shown);
         return false;
@@ -573,4 +575,41 @@ pg_vm_release(struct state *base, const char *vm, GError **error)
     pg_params_release(&p);
     PQclear(res);
     return res != NULL;
+}
+
+GPtrArray *
+pg_worker_list(struct state *base, GError **error)
+{
+    struct pg_state *st = pg_state_of(base);
+    g_autoptr(GPtrArray) list =
+        g_ptr_array_new_with_free_func((GDestroyNotify)state_worker_record_free);
+
+    if (st->empty)
+        return g_steal_pointer(&list);
+    PGresult *res = pg_run(st,
+                           "SELECT w.id, w.host, w.pid, w.started, " PG_NOW " - w.heartbeat, "
+                           "(SELECT count(*) FROM vm_claims c WHERE c.owner = w.id), "
+                           "w.stopped IS NULL AND w.lease_until > " PG_NOW " AS live "
+                           "FROM workers w ORDER BY live DESC, w.started, w.id",
+                           NULL, error);
+    if (res == NULL)
+        return NULL;
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct state_worker_record *w = g_new0(struct state_worker_record, 1);
+        w->id = pg_text(res, i, 0);
+        w->host = pg_text(res, i, 1);
+        w->pid = pg_int(res, i, 2);
+        w->started = pg_int(res, i, 3);
+        w->heartbeat_age = pg_int(res, i, 4);
+        w->vms_held = (unsigned)pg_int(res, i, 5);
+        w->live = strcmp(PQgetvalue(res, i, 6), "t") == 0;
+        /* A worker of this host whose process is gone holds nothing. */
+        if (w->live && strcmp(w->host, g_get_host_name()) == 0 && local_pid_gone(w->pid))
+            w->live = false;
+        if (!w->live)
+            w->vms_held = 0;
+        g_ptr_array_add(list, w);
+    }
+    PQclear(res);
+    return g_steal_pointer(&list);
 }

@@ -787,4 +787,5 @@ const struct state_ops state_postgresql_ops = {
     .import = pg_import,
     .vm_claim = pg_vm_claim,
     .vm_release = pg_vm_release,
+    .worker_list = pg_worker_list,
 };

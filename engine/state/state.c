@@ -410,3 +410,21 @@ state_vm_release(struct state *st, const char *vm, GError **error)
         return true;
     return st->ops->vm_release(st, vm, error);
 }
+
+void
+state_worker_record_free(struct state_worker_record *w)
+{
+    if (w == NULL)
+        return;
+    g_free(w->id);
+    g_free(w->host);
+    g_free(w);
+}
+
+GPtrArray *
+state_worker_list(struct state *st, GError **error)
+{
+    if (st->ops->worker_list == NULL)
+        return g_ptr_array_new_with_free_func((GDestroyNotify)state_worker_record_free);
+    return st->ops->worker_list(st, error);
+}

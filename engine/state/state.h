@@ -254,3 +254,18 @@ bool state_vm_claim(struct state *st, const char *vm, bool pin,
                     enum state_claim *out, char **holder, GError **error);
 /* Give vm back (its work done or not started). */
 bool state_vm_release(struct state *st, const char *vm, GError **error);
+
+/* One worker of a shared store (state_worker_list).  Strings owned. */
+struct state_worker_record {
+    char *id;               /* --worker-id, or "HOST:PID" */
+    char *host;
+    int64_t pid;
+    int64_t started;        /* unix seconds, the database's clock */
+    int64_t heartbeat_age;  /* seconds since its last heartbeat */
+    unsigned vms_held;      /* VMs it holds now */
+    bool live;              /* its lease runs (else stopped or lapsed) */
+};
+void state_worker_record_free(struct state_worker_record *w);
+/* The workers of a shared store, live ones first, then by start: an
+ * empty array for a store that has none (SQLite). */
+GPtrArray *state_worker_list(struct state *st, GError **error);
