@@ -140,6 +140,7 @@ cmd_apply(int argc, char **argv)
     g_autofree char *command = NULL;
     g_autofree char *opt_log_format = NULL;
     g_autofree char *opt_worker_id = NULL;
+    gint opt_max_vms = 0;
     gboolean opt_yes = FALSE;
     gboolean opt_ignore_window = FALSE;
     gboolean opt_verify = FALSE;
@@ -150,6 +151,7 @@ cmd_apply(int argc, char **argv)
         {"verify", 0, 0, G_OPTION_ARG_NONE, &opt_verify, "Read every finished disk in full first and redo those that differ (as plan --verify)", NULL},
         {"log-format", 0, 0, G_OPTION_ARG_STRING, &opt_log_format, "Progress as text (default) or json lines", "FORMAT"},
         {"state", 0, 0, G_OPTION_ARG_FILENAME, &opt_state, "State store (default: the manifest's state:)", "PATH"},
+        {"max-vms", 0, 0, G_OPTION_ARG_INT, &opt_max_vms, "Run at most N VMs at once in this apply (this host's share; 0: the waves' limits only)", "N"},
         {"worker-id", 0, 0, G_OPTION_ARG_STRING, &opt_worker_id, "This worker's id on a shared (PostgreSQL) state (default: HOST:PID)", "ID"},
         G_OPTION_ENTRY_NULL,
     };
@@ -178,6 +180,9 @@ cmd_apply(int argc, char **argv)
         if (now == NULL)
             return cli_usage("apply", "CONVOY_NOW: expected an RFC 3339 time with seconds and a zone, got '%s'", g_getenv("CONVOY_NOW"));
     }
+    if (opt_max_vms < 0 || opt_max_vms > 10000)
+        return cli_usage("apply", "'--max-vms': expected 0 to 10000, got %d", opt_max_vms);
+    opts.max_vms = (unsigned)opt_max_vms;
     opts.now = now;
     opts.ignore_window = opt_ignore_window;
     opts.wave_done = notify_wave;

@@ -418,6 +418,8 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
                 stop = true;
                 break;
             }
+            if (opts->max_vms > 0 && r->running >= opts->max_vms)
+                break;
             bool started = false, wave_full = false, taken = false, nothing = false;
             if (!job_claim(r, j, &taken, &nothing, &fatal)) {
                 stop = true;

@@ -78,4 +78,11 @@ expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply-n.log 2>&1
 inflight > inflight-n.txt
 got=$(awk '$1 == "all" {print $2}' inflight-n.txt)
 [ "$got" -ge 3 ] || fail "max_parallel 4 without limits: only $got VMs at once"
+# --max-vms caps this apply (one conversion host) below the wave's limit.
+rm -rf out-a out-b; state_reset
+expect_exit 0 "$CONVOY" apply --yes --max-vms 2 manifest.yaml > apply-m.log 2>&1
+inflight > inflight-m.txt
+expect_grep '^all 2$' inflight-m.txt
+expect_exit 64 "$CONVOY" apply --yes --max-vms -1 manifest.yaml 2> m.err
+expect_grep "'--max-vms': expected 0 to 10000, got -1" m.err
 exit 0
