@@ -22,7 +22,10 @@
  * Files: front and backend registry (state.c) · SQLite: store and schema
  * (sqlite.c), integrity and backup (sqlite-check.c), steps and checkpoints (sqlite-steps.c), runs and events
  * (sqlite-events.c), lock and leases (sqlite-lock.c), slots
- * (sqlite-slots.c).  Adding a backend: state/backend.h.
+ * (sqlite-slots.c) · PostgreSQL ("postgresql://…", several workers):
+ * connection, schema, backup (pg.c), steps, checkpoints, runs, events,
+ * import (pg-steps.c), workers, leases, claims, slots (pg-workers.c).
+ * Adding a backend: state/backend.h.
  */
 #pragma once
 
