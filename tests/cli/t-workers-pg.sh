@@ -58,8 +58,12 @@ for w in w1 w2 w3; do
     "$CONVOY" apply --yes --worker-id $w manifest.yaml > $w.log 2>&1 &
     eval "pid_$w=$!"
 done
-# plan is read-only and works while the workers run.
-sleep 0.5
+# plan is read-only and works while the workers run (once they made the
+# project: a plan of a store that does not exist yet reads it as empty).
+for k in $(seq 1 600); do
+    grep -q 'disk-copy/vda: starting' w1.log w2.log w3.log 2>/dev/null && break
+    sleep 0.05
+done
 set +e
 "$CONVOY" plan manifest.yaml > plan-during.txt 2>&1
 rc=$?
