@@ -372,6 +372,26 @@ finish_job(struct exec_run *r, struct job *j, struct exec_result *res,
     return job_unclaim(r, j, error);
 }
 
+/* On a shared store: has a VM of w failed on another worker during this
+ * run, stopping the wave (on_failure: stop-wave)?  *by (new) then says
+ * which VM, on which worker. */
+static bool
+wave_stopped_elsewhere(struct exec_run *r, const struct manifest_wave *w,
+                       char **by, GError **error)
+{
+    g_autofree char *vm = NULL;
+    g_autofree char *worker = NULL;
+    bool stopped = false;
+
+    if (!state_shared(r->st) || w->on_failure != MANIFEST_ON_FAILURE_STOP_WAVE)
+        return true;
+    if (!state_wave_stopped(r->st, w->name, &stopped, &vm, &worker, error))
+        return false;
+    if (stopped && g_strcmp0(worker, state_owner(r->st)) != 0)
+        *by = g_strdup_printf("VM '%s' failed on worker '%s'", vm, worker);
+    return true;
+}
+
 static bool
 run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
          const struct exec_options *opts, const struct clock *clk,
@@ -382,6 +402,7 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
     g_autofree char *why = NULL;
     bool stop = false;
     GError *fatal = NULL;
+    g_autofree char *stopped_by = NULL;
 
     if (!exec_window_check(w, clock_now(clk), &end_us, &why)) {
         if (!opts->ignore_window) {
@@ -421,6 +442,12 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
             if (opts->max_vms > 0 && r->running >= opts->max_vms)
                 break;
             bool started = false, wave_full = false, taken = false, nothing = false;
+            if (!wave_stopped_elsewhere(r, w, &stopped_by, &fatal) || stopped_by != NULL) {
+                if (stopped_by != NULL)
+                    res->failed++;
+                stop = true;
+                break;
+            }
             if (!job_claim(r, j, &taken, &nothing, &fatal)) {
                 stop = true;
                 break;
@@ -515,7 +542,10 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
             j->state = JOB_STATE_NOT_STARTED;
             if (fatal == NULL && !interrupt_requested()) {
                 res->skipped += j->v->steps->len;
-                not_started(r, j->v, "not started: an earlier VM of wave '%s' failed (on_failure: stop-wave)", w->name);
+                if (stopped_by != NULL)
+                    not_started(r, j->v, "not started: wave '%s' was stopped: %s (on_failure: stop-wave)", w->name, stopped_by);
+                else
+                    not_started(r, j->v, "not started: an earlier VM of wave '%s' failed (on_failure: stop-wave)", w->name);
             }
         }
     }

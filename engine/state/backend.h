@@ -153,6 +153,14 @@ struct state_ops {
                      enum state_claim *out, char **holder, GError **error);
     bool (*vm_release)(struct state *st, const char *vm, GError **error);
     GPtrArray *(*worker_list)(struct state *st, GError **error);
+
+    /* on_failure: stop-wave across workers (state_wave_stop,
+     * state_wave_stopped): NULL for a backend with one apply at a time
+     * (its scheduler knows the failure). */
+    bool (*wave_stop)(struct state *st, const char *wave, const char *vm,
+                      GError **error);
+    bool (*wave_stopped)(struct state *st, const char *wave, bool *stopped,
+                         char **vm, char **worker, GError **error);
 };
 
 /* The backends (one line each; the registry is in state.c). */

@@ -12,7 +12,7 @@
 #include "state/backend.h"
 
 /* The schema this convoy creates and knows (the schema_version table). */
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2
 
 struct pg_state {
     struct state base;      /* first: the generic part */
@@ -136,6 +136,10 @@ bool pg_vm_claim(struct state *st, const char *vm, bool pin, enum state_claim *o
                  char **holder, GError **error);
 bool pg_vm_release(struct state *st, const char *vm, GError **error);
 GPtrArray *pg_worker_list(struct state *st, GError **error);
+bool pg_wave_stop(struct state *st, const char *wave, const char *vm,
+                  GError **error);
+bool pg_wave_stopped(struct state *st, const char *wave, bool *stopped,
+                     char **vm, char **worker, GError **error);
 unsigned pg_slot_count(struct state *st, const char *key);
 /* After a reconnect: take the apply lock again on conn (it went with
  * the old session). */

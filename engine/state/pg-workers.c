@@ -613,3 +613,57 @@ pg_worker_list(struct state *base, GError **error)
     PQclear(res);
     return g_steal_pointer(&list);
 }
+
+/* ---- on_failure: stop-wave across workers ---- */
+
+bool
+pg_wave_stop(struct state *base, const char *wave, const char *vm,
+             GError **error)
+{
+    struct pg_state *st = pg_state_of(base);
+    struct pg_params p = {0};
+
+    if (!pg_writable(st, error))
+        return false;
+    pg_params_text(&p, wave);
+    pg_params_text(&p, vm);
+    pg_params_text(&p, st->base.owner);
+    /* One statement: the same when done again after a reconnect. */
+    PGresult *res = pg_run(st,
+                           "INSERT INTO wave_stops (wave, vm, worker, last_run, stopped) "
+                           "VALUES ($1, $2, $3, (SELECT coalesce(max(id), 0) FROM runs), " PG_NOW ") "
+                           "ON CONFLICT (wave) DO UPDATE SET vm = EXCLUDED.vm, "
+                           "worker = EXCLUDED.worker, last_run = EXCLUDED.last_run, "
+                           "stopped = EXCLUDED.stopped",
+                           &p, error);
+    pg_params_release(&p);
+    PQclear(res);
+    return res != NULL;
+}
+
+bool
+pg_wave_stopped(struct state *base, const char *wave, bool *stopped,
+                char **vm, char **worker, GError **error)
+{
+    struct pg_state *st = pg_state_of(base);
+    struct pg_params p = {0};
+
+    *stopped = false;
+    if (st->empty || st->base.run_id <= 0)
+        return true;
+    pg_params_text(&p, wave);
+    pg_params_int(&p, st->base.run_id);
+    PGresult *res = pg_run(st,
+                           "SELECT vm, worker FROM wave_stops WHERE wave = $1 AND last_run >= $2::bigint",
+                           &p, error);
+    pg_params_release(&p);
+    if (res == NULL)
+        return false;
+    if (PQntuples(res) > 0) {
+        *stopped = true;
+        *vm = pg_text(res, 0, 0);
+        *worker = pg_text(res, 0, 1);
+    }
+    PQclear(res);
+    return true;
+}

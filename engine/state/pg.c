@@ -85,6 +85,15 @@ static const char *const migrations[PG_SCHEMA_VERSION] = {
         " value text NOT NULL);"
         "INSERT INTO meta (key, value)"
         " VALUES ('store_id', replace(gen_random_uuid()::text, '-', ''));",
+    /* on_failure: stop-wave across workers: the wave stopped, the VM that
+     * failed, its worker, and the last run begun before (runs up to it
+     * were under way and stop; later ones start the wave afresh). */
+    [1] = "CREATE TABLE wave_stops ("
+          " wave text PRIMARY KEY,"
+          " vm text NOT NULL,"
+          " worker text NOT NULL,"
+          " last_run bigint NOT NULL,"
+          " stopped bigint NOT NULL);",
 };
 
 /* The tables and columns of the current schema: the check of every open. */
@@ -102,6 +111,7 @@ static const char *const schema_tables[][15] = {
     {"slots", "holder", "key", "owner", NULL},
     {"vm_claims", "vm", "owner", "token", "host", "claimed", NULL},
     {"meta", "key", "value", NULL},
+    {"wave_stops", "wave", "vm", "worker", "last_run", "stopped", NULL},
 };
 
 /* ---- parameters and errors ---- */
@@ -788,4 +798,6 @@ const struct state_ops state_postgresql_ops = {
     .vm_claim = pg_vm_claim,
     .vm_release = pg_vm_release,
     .worker_list = pg_worker_list,
+    .wave_stop = pg_wave_stop,
+    .wave_stopped = pg_wave_stopped,
 };

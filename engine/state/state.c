@@ -190,6 +190,25 @@ state_step_done(struct state *st, const char *key, const char *outputs,
 }
 
 bool
+state_wave_stop(struct state *st, const char *wave, const char *vm,
+                GError **error)
+{
+    if (st->ops->wave_stop == NULL)
+        return true;
+    return st->ops->wave_stop(st, wave, vm, error);
+}
+
+bool
+state_wave_stopped(struct state *st, const char *wave, bool *stopped,
+                   char **vm, char **worker, GError **error)
+{
+    *stopped = false;
+    if (st->ops->wave_stopped == NULL)
+        return true;
+    return st->ops->wave_stopped(st, wave, stopped, vm, worker, error);
+}
+
+bool
 state_step_failed(struct state *st, const char *key, const char *message,
                   GError **error)
 {

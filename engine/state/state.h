@@ -117,6 +117,17 @@ bool state_step_done(struct state *st, const char *key, const char *outputs,
 /* Commit failed with a message; keeps the checkpoint. */
 bool state_step_failed(struct state *st, const char *key, const char *message,
                        GError **error);
+/* on_failure: stop-wave across workers.  state_wave_stop records that
+ * wave is stopped because vm failed on this handle's worker; every worker
+ * asks state_wave_stopped before it claims or starts a VM of the wave:
+ * *stopped is true (*vm and *worker, new strings, say which VM failed
+ * where) when a stop was recorded while this handle's run was under way
+ * (a later run starts the wave afresh).  A backend with one apply at a
+ * time records nothing and answers false. */
+bool state_wave_stop(struct state *st, const char *wave, const char *vm,
+                     GError **error);
+bool state_wave_stopped(struct state *st, const char *wave, bool *stopped,
+                        char **vm, char **worker, GError **error);
 /* Whether r is running and live: its owner holds its lease now (SQLite:
  * the owner holds the apply lock).  A running step that is not live was
  * abandoned, by a signal or a crash, and may be resumed.  Never fails;

@@ -47,7 +47,7 @@ rm -rf out .convoy
 $PGSERVER psql "$pgdir" -c "UPDATE newer.schema_version SET version = 99"
 for cmd in "apply --yes" plan status; do
     expect_exit 1 "$CONVOY_REAL" $cmd --state "$url&project=newer" manifest.yaml > n.out 2> n.err
-    expect_grep "(project 'newer') has schema version 99, newer than this convoy knows (1 to 1): a newer convoy wrote it; run that convoy or a newer one" n.err
+    expect_grep "(project 'newer') has schema version 99, newer than this convoy knows (1 to 2): a newer convoy wrote it; run that convoy or a newer one" n.err
 done
 nothing_started "newer schema"
 exit 0

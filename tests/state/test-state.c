@@ -1025,7 +1025,7 @@ test_pg_schema(void)
     g_autofree char *loc_a = location_of("proj-a");
     g_autofree char *loc_b = location_of("proj-b");
 
-    /* Two projects in one database: each its own schema, version 1. */
+    /* Two projects in one database: each its own schema, version 2. */
     {
         g_autoptr(state) a = state_open(loc_a, true, false, &error);
         g_autoptr(state) b = state_open(loc_b, true, false, &error);
@@ -1051,7 +1051,7 @@ test_pg_schema(void)
         assert(state_check(a, true, &error));
     }
     g_autofree char *v = pg_sql("SELECT version FROM proj_a.schema_version");
-    assert(strcmp(v, "1") == 0);
+    assert(strcmp(v, "2") == 0);
 
     /* A newer convoy's schema: refused, read-only or not, and untouched. */
     g_free(pg_sql("UPDATE proj_a.schema_version SET version = 7"));
@@ -1059,7 +1059,7 @@ test_pg_schema(void)
         assert(state_open(loc_a, true, ro, &error) == NULL);
         assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_STATE_DAMAGED));
         g_autofree char *want = g_strdup_printf(
-            "state '%s' (project 'proj_a') has schema version 7, newer than this convoy knows (1 to 1): a newer convoy wrote it; run that convoy or a newer one",
+            "state '%s' (project 'proj_a') has schema version 7, newer than this convoy knows (1 to 2): a newer convoy wrote it; run that convoy or a newer one",
             loc_a);
         if (strcmp(error->message, want) != 0)
             fprintf(stderr, "got  '%s'\nwant '%s'\n", error->message, want);
@@ -1069,7 +1069,7 @@ test_pg_schema(void)
     g_free(v);
     v = pg_sql("SELECT version FROM proj_a.schema_version");
     assert(strcmp(v, "7") == 0);
-    g_free(pg_sql("UPDATE proj_a.schema_version SET version = 1"));
+    g_free(pg_sql("UPDATE proj_a.schema_version SET version = 2"));
 
     /* A damaged one: a column gone. */
     g_free(pg_sql("ALTER TABLE proj_b.checkpoints DROP COLUMN detail"));
