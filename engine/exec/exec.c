@@ -649,9 +649,17 @@ exec_apply(struct plan *p, struct state *st, const char *command,
 
     if (opts == NULL)
         opts = &no_opts;
-    if (opts->now != NULL)
+    /* Windows go by the store's clock (PostgreSQL: the database's, which
+     * every worker shares, whatever this machine's clock says); CONVOY_NOW
+     * pins it. */
+    if (opts->now != NULL) {
         clk.wall0 = g_date_time_to_unix(opts->now) * G_USEC_PER_SEC +
                     g_date_time_get_microsecond(opts->now);
+    } else if (!state_now(st, &clk.wall0, error)) {
+        *res = (struct exec_result){0};
+        return false;
+    }
+    clk.mono0 = g_get_monotonic_time();
     *res = (struct exec_result){0};
     r.obs = (struct step_observer){
         .step_begin = ser_begin,

@@ -161,6 +161,11 @@ struct state_ops {
                       GError **error);
     bool (*wave_stopped)(struct state *st, const char *wave, bool *stopped,
                          char **vm, char **worker, GError **error);
+
+    /* The store's clock (state_now), unix µs: the one every worker of a
+     * shared store agrees on (PostgreSQL: the database's); SQLite: this
+     * machine's (state_local_clock). */
+    bool (*now)(struct state *st, gint64 *us, GError **error);
 };
 
 /* The backends (one line each; the registry is in state.c). */

@@ -136,6 +136,7 @@ bool pg_vm_claim(struct state *st, const char *vm, bool pin, enum state_claim *o
                  char **holder, GError **error);
 bool pg_vm_release(struct state *st, const char *vm, GError **error);
 GPtrArray *pg_worker_list(struct state *st, GError **error);
+bool pg_now(struct state *st, gint64 *us, GError **error);
 bool pg_wave_stop(struct state *st, const char *wave, const char *vm,
                   GError **error);
 bool pg_wave_stopped(struct state *st, const char *wave, bool *stopped,

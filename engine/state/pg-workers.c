@@ -667,3 +667,17 @@ pg_wave_stopped(struct state *base, const char *wave, bool *stopped,
     PQclear(res);
     return true;
 }
+
+bool
+pg_now(struct state *base, gint64 *us, GError **error)
+{
+    struct pg_state *st = pg_state_of(base);
+
+    PGresult *res = pg_run(st, "SELECT (extract(epoch from clock_timestamp()) * 1000000)::bigint",
+                           NULL, error);
+    if (res == NULL)
+        return false;
+    *us = pg_int(res, 0, 0);
+    PQclear(res);
+    return true;
+}

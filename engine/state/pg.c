@@ -800,4 +800,5 @@ const struct state_ops state_postgresql_ops = {
     .worker_list = pg_worker_list,
     .wave_stop = pg_wave_stop,
     .wave_stopped = pg_wave_stopped,
+    .now = pg_now,
 };

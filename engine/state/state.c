@@ -189,6 +189,27 @@ state_step_done(struct state *st, const char *key, const char *outputs,
     return st->ops->step_done(st, key, outputs, error);
 }
 
+gint64
+state_local_clock(void)
+{
+    const char *off = g_getenv("CONVOY_TEST_CLOCK_OFFSET");
+    gint64 us = g_get_real_time();
+
+    if (off != NULL)
+        us += g_ascii_strtoll(off, NULL, 10) * G_USEC_PER_SEC;
+    return us;
+}
+
+bool
+state_now(struct state *st, gint64 *us, GError **error)
+{
+    if (st->ops->now == NULL) {
+        *us = state_local_clock();
+        return true;
+    }
+    return st->ops->now(st, us, error);
+}
+
 bool
 state_wave_stop(struct state *st, const char *wave, const char *vm,
                 GError **error)

@@ -128,6 +128,14 @@ bool state_wave_stop(struct state *st, const char *wave, const char *vm,
                      GError **error);
 bool state_wave_stopped(struct state *st, const char *wave, bool *stopped,
                         char **vm, char **worker, GError **error);
+/* This machine's wall clock, unix µs.  CONVOY_TEST_CLOCK_OFFSET
+ * (seconds, may be negative) skews it, for tests of a worker whose clock
+ * is wrong. */
+gint64 state_local_clock(void);
+/* The store's clock, unix µs: what windows are checked against, so that
+ * every worker of a shared store sees the same time (PostgreSQL: the
+ * database's clock; SQLite: state_local_clock). */
+bool state_now(struct state *st, gint64 *us, GError **error);
 /* Whether r is running and live: its owner holds its lease now (SQLite:
  * the owner holds the apply lock).  A running step that is not live was
  * abandoned, by a signal or a crash, and may be resumed.  Never fails;
