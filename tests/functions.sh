@@ -170,3 +170,68 @@ no_secret() {
         fi
     done
 }
+
+# ---- the state store's backend ----
+# CONVOY_TEST_STATE=postgresql (set by meson for the tests registered
+# twice, tests/cli/meson.build) runs a test against PostgreSQL: a server
+# of its own (tests/tools/pgserver.sh, stopped by PID at exit), and
+# $CONVOY wrapped so that every command that reads or writes the state
+# gets --state with the database and a project per working folder (as
+# .convoy/state.db is per folder).  state_reset, state_query and inflight
+# work on either backend.
+PGSERVER="sh $abs_top_srcdir/tests/tools/pgserver.sh"
+CONVOY_REAL=$CONVOY
+if [ "${CONVOY_TEST_STATE:-sqlite}" = postgresql ]; then
+    _pgdir=$_scratch_root/pg
+    set +e
+    STATE_URL=$($PGSERVER start "$_pgdir")
+    _rc=$?
+    set -e
+    [ "$_rc" -eq 77 ] && skip "PostgreSQL is not installed"
+    [ "$_rc" -eq 0 ] || fail "the PostgreSQL test server did not start"
+    cleanup_fn "$PGSERVER stop '$_pgdir'"
+    export STATE_URL CONVOY_REAL
+    cat > "$_scratch_root/convoy" <<'EOT'
+#!/bin/sh
+# convoy with the test's PostgreSQL state: a project per folder.
+p=t_$(pwd -P | md5sum | cut -c1-12)
+case ${1:-} in
+apply|plan|status|report|rollback|state)
+    c=$1; shift
+    exec "$CONVOY_REAL" "$c" --state "$STATE_URL&project=$p" "$@" ;;
+esac
+exec "$CONVOY_REAL" "$@"
+EOT
+    chmod +x "$_scratch_root/convoy"
+    CONVOY=$_scratch_root/convoy
+fi
+
+# The project of the working folder (PostgreSQL).
+_project() {
+    echo "t_$(pwd -P | md5sum | cut -c1-12)"
+}
+
+# state_reset: forget the working folder's state (.convoy, or its project).
+state_reset() {
+    rm -rf .convoy
+    if [ -n "${STATE_URL:-}" ]; then
+        $PGSERVER psql "$_pgdir" -c "DROP SCHEMA IF EXISTS $(_project) CASCADE; DROP SCHEMA IF EXISTS $(_project)_bak CASCADE" >/dev/null 2>&1
+    fi
+}
+
+# state_query SQL: the rows of SQL on the working folder's state, one a
+# line, columns separated by '|'.
+state_query() {
+    if [ -n "${STATE_URL:-}" ]; then
+        $PGSERVER psql "$_pgdir" -At -c "SET search_path = $(_project)" -c "$1"
+    else
+        sqlite3 .convoy/state.db "$1"
+    fi
+}
+
+# inflight [GROUP=VM,VM… …]: tests/tools/inflight.py on the working
+# folder's state.
+inflight() {
+    state_query "SELECT step_key, kind, time FROM events WHERE step_key IS NOT NULL AND kind != 'not-started' ORDER BY id" |
+        python3 "$abs_top_srcdir/tests/tools/inflight.py" - "$@"
+}

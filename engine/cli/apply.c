@@ -141,6 +141,8 @@ cmd_apply(int argc, char **argv)
     g_autofree char *opt_log_format = NULL;
     g_autofree char *opt_vm = NULL;
     double opt_progress_interval = 2.0;
+    g_autofree char *opt_worker_id = NULL;
+    gint opt_max_vms = 0;
     gboolean opt_yes = FALSE;
     gboolean opt_ignore_window = FALSE;
     gboolean opt_verify = FALSE;
@@ -153,6 +155,8 @@ cmd_apply(int argc, char **argv)
         {"log-format", 0, 0, G_OPTION_ARG_STRING, &opt_log_format, "Progress as text (default) or json lines", "FORMAT"},
         {"progress-interval", 0, 0, G_OPTION_ARG_DOUBLE, &opt_progress_interval, "With --log-format=json: seconds between progress events (default 2)", "SECONDS"},
         {"state", 0, 0, G_OPTION_ARG_FILENAME, &opt_state, "State store (default: the manifest's state:)", "PATH"},
+        {"max-vms", 0, 0, G_OPTION_ARG_INT, &opt_max_vms, "Run at most N VMs at once in this apply (this host's share; 0: the waves' limits only)", "N"},
+        {"worker-id", 0, 0, G_OPTION_ARG_STRING, &opt_worker_id, "This worker's id on a shared (PostgreSQL) state (default: HOST:PID)", "ID"},
         G_OPTION_ENTRY_NULL,
     };
     enum cli_log_format log_format = CLI_LOG_FORMAT_TEXT;
@@ -180,6 +184,9 @@ cmd_apply(int argc, char **argv)
     now = cli_now("apply", &status);
     if (now == NULL)
         return status;
+    if (opt_max_vms < 0 || opt_max_vms > 10000)
+        return cli_usage("apply", "'--max-vms': expected 0 to 10000, got %d", opt_max_vms);
+    opts.max_vms = (unsigned)opt_max_vms;
     opts.now = now;
     opts.ignore_window = opt_ignore_window;
     opts.wave_done = notify_wave;
@@ -230,9 +237,22 @@ cmd_apply(int argc, char **argv)
         fprintf(stderr, "convoy: error: refusing to apply without confirmation: standard input is not a terminal; pass --yes to apply (review first with 'convoy plan')\n");
         return CONVOY_EXIT_USAGE;
     }
+    if (opt_worker_id != NULL &&
+        (opt_worker_id[0] == '\0' || strlen(opt_worker_id) > 200 ||
+         strspn(opt_worker_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-@") != strlen(opt_worker_id)))
+        return cli_usage("apply", "'--worker-id': expected letters, digits and . _ : - @ (at most 200), got '%s'", opt_worker_id);
     st = state_open(cli_state_path(m, opt_state), true, false, &err);
     if (st == NULL)
         return cli_report(err);
+    /* On a shared state every apply is a worker: others may run at once,
+     * each claiming whole VMs. */
+    if (state_shared(st)) {
+        state_set_worker(st, true);
+        if (opt_worker_id != NULL)
+            state_set_owner(st, opt_worker_id);
+    } else if (opt_worker_id != NULL) {
+        return cli_usage("apply", "'--worker-id' needs a shared state (postgresql://…); '%s' admits one apply at a time", state_path(st));
+    }
     {
         g_autofree char *args = g_strjoinv(" ", argv + 1);
         command = g_strdup_printf("convoy apply %s%s%s%s%s%s%s", args,

@@ -51,6 +51,8 @@ step_out(const struct status_opts *o, GString *out, struct json *j,
         json_kv_string(j, "vm", vm);
         json_kv_string(j, "key", key);
         json_kv_string(j, "status", status);
+        if (state_shared(o->st))
+            json_kv_string(j, "worker", r != NULL ? r->owner : NULL);
         json_kv_uint(j, "attempts", r != NULL ? r->attempts : 0);
         json_kv_string(j, "updated", when);
         json_kv_string(j, "error", r != NULL ? r->error : NULL);
@@ -69,6 +71,9 @@ step_out(const struct status_opts *o, GString *out, struct json *j,
         g_autofree char *pos = size_format(ck->position);
         g_string_append_printf(out, ", checkpoint at %s", pos);
     }
+    /* With workers: which one ran it (last). */
+    if (state_shared(o->st) && r->owner != NULL)
+        g_string_append_printf(out, ", worker %s", r->owner);
     if (r->error != NULL && r->status != STATE_STEP_DONE)
         g_string_append_printf(out, "\n    error: %s", r->error);
     g_string_append_c(out, '\n');
@@ -214,6 +219,30 @@ status_planned(const struct status_opts *o, GPtrArray *rows, GString *out,
     g_string_append(out, body->str);
 }
 
+/* With workers (a shared state): each worker, its host, heartbeat and
+ * the VMs it holds. */
+static bool
+workers_render(struct state *st, GString *out, GError **error)
+{
+    g_autoptr(GPtrArray) ws = state_worker_list(st, error);
+
+    if (ws == NULL)
+        return false;
+    g_string_append_printf(out, "\n%u worker%s:\n", ws->len, ws->len == 1 ? "" : "s");
+    for (guint i = 0; i < ws->len; i++) {
+        const struct state_worker_record *w = ws->pdata[i];
+        g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(w->started);
+        g_autofree char *since = dt ? g_date_time_format_iso8601(dt) : g_strdup("?");
+
+        g_string_append_printf(out, "  %-24s host %s, pid %" G_GINT64_FORMAT ", started %s, %s, holds %u VM%s\n",
+                               w->id, w->host, (gint64)w->pid, since,
+                               w->live ? "live" : "gone", w->vms_held, w->vms_held == 1 ? "" : "s");
+        if (w->live)
+            g_string_append_printf(out, "    heartbeat %" G_GINT64_FORMAT " s ago\n", (gint64)w->heartbeat_age);
+    }
+    return true;
+}
+
 /* One rendering of the status; a new string. */
 static char *
 status_render(const struct status_opts *o, GError **error)
@@ -238,6 +267,8 @@ status_render(const struct status_opts *o, GError **error)
         g_free(s);
     } else {
         json_release(&j);
+        if (state_shared(o->st) && !workers_render(o->st, out, error))
+            return NULL;
     }
     return g_string_free(g_steal_pointer(&out), FALSE);
 }

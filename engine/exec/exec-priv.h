@@ -31,6 +31,9 @@ struct job {
     uint64_t copied_bytes;    /* disk copies finished now */
     double copy_seconds;
     GError *fatal;            /* interrupted, or the state store failed */
+    /* A store shared by workers (state_shared): */
+    bool claimed;             /* this worker holds the VM (state_vm_claim) */
+    bool elsewhere;           /* another worker holds it, or its host */
 };
 
 /* The run, shared by the scheduler and its workers. */
@@ -50,6 +53,9 @@ struct exec_run {
     double measured_bytes;        /* throughput of copies, for estimates */
     double measured_seconds;
     uint64_t checkpoint_interval;
+    int64_t started;              /* unix seconds: steps that failed under
+                                   * another worker since count as this
+                                   * run's failures, not redone */
 };
 
 /* The worker's body: hooks, steps in chain order with retries. */

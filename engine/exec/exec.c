@@ -277,6 +277,82 @@ fits_window(struct exec_run *r, const struct job *j, gint64 now_us,
     return now_us + (gint64)(*est_out * G_USEC_PER_SEC) <= end_us;
 }
 
+/* Give j's VM back to the other workers. */
+static bool
+job_unclaim(struct exec_run *r, struct job *j, GError **error)
+{
+    if (!j->claimed)
+        return true;
+    j->claimed = false;
+    return state_vm_release(r->st, j->v->mvm->name, error);
+}
+
+/* A worker on a shared store claims j's VM before it starts it: *taken
+ * false when another worker holds it (or its host: pinned), and then j
+ * waits (asked for again each half second).  Once claimed, what other workers finished
+ * meanwhile is read again: a step done since is done, one that failed
+ * under another worker in this run is this run's failure (not redone);
+ * *nothing then says nothing is left to do. */
+static bool
+job_claim(struct exec_run *r, struct job *j, bool *taken, bool *nothing,
+          GError **error)
+{
+    enum state_claim c = STATE_CLAIM_TAKEN;
+    g_autofree char *holder = NULL;
+
+    *taken = false;
+    *nothing = false;
+    if (!state_shared(r->st)) {
+        *taken = true;
+        return true;
+    }
+    if (!state_vm_claim(r->st, j->v->mvm->name, step_vm_pinned(j->v), &c, &holder, error))
+        return false;
+    if (c != STATE_CLAIM_TAKEN) {
+        if (!j->elsewhere) {
+            if (c == STATE_CLAIM_PINNED)
+                vm_note(r, j->v, "waiting: its files are on host '%s', where a worker takes it", holder);
+            else
+                vm_note(r, j->v, "held by worker '%s'; this worker waits for it", holder);
+        }
+        j->elsewhere = true;
+        return true;
+    }
+    j->claimed = true;
+    *taken = true;
+    bool left = false;
+    g_autofree char *from = NULL;
+    for (guint k = 0; k < j->v->steps->len; k++) {
+        struct plan_step *s = j->v->steps->pdata[k];
+        if (s->action == PLAN_ACTION_DONE)
+            continue;
+        g_autoptr(state_step_record) rec = state_step_get(r->st, s->key, error);
+        if (rec == NULL && error != NULL && *error != NULL)
+            return false;
+        if (rec != NULL && rec->status == STATE_STEP_DONE &&
+            g_strcmp0(rec->fingerprint, s->fingerprint) == 0) {
+            s->action = PLAN_ACTION_DONE;
+            continue;
+        }
+        if (rec != NULL && rec->status == STATE_STEP_FAILED && rec->updated >= r->started &&
+            g_strcmp0(rec->owner, state_owner(r->st)) != 0) {
+            /* Failed under another worker in this run. */
+            j->failed++;
+            s->action = PLAN_ACTION_DONE;
+            continue;
+        }
+        if (rec != NULL && rec->status == STATE_STEP_RUNNING && from == NULL &&
+            g_strcmp0(rec->owner, state_owner(r->st)) != 0)
+            from = g_strdup(rec->owner);
+        left = true;
+    }
+    /* A step left running by another worker: its lease ran out. */
+    if (from != NULL)
+        vm_note(r, j->v, "taken over from worker '%s' (its lease ran out); resuming from its last checkpoint", from);
+    *nothing = !left;
+    return true;
+}
+
 /* Collect j's worker and give its slots back; false (error set) when the
  * store would not take them. */
 static bool
@@ -291,7 +367,29 @@ finish_job(struct exec_run *r, struct job *j, struct exec_result *res,
     res->skipped += j->skipped;
     r->measured_bytes += (double)j->copied_bytes;
     r->measured_seconds += j->copy_seconds;
-    return state_slot_release(r->st, j->v->mvm->name, error);
+    if (!state_slot_release(r->st, j->v->mvm->name, error))
+        return false;
+    return job_unclaim(r, j, error);
+}
+
+/* On a shared store: has a VM of w failed on another worker during this
+ * run, stopping the wave (on_failure: stop-wave)?  *by (new) then says
+ * which VM, on which worker. */
+static bool
+wave_stopped_elsewhere(struct exec_run *r, const struct manifest_wave *w,
+                       char **by, GError **error)
+{
+    g_autofree char *vm = NULL;
+    g_autofree char *worker = NULL;
+    bool stopped = false;
+
+    if (!state_shared(r->st) || w->on_failure != MANIFEST_ON_FAILURE_STOP_WAVE)
+        return true;
+    if (!state_wave_stopped(r->st, w->name, &stopped, &vm, &worker, error))
+        return false;
+    if (stopped && g_strcmp0(worker, state_owner(r->st)) != 0)
+        *by = g_strdup_printf("VM '%s' failed on worker '%s'", vm, worker);
+    return true;
 }
 
 static bool
@@ -304,6 +402,7 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
     g_autofree char *why = NULL;
     bool stop = false;
     GError *fatal = NULL;
+    g_autofree char *stopped_by = NULL;
 
     if (!exec_window_check(w, clock_now(clk), &end_us, &why)) {
         if (!opts->ignore_window) {
@@ -340,18 +439,50 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
                 stop = true;
                 break;
             }
-            bool started = false, wave_full = false;
+            if (opts->max_vms > 0 && r->running >= opts->max_vms)
+                break;
+            bool started = false, wave_full = false, taken = false, nothing = false;
+            if (!wave_stopped_elsewhere(r, w, &stopped_by, &fatal) || stopped_by != NULL) {
+                if (stopped_by != NULL)
+                    res->failed++;
+                stop = true;
+                break;
+            }
+            if (!job_claim(r, j, &taken, &nothing, &fatal)) {
+                stop = true;
+                break;
+            }
+            if (!taken)
+                continue;
+            if (nothing) {
+                /* Another worker did it all: nothing to run here. */
+                j->state = JOB_STATE_FINISHED;
+                res->failed += j->failed;
+                if (j->failed > 0 && w->on_failure == MANIFEST_ON_FAILURE_STOP_WAVE)
+                    stop = true;
+                if (!job_unclaim(r, j, &fatal))
+                    stop = true;
+                continue;
+            }
             if (!slots_take(r, w, j, &started, &wave_full, &fatal)) {
                 stop = true;
                 break;
             }
-            if (wave_full)
-                break;
-            if (!started)
+            if (!started) {
+                /* Not held while it waits for a slot: another worker
+                 * with one free may take it. */
+                if (!job_unclaim(r, j, &fatal)) {
+                    stop = true;
+                    break;
+                }
+                if (wave_full)
+                    break;
                 continue;
+            }
             if (step_vm_windowed(j->v) && !fits_window(r, j, clock_now(clk), end_us, &est)) {
                 g_autofree char *closes = format_us(end_us);
-                if (!state_slot_release(r->st, j->v->mvm->name, &fatal)) {
+                if (!state_slot_release(r->st, j->v->mvm->name, &fatal) ||
+                    !job_unclaim(r, j, &fatal)) {
                     stop = true;
                     break;
                 }
@@ -373,9 +504,19 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
                 res->max_in_flight = r->running;
             j->thread = g_thread_new("convoy-vm", job_run, j);
         }
-        if (r->running == 0)
+        /* VMs other workers hold are asked for again every second: they
+         * come back when their holder finishes or its lease runs out. */
+        bool waiting = false;
+        for (guint i = 0; i < jobs->len && !stop && state_shared(r->st); i++) {
+            const struct job *j = jobs->pdata[i];
+            waiting = waiting || j->state == JOB_STATE_WAITING;
+        }
+        if (r->running == 0 && (!waiting || stop || interrupt_requested()))
             break;
-        g_cond_wait(&r->changed, &r->lock);
+        if (waiting)
+            g_cond_wait_until(&r->changed, &r->lock, g_get_monotonic_time() + G_USEC_PER_SEC / 2);
+        else
+            g_cond_wait(&r->changed, &r->lock);
         /* Collect finished workers. */
         for (guint i = 0; i < jobs->len; i++) {
             struct job *j = jobs->pdata[i];
@@ -395,11 +536,16 @@ run_wave(struct exec_run *r, const struct manifest_wave *w, GPtrArray *jobs,
     }
     for (guint i = 0; i < jobs->len; i++) {
         struct job *j = jobs->pdata[i];
+        if (j->claimed && j->thread == NULL)
+            job_unclaim(r, j, NULL);
         if (j->state == JOB_STATE_WAITING) {
             j->state = JOB_STATE_NOT_STARTED;
             if (fatal == NULL && !interrupt_requested()) {
                 res->skipped += j->v->steps->len;
-                not_started(r, j->v, "not started: an earlier VM of wave '%s' failed (on_failure: stop-wave)", w->name);
+                if (stopped_by != NULL)
+                    not_started(r, j->v, "not started: wave '%s' was stopped: %s (on_failure: stop-wave)", w->name, stopped_by);
+                else
+                    not_started(r, j->v, "not started: an earlier VM of wave '%s' failed (on_failure: stop-wave)", w->name);
             }
         }
     }
@@ -503,9 +649,17 @@ exec_apply(struct plan *p, struct state *st, const char *command,
 
     if (opts == NULL)
         opts = &no_opts;
-    if (opts->now != NULL)
+    /* Windows go by the store's clock (PostgreSQL: the database's, which
+     * every worker shares, whatever this machine's clock says); CONVOY_NOW
+     * pins it. */
+    if (opts->now != NULL) {
         clk.wall0 = g_date_time_to_unix(opts->now) * G_USEC_PER_SEC +
                     g_date_time_get_microsecond(opts->now);
+    } else if (!state_now(st, &clk.wall0, error)) {
+        *res = (struct exec_result){0};
+        return false;
+    }
+    clk.mono0 = g_get_monotonic_time();
     *res = (struct exec_result){0};
     r.obs = (struct step_observer){
         .step_begin = ser_begin,
@@ -519,6 +673,7 @@ exec_apply(struct plan *p, struct state *st, const char *command,
     g_mutex_init(&r.lock);
     g_cond_init(&r.changed);
     exec_measured_copies(st, &r.measured_bytes, &r.measured_seconds);
+    r.started = g_get_real_time() / G_USEC_PER_SEC - 1;
 
     r.run_id = state_run_begin(st, command, error);
     if (r.run_id < 0) {

@@ -25,6 +25,8 @@ struct exec_options {
      * one VM started, once its workers have finished (may be NULL). */
     void (*wave_done)(void *opaque, const struct manifest_wave *w);
     void *wave_opaque;
+    unsigned max_vms;     /* this worker's own cap on VMs at once (one
+                           * conversion host's link and disks); 0: none */
 };
 
 struct exec_result {

@@ -149,6 +149,21 @@ run_hook(struct job *j, struct step_ctx *ctx, const char *what,
     return ok;
 }
 
+/* A failure of j's VM in a wave with on_failure: stop-wave: every worker
+ * learns it from the state store before it claims or starts another VM
+ * of the wave.  Recorded before the job gives back its claim and slots. */
+static void
+stop_wave(struct job *j, struct step_ctx *ctx)
+{
+    const struct manifest_wave *w = j->v->mvm->wave;
+    g_autoptr(GError) err = NULL;
+
+    if (w->on_failure != MANIFEST_ON_FAILURE_STOP_WAVE)
+        return;
+    if (!state_wave_stop(ctx->st, w->name, j->v->mvm->name, &err) && j->fatal == NULL)
+        j->fatal = g_steal_pointer(&err);
+}
+
 static void
 job_body(struct job *j)
 {
@@ -165,6 +180,7 @@ job_body(struct job *j)
     if (!run_hook(j, &ctx, "pre", NULL)) {
         /* The VM is not migrated: a failure, its steps skipped. */
         j->failed++;
+        stop_wave(j, &ctx);
         for (guint k = 0; k < v->steps->len; k++) {
             const struct plan_step *s = v->steps->pdata[k];
             if (s->action != PLAN_ACTION_DONE)
@@ -191,7 +207,8 @@ job_body(struct job *j)
             if (j->fatal != NULL)
                 return;
             g_hash_table_add(broken, s);
-            j->failed++;
+            if (j->failed++ == 0)
+                stop_wave(j, &ctx);
             continue;
         }
         j->done++;

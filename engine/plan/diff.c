@@ -183,6 +183,8 @@ plan_diff(struct plan *p, struct state *st, GError **error)
     for (guint i = 0; i < p->vms->len; i++) {
         struct plan_vm *v = p->vms->pdata[i];
 
+        v->pinned = state_shared(st) && step_vm_pinned(v);
+
         for (guint k = 0; k < v->steps->len; k++) {
             struct plan_step *s = v->steps->pdata[k];
             GError *err = NULL;

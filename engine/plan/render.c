@@ -238,6 +238,8 @@ plan_render_text(const struct plan *p)
             if (dom != NULL)
                 g_string_append(out, dom);
         }
+        if (v->pinned)
+            g_string_append(out, "    pinned to the host that first takes it: its files are local to that host\n");
         for (guint k = 0; k < v->steps->len; k++) {
             const struct plan_step *s = v->steps->pdata[k];
             g_autofree char *title = step_title(s);

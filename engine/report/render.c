@@ -51,6 +51,8 @@ step_detail(const struct report_step *s)
                                s->changes && s->changes->len == 1 ? "" : "s");
     if (s->attempts > 1)
         g_string_append_printf(d, "%s%u attempts", d->len ? ", " : "", s->attempts);
+    if (s->worker != NULL)
+        g_string_append_printf(d, "%sworker %s", d->len ? ", " : "", s->worker);
     return g_string_free(d, FALSE);
 }
 
@@ -157,6 +159,21 @@ render_text(const struct report *r, bool markdown)
                     g_string_append_printf(o, "    %s\n", lines[x]);
         }
     }
+    if (r->workers != NULL) {
+        g_string_append_printf(o, markdown ? "\n## Workers\n\n" : "\nworkers:\n");
+        for (guint i = 0; i < r->workers->len; i++) {
+            const struct state_worker_record *w = r->workers->pdata[i];
+            g_autofree char *since = report_time((double)w->started);
+            g_string_append_printf(o, "%s%s: host %s, pid %" G_GINT64_FORMAT ", started %s, ",
+                                   markdown ? "- " : "  ", w->id, w->host, (gint64)w->pid, since);
+            if (w->live)
+                g_string_append_printf(o, "heartbeat %" G_GINT64_FORMAT " s ago, holds %u VM%s\n",
+                                       (gint64)w->heartbeat_age, w->vms_held,
+                                       w->vms_held == 1 ? "" : "s");
+            else
+                g_string_append(o, "gone\n");
+        }
+    }
     return g_string_free(o, FALSE);
 }
 
@@ -206,6 +223,8 @@ render_json(const struct report *r)
             json_kv_string(&j, "kind", s->kind);
             json_kv_string(&j, "status", s->status);
             json_kv_uint(&j, "attempts", s->attempts);
+            if (r->workers != NULL)
+                json_kv_string(&j, "worker", s->worker);
             json_key(&j, "seconds");
             json_double(&j, s->seconds);
             if (s->bytes > 0) {
@@ -255,6 +274,23 @@ render_json(const struct report *r)
         json_end_object(&j);
     }
     json_end_array(&j);
+    if (r->workers != NULL) {
+        json_key(&j, "workers");
+        json_begin_array(&j);
+        for (guint i = 0; i < r->workers->len; i++) {
+            const struct state_worker_record *w = r->workers->pdata[i];
+            json_begin_object(&j);
+            json_kv_string(&j, "id", w->id);
+            json_kv_string(&j, "host", w->host);
+            json_kv_uint(&j, "pid", (uint64_t)w->pid);
+            json_kv_uint(&j, "started", (uint64_t)w->started);
+            json_kv_uint(&j, "heartbeat_age", (uint64_t)w->heartbeat_age);
+            json_kv_uint(&j, "vms_held", w->vms_held);
+            json_kv_bool(&j, "live", w->live);
+            json_end_object(&j);
+        }
+        json_end_array(&j);
+    }
     json_end_object(&j);
     char *s = json_steal(&j);
     json_release(&j);

@@ -45,6 +45,7 @@ step_free(struct report_step *s)
     g_free(s->error);
     g_free(s->checksum);
     g_free(s->guest);
+    g_free(s->worker);
     if (s->changes != NULL)
         g_ptr_array_unref(s->changes);
     g_ptr_array_unref(s->spans);
@@ -87,6 +88,8 @@ report_free(struct report *r)
         g_ptr_array_unref(r->runs);
     if (r->vms != NULL)
         g_ptr_array_unref(r->vms);
+    if (r->workers != NULL)
+        g_ptr_array_unref(r->workers);
     g_free(r);
 }
 
@@ -150,6 +153,7 @@ step_from_record(struct state *st, const struct state_step_record *rec,
     const struct step_ops *ops = step_ops_find(rec->kind);
     s->copies = ops != NULL && ops->copy_measured != NULL;
     s->attempts = rec->attempts;
+    s->worker = state_shared(st) ? g_strdup(rec->owner) : NULL;
     s->error = rec->status == STATE_STEP_DONE ? NULL : g_strdup(rec->error);
     s->spans = sp != NULL ? g_ptr_array_ref(sp)
                           : g_ptr_array_new_with_free_func((GDestroyNotify)span_free);
@@ -383,6 +387,11 @@ report_build_vm(const struct manifest *m, struct state *st, const char *wave,
         g_ptr_array_add(r->manifests, g_strdup(m->files->pdata[i]));
     r->generated = (double)g_get_real_time() / G_USEC_PER_SEC;
     r->runs = g_ptr_array_new_with_free_func(g_free);
+    if (state_shared(st)) {
+        r->workers = state_worker_list(st, error);
+        if (r->workers == NULL)
+            return NULL;
+    }
     r->vms = g_ptr_array_new_with_free_func((GDestroyNotify)vm_free);
     for (guint i = 0; i < m->vms->len; i++) {
         const struct manifest_vm *mv = m->vms->pdata[i];

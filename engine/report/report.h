@@ -50,6 +50,7 @@ struct report_step {
     char *guest;          /* guest-fixup: what inspection found, or NULL */
     GPtrArray *changes;   /* guest-fixup: of char*, the changes made */
     GPtrArray *spans;     /* of struct report_span*, owned, oldest first */
+    char *worker;         /* shared state: the worker that ran it last */
 };
 
 struct report_vm {
@@ -95,6 +96,8 @@ struct report {
     double first;         /* earliest span start, or 0 */
     double last;          /* latest span end, or 0 */
     unsigned n_done, n_failed, n_partial, n_deferred, n_pending;
+    GPtrArray *workers;   /* shared state: struct state_worker_record*,
+                           * owned; NULL otherwise */
 };
 
 /* Build the report of m's VMs (only wave's when wave is non-NULL) from st

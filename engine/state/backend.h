@@ -33,6 +33,16 @@ struct state {
                                    * begins and of the slots it takes */
     int64_t run_id;               /* the run begun through this handle, 0
                                    * before state_run_begin */
+    bool worker;                  /* state_set_worker: lock shared */
+};
+
+/* A whole store, for state_copy: arrays of the records of state.h. */
+struct state_dump {
+    char *store_id;               /* or NULL */
+    GPtrArray *runs;              /* struct state_run_record* */
+    GPtrArray *steps;             /* struct state_step_record* */
+    GPtrArray *checkpoints;       /* struct state_checkpoint* */
+    GPtrArray *events;            /* struct state_event_record* */
 };
 
 struct state_ops {
@@ -132,10 +142,39 @@ struct state_ops {
      * *holder (may be NULL) gets a new string naming it ("HOST:PID
      * COMMAND").  Never fails: says no when it cannot tell. */
     bool (*lock_held)(struct state *st, char **holder);
+
+    /* Every run, oldest first (state_run_list). */
+    GPtrArray *(*run_list)(struct state *st, GError **error);
+    /* Fill st, which must hold no step, run or event, with d, keeping
+     * ids (runs, events) and the store's id, all or nothing (state_copy).
+     * NULL: the backend cannot be migrated to. */
+    bool (*import)(struct state *st, const struct state_dump *d,
+                   GError **error);
+
+    /* Workers (state_vm_claim): NULL for a backend with one apply at a
+     * time (the VM is always this apply's). */
+    bool (*vm_claim)(struct state *st, const char *vm, bool pin,
+                     enum state_claim *out, char **holder, GError **error);
+    bool (*vm_release)(struct state *st, const char *vm, GError **error);
+    GPtrArray *(*worker_list)(struct state *st, GError **error);
+
+    /* on_failure: stop-wave across workers (state_wave_stop,
+     * state_wave_stopped): NULL for a backend with one apply at a time
+     * (its scheduler knows the failure). */
+    bool (*wave_stop)(struct state *st, const char *wave, const char *vm,
+                      GError **error);
+    bool (*wave_stopped)(struct state *st, const char *wave, bool *stopped,
+                         char **vm, char **worker, GError **error);
+
+    /* The store's clock (state_now), unix µs: the one every worker of a
+     * shared store agrees on (PostgreSQL: the database's); SQLite: this
+     * machine's (state_local_clock). */
+    bool (*now)(struct state *st, gint64 *us, GError **error);
 };
 
 /* The backends (one line each; the registry is in state.c). */
 extern const struct state_ops state_sqlite_ops;   /* sqlite.c */
+extern const struct state_ops state_postgresql_ops; /* pg.c */
 
 /* The backend of location and the target it is opened with (a pointer
  * into location): a plain path is SQLite's.  An unknown scheme fails

@@ -150,3 +150,31 @@ sqlite_event_list(struct state *base, int64_t run_id, GError **error)
     }
     return g_steal_pointer(&list);
 }
+
+GPtrArray *
+sqlite_run_list(struct state *base, GError **error)
+{
+    struct sqlite_state *st = sqlite_state_of(base);
+    STATE_LOCKED(st);
+    g_autoptr(sqlite3_stmt) stmt = state_db_prepare(
+        st, "SELECT id, command, started, finished, status FROM runs ORDER BY id", error);
+    if (stmt == NULL)
+        return NULL;
+    g_autoptr(GPtrArray) list =
+        g_ptr_array_new_with_free_func((GDestroyNotify)state_run_record_free);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct state_run_record *r = g_new0(struct state_run_record, 1);
+        r->id = sqlite3_column_int64(stmt, 0);
+        r->command = state_db_column_text(stmt, 1);
+        r->started = sqlite3_column_int64(stmt, 2);
+        r->finished = sqlite3_column_int64(stmt, 3);
+        r->status = state_db_column_text(stmt, 4);
+        g_ptr_array_add(list, r);
+    }
+    if (rc != SQLITE_DONE) {
+        state_db_error(st, error);
+        return NULL;
+    }
+    return g_steal_pointer(&list);
+}

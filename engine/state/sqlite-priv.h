@@ -61,6 +61,7 @@ bool sqlite_event(struct state *st, int64_t run_id, const char *step_key,
                   const char *kind, const char *message, GError **error);
 GPtrArray *sqlite_event_list(struct state *st, int64_t run_id,
                              GError **error);
+GPtrArray *sqlite_run_list(struct state *st, GError **error);
 /* sqlite-lock.c */
 bool sqlite_lock(struct state *st, const char *command, GError **error);
 void sqlite_unlock(struct state *st);

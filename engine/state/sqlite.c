@@ -189,6 +189,13 @@ state_db_now(void)
     return g_get_real_time() / G_USEC_PER_SEC;
 }
 
+static bool
+sqlite_now(struct state *st G_GNUC_UNUSED, gint64 *us, GError **error G_GNUC_UNUSED)
+{
+    *us = state_local_clock();
+    return true;
+}
+
 /* ---- opening ---- */
 
 static bool
@@ -466,4 +473,7 @@ const struct state_ops state_sqlite_ops = {
     .store_id = sqlite_store_id,
     .backup = sqlite_backup,
     .lock_held = sqlite_lock_held,
+    .run_list = sqlite_run_list,
+    .import = NULL,
+    .now = sqlite_now,
 };

@@ -13,6 +13,7 @@
 /* The backends, by scheme.  A plain path is the first one's. */
 static const struct state_ops *const backends[] = {
     &state_sqlite_ops,
+    &state_postgresql_ops,
     NULL,
 };
 
@@ -188,6 +189,46 @@ state_step_done(struct state *st, const char *key, const char *outputs,
     return st->ops->step_done(st, key, outputs, error);
 }
 
+gint64
+state_local_clock(void)
+{
+    const char *off = g_getenv("CONVOY_TEST_CLOCK_OFFSET");
+    gint64 us = g_get_real_time();
+
+    if (off != NULL)
+        us += g_ascii_strtoll(off, NULL, 10) * G_USEC_PER_SEC;
+    return us;
+}
+
+bool
+state_now(struct state *st, gint64 *us, GError **error)
+{
+    if (st->ops->now == NULL) {
+        *us = state_local_clock();
+        return true;
+    }
+    return st->ops->now(st, us, error);
+}
+
+bool
+state_wave_stop(struct state *st, const char *wave, const char *vm,
+                GError **error)
+{
+    if (st->ops->wave_stop == NULL)
+        return true;
+    return st->ops->wave_stop(st, wave, vm, error);
+}
+
+bool
+state_wave_stopped(struct state *st, const char *wave, bool *stopped,
+                   char **vm, char **worker, GError **error)
+{
+    *stopped = false;
+    if (st->ops->wave_stopped == NULL)
+        return true;
+    return st->ops->wave_stopped(st, wave, stopped, vm, worker, error);
+}
+
 bool
 state_step_failed(struct state *st, const char *key, const char *message,
                   GError **error)
@@ -309,4 +350,129 @@ char *
 state_store_id(struct state *st, GError **error)
 {
     return st->ops->store_id(st, error);
+}
+
+void
+state_run_record_free(struct state_run_record *r)
+{
+    if (r == NULL)
+        return;
+    g_free(r->command);
+    g_free(r->status);
+    g_free(r);
+}
+
+GPtrArray *
+state_run_list(struct state *st, GError **error)
+{
+    return st->ops->run_list(st, error);
+}
+
+bool
+state_copy(struct state *from, struct state *to,
+           struct state_copy_counts *counts, GError **error)
+{
+    struct state_dump d = {0};
+    bool ok = false;
+
+    if (to->ops->import == NULL) {
+        g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_SQLITE,
+                    "state '%s': a %s store cannot be migrated to (supported: postgresql)",
+                    to->name, to->ops->name);
+        return false;
+    }
+    d.store_id = state_store_id(from, error);
+    if (d.store_id == NULL && error != NULL && *error != NULL)
+        return false;
+    d.runs = state_run_list(from, error);
+    if (d.runs != NULL)
+        d.steps = state_step_list(from, error);
+    if (d.steps != NULL)
+        d.events = state_event_list(from, 0, error);
+    if (d.events != NULL) {
+        d.checkpoints = g_ptr_array_new_with_free_func((GDestroyNotify)state_checkpoint_free);
+        ok = true;
+        for (guint i = 0; i < d.steps->len && ok; i++) {
+            const struct state_step_record *r = d.steps->pdata[i];
+            GError *e = NULL;
+            struct state_checkpoint *c = state_checkpoint_get(from, r->key, &e);
+            if (c != NULL)
+                g_ptr_array_add(d.checkpoints, c);
+            if (e != NULL) {
+                g_propagate_error(error, e);
+                ok = false;
+            }
+        }
+    }
+    ok = ok && to->ops->import(to, &d, error);
+    if (ok && counts != NULL) {
+        counts->runs = d.runs->len;
+        counts->steps = d.steps->len;
+        counts->checkpoints = d.checkpoints->len;
+        counts->events = d.events->len;
+    }
+    g_free(d.store_id);
+    g_clear_pointer(&d.runs, g_ptr_array_unref);
+    g_clear_pointer(&d.steps, g_ptr_array_unref);
+    g_clear_pointer(&d.checkpoints, g_ptr_array_unref);
+    g_clear_pointer(&d.events, g_ptr_array_unref);
+    return ok;
+}
+
+void
+state_set_owner(struct state *st, const char *owner)
+{
+    g_free(st->owner);
+    st->owner = g_strdup(owner);
+}
+
+bool
+state_shared(struct state *st)
+{
+    return st->ops->vm_claim != NULL;
+}
+
+void
+state_set_worker(struct state *st, bool worker)
+{
+    st->worker = worker;
+}
+
+bool
+state_vm_claim(struct state *st, const char *vm, bool pin,
+               enum state_claim *out, char **holder, GError **error)
+{
+    if (holder != NULL)
+        *holder = NULL;
+    if (st->ops->vm_claim == NULL) {
+        *out = STATE_CLAIM_TAKEN;
+        return true;
+    }
+    return st->ops->vm_claim(st, vm, pin, out, holder, error);
+}
+
+bool
+state_vm_release(struct state *st, const char *vm, GError **error)
+{
+    if (st->ops->vm_release == NULL)
+        return true;
+    return st->ops->vm_release(st, vm, error);
+}
+
+void
+state_worker_record_free(struct state_worker_record *w)
+{
+    if (w == NULL)
+        return;
+    g_free(w->id);
+    g_free(w->host);
+    g_free(w);
+}
+
+GPtrArray *
+state_worker_list(struct state *st, GError **error)
+{
+    if (st->ops->worker_list == NULL)
+        return g_ptr_array_new_with_free_func((GDestroyNotify)state_worker_record_free);
+    return st->ops->worker_list(st, error);
 }

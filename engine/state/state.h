@@ -22,7 +22,10 @@
  * Files: front and backend registry (state.c) · SQLite: store and schema
  * (sqlite.c), integrity and backup (sqlite-check.c), steps and checkpoints (sqlite-steps.c), runs and events
  * (sqlite-events.c), lock and leases (sqlite-lock.c), slots
- * (sqlite-slots.c).  Adding a backend: state/backend.h.
+ * (sqlite-slots.c) · PostgreSQL ("postgresql://…", several workers):
+ * connection, schema, backup (pg.c), steps, checkpoints, runs, events,
+ * import (pg-steps.c), workers, leases, claims, slots (pg-workers.c).
+ * Adding a backend: state/backend.h.
  */
 #pragma once
 
@@ -114,6 +117,25 @@ bool state_step_done(struct state *st, const char *key, const char *outputs,
 /* Commit failed with a message; keeps the checkpoint. */
 bool state_step_failed(struct state *st, const char *key, const char *message,
                        GError **error);
+/* on_failure: stop-wave across workers.  state_wave_stop records that
+ * wave is stopped because vm failed on this handle's worker; every worker
+ * asks state_wave_stopped before it claims or starts a VM of the wave:
+ * *stopped is true (*vm and *worker, new strings, say which VM failed
+ * where) when a stop was recorded while this handle's run was under way
+ * (a later run starts the wave afresh).  A backend with one apply at a
+ * time records nothing and answers false. */
+bool state_wave_stop(struct state *st, const char *wave, const char *vm,
+                     GError **error);
+bool state_wave_stopped(struct state *st, const char *wave, bool *stopped,
+                        char **vm, char **worker, GError **error);
+/* This machine's wall clock, unix µs.  CONVOY_TEST_CLOCK_OFFSET
+ * (seconds, may be negative) skews it, for tests of a worker whose clock
+ * is wrong. */
+gint64 state_local_clock(void);
+/* The store's clock, unix µs: what windows are checked against, so that
+ * every worker of a shared store sees the same time (PostgreSQL: the
+ * database's clock; SQLite: state_local_clock). */
+bool state_now(struct state *st, gint64 *us, GError **error);
 /* Whether r is running and live: its owner holds its lease now (SQLite:
  * the owner holds the apply lock).  A running step that is not live was
  * abandoned, by a signal or a crash, and may be resumed.  Never fails;
@@ -201,3 +223,74 @@ bool state_backup(struct state *st, char **where, GError **error);
  * A new string; NULL with no error when the store has none (an older
  * store read-only; a missing store read-only has a fresh one). */
 char *state_store_id(struct state *st, GError **error);
+
+/* One row of the runs table.  Strings owned; free with
+ * state_run_record_free(). */
+struct state_run_record {
+    int64_t id;
+    char *command;
+    int64_t started;        /* unix seconds */
+    int64_t finished;       /* 0 while running (or interrupted hard) */
+    char *status;
+};
+void state_run_record_free(struct state_run_record *r);
+/* Every run, oldest first: GPtrArray of struct state_run_record*. */
+GPtrArray *state_run_list(struct state *st, GError **error);
+
+/* What state_copy carried. */
+struct state_copy_counts {
+    unsigned runs, steps, checkpoints, events;
+};
+/* Copy everything of from (runs, steps with their owners, checkpoints,
+ * events, the store's id) into to, which must be empty, in one
+ * transaction: `convoy state migrate`.  to's backend must be able to
+ * import (PostgreSQL); an empty-store refusal and a backend that cannot
+ * import fail with CONVOY_ERROR_SQLITE, naming to. */
+bool state_copy(struct state *from, struct state *to,
+                struct state_copy_counts *counts, GError **error);
+
+/* ---- workers (a store several applies share: PostgreSQL) ---- */
+
+/* Make this handle a worker of its own id (default "HOST:PID"), before
+ * state_lock: an apply names itself with --worker-id. */
+void state_set_owner(struct state *st, const char *owner);
+/* Whether several applies may run at once on this store, each a worker
+ * claiming whole VMs (PostgreSQL); false for SQLite, whose apply lock
+ * admits one.  state_lock then takes the lock shared when worker is
+ * true: workers run side by side, while rollback and migrate (worker
+ * false) wait for none to run. */
+bool state_shared(struct state *st);
+void state_set_worker(struct state *st, bool worker);
+
+enum state_claim {
+    STATE_CLAIM_TAKEN,      /* this worker holds the VM now */
+    STATE_CLAIM_HELD,       /* another live worker holds it */
+    STATE_CLAIM_PINNED,     /* its files are local to another host */
+    STATE_CLAIM_LAST,
+};
+/* Claim VM vm for this worker (SELECT … FOR UPDATE SKIP LOCKED): free,
+ * or its holder's lease ran out.  Each claim has a new fencing token,
+ * and every checkpoint and finish of the VM's steps is written only
+ * under it.  pin: the VM's files are local to the host that first
+ * claims it, and only workers of that host take it (over).  *holder
+ * (may be NULL) gets who holds it or the host it is pinned to.  A store
+ * that is not shared: always taken. */
+bool state_vm_claim(struct state *st, const char *vm, bool pin,
+                    enum state_claim *out, char **holder, GError **error);
+/* Give vm back (its work done or not started). */
+bool state_vm_release(struct state *st, const char *vm, GError **error);
+
+/* One worker of a shared store (state_worker_list).  Strings owned. */
+struct state_worker_record {
+    char *id;               /* --worker-id, or "HOST:PID" */
+    char *host;
+    int64_t pid;
+    int64_t started;        /* unix seconds, the database's clock */
+    int64_t heartbeat_age;  /* seconds since its last heartbeat */
+    unsigned vms_held;      /* VMs it holds now */
+    bool live;              /* its lease runs (else stopped or lapsed) */
+};
+void state_worker_record_free(struct state_worker_record *w);
+/* The workers of a shared store, live ones first, then by start: an
+ * empty array for a store that has none (SQLite). */
+GPtrArray *state_worker_list(struct state *st, GError **error);

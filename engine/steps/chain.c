@@ -238,6 +238,19 @@ step_vm_windowed(const struct plan_vm *v)
 }
 
 bool
+step_vm_pinned(const struct plan_vm *v)
+{
+    const struct manifest_target *mt = v->mtgt;
+
+    if (mt == NULL)
+        return false;
+    if (mt->kind == MANIFEST_TARGET_DIRECTORY)
+        return true;
+    g_autoptr(GUri) u = mt->uri != NULL ? g_uri_parse(mt->uri, G_URI_FLAGS_NONE, NULL) : NULL;
+    return u != NULL && (g_uri_get_host(u) == NULL || g_uri_get_host(u)[0] == '\0');
+}
+
+bool
 step_undo_vm(GPtrArray *recs, const struct step_undo_ctx *u, GError **error)
 {
     g_autofree bool *forget = g_new0(bool, recs->len + 1);

@@ -73,6 +73,9 @@ struct plan_vm {
     GPtrArray *disks;                    /* of struct plan_disk*, owned */
     GPtrArray *steps;                    /* of struct plan_step*, owned */
     char *error;                         /* evaluation failure, or NULL */
+    bool pinned;                         /* shared state: only a worker of
+                                          * the host that first takes it
+                                          * converts it (step_vm_pinned) */
     /* guest-fixup: the candidate guest rule sets, in order (struct
      * guest_rule_set*, borrowed from the plan); NULL without fixup */
     GPtrArray *guest_sets;
@@ -286,6 +289,12 @@ void step_copy_measured(const char *kind, const char *key, const char *outputs,
 
 /* Does the VM have a pending step that windows and limits count? */
 bool step_vm_windowed(const struct plan_vm *v);
+
+/* Are the VM's outputs local to the host that converts it: a directory
+ * target (a local path), or a libvirt target of this host (a URI
+ * without a host)?  With workers on several hosts (a shared state), such
+ * a VM is pinned to the host that first claims it. */
+bool step_vm_pinned(const struct plan_vm *v);
 
 /* convoy rollback of one VM: undo its recorded steps (recs, struct
  * state_step_record*) in reverse chain order, then forget the records

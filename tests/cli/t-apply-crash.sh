@@ -53,7 +53,7 @@ crash_run() {
             # The resumed apply finished before the kill: start the
             # import over, so that every kill lands in the middle of one.
             wait "$pid" 2>/dev/null || true
-            rm -rf out .convoy
+            rm -rf out; state_reset
         fi
         # After a kill, the plan must be readable and say resume/todo/done.
         set +e
@@ -72,7 +72,7 @@ crash_run() {
 
     # Make sure the last apply resumes a copy: kill one more time in the
     # middle of vdb, then finish.
-    rm -rf out .convoy
+    rm -rf out; state_reset
     "$CONVOY" apply --yes manifest.yaml > last.log 2>&1 &
     pid=$!
     for k in $(seq 1 600); do
@@ -105,11 +105,10 @@ PY
     sed "s|$d|DIR|g" out/web1-kvm.xml > got.xml
     cmp ref.xml got.xml || fail "$fmt: domain XML differs from the uninterrupted run"
     grep -q 'web1/disk-copy/vdb: resuming' final.log || { cat final.log; fail "$fmt: the final apply did not resume vdb"; }
-    python3 - .convoy/state.db "$fmt" <<'PY'
-import json, sqlite3, sys
-(o,) = sqlite3.connect(sys.argv[1]).execute(
-    "SELECT outputs FROM steps WHERE key = 'web1/disk-copy/vdb'").fetchone()
-o = json.loads(o)
+    state_query "SELECT outputs FROM steps WHERE key = 'web1/disk-copy/vdb'" > vdb.json
+    python3 - vdb.json "$fmt" <<'PY'
+import json, sys
+o = json.load(open(sys.argv[1]))
 r = o["resumed_from"]
 assert r > 0, o
 # re-read, not re-written: what was written lies after the checkpoint

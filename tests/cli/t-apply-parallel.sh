@@ -32,7 +32,7 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply.log 2>&1 || { cat apply.log; exit 1; }
 expect_grep 'Applied: 24 steps done, 0 failed, 0 skipped' apply.log
-python3 "$abs_top_srcdir/tests/tools/inflight.py" .convoy/state.db \
+inflight \
     pool-a=vm1,vm3,vm5,vm7 pool-b=vm2,vm4,vm6,vm8 > inflight.txt
 cat inflight.txt
 all=$(awk '$1 == "all" {print $2}' inflight.txt)
@@ -52,10 +52,10 @@ done
 expect_exit 0 "$CONVOY" plan manifest.yaml > /dev/null
 
 # max_parallel 1 is sequential: never two at once.
-rm -rf out-a out-b .convoy
+rm -rf out-a out-b; state_reset
 sed -i 's/max_parallel: 3/max_parallel: 1/' manifest.yaml
 expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply1.log 2>&1
-python3 "$abs_top_srcdir/tests/tools/inflight.py" .convoy/state.db > inflight1.txt
+inflight > inflight1.txt
 expect_grep '^all 1$' inflight1.txt
 
 # Each limit binds on its own with room to spare elsewhere (max_parallel
@@ -63,19 +63,26 @@ expect_grep '^all 1$' inflight1.txt
 # 1 (every file source is this host) and per_target_host 1 (so is every
 # directory target) give 1.
 for limit in "per_pool: 1=2" "per_source_host: 1=1" "per_target_host: 1=1"; do
-    rm -rf out-a out-b .convoy
+    rm -rf out-a out-b; state_reset
     sed -i "s/max_parallel: 1/max_parallel: 4/; s/max_parallel: 4$/max_parallel: 4/; s/    limits: .*/    limits: {${limit%=*}}/" manifest.yaml
     grep -q "limits: {${limit%=*}}" manifest.yaml || fail "manifest not updated for $limit"
     expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply-l.log 2>&1
-    python3 "$abs_top_srcdir/tests/tools/inflight.py" .convoy/state.db > inflight-l.txt
+    inflight > inflight-l.txt
     got=$(awk '$1 == "all" {print $2}' inflight-l.txt)
     [ "$got" = "${limit#*=}" ] || fail "limits: {${limit%=*}} with max_parallel 4: $got VMs at most in flight, expected ${limit#*=}"
 done
 # Without limits, max_parallel alone: more than two at once.
-rm -rf out-a out-b .convoy
+rm -rf out-a out-b; state_reset
 sed -i "s/    limits: .*/    limits: {}/" manifest.yaml
 expect_exit 0 "$CONVOY" apply --yes manifest.yaml > apply-n.log 2>&1
-python3 "$abs_top_srcdir/tests/tools/inflight.py" .convoy/state.db > inflight-n.txt
+inflight > inflight-n.txt
 got=$(awk '$1 == "all" {print $2}' inflight-n.txt)
 [ "$got" -ge 3 ] || fail "max_parallel 4 without limits: only $got VMs at once"
+# --max-vms caps this apply (one conversion host) below the wave's limit.
+rm -rf out-a out-b; state_reset
+expect_exit 0 "$CONVOY" apply --yes --max-vms 2 manifest.yaml > apply-m.log 2>&1
+inflight > inflight-m.txt
+expect_grep '^all 2$' inflight-m.txt
+expect_exit 64 "$CONVOY" apply --yes --max-vms -1 manifest.yaml 2> m.err
+expect_grep "'--max-vms': expected 0 to 10000, got -1" m.err
 exit 0

@@ -66,9 +66,13 @@ cd ..
 expect_exit 0 "$CONVOY" plan manifest.yaml > /dev/null
 
 # A scheme this build has no backend for: a state error naming the
-# scheme, the URL's password not echoed.
+# scheme, the URL's password not echoed; a PostgreSQL URL with a
+# password is refused, the password not echoed either.
+expect_exit 1 "$CONVOY" plan --state etcd://convoy:secret@db1/convoy manifest.yaml > p6.txt 2> p6.err
+expect_grep "scheme 'etcd' is not supported by this build (supported: sqlite, postgresql, or a plain path)" p6.err
+! grep -q secret p6.err || fail "the password was echoed"
 expect_exit 1 "$CONVOY" plan --state postgresql://convoy:secret@db1/convoy manifest.yaml > p6.txt 2> p6.err
-expect_grep "scheme 'postgresql' is not supported by this build" p6.err
+expect_grep "state 'postgresql://convoy@db1/convoy': a password in the state URL is refused" p6.err
 ! grep -q secret p6.err || fail "the password was echoed"
 # A scheme without a path: FILE:LINE:COL, invalid manifest.
 sed -i 's|^state: sqlite:var/convoy.db$|state: "sqlite:"|' manifest.yaml

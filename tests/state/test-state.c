@@ -1,6 +1,8 @@
 /* Unit tests of engine/state: steps, checkpoints, runs and events round
  * trips, file modes, read-only opens, and the apply lock across
- * processes. */
+ * processes.  "--postgresql CASE…" runs the cases every backend shares,
+ * and PostgreSQL's own, against a server tests/tools/pgserver.sh starts
+ * in a temporary folder (skipped, 77, when PostgreSQL is not installed). */
 #include "config.h"
 
 #undef NDEBUG
@@ -16,6 +18,7 @@
 
 #include <gio/gio.h>
 #include <sqlite3.h>
+#include <libpq-fe.h>
 
 #include "state/backend.h"
 #include "state/state.h"
@@ -24,6 +27,7 @@
 
 static char *tmpdir;
 static char *self_exe;
+static char *pg_url;    /* the test server's database, or NULL: SQLite */
 
 static char *
 tmp_path(const char *name)
@@ -31,10 +35,22 @@ tmp_path(const char *name)
     return g_build_filename(tmpdir, name, NULL);
 }
 
+/* The location of a store named name: a file in tmpdir, or a project of
+ * the test server ("steps.db" → project=steps). */
+static char *
+location_of(const char *name)
+{
+    if (pg_url == NULL)
+        return tmp_path(name);
+    g_autofree char *project = g_strndup(name, strcspn(name, "."));
+    g_strdelimit(project, "-/", '_');
+    return g_strdup_printf("%s&project=%s", pg_url, project);
+}
+
 static struct state *
 open_new(const char *name)
 {
-    g_autofree char *path = tmp_path(name);
+    g_autofree char *path = location_of(name);
     g_autoptr(GError) error = NULL;
     struct state *st = state_open(path, true, false, &error);
     if (st == NULL)
@@ -142,9 +158,8 @@ test_steps(void)
     /* Finishing a step that was never begun is a bug of the caller. */
     assert(!state_step_done(st, "nope", NULL, &error));
     assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_INTERNAL));
-    g_autofree char *path = tmp_path("steps.db");
     g_autofree char *msg = g_strdup_printf(
-        "internal error: state '%s' has no step 'nope'", path);
+        "internal error: state '%s' has no step 'nope'", state_path(st));
     assert(strcmp(error->message, msg) == 0);
 
     static const struct {
@@ -369,7 +384,8 @@ test_read_only(void)
 {
     g_autoptr(GError) error = NULL;
     g_autofree char *dir = tmp_path("ro-missing");
-    g_autofree char *path = g_build_filename(dir, "state.db", NULL);
+    g_autofree char *path = pg_url != NULL ? location_of("ro-missing")
+                                           : g_build_filename(dir, "state.db", NULL);
 
     {
         g_autoptr(state) st = state_open(path, true, true, &error);
@@ -387,11 +403,17 @@ test_read_only(void)
         assert(!state_lock(st, "convoy plan", &error));
         g_clear_error(&error);
     }
-    /* Nothing was created: not the file, not its directory, no lock. */
+    /* Nothing was created: not the file, not its directory, no lock
+     * (PostgreSQL: no schema, so a writable open without create fails). */
     assert(!g_file_test(dir, G_FILE_TEST_EXISTS));
+    if (pg_url != NULL) {
+        assert(state_open(path, false, false, &error) == NULL);
+        assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_NOT_FOUND));
+        g_clear_error(&error);
+    }
 
     /* Read-only open of an existing store sees its rows. */
-    g_autofree char *real = tmp_path("ro.db");
+    g_autofree char *real = location_of("ro.db");
     {
         g_autoptr(state) w = state_open(real, true, false, &error);
         assert(w != NULL);
@@ -648,18 +670,22 @@ slot_racer(gpointer data)
 {
     struct slot_race *race = data;
     const struct state_slot slot[] = {{"race", 2}};
+    /* PostgreSQL: a connection of its own, as another worker has. */
+    g_autofree char *loc = pg_url != NULL ? location_of("slots") : NULL;
+    g_autoptr(state) own = loc != NULL ? state_open(loc, false, false, NULL) : NULL;
+    struct state *st = own != NULL ? own : race->st;
 
-    for (int i = 0; i < 2000; i++) {
+    for (int i = 0; i < (pg_url != NULL ? 150 : 2000); i++) {
         g_autofree char *holder =
             g_strdup_printf("h%d", g_atomic_int_add(&race->next, 1));
         size_t blocked = 0;
-        assert(state_slot_acquire(race->st, holder, slot, 1, &blocked, NULL));
+        assert(state_slot_acquire(st, holder, slot, 1, &blocked, NULL));
         if (blocked != 0) {
             if (g_atomic_int_add(&race->in_use, 1) >= 2)
                 g_atomic_int_inc(&race->over);
             g_atomic_int_inc(&race->taken);
             g_atomic_int_add(&race->in_use, -1);
-            assert(state_slot_release(race->st, holder, NULL));
+            assert(state_slot_release(st, holder, NULL));
         }
     }
     return NULL;
@@ -870,10 +896,10 @@ test_location(void)
         {"sqlite:", NULL, "state 'sqlite:': expected a path after 'sqlite:'"},
         {"sqlite://db1/state", NULL,
          "state 'sqlite://db1/state': expected a path after 'sqlite:'"},
-        {"postgresql://convoy:secret@db1/convoy", NULL,
-         "state 'postgresql://convoy@db1/convoy': the scheme 'postgresql' is not supported by this build (supported: sqlite, or a plain path)"},
+        {"postgresql://convoy@db1/convoy", "postgresql", "//convoy@db1/convoy"},
+        {"PostgreSQL:///convoy?host=/run/pg", "postgresql", "///convoy?host=/run/pg"},
         {"etcd:x", NULL,
-         "state 'etcd:x': the scheme 'etcd' is not supported by this build (supported: sqlite, or a plain path)"},
+         "state 'etcd:x': the scheme 'etcd' is not supported by this build (supported: sqlite, postgresql, or a plain path)"},
         {NULL, NULL, NULL},
     };
     for (size_t i = 0; cases[i].location != NULL; i++) {
@@ -898,6 +924,41 @@ test_location(void)
             assert(strcmp(ops->name, cases[i].backend) == 0);
             assert(strcmp(target, cases[i].target) == 0);
         }
+    }
+
+    /* PostgreSQL URLs refused before any connection, and one that finds
+     * no server: the message names the URL without its password and says
+     * what was expected. */
+    static const struct {
+        const char *location, *message;
+        bool prefix;
+    } bad[] = {
+        {"postgresql://convoy:s3cret@db1/convoy",
+         "state 'postgresql://convoy@db1/convoy': a password in the state URL is refused (a URL is shown in plans, logs and the state); put it in ~/.pgpass or the file PGPASSFILE names", false},
+        {"postgresql://db1/convoy?password=s3cret",
+         "state 'postgresql://db1/convoy?password=s3cret': a password", true},
+        {"postgresql://db1",
+         "state 'postgresql://db1': expected a database name: postgresql://[USER@]HOST[:PORT]/DATABASE", false},
+        {"postgresql://db1/?sslmode=require",
+         "state 'postgresql://db1/?sslmode=require': expected a database name: postgresql://[USER@]HOST[:PORT]/DATABASE", false},
+        {"postgresql://db1/convoy?project=Fleet-1",
+         "state 'postgresql://db1/convoy?project=Fleet-1': project 'Fleet-1': expected a lowercase name of letters, digits and '_' (at most 48, not starting with a digit)", false},
+        {"postgresql://db1/convoy?lease=1",
+         "state 'postgresql://db1/convoy?lease=1': lease '1': expected whole seconds from 3 to 86400", false},
+        {"postgresql:///convoy?host=/nonexistent-convoy-dir",
+         "postgresql: state 'postgresql:///convoy?host=/nonexistent-convoy-dir': cannot connect: connection to server on socket \"/nonexistent-convoy-dir/.s.PGSQL.5432\" failed: No such file or directory", false},
+        {NULL, NULL, false},
+    };
+    for (size_t i = 0; bad[i].location != NULL; i++) {
+        g_autoptr(GError) e = NULL;
+        assert(state_open(bad[i].location, true, false, &e) == NULL);
+        assert(g_error_matches(e, CONVOY_ERROR, CONVOY_ERROR_SQLITE));
+        bool ok = bad[i].prefix ? g_str_has_prefix(e->message, bad[i].message)
+                                : strcmp(e->message, bad[i].message) == 0;
+        if (!ok)
+            fprintf(stderr, "got  '%s'\nwant '%s'\n", e->message, bad[i].message);
+        assert(ok);
+        assert(strstr(e->message, "s3cret") == NULL || strstr(bad[i].location, "password=") != NULL);
     }
 
     /* sqlite:PATH opens the same file as PATH; state_path is the file. */
@@ -936,26 +997,308 @@ test_location(void)
     return 0;
 }
 
+/* ---- PostgreSQL: schema, projects, leases, fencing ---- */
+
+/* Run sql on the test server's database; its first value or NULL. */
+static char *
+pg_sql(const char *sql)
+{
+    PGconn *c = PQconnectdb(pg_url);
+    assert(PQstatus(c) == CONNECTION_OK);
+    PGresult *res = PQexec(c, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+        fprintf(stderr, "%s: %s\n", sql, PQerrorMessage(c));
+    assert(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK);
+    char *v = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 &&
+                      !PQgetisnull(res, 0, 0)
+                  ? g_strdup(PQgetvalue(res, 0, 0))
+                  : NULL;
+    PQclear(res);
+    PQfinish(c);
+    return v;
+}
+
+static int
+test_pg_schema(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *loc_a = location_of("proj-a");
+    g_autofree char *loc_b = location_of("proj-b");
+
+    /* Two projects in one database: each its own schema, version 2. */
+    {
+        g_autoptr(state) a = state_open(loc_a, true, false, &error);
+        g_autoptr(state) b = state_open(loc_b, true, false, &error);
+        assert(a != NULL && b != NULL);
+        assert(state_step_begin(a, "web1/k", "web1", "k", "fa", NULL, &error));
+        assert(state_step_begin(b, "web1/k", "web1", "k", "fb", NULL, &error));
+        assert(state_step_done(b, "web1/k", NULL, &error));
+        g_autoptr(state_step_record) ra = state_step_get(a, "web1/k", &error);
+        g_autoptr(state_step_record) rb = state_step_get(b, "web1/k", &error);
+        assert(strcmp(ra->fingerprint, "fa") == 0 && ra->status == STATE_STEP_RUNNING);
+        assert(strcmp(rb->fingerprint, "fb") == 0 && rb->status == STATE_STEP_DONE);
+        g_autofree char *ida = state_store_id(a, &error);
+        g_autofree char *idb = state_store_id(b, &error);
+        assert(ida != NULL && idb != NULL && strlen(ida) == 32 && strcmp(ida, idb) != 0);
+        assert(strcmp(state_path(a), loc_a) == 0);
+        /* The backup: a copy of every table in schema proj_a_bak. */
+        g_autofree char *where = NULL;
+        assert(state_backup(a, &where, &error));
+        g_autofree char *want = g_strdup_printf("schema 'proj_a_bak' of %s", loc_a);
+        assert(strcmp(where, want) == 0);
+        g_autofree char *n = pg_sql("SELECT count(*) FROM proj_a_bak.steps");
+        assert(strcmp(n, "1") == 0);
+        assert(state_check(a, true, &error));
+    }
+    g_autofree char *v = pg_sql("SELECT version FROM proj_a.schema_version");
+    assert(strcmp(v, "2") == 0);
+
+    /* A newer convoy's schema: refused, read-only or not, and untouched. */
+    g_free(pg_sql("UPDATE proj_a.schema_version SET version = 7"));
+    for (int ro = 0; ro < 2; ro++) {
+        assert(state_open(loc_a, true, ro, &error) == NULL);
+        assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_STATE_DAMAGED));
+        g_autofree char *want = g_strdup_printf(
+            "state '%s' (project 'proj_a') has schema version 7, newer than this convoy knows (1 to 2): a newer convoy wrote it; run that convoy or a newer one",
+            loc_a);
+        if (strcmp(error->message, want) != 0)
+            fprintf(stderr, "got  '%s'\nwant '%s'\n", error->message, want);
+        assert(strcmp(error->message, want) == 0);
+        g_clear_error(&error);
+    }
+    g_free(v);
+    v = pg_sql("SELECT version FROM proj_a.schema_version");
+    assert(strcmp(v, "7") == 0);
+    g_free(pg_sql("UPDATE proj_a.schema_version SET version = 2"));
+
+    /* A damaged one: a column gone. */
+    g_free(pg_sql("ALTER TABLE proj_b.checkpoints DROP COLUMN detail"));
+    assert(state_open(loc_b, false, true, &error) == NULL);
+    assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_STATE_DAMAGED));
+    assert(strstr(error->message, "is damaged: the table 'checkpoints' has no column 'detail'") != NULL);
+    g_clear_error(&error);
+    return 0;
+}
+
+/* A second handle in this process with an owner of its own: another
+ * worker, as far as the store can tell. */
+static struct state *
+open_as(const char *loc, const char *owner)
+{
+    g_autoptr(GError) error = NULL;
+    struct state *st = state_open(loc, true, false, &error);
+    if (st == NULL)
+        fprintf(stderr, "%s\n", error->message);
+    assert(st != NULL);
+    g_free(st->owner);
+    st->owner = g_strdup(owner);
+    return st;
+}
+
+static int
+test_pg_lease(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *base = location_of("lease");
+    g_autofree char *loc = g_strconcat(base, "&lease=3", NULL);
+    g_autoptr(state) a = open_as(loc, "host-a:1");
+    g_autoptr(state) b = open_as(loc, "host-b:2");
+
+    /* A worker holds its steps; the heartbeat keeps its lease past the
+     * lease's length. */
+    assert(state_lock(a, "convoy apply", &error));
+    assert(state_run_begin(a, "convoy apply", &error) > 0);
+    assert(state_step_begin(a, "web1/disk-copy/vda", "web1", "disk-copy", "aa11", NULL, &error));
+    assert(state_checkpoint_put(a, "web1/disk-copy/vda", 4096, NULL, &error));
+    g_usleep(4500 * 1000);
+    g_autoptr(state_step_record) r = state_step_get(b, "web1/disk-copy/vda", &error);
+    assert(strcmp(r->owner, "host-a:1") == 0 && r->lease_until > 0);
+    assert(state_step_is_live(b, r));
+    assert(!state_step_begin(b, "web1/disk-copy/vda", "web1", "disk-copy", "aa11", NULL, &error));
+    assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_LOCKED));
+    g_autofree char *want = g_strdup_printf(
+        "state '%s': step 'web1/disk-copy/vda' is being run by 'host-a:1'", loc);
+    assert(strcmp(error->message, want) == 0);
+    g_clear_error(&error);
+    g_autofree char *live = pg_sql("SELECT count(*) FROM lease.workers WHERE stopped IS NULL");
+    assert(strcmp(live, "1") == 0);
+    state_unlock(a);
+    g_autoptr(state_step_record) r2 = state_step_get(b, "web1/disk-copy/vda", &error);
+    assert(!state_step_is_live(b, r2));
+
+    /* A worker in another process of this host killed with SIGKILL:
+     * its process is gone, so its step is abandoned at once.  One of
+     * another host (its row says so): its step stays live until its
+     * lease runs out (by the database's clock), then another worker takes
+     * it over from its checkpoint. */
+    const char *argv[] = {self_exe, "hold-step", loc, NULL};
+    for (int elsewhere = 0; elsewhere < 2; elsewhere++) {
+        g_autoptr(GSubprocess) p = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+        assert(p != NULL);
+        g_autoptr(GDataInputStream) in = g_data_input_stream_new(g_subprocess_get_stdout_pipe(p));
+        g_autofree char *line = g_data_input_stream_read_line(in, NULL, NULL, &error);
+        assert(line != NULL && strcmp(line, "locked") == 0);
+        g_autofree char *child = g_strdup_printf("%s:%s", g_get_host_name(),
+                                                 g_subprocess_get_identifier(p));
+        if (elsewhere) {
+            g_autofree char *sql = g_strdup_printf(
+                "UPDATE lease.workers SET host = 'elsewhere' WHERE id = '%s'", child);
+            g_free(pg_sql(sql));
+        }
+        g_subprocess_force_exit(p);
+        assert(g_subprocess_wait(p, NULL, &error));
+        g_autoptr(state_step_record) k = state_step_get(b, "web1/disk-copy/vda", &error);
+        assert(strcmp(k->owner, child) == 0);
+        assert(state_step_is_live(b, k) == (elsewhere == 1));
+    }
+    gint64 t0 = g_get_monotonic_time();
+    for (;;) {
+        g_autoptr(state_step_record) x = state_step_get(b, "web1/disk-copy/vda", &error);
+        if (!state_step_is_live(b, x))
+            break;
+        assert(g_get_monotonic_time() - t0 < 10 * G_USEC_PER_SEC);
+        g_usleep(100 * 1000);
+    }
+    assert(state_lock(b, "convoy apply", &error));
+    assert(state_step_begin(b, "web1/disk-copy/vda", "web1", "disk-copy", "aa11", NULL, &error));
+    g_autoptr(state_checkpoint) c = state_checkpoint_get(b, "web1/disk-copy/vda", &error);
+    assert(c != NULL && c->position == 4096);
+    state_unlock(b);
+    return 0;
+}
+
+static int
+test_pg_fence(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *loc = location_of("fence");
+    g_autoptr(state) old = open_as(loc, "old:1");
+    g_autoptr(state) now = open_as(loc, "new:2");
+
+    /* old began the step and lost its lease (it holds none here); new
+     * took the step over and wrote a checkpoint. */
+    assert(state_step_begin(old, "vm1/disk-copy/vda", "vm1", "disk-copy", "f", NULL, &error));
+    assert(state_checkpoint_put(old, "vm1/disk-copy/vda", 100, NULL, &error));
+    assert(state_step_begin(now, "vm1/disk-copy/vda", "vm1", "disk-copy", "f", NULL, &error));
+    assert(state_checkpoint_put(now, "vm1/disk-copy/vda", 200, "{\"n\":2}", &error));
+    /* old cannot overwrite any of it. */
+    g_autofree char *want = g_strdup_printf(
+        "state '%s': step 'vm1/disk-copy/vda' was taken over by 'new:2' after the lease of 'old:1' ran out; this worker does not write it",
+        loc);
+    assert(!state_checkpoint_put(old, "vm1/disk-copy/vda", 150, NULL, &error));
+    assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_LOCKED));
+    assert(strcmp(error->message, want) == 0);
+    g_clear_error(&error);
+    assert(!state_step_done(old, "vm1/disk-copy/vda", NULL, &error));
+    assert(g_error_matches(error, CONVOY_ERROR, CONVOY_ERROR_LOCKED));
+    g_clear_error(&error);
+    assert(!state_step_failed(old, "vm1/disk-copy/vda", "x", &error));
+    g_clear_error(&error);
+    g_autoptr(state_checkpoint) c = state_checkpoint_get(now, "vm1/disk-copy/vda", &error);
+    assert(c != NULL && c->position == 200 && strcmp(c->detail, "{\"n\":2}") == 0);
+    g_autoptr(state_step_record) r = state_step_get(now, "vm1/disk-copy/vda", &error);
+    assert(r->status == STATE_STEP_RUNNING && strcmp(r->owner, "new:2") == 0 && r->attempts == 2);
+    assert(state_step_done(now, "vm1/disk-copy/vda", "{}", &error));
+    return 0;
+}
+
+static int
+test_pg_lock_busy(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *loc = location_of("lockbusy");
+    g_autoptr(state) st = state_open(loc, true, false, &error);
+    assert(st != NULL);
+    g_autofree char *t0 = iso_now();
+    assert(state_lock(st, "convoy apply", &error));
+    g_autofree char *t1 = iso_now();
+    g_autofree char *out = NULL;
+    assert(try_lock_in_child(loc, &out) == 1);
+    g_autofree char *want0 = g_strdup_printf(
+        "state '%s' is locked by pid %d on host '%s' (convoy apply, since %s)", loc,
+        (int)getpid(), g_get_host_name(), t0);
+    g_autofree char *want1 = g_strdup_printf(
+        "state '%s' is locked by pid %d on host '%s' (convoy apply, since %s)", loc,
+        (int)getpid(), g_get_host_name(), t1);
+    if (strcmp(out, want0) != 0 && strcmp(out, want1) != 0)
+        fprintf(stderr, "got  '%s'\nwant '%s'\n", out, want0);
+    assert(strcmp(out, want0) == 0 || strcmp(out, want1) == 0);
+    state_unlock(st);
+    g_autofree char *out2 = NULL;
+    assert(try_lock_in_child(loc, &out2) == 0);
+    return 0;
+}
+
 /* ---- driver ---- */
+
+/* Which backends a case runs on. */
+enum backends {
+    SQLITE = 1,
+    PG = 2,
+};
 
 static const struct {
     const char *name;
     int (*fn)(void);
+    unsigned backends;
 } cases[] = {
-    {"steps", test_steps},
-    {"checkpoints", test_checkpoints},
-    {"fingerprint", test_fingerprint},
-    {"events", test_events},
-    {"mode", test_mode},
-    {"read-only", test_read_only},
-    {"lock-busy", test_lock_busy},
-    {"lock-killed", test_lock_killed},
-    {"location", test_location},
-    {"lease", test_lease},
-    {"slots", test_slots},
-    {"schema-v1", test_schema_v1},
-    {NULL, NULL},
+    {"steps", test_steps, SQLITE | PG},
+    {"checkpoints", test_checkpoints, SQLITE | PG},
+    {"fingerprint", test_fingerprint, SQLITE | PG},
+    {"events", test_events, SQLITE | PG},
+    {"mode", test_mode, SQLITE},
+    {"read-only", test_read_only, SQLITE | PG},
+    {"lock-busy", test_lock_busy, SQLITE},
+    {"lock-killed", test_lock_killed, SQLITE},
+    {"location", test_location, SQLITE},
+    {"lease", test_lease, SQLITE},
+    {"slots", test_slots, SQLITE | PG},
+    {"schema-v1", test_schema_v1, SQLITE},
+    {"pg-schema", test_pg_schema, PG},
+    {"pg-lease", test_pg_lease, PG},
+    {"pg-fence", test_pg_fence, PG},
+    {"pg-lock-busy", test_pg_lock_busy, PG},
+    {NULL, NULL, 0},
 };
+
+/* Start the test server (tests/tools/pgserver.sh) in tmpdir/pg: sets
+ * pg_url.  77 when PostgreSQL is not installed, else 0 or 99. */
+static int
+pg_start(void)
+{
+    g_autofree char *dir = tmp_path("pg");
+    const char *argv[] = {"sh", ABS_TOP_SRCDIR "/tests/tools/pgserver.sh", "start", dir, NULL};
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    int wait = 0;
+    g_autoptr(GError) error = NULL;
+
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
+                      &wait, &error)) {
+        fprintf(stderr, "%s\n", error->message);
+        return 99;
+    }
+    if (WIFEXITED(wait) && WEXITSTATUS(wait) == 77) {
+        fprintf(stderr, "SKIP: %s", err);
+        return 77;
+    }
+    if (!WIFEXITED(wait) || WEXITSTATUS(wait) != 0) {
+        fprintf(stderr, "pgserver.sh failed: %s%s\n", out, err);
+        return 99;
+    }
+    pg_url = g_strdup(g_strstrip(out));
+    return 0;
+}
+
+static void
+pg_stop(void)
+{
+    g_autofree char *dir = tmp_path("pg");
+    const char *argv[] = {"sh", ABS_TOP_SRCDIR "/tests/tools/pgserver.sh", "stop", dir, NULL};
+    g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL,
+                 NULL);
+}
+
 
 static void
 remove_tree(const char *dir)
@@ -989,9 +1332,22 @@ main(int argc, char **argv)
         return 99;
     }
 
+    unsigned backend = SQLITE;
+    if (argc > 1 && strcmp(argv[1], "--postgresql") == 0) {
+        int rc = pg_start();
+        if (rc != 0) {
+            remove_tree(tmpdir);
+            return rc;
+        }
+        backend = PG;
+        argc--;
+        argv++;
+    }
     int status = 0;
     unsigned ran = 0;
     for (size_t i = 0; cases[i].name != NULL; i++) {
+        if ((cases[i].backends & backend) == 0)
+            continue;
         if (argc > 1 && strcmp(argv[1], cases[i].name) != 0)
             continue;
         int r = cases[i].fn();
@@ -1004,8 +1360,11 @@ main(int argc, char **argv)
         fprintf(stderr, "unknown case '%s'\n", argv[1]);
         status = 99;
     }
+    if (pg_url != NULL)
+        pg_stop();
     remove_tree(tmpdir);
     g_free(tmpdir);
     g_free(self_exe);
+    g_free(pg_url);
     return status;
 }

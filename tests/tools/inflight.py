@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""inflight.py STATE.db [GROUP=VM,VM… …]: the most VMs that were in flight
+"""inflight.py STATE.db|- [GROUP=VM,VM… …]: the most VMs that were in flight
 at once, from the state store's events (a VM is in flight from its first
 step's begin to its last step's end), overall and per named group.
 Prints "all N" and "GROUP N" lines, then "span S" (the first begin to
@@ -7,11 +7,22 @@ the last end, seconds) and "sum S" (the VMs' own spans added up)."""
 import sqlite3
 import sys
 
-db = sqlite3.connect(sys.argv[1])
-spans = {}
-for key, kind, t in db.execute(
+def rows():
+    """(step_key, kind, time) of the events: from the SQLite file, or from
+    standard input ("-": "KEY|KIND|TIME" lines, any backend)."""
+    if sys.argv[1] == "-":
+        for line in sys.stdin:
+            key, kind, t = line.rstrip("\n").split("|")
+            yield key, kind, float(t)
+        return
+    db = sqlite3.connect(sys.argv[1])
+    yield from db.execute(
         "SELECT step_key, kind, time FROM events WHERE step_key IS NOT NULL"
-        " AND kind != 'not-started' ORDER BY id"):
+        " AND kind != 'not-started' ORDER BY id")
+
+
+spans = {}
+for key, kind, t in rows():
     vm = key.split("/", 1)[0]
     lo, hi = spans.get(vm, (t, t))
     spans[vm] = (min(lo, t), max(hi, t))
