@@ -42,11 +42,15 @@ fixup_inputs(const struct plan_step *ps)
     }
     for (guint i = 0; i < g->rules->len; i++)
         g_string_append_printf(names, "%s%s", i ? " " : "", (const char *)g->rules->pdata[i]);
-    return g_strdup_printf("boot=%s\ndisk_format=%s\ndisks=%s\nrule_sets=%s\nrules=%s\n"
-                           "target=%s\ntimeout=%u\n",
+    /* The drivers the converted domain needs decide the initrd rebuild:
+     * a domain whose disk bus changes is repaired again. */
+    g_auto(GStrv) drivers = step_guest_fixup_drivers(v);
+    g_autofree char *dl = drivers != NULL ? g_strjoinv(" ", drivers) : g_strdup("");
+    return g_strdup_printf("boot=%s\ndisk_format=%s\ndisks=%s\ndrivers=%s\nrule_sets=%s\n"
+                           "rules=%s\ntarget=%s\ntimeout=%u\n",
                            manifest_guest_boot_name(g->boot),
-                           disk_format_name(v->mvm->disk_format), disks->str, sets->str, names->str,
-                           manifest_vm_target_name(v->mvm), g->timeout);
+                           disk_format_name(v->mvm->disk_format), disks->str, dl, sets->str,
+                           names->str, manifest_vm_target_name(v->mvm), g->timeout);
 }
 
 static char *
