@@ -234,6 +234,9 @@ cmd_guest(int argc, char **argv)
             return cli_report(err);
         }
     }
+    /* The facts go with the session: keep the decisions to print. */
+    g_autofree char *initrd_decision = g_strdup(g_hash_table_lookup(facts, "initrd_decision"));
+    g_autofree char *boot_decision = g_strdup(g_hash_table_lookup(facts, "boot_decision"));
     if (opt_json)
         print_json(facts, matched, changes, &boot, guest_timings(gs));
     else if (!opt_quiet) {
@@ -245,8 +248,8 @@ cmd_guest(int argc, char **argv)
         return cli_report(err);
     }
     if (!opt_json) {
-        printf("initrd: %s\n", (const char *)g_hash_table_lookup(facts, "initrd_decision"));
-        printf("boot: %s\n", (const char *)g_hash_table_lookup(facts, "boot_decision"));
+        printf("initrd: %s\n", initrd_decision);
+        printf("boot: %s\n", boot_decision);
         for (guint i = 0; i < changes->len; i++) {
             const struct guest_change *c = changes->pdata[i];
             printf("%s %s:%u %s: %s\n", c->set, c->file, c->line, c->rule_id, c->what);

@@ -47,7 +47,7 @@ def run(cmd, **kw):
 def part_offset(img):
     out = subprocess.run(["sfdisk", "-d", img], check=True, capture_output=True,
                          text=True).stdout
-    m = re.search(r"img1 : start=\s*(\d+), size=\s*(\d+)", out)
+    m = re.search(r"1 : start=\s*(\d+), size=\s*(\d+)", out)
     if m is None:
         sys.exit("bench-fixup: no partition 1 in %s" % img)
     return int(m.group(1)), int(m.group(2))
