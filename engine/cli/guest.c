@@ -133,8 +133,8 @@ cmd_guest(int argc, char **argv)
         {"tcg", 0, 0, G_OPTION_ARG_STRING, &opt_tcg, "Run the appliance under TCG: auto, true or false (default: auto)", "WHEN"},
         {"kernel-out", 0, 0, G_OPTION_ARG_FILENAME, &opt_kernel_out, "fixup: where a direct-boot kernel and initrd go (default: beside the first image)", "DIR"},
         {"domain", 0, 0, G_OPTION_ARG_FILENAME, &opt_domain, "The converted KVM domain XML: the drivers its disks and NICs need decide whether the initrd is rebuilt (default: virtio disks and NICs)", "FILE"},
-        {"appliance-memory", 0, 0, G_OPTION_ARG_INT, &opt_memsize, "Memory of the libguestfs appliance in MiB (default: 2048)", "MIB"},
-        {"appliance-cpus", 0, 0, G_OPTION_ARG_INT, &opt_smp, "vCPUs of the libguestfs appliance (default: 2)", "N"},
+        {"appliance-memory", 0, 0, G_OPTION_ARG_INT, &opt_memsize, "Memory of the libguestfs appliance in MiB (default: libguestfs's)", "MIB"},
+        {"appliance-cpus", 0, 0, G_OPTION_ARG_INT, &opt_smp, "vCPUs of the libguestfs appliance (default: libguestfs's, 1)", "N"},
         {"quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "No progress on standard error", NULL},
         G_OPTION_ENTRY_NULL,
     };

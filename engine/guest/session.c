@@ -551,10 +551,12 @@ guest_open(const struct guest_disk *disks, size_t n, const struct guest_opts *op
             return NULL;
         }
     }
-    /* More memory and a second vCPU make the in-guest tools (the initrd
-     * rebuild, grub-mkconfig) faster, most of all under TCG. */
-    guestfs_set_memsize(gs->g, opts->memsize > 0 ? opts->memsize : GUEST_APPLIANCE_MEMSIZE);
-    guestfs_set_smp(gs->g, opts->smp > 0 ? opts->smp : GUEST_APPLIANCE_SMP);
+    /* libguestfs's defaults unless told (not yet measured faster: see
+     * the README's Benchmarks). */
+    if (opts->memsize > 0)
+        guestfs_set_memsize(gs->g, opts->memsize);
+    if (opts->smp > 0)
+        guestfs_set_smp(gs->g, opts->smp);
     guest_note(gs, "starting the libguestfs appliance%s (%d MiB, %d vCPU)",
                guest_tcg_effective(opts->tcg) ? " (TCG)" : "", guestfs_get_memsize(gs->g),
                guestfs_get_smp(gs->g));

@@ -19,7 +19,7 @@ boots under TCG (qemu, virtio disk, serial console) to its login: prompt.
 With --rebuild also: the Xen-only initrd of mkdebian (xen-blkfront, no
 virtio), which convoy must rebuild, with the default appliance (2 vCPUs,
 2048 MiB) and with libguestfs's own defaults (1 vCPU, its default
-memory): the measurement behind GUEST_APPLIANCE_SMP/MEMSIZE.
+memory), which convoy uses unless --appliance-cpus/--appliance-memory.
 
 Exit 77 (skipped) with a reason when virt-v2v, qemu or the Debian image
 cannot be had here."""
@@ -183,9 +183,9 @@ def main():
 
         if a.rebuild:
             xen = os.path.join(deb, "partitioned.raw")
-            for label, extra in (("2 vCPUs, 2048 MiB (default)", []),
-                                 ("1 vCPU, 1280 MiB", ["--appliance-cpus", "1",
-                                                       "--appliance-memory", "1280"])):
+            for label, extra in (("libguestfs defaults", []),
+                                 ("2 vCPUs, 2048 MiB", ["--appliance-cpus", "2",
+                                                        "--appliance-memory", "2048"])):
                 img = os.path.join(work, "xen.raw")
                 run(["cp", "--sparse=always", xen, img])
                 log = os.path.join(work, "xen.log")
