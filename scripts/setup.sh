@@ -12,7 +12,7 @@ PKGS="meson ninja-build pkg-config gcc clang libglib2.0-dev libyaml-dev
       e2fsprogs fdisk python3 zstd gzip perl openssl binutils
       libguestfs-dev libguestfs-tools linux-image-amd64 debootstrap
       busybox-static cryptsetup-bin sqlite3 python3-yaml postgresql libpq-dev
-      zsh"
+      zsh cpio lz4 virt-v2v nbdkit"
 
 missing=""
 for p in $PKGS; do

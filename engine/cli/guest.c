@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "cli/cli.h"
+#include "convert/convert.h"
 #include "disk/disk.h"
 #include "guest/guest.h"
 #include "util/error.h"
@@ -49,7 +50,7 @@ load_sets(char **names, GError **error)
 
 static void
 print_json(GHashTable *facts, GPtrArray *sets, GPtrArray *changes,
-           const struct guest_boot_files *boot)
+           const struct guest_boot_files *boot, const GArray *timings)
 {
     g_autofree char *fj = guest_facts_json(facts);
     struct json j;
@@ -95,6 +96,11 @@ print_json(GHashTable *facts, GPtrArray *sets, GPtrArray *changes,
         json_kv_string(&j, "cmdline", boot->cmdline);
         json_end_object(&j);
     }
+    if (timings != NULL) {
+        g_autofree char *tj = guest_timings_json(timings);
+        json_key(&j, "timings");
+        json_raw(&j, tj);
+    }
     json_end_object(&j);
     text = json_steal(&j);
     json_release(&j);
@@ -114,6 +120,10 @@ cmd_guest(int argc, char **argv)
     g_autofree char *opt_boot = NULL;
     g_autofree char *opt_tcg = NULL;
     g_autofree char *opt_kernel_out = NULL;
+    g_autofree char *opt_domain = NULL;
+    g_auto(GStrv) drivers = NULL;
+    gint opt_memsize = 0;
+    gint opt_smp = 0;
     gboolean opt_json = FALSE;
     gboolean opt_quiet = FALSE;
     GOptionEntry entries[] = {
@@ -122,6 +132,9 @@ cmd_guest(int argc, char **argv)
         {"boot", 0, 0, G_OPTION_ARG_STRING, &opt_boot, "fixup: auto, bootloader, direct or keep (default: auto)", "MODE"},
         {"tcg", 0, 0, G_OPTION_ARG_STRING, &opt_tcg, "Run the appliance under TCG: auto, true or false (default: auto)", "WHEN"},
         {"kernel-out", 0, 0, G_OPTION_ARG_FILENAME, &opt_kernel_out, "fixup: where a direct-boot kernel and initrd go (default: beside the first image)", "DIR"},
+        {"domain", 0, 0, G_OPTION_ARG_FILENAME, &opt_domain, "The converted KVM domain XML: the drivers its disks and NICs need decide whether the initrd is rebuilt (default: virtio disks and NICs)", "FILE"},
+        {"appliance-memory", 0, 0, G_OPTION_ARG_INT, &opt_memsize, "Memory of the libguestfs appliance in MiB (default: libguestfs's)", "MIB"},
+        {"appliance-cpus", 0, 0, G_OPTION_ARG_INT, &opt_smp, "vCPUs of the libguestfs appliance (default: libguestfs's, 1)", "N"},
         {"quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "No progress on standard error", NULL},
         G_OPTION_ENTRY_NULL,
     };
@@ -142,6 +155,26 @@ cmd_guest(int argc, char **argv)
         return cli_usage("guest", "'--boot': expected auto, bootloader, direct or keep, got '%s'", opt_boot);
     if (opt_tcg != NULL && !guest_tcg_parse(opt_tcg, &opts.tcg))
         return cli_usage("guest", "'--tcg': expected auto, true or false, got '%s'", opt_tcg);
+    if (opt_memsize < 0 || (opt_memsize > 0 && opt_memsize < 256))
+        return cli_usage("guest", "'--appliance-memory': expected at least 256 (MiB), got %d", opt_memsize);
+    if (opt_smp < 0 || opt_smp > 255)
+        return cli_usage("guest", "'--appliance-cpus': expected 1 to 255, got %d", opt_smp);
+    opts.memsize = opt_memsize;
+    opts.smp = opt_smp;
+    if (opt_domain != NULL) {
+        g_autofree char *xml = NULL;
+
+        if (!g_file_get_contents(opt_domain, &xml, NULL, &err)) {
+            g_prefix_error(&err, "--domain: ");
+            return cli_report(err);
+        }
+        drivers = convert_domain_guest_drivers(xml, &err);
+        if (drivers == NULL) {
+            g_prefix_error(&err, "%s: ", opt_domain);
+            return cli_report(err);
+        }
+        opts.drivers = (const char *const *)drivers;
+    }
     for (int i = 2; i < argc; i++) {
         struct disk_image_info info = {0};
         struct guest_disk d = {.path = argv[i]};
@@ -167,7 +200,7 @@ cmd_guest(int argc, char **argv)
     facts = guest_facts(gs);
     if (!fixup) {
         if (opt_json)
-            print_json(facts, NULL, NULL, NULL);
+            print_json(facts, NULL, NULL, NULL, guest_timings(gs));
         else {
             g_autofree char *t = guest_facts_text(facts);
             fputs(t, stdout);
@@ -201,13 +234,22 @@ cmd_guest(int argc, char **argv)
             return cli_report(err);
         }
     }
+    /* The facts go with the session: keep the decisions to print. */
+    g_autofree char *initrd_decision = g_strdup(g_hash_table_lookup(facts, "initrd_decision"));
+    g_autofree char *boot_decision = g_strdup(g_hash_table_lookup(facts, "boot_decision"));
     if (opt_json)
-        print_json(facts, matched, changes, &boot);
+        print_json(facts, matched, changes, &boot, guest_timings(gs));
+    else if (!opt_quiet) {
+        g_autofree char *t = guest_timings_text(guest_timings(gs));
+        fprintf(stderr, "convoy: guest: timings: %s\n", t);
+    }
     if (!guest_close(gs, &err)) {
         guest_boot_files_clear(&boot);
         return cli_report(err);
     }
     if (!opt_json) {
+        printf("initrd: %s\n", initrd_decision);
+        printf("boot: %s\n", boot_decision);
         for (guint i = 0; i < changes->len; i++) {
             const struct guest_change *c = changes->pdata[i];
             printf("%s %s:%u %s: %s\n", c->set, c->file, c->line, c->rule_id, c->what);

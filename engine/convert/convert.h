@@ -48,6 +48,12 @@ bool convert_xml_check_domain(const char *xml, const char *name, GError **error)
  * Without the schema on this machine it checks nothing and returns true.
  * CONVOY_ERROR_CONVERT with the schema's first complaint and its line. */
 bool convert_xml_check_schema(const char *xml, const char *name, GError **error);
+/* The kernel modules a guest needs in its initrd to boot as this domain:
+ * the drivers of its disks' buses (virtio → virtio_blk, scsi with a
+ * virtio-scsi controller → virtio_scsi, sata → ahci, ide → ata_piix, xen →
+ * xen_blkfront), virtio_net for virtio NICs, virtio_pci with any virtio
+ * device.  NULL-terminated, each once; new (g_strfreev). */
+char **convert_domain_guest_drivers(const char *xml, GError **error);
 
 /* ------------------------------------------------------------------ */
 /* ova-domain.c */

@@ -504,3 +504,72 @@ convert_first_child(const xmlNode *parent, const char *name)
     }
     return NULL;
 }
+
+static void
+add_driver(GPtrArray *out, const char *m)
+{
+    for (guint i = 0; i < out->len; i++) {
+        if (strcmp(out->pdata[i], m) == 0)
+            return;
+    }
+    g_ptr_array_add(out, g_strdup(m));
+}
+
+char **
+convert_domain_guest_drivers(const char *xml, GError **error)
+{
+    g_autoptr(xmlDoc) doc = convert_xml_parse(xml, strlen(xml), "domain", error);
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+    xmlXPathContext *ctx;
+    xmlXPathObject *o;
+    bool virtio = false;
+
+    if (doc == NULL)
+        return NULL;
+    ctx = convert_xpath_context(doc);
+    o = xmlXPathEvalExpression(BAD_CAST "/domain/devices/disk[not(@device) or @device='disk']/target/@bus", ctx);
+    for (int i = 0; o != NULL && o->nodesetval != NULL && i < o->nodesetval->nodeNr; i++) {
+        g_autofree char *bus = (char *)xmlNodeGetContent(o->nodesetval->nodeTab[i]);
+
+        if (g_strcmp0(bus, "virtio") == 0) {
+            add_driver(out, "virtio_blk");
+            virtio = true;
+        } else if (g_strcmp0(bus, "scsi") == 0) {
+            xmlXPathObject *c = xmlXPathEvalExpression(
+                BAD_CAST "/domain/devices/controller[@type='scsi']/@model", ctx);
+            g_autofree char *model = c != NULL && c->nodesetval != NULL && c->nodesetval->nodeNr > 0
+                                         ? (char *)xmlNodeGetContent(c->nodesetval->nodeTab[0])
+                                         : NULL;
+            xmlXPathFreeObject(c);
+            if (model == NULL || strcmp(model, "virtio-scsi") == 0) {
+                add_driver(out, "virtio_scsi");
+                virtio = true;
+            } else if (strcmp(model, "lsilogic") == 0) {
+                add_driver(out, "mptspi");
+            } else if (strcmp(model, "lsisas1068") == 0) {
+                add_driver(out, "mptsas");
+            }
+            add_driver(out, "sd_mod");
+        } else if (g_strcmp0(bus, "sata") == 0) {
+            add_driver(out, "ahci");
+            add_driver(out, "sd_mod");
+        } else if (g_strcmp0(bus, "ide") == 0) {
+            add_driver(out, "ata_piix");
+            add_driver(out, "sd_mod");
+        } else if (g_strcmp0(bus, "xen") == 0) {
+            add_driver(out, "xen_blkfront");
+        }
+    }
+    xmlXPathFreeObject(o);
+    o = xmlXPathEvalExpression(BAD_CAST "/domain/devices/interface/model[@type='virtio']", ctx);
+    if (o != NULL && o->nodesetval != NULL && o->nodesetval->nodeNr > 0) {
+        add_driver(out, "virtio_net");
+        virtio = true;
+    }
+    xmlXPathFreeObject(o);
+    xmlXPathFreeContext(ctx);
+    if (virtio)
+        add_driver(out, "virtio_pci");
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(g_steal_pointer(&out), FALSE);
+}

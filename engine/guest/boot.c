@@ -122,3 +122,94 @@ guest_export_boot(struct guest_session *gs, const char *dir, const char *prefix,
     out->cmdline = g_strdup_printf("root=%s ro console=tty0 console=ttyS0", rootdev);
     return true;
 }
+
+/* The boot entries that name Xen: its disks (/dev/xvdX), its consoles
+ * (hvc0, xvc0) or xencons=, in the files a bootloader reads. */
+static void
+xen_names_in(struct guest_session *gs, const char *file, GRegex *re, GPtrArray *found)
+{
+    g_autoptr(GMatchInfo) mi = NULL;
+    g_autofree char *text = NULL;
+    size_t len = 0;
+    char *data;
+
+    if (guestfs_is_file_opts(gs->g, file, GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 1, -1) <= 0)
+        return;
+    data = guestfs_read_file(gs->g, file, &len);
+    if (data == NULL)
+        return;
+    text = g_strndup(data, len);
+    free(data);
+    g_regex_match(re, text, 0, &mi);
+    while (g_match_info_matches(mi)) {
+        g_autofree char *m = g_match_info_fetch(mi, 0);
+        bool seen = false;
+
+        for (guint i = 0; i < found->len && !seen; i++)
+            seen = strcmp(found->pdata[i], m) == 0;
+        if (!seen)
+            g_ptr_array_add(found, g_steal_pointer(&m));
+        g_match_info_next(mi, NULL);
+    }
+}
+
+void
+guest_boot_config_facts(struct guest_session *gs)
+{
+    static const char *const files[] = {
+        "/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/grub/menu.lst",
+        "/boot/grub/grub.conf", NULL,
+    };
+    g_autoptr(GRegex) re = g_regex_new("/dev/xvd[a-z]+[0-9]*|\\bconsole=(?:hvc|xvc)0\\b|\\bxencons=[^ \\t\"\\n]*",
+                                       G_REGEX_OPTIMIZE, 0, NULL);
+    g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GString) where = g_string_new(NULL);
+    g_autoptr(GString) d = g_string_new(NULL);
+    const char *bl = g_hash_table_lookup(gs->facts, "bootloader");
+    bool xen_default = g_strcmp0(g_hash_table_lookup(gs->facts, "has_xen_kernel"), "true") == 0 &&
+                       g_strcmp0(g_hash_table_lookup(gs->facts, "xen_kernels_only"), "true") != 0;
+    bool regen;
+    char **bls;
+
+    for (size_t i = 0; files[i] != NULL; i++) {
+        guint before = found->len;
+        xen_names_in(gs, files[i], re, found);
+        if (found->len != before)
+            g_string_append_printf(where, "%s%s", where->len ? ", " : "", files[i]);
+    }
+    guestfs_push_error_handler(gs->g, NULL, NULL);
+    bls = guestfs_is_dir(gs->g, "/boot/loader/entries") > 0
+              ? guestfs_glob_expand(gs->g, "/boot/loader/entries/*.conf")
+              : NULL;
+    guestfs_pop_error_handler(gs->g);
+    for (size_t i = 0; bls != NULL && bls[i] != NULL; i++) {
+        guint before = found->len;
+        xen_names_in(gs, bls[i], re, found);
+        if (found->len != before)
+            g_string_append_printf(where, "%s%s", where->len ? ", " : "", bls[i]);
+    }
+    guest_free_strv(bls);
+    regen = g_strcmp0(bl, "none") != 0 && (found->len != 0 || xen_default);
+    if (g_strcmp0(bl, "none") == 0) {
+        g_string_append(d, "no bootloader configuration");
+    } else if (found->len != 0) {
+        g_ptr_array_add(found, NULL);
+        g_autofree char *names = g_strjoinv(", ", (char **)found->pdata);
+        g_string_append_printf(d, "%s names %s: regenerate", where->str, names);
+    } else if (xen_default) {
+        g_string_append(d, "the default kernel is a Xen one: regenerate");
+    } else {
+        g_string_append(d, "boot entries name no Xen device or console: no regeneration");
+    }
+    if (g_strcmp0(g_hash_table_lookup(gs->facts, "direct_boot"), "true") == 0)
+        g_string_append(d, "; direct kernel boot: no bootloader install");
+    else if (g_strcmp0(g_hash_table_lookup(gs->facts, "needs_bootloader"), "true") == 0)
+        g_string_append_printf(d, "; no boot code on %s: install",
+                               (const char *)g_hash_table_lookup(gs->facts, "boot_dev"));
+    else if (g_strcmp0(g_hash_table_lookup(gs->facts, "boot_sector"), "true") == 0)
+        g_string_append_printf(d, "; boot code on %s: no install",
+                               (const char *)g_hash_table_lookup(gs->facts, "boot_dev"));
+    g_hash_table_replace(gs->facts, g_strdup("needs_boot_config"),
+                         g_strdup(regen ? "true" : "false"));
+    g_hash_table_replace(gs->facts, g_strdup("boot_decision"), g_string_free(g_steal_pointer(&d), FALSE));
+}

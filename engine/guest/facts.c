@@ -14,13 +14,16 @@ const char *const guest_fact_names[] = {
     "package_format", "package_management", "init",  "root_device", "root_uuid",
     "root_fstype", "boot_disk",     "boot_dev",      "partitioned", "boot_sector",
     "bootloader",  "needs_bootloader", "direct_boot", "kernels",   "kernel",
-    "xen_kernels_only", "has_xen_kernel", "encrypted_root", NULL,
+    "xen_kernels_only", "has_xen_kernel", "encrypted_root", "initrd", "initrd_drivers",
+    "initrd_missing", "initrd_xen_only", "needs_initrd", "initrd_decision",
+    "needs_boot_config", "boot_decision", NULL,
 };
 
 /* Facts whose values are booleans or numbers in JSON. */
 static const char *const bool_facts[] = {
     "partitioned", "boot_sector", "needs_bootloader", "direct_boot",
-    "xen_kernels_only", "has_xen_kernel", "encrypted_root", NULL,
+    "xen_kernels_only", "has_xen_kernel", "encrypted_root", "initrd_xen_only", "needs_initrd",
+    "needs_boot_config", NULL,
 };
 
 static bool
@@ -180,13 +183,17 @@ guest_facts_summary(GHashTable *f)
                            ? "install the guest's bootloader"
                            : "from the disk";
     const char *kernel = g_hash_table_lookup(f, "kernel");
+    const char *initrd = g_hash_table_lookup(f, "initrd_decision");
+    const char *bootcfg = g_hash_table_lookup(f, "boot_decision");
 
-    return g_strdup_printf("%s %s, root %s (%s), kernel %s, boot %s",
+    return g_strdup_printf("%s %s, root %s (%s), kernel %s, boot %s%s%s%s%s",
                            (const char *)g_hash_table_lookup(f, "distro"),
                            (const char *)g_hash_table_lookup(f, "major"),
                            (const char *)g_hash_table_lookup(f, "root_device"),
                            g_strcmp0(g_hash_table_lookup(f, "partitioned"), "true") == 0
                                ? "partitioned"
                                : "whole disk",
-                           kernel != NULL && *kernel ? kernel : "none for KVM", boot);
+                           kernel != NULL && *kernel ? kernel : "none for KVM", boot,
+                           initrd != NULL ? "; " : "", initrd != NULL ? initrd : "",
+                           bootcfg != NULL ? "; " : "", bootcfg != NULL ? bootcfg : "");
 }

@@ -18,7 +18,21 @@ struct guest_session {
     char **formats;         /* their formats, owned */
     int boot_index;         /* the disk holding boot_disk, or -1 */
     bool tcg;               /* the appliance is emulated (TCG), not KVM */
+    char **drivers;         /* opts.drivers, owned (NULL: the default) */
+    GArray *timings;        /* of struct guest_timing, owned */
 };
+
+/* Record that action took since start (g_get_monotonic_time()), and, with
+ * say, tell opts.progress: "timing: launch 18.2 s". */
+void guest_time(struct guest_session *gs, const char *action, gint64 start, bool say);
+
+/* initrd.c: the initrd facts of the default kernel (initrd, initrd_drivers,
+ * initrd_missing, initrd_xen_only, needs_initrd, initrd_decision). */
+void guest_initrd_facts(struct guest_session *gs);
+
+/* boot.c: the boot configuration facts (needs_boot_config,
+ * boot_decision). */
+void guest_boot_config_facts(struct guest_session *gs);
 
 /* Set *error (CONVOY_ERROR_GUEST) to "guestfs: WHAT: libguestfs's last
  * error" and return false. */

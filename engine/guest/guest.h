@@ -112,7 +112,49 @@ struct guest_opts {
     /* Polled between operations; true stops with CONVOY_ERROR_INTERRUPTED
      * (may be NULL). */
     bool (*interrupted)(void);
+    /* The kernel modules the converted domain needs to boot (its disk
+     * bus's driver, virtio_net for virtio NICs), NULL-terminated;
+     * NULL: guest_default_drivers.  The root filesystem's module is added
+     * from the facts. */
+    const char *const *drivers;
+    /* The appliance's memory (MiB) and vCPUs; 0: libguestfs's defaults
+     * (tests/bench/bench-fixup --rebuild measures 2 vCPUs/2048 MiB
+     * against them; README "Benchmarks"). */
+    int memsize;
+    int smp;
 };
+
+/* virtio disks and NICs: what the xen-to-kvm domain rules make. */
+extern const char *const guest_default_drivers[];
+
+struct guest_session;
+
+/* How long one action of a session took (launch, inspect, initrd, a rule
+ * "SET/ID"). */
+struct guest_timing {
+    char *action;
+    double seconds;
+};
+/* The session's timings so far, in order (borrowed). */
+const GArray *guest_timings(struct guest_session *gs);
+/* "launch 18.2 s, inspect 3.1 s, …"; new. */
+char *guest_timings_text(const GArray *timings);
+/* [{"action": "launch", "seconds": 18.2}, …]; new. */
+char *guest_timings_json(const GArray *timings);
+
+/* ------------------------------------------------------------------ */
+/* initrd.c */
+
+/* The module name of a path in an initrd or modules.builtin
+ * ("…/xen-blkfront.ko.zst" → "xen_blkfront"), or NULL when it is not a
+ * kernel module.  New. */
+char *guest_module_name(const char *path);
+/* List the members of an initrd image (concatenated cpio parts: plain
+ * ones, such as early microcode, then one compressed with anything
+ * libarchive reads) and add the module names to modules (a set of new
+ * strings); parts (may be NULL) gets "plain cpio + gzip cpio". */
+bool guest_initrd_scan(const void *data, size_t len, GHashTable *modules, GString *parts,
+                       GError **error);
 
 struct guest_disk {
     const char *path;       /* local file or block device */

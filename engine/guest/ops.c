@@ -533,7 +533,13 @@ guest_apply(struct guest_session *gs, struct guest_rule_set *const *sets, size_t
             }
             if (!guest_when_holds(&o.r->when, gs->facts, path_exists, gs))
                 continue;
-            if (!apply_rule(&o, error))
+            gint64 start = g_get_monotonic_time();
+            bool ok = apply_rule(&o, error);
+            g_autofree char *action = g_strdup_printf("%s/%s", rs->name, o.r->id);
+            /* Said when it is long enough to matter (commands). */
+            guest_time(gs, action, start,
+                       g_get_monotonic_time() - start >= G_USEC_PER_SEC / 2);
+            if (!ok)
                 return rule_failed(&o, error);
         }
     }

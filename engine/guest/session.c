@@ -14,6 +14,7 @@
 #include "disk/disk.h"
 #include "guest/guest-session.h"
 #include "util/error.h"
+#include "util/json.h"
 
 static const char *const boot_names[GUEST_BOOT_LAST] = {
     [GUEST_BOOT_AUTO] = "auto",
@@ -135,6 +136,68 @@ GHashTable *
 guest_facts(struct guest_session *gs)
 {
     return gs->facts;
+}
+
+void
+guest_time(struct guest_session *gs, const char *action, gint64 start, bool say)
+{
+    struct guest_timing t = {
+        .action = g_strdup(action),
+        .seconds = (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC,
+    };
+
+    g_array_append_val(gs->timings, t);
+    if (say)
+        guest_note(gs, "timing: %s %.1f s", action, t.seconds);
+}
+
+const GArray *
+guest_timings(struct guest_session *gs)
+{
+    return gs->timings;
+}
+
+char *
+guest_timings_text(const GArray *timings)
+{
+    GString *s = g_string_new(NULL);
+
+    for (guint i = 0; i < timings->len; i++) {
+        const struct guest_timing *t = &g_array_index(timings, struct guest_timing, i);
+        g_string_append_printf(s, "%s%s %.1f s", i ? ", " : "", t->action, t->seconds);
+    }
+    return g_string_free(s, FALSE);
+}
+
+char *
+guest_timings_json(const GArray *timings)
+{
+    struct json j;
+    char *text;
+
+    json_init(&j, false);
+    json_begin_array(&j);
+    for (guint i = 0; i < timings->len; i++) {
+        const struct guest_timing *t = &g_array_index(timings, struct guest_timing, i);
+        json_begin_object(&j);
+        json_kv_string(&j, "action", t->action);
+        json_key(&j, "seconds");
+        /* tenths, as the text says */
+        json_double(&j, (double)(gint64)(t->seconds * 10.0 + 0.5) / 10.0);
+        json_end_object(&j);
+    }
+    json_end_array(&j);
+    text = json_steal(&j);
+    json_release(&j);
+    return text;
+}
+
+static void
+timing_clear(gpointer p)
+{
+    struct guest_timing *t = p;
+
+    g_free(t->action);
 }
 
 void
@@ -442,11 +505,16 @@ guest_open(const struct guest_disk *disks, size_t n, const struct guest_opts *op
     struct guest_session *gs = g_new0(struct guest_session, 1);
     char **roots = NULL;
     size_t n_roots = 0;
+    gint64 start;
 
     gs->opts = *opts;
     if (gs->opts.timeout == 0)
         gs->opts.timeout = 600;
     gs->facts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    gs->timings = g_array_new(FALSE, TRUE, sizeof(struct guest_timing));
+    g_array_set_clear_func(gs->timings, timing_clear);
+    gs->drivers = opts->drivers != NULL ? g_strdupv((char **)opts->drivers) : NULL;
+    gs->opts.drivers = NULL;
     gs->g = guestfs_create();
     if (gs->g == NULL) {
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST,
@@ -483,14 +551,24 @@ guest_open(const struct guest_disk *disks, size_t n, const struct guest_opts *op
             return NULL;
         }
     }
-    guest_note(gs, "starting the libguestfs appliance%s",
-               guest_tcg_effective(opts->tcg) ? " (TCG)" : "");
+    /* libguestfs's defaults unless told (not yet measured faster: see
+     * the README's Benchmarks). */
+    if (opts->memsize > 0)
+        guestfs_set_memsize(gs->g, opts->memsize);
+    if (opts->smp > 0)
+        guestfs_set_smp(gs->g, opts->smp);
+    guest_note(gs, "starting the libguestfs appliance%s (%d MiB, %d vCPU)",
+               guest_tcg_effective(opts->tcg) ? " (TCG)" : "", guestfs_get_memsize(gs->g),
+               guestfs_get_smp(gs->g));
+    start = g_get_monotonic_time();
     if (guestfs_launch(gs->g) == -1) {
         guest_fail(gs, error, "cannot start the appliance (try LIBGUESTFS_BACKEND_SETTINGS=force_tcg, or libguestfs-test-tool)");
         guest_abandon(gs);
         return NULL;
     }
+    guest_time(gs, "launch", start, true);
     guest_note(gs, "inspecting the guest");
+    start = g_get_monotonic_time();
     roots = guestfs_inspect_os(gs->g);
     for (; roots != NULL && roots[n_roots] != NULL; n_roots++)
         ;
@@ -517,6 +595,11 @@ guest_open(const struct guest_disk *disks, size_t n, const struct guest_opts *op
     set_fact(gs, "init", find_init(gs));
     set_fact(gs, "bootloader", find_bootloader(gs));
     find_kernels(gs);
+    guest_boot_config_facts(gs);
+    guest_time(gs, "inspect", start, true);
+    start = g_get_monotonic_time();
+    guest_initrd_facts(gs);
+    guest_time(gs, "initrd", start, true);
     return gs;
 }
 
@@ -594,6 +677,8 @@ guest_abandon(struct guest_session *gs)
     if (gs->g != NULL)
         guestfs_close(gs->g);
     g_hash_table_unref(gs->facts);
+    g_array_unref(gs->timings);
+    g_strfreev(gs->drivers);
     g_free(gs->root);
     g_free(gs->boot_fs);
     g_strfreev(gs->paths);

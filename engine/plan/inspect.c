@@ -171,8 +171,10 @@ inspect_disks(struct plan *p, struct plan_vm *v, GArray *disks, bool from_copy,
     g_autofree char *summary = NULL;
     struct guest_session *gs;
     GHashTable *facts;
+    g_auto(GStrv) drivers = step_guest_fixup_drivers(v);
 
     step_guest_fixup_opts(&v->mvm->guest, &opts);
+    opts.drivers = (const char *const *)drivers;
     opts.read_only = true;
     opts.progress = on_note;
     opts.opaque = note;

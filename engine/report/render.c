@@ -49,6 +49,8 @@ step_detail(const struct report_step *s)
         g_string_append_printf(d, ", %s; %u change%s", s->guest,
                                s->changes ? s->changes->len : 0,
                                s->changes && s->changes->len == 1 ? "" : "s");
+    if (s->guest_timings != NULL)
+        g_string_append_printf(d, "; timings: %s", s->guest_timings);
     if (s->attempts > 1)
         g_string_append_printf(d, "%s%u attempts", d->len ? ", " : "", s->attempts);
     if (s->worker != NULL)
@@ -234,6 +236,7 @@ render_json(const struct report *r)
             json_kv_string(&j, "checksum", s->checksum);
             if (s->guest != NULL) {
                 json_kv_string(&j, "guest", s->guest);
+                json_kv_string(&j, "guest_timings", s->guest_timings);
                 json_key(&j, "changes");
                 json_begin_array(&j);
                 for (guint x = 0; s->changes != NULL && x < s->changes->len; x++)

@@ -46,6 +46,7 @@ step_free(struct report_step *s)
     g_free(s->checksum);
     g_free(s->guest);
     g_free(s->worker);
+    g_free(s->guest_timings);
     if (s->changes != NULL)
         g_ptr_array_unref(s->changes);
     g_ptr_array_unref(s->spans);
@@ -179,6 +180,17 @@ step_from_record(struct state *st, const struct state_step_record *rec,
             if (xxh != NULL)
                 s->checksum = g_strdup_printf("xxh64:%s", xxh);
             s->guest = g_strdup(jval_get_string(out, "summary", NULL));
+            const struct jval *tm = jval_get(out, "timings");
+            if (tm != NULL && tm->type == JVAL_ARRAY) {
+                GString *t = g_string_new(NULL);
+                for (guint i = 0; i < tm->items->len; i++) {
+                    const struct jval *e = tm->items->pdata[i];
+                    g_string_append_printf(t, "%s%s %.1f s", i ? ", " : "",
+                                           jval_get_string(e, "action", "?"),
+                                           jval_get_number(e, "seconds", 0));
+                }
+                s->guest_timings = g_string_free(t, FALSE);
+            }
             if (ch != NULL && ch->type == JVAL_ARRAY) {
                 s->changes = g_ptr_array_new_with_free_func(g_free);
                 for (guint i = 0; i < ch->items->len; i++) {

@@ -49,6 +49,8 @@ struct report_step {
     char *checksum;       /* disk-copy: "xxh64:…", or NULL */
     char *guest;          /* guest-fixup: what inspection found, or NULL */
     GPtrArray *changes;   /* guest-fixup: of char*, the changes made */
+    char *guest_timings;  /* guest-fixup: "launch 18.2 s, inspect …", or
+                           * NULL */
     GPtrArray *spans;     /* of struct report_span*, owned, oldest first */
     char *worker;         /* shared state: the worker that ran it last */
 };

@@ -13,6 +13,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "convert/convert.h"
 #include "disk/disk.h"
 #include "guest/guest.h"
 #include "steps/steps.h"
@@ -41,11 +42,15 @@ fixup_inputs(const struct plan_step *ps)
     }
     for (guint i = 0; i < g->rules->len; i++)
         g_string_append_printf(names, "%s%s", i ? " " : "", (const char *)g->rules->pdata[i]);
-    return g_strdup_printf("boot=%s\ndisk_format=%s\ndisks=%s\nrule_sets=%s\nrules=%s\n"
-                           "target=%s\ntimeout=%u\n",
+    /* The drivers the converted domain needs decide the initrd rebuild:
+     * a domain whose disk bus changes is repaired again. */
+    g_auto(GStrv) drivers = step_guest_fixup_drivers(v);
+    g_autofree char *dl = drivers != NULL ? g_strjoinv(" ", drivers) : g_strdup("");
+    return g_strdup_printf("boot=%s\ndisk_format=%s\ndisks=%s\ndrivers=%s\nrule_sets=%s\n"
+                           "rules=%s\ntarget=%s\ntimeout=%u\n",
                            manifest_guest_boot_name(g->boot),
-                           disk_format_name(v->mvm->disk_format), disks->str, sets->str, names->str,
-                           manifest_vm_target_name(v->mvm), g->timeout);
+                           disk_format_name(v->mvm->disk_format), disks->str, dl, sets->str,
+                           names->str, manifest_vm_target_name(v->mvm), g->timeout);
 }
 
 static char *
@@ -147,9 +152,17 @@ step_guest_fixup_opts(const struct manifest_guest *g, struct guest_opts *opts)
     opts->timeout = g->timeout;
 }
 
+char **
+step_guest_fixup_drivers(const struct plan_vm *v)
+{
+    if (v->kvm_xml == NULL)
+        return NULL;
+    return convert_domain_guest_drivers(v->kvm_xml, NULL);
+}
+
 static char *
 outputs_json(GHashTable *facts, GPtrArray *applied, GPtrArray *changes,
-             const struct guest_boot_files *boot)
+             const struct guest_boot_files *boot, const GArray *timings)
 {
     g_autofree char *fj = guest_facts_json(facts);
     g_autofree char *sets_json = guest_rule_sets_json(applied);
@@ -177,6 +190,11 @@ outputs_json(GHashTable *facts, GPtrArray *applied, GPtrArray *changes,
         json_kv_string(&j, "kernel", boot->kernel);
         json_kv_string(&j, "initrd", boot->initrd);
         json_kv_string(&j, "cmdline", boot->cmdline);
+    }
+    {
+        g_autofree char *tj = guest_timings_json(timings);
+        json_key(&j, "timings");
+        json_raw(&j, tj);
     }
     json_end_object(&j);
     text = json_steal(&j);
@@ -235,9 +253,12 @@ fixup_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs, GError *
     };
     struct guest_session *gs;
     GHashTable *facts;
+    g_auto(GStrv) drivers = step_guest_fixup_drivers(v);
+    gint64 start;
     bool ok;
 
     step_guest_fixup_opts(&v->mvm->guest, &opts);
+    opts.drivers = (const char *const *)drivers;
 
     for (guint i = 0; i < v->disks->len; i++) {
         const struct plan_disk *d = v->disks->pdata[i];
@@ -303,11 +324,29 @@ fixup_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs, GError *
             g_prefix_error(error, "vm '%s': ", v->mvm->name);
         return false;
     }
-    *outputs = outputs_json(facts, applied, changes, &boot);
+    {
+        /* Timings so far (launch, inspect, initrd, each rule) as events;
+         * the shutdown, which writes the changes out, comes after. */
+        const GArray *tm = guest_timings(gs);
+        for (guint i = 0; i < tm->len; i++) {
+            const struct guest_timing *t = &g_array_index(tm, struct guest_timing, i);
+            g_autofree char *line = g_strdup_printf("%s %.1f s", t->action, t->seconds);
+            state_event(ctx->st, ctx->run_id, ps->key, "guest-timing", line, NULL);
+        }
+        *outputs = outputs_json(facts, applied, changes, &boot, tm);
+    }
     guest_boot_files_clear(&boot);
+    start = g_get_monotonic_time();
     if (!guest_close(gs, error)) {
         g_clear_pointer(outputs, g_free);
         return false;
+    }
+    {
+        g_autofree char *line = g_strdup_printf(
+            "shutdown %.1f s", (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC);
+        g_autofree char *msg = g_strdup_printf("timing: %s", line);
+        fixup_note(&run, msg);
+        state_event(ctx->st, ctx->run_id, ps->key, "guest-timing", line, NULL);
     }
     *outputs = with_disk_identities(*outputs, v, paths, error);
     return *outputs != NULL;

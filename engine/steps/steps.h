@@ -319,6 +319,10 @@ struct manifest_guest;
 /* boot, tcg and timeout of a manifest's guest: settings, as the step uses
  * them (plan --inspect launches its appliance the same way). */
 void step_guest_fixup_opts(const struct manifest_guest *g, struct guest_opts *opts);
+/* The kernel modules the VM's converted domain (v->kvm_xml) needs in the
+ * guest's initrd (convert_domain_guest_drivers), or NULL (then the guest
+ * code assumes virtio disks and NICs); new. */
+char **step_guest_fixup_drivers(const struct plan_vm *v);
 
 /* domain-xml.c: the domain XML to define — the plan's converted XML plus
  * what the VM's guest-fixup recorded (a direct kernel boot: <kernel>,

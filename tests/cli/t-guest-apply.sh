@@ -82,6 +82,14 @@ assert want in page, want
 for c in fix["changes"]:
     assert "<li>%s</li>" % esc(c) in page, c
 PY
+# Per-action timings (issue #24): in the step's progress, and in the
+# report from the step's outputs, each applied rule as SET/ID.
+cat apply2.log apply2.err > apply2.all
+expect_grep 'timing: launch [0-9]*\.[0-9] s' apply2.all
+expect_grep 'timing: inspect [0-9]*\.[0-9] s' apply2.all
+expect_grep 'timing: initrd [0-9]*\.[0-9] s' apply2.all
+expect_grep 'timing: shutdown [0-9]*\.[0-9] s' apply2.all
+expect_grep '"guest_timings": "launch [0-9]*\.[0-9] s, inspect [0-9]*\.[0-9] s, initrd [0-9]*\.[0-9] s, lab-fix/[a-z-]* [0-9]*\.[0-9] s' report.json
 
 # The source was only read.
 after=$(sha256sum exports/web1.xva | cut -d' ' -f1)

@@ -72,7 +72,9 @@ EOT
 
 expect_exit 2 "$CONVOY" plan --inspect manifest.yaml > plan.txt 2> plan.err
 cat plan.txt
-expect_grep "inspected now: debian [0-9]*, root /dev/sda1 (partitioned), kernel 6.1.0-13-amd64, boot [a-z' ]*; rule sets that match: lab-fix$" plan.txt
+# The decisions (issue #24): the fixture's initrd is not a cpio archive,
+# so it is rebuilt; menu.lst names Xen's disk and console.
+expect_grep "inspected now: debian [0-9]*, root /dev/sda1 (partitioned), kernel 6.1.0-13-amd64, boot [a-z' ]*; /boot/initrd.img-6.1.0-13-amd64 cannot be read (part 1 at byte 0 is not a cpio archive .*): rebuild; /boot/grub/menu.lst names /dev/xvda1, console=hvc0: regenerate; no boot code on vda: install; rule sets that match: lab-fix$" plan.txt
 expect_grep "not inspected: disk xvda of source 'exports' (xva) is not a local file or device; it is read only by copying it, .* (plan --inspect-copy copies it to look)" plan.txt
 expect_grep "^warning: vm 'blank': guest inspection of the source disks failed, so its guest-fixup would fail too: .*no operating system" plan.txt
 expect_grep "inspection failed: .*no operating system" plan.txt
@@ -97,6 +99,10 @@ w2 = fix["web2"]
 assert w2["facts"]["distro"] == "debian", w2
 assert w2["facts"]["kernel"] == "6.1.0-13-amd64", w2
 assert w2["rule_sets"] == ["lab-fix@1"], w2
+# The drivers come from the converted domain: xen-to-kvm makes the disk
+# virtio; the VM has no NIC.
+assert w2["facts"]["initrd_drivers"] == "virtio_blk virtio_pci ext4", w2
+assert w2["facts"]["needs_initrd"] is True and w2["facts"]["needs_boot_config"] is True, w2
 w1 = fix["web1"]
 assert "facts" in w1, w1
 assert w1["facts"]["distro"] == "debian" and w1["rule_sets"] == ["lab-fix@1"], w1

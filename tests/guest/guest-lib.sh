@@ -101,19 +101,22 @@ normalize() {
     sed -e "s|$abs_top_srcdir/|@SRCDIR@/|g" -e "s|$_scratch_root/[^ :]*/|@TMP@/|g"
 }
 
-# run_family FAMILY DIR: build, fix up twice, extract, compare.  The first
-# fixup's change list, the second's (a fixed point: "0 changes"), the
-# files, the tree, the fake-tools log and the boot sector are golden.
+# run_family FAMILY DIR [PREPARE [NAME]]: build, fix up twice, extract,
+# compare.  The first fixup's change list, the second's (a fixed point: "0
+# changes"), the files, the tree, the fake-tools log and the boot sector
+# are golden (golden/NAME, default FAMILY).  PREPARE IMG, when given,
+# changes the built image before the fixups.
 run_family() {
-    _f=$1 _d=$2
+    _f=$1 _d=$2 _prep=${3:-} _gname=${4:-$1}
     mkdir -p "$_d"
     $MKFAMILY "$_f" "$_d/disk.img" || fail "mkfamily $_f"
+    [ -z "$_prep" ] || $_prep "$_d/disk.img" || fail "$_prep $_f"
     _t0=$(date +%s)
     set +e
     "$CONVOY" guest fixup -q "$_d/disk.img" > "$_d/out1" 2> "$_d/err1"
     _rc=$?
     set -e
-    if [ -f "$GOLDEN/$_f/err" ] || { [ -n "${CONVOY_TEST_REGENERATE:-}" ] && [ $_rc -ne 0 ]; }; then
+    if [ -f "$GOLDEN/$_gname/err" ] || { [ -n "${CONVOY_TEST_REGENERATE:-}" ] && [ $_rc -ne 0 ]; }; then
         # A guest the rules refuse: exit 1, the message, nothing changed.
         [ $_rc -eq 1 ] || { cat "$_d/err1" >&2; fail "$_f: expected exit 1, got $_rc"; }
         normalize < "$_d/err1" > "$_d/err"
@@ -128,6 +131,23 @@ run_family() {
     tree "$_d/root" > "$_d/tree"
     dd if="$_d/disk.img" bs=1 count=26 status=none | tr -d '\000' > "$_d/boot-sector"
     echo >> "$_d/boot-sector"
-    echo "$_f: $(( $(date +%s) - _t0 )) s" >&2
-    check_golden "$_f" "$_d"
+    echo "$_gname: $(( $(date +%s) - _t0 )) s" >&2
+    check_golden "$_gname" "$_d"
+}
+
+# put_file IMG LOCAL GUESTPATH: replace a file of a family image's root
+# filesystem (partition 1) with debugfs: no appliance.
+put_file() {
+    _start=$(sfdisk -d "$1" | sed -n 's/.*img1 : start= *\([0-9]*\), size= *\([0-9]*\).*/\1/p')
+    _size=$(sfdisk -d "$1" | sed -n 's/.*img1 : start= *\([0-9]*\), size= *\([0-9]*\).*/\2/p')
+    [ -n "$_start" ] && [ -n "$_size" ] || fail "no partition 1 in $1"
+    dd if="$1" of="$1.part" bs=512 skip="$_start" count="$_size" status=none
+    printf 'cd %s\nrm %s\nwrite %s %s\n' "$(dirname "$3")" "$(basename "$3")" "$2" \
+        "$(basename "$3")" > "$1.cmds"
+    debugfs -w -f "$1.cmds" "$1.part" >/dev/null 2>&1
+    debugfs -R "stat $3" "$1.part" 2>/dev/null | grep -q "Size: $(stat -c %s "$2")\b" ||
+        fail "debugfs did not write $3"
+    rm -f "$1.cmds"
+    dd if="$1.part" of="$1" bs=512 seek="$_start" conv=notrunc status=none
+    rm -f "$1.part"
 }
