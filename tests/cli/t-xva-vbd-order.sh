@@ -4,7 +4,8 @@
 # order.  web1's ova.xml lists xvdb (userdevice 1) before xvda
 # (userdevice 0); the domain must list vda (the guest's xvda, the disk it
 # boots from) first, with the boot on it, and each volume must hold its
-# own disk's bytes.
+# own disk's bytes.  A PV guest whose bootable VBD is not userdevice 0
+# boots that disk.
 . "$abs_top_srcdir/tests/functions.sh"
 set -e
 d=$(scratch)
@@ -47,4 +48,18 @@ case $first_src in
 *) cat out/web1-kvm.xml; fail "the first disk of the domain is not vda: $first_src" ;;
 esac
 expect_grep "<boot dev='hd'/>" out/web1-kvm.xml
+grep -q "<boot order=" out/web1-kvm.xml && fail "a per-disk boot order where vda boots"
+
+# A PV guest whose bootable VBD is not userdevice 0 (XenServer runs
+# pygrub on the bootable one): that disk, vdb, is booted, not vda.
+$MKXVA -o boot2.xva --name web2 --pv --bootloader pygrub \
+    --disk "xvdb=size:1M,ref=Ref:9,bootable=1" \
+    --disk "xvda=size:1M,ref=Ref:10,bootable=0" >/dev/null || fail "mkxva failed"
+expect_exit 0 "$CONVOY" convert boot2.xva > boot2.xml
+tr -d '\n' < boot2.xml | grep -q "<target dev='vdb' bus='virtio'/>[[:space:]]*<boot order='1'/>" ||
+    { cat boot2.xml; fail "vdb, the bootable disk, does not have boot order 1"; }
+grep -q "<boot dev=" boot2.xml && { cat boot2.xml; fail "<os><boot dev> beside a per-disk boot order"; }
+if command -v virt-xml-validate >/dev/null; then
+    virt-xml-validate boot2.xml domain >/dev/null || fail "boot2.xml does not validate"
+fi
 exit 0
