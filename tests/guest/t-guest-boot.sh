@@ -57,7 +57,9 @@ part-as-disk)
 *) disks="--disk xvda=$d/img/$variant.raw" ;;
 esac
 # shellcheck disable=SC2086
-$MKXVA -o exports/deb12.xva --name deb12 --pv --bootloader pygrub \
+# A uuid of its own: boot tests of other trees may share the libvirtd.
+$MKXVA -o exports/deb12.xva --name deb12 --uuid "$(cat /proc/sys/kernel/random/uuid)" \
+    --pv --bootloader pygrub \
     --pv-args "console=hvc0 root=$rootdev ro" --memory 1GiB --vcpus 1 \
     $disks >/dev/null || fail "mkxva failed"
 echo "XVA packed in $(( $(date +%s) - t0 )) s: $(du -h --apparent-size exports/deb12.xva | cut -f1)"
