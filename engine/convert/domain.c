@@ -129,55 +129,141 @@ check_unique_devs(xmlNode *devs, GHashTable *before, const char *name, GError **
     return true;
 }
 
-/* Xen PV guests may name partitions as devices (xvda1, xvda2: a disk
- * each, with no partition table); KVM attaches whole disks only.  After
- * the rules, each such disk gets the next free whole-disk name of its
- * bus, with a warning: the guest sees /dev/vdX, not /dev/xvda1. */
-static void
-rename_partition_disks(xmlNode *devs, GHashTable *before, const char *name,
-                       GPtrArray *notes, GPtrArray *explain)
+/* Disk index of a KVM name's letters (vda → 0, vdaa → 26); -1 if none. */
+static int
+vd_index(const char *dev, const char **rest)
 {
-    g_autoptr(GHashTable) used = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    g_autoptr(GRegex) part = g_regex_new("^([a-z]+[a-z])[0-9]+$", 0, 0, NULL);
+    int idx = 0;
+    const char *p = dev + 2;
+
+    if (!g_str_has_prefix(dev, "vd") || !g_ascii_islower(*p))
+        return -1;
+    for (; g_ascii_islower(*p) && idx < 100000; p++)
+        idx = idx * 26 + (*p - 'a' + 1);
+    *rest = p;
+    return idx - 1;
+}
+
+struct part_disk {
+    xmlNode *target;
+    int index;
+    guint64 part;
+};
+
+static gint
+cmp_part_disk(gconstpointer a, gconstpointer b)
+{
+    const struct part_disk *x = a;
+    const struct part_disk *y = b;
+
+    if (x->index != y->index)
+        return x->index < y->index ? -1 : 1;
+    return x->part < y->part ? -1 : x->part > y->part ? 1 : 0;
+}
+
+/* A partition Xen gave the VM as a disk of its own (disk = ['…,xvda1,w',
+ * '…,xvda2,w']) is a whole disk on KVM: after the rules (xvda1 → vda1),
+ * each such virtio disk takes its own letters when free, else the next
+ * free ones (vda1 → vda, vda2 → vdb), partitions in order.  The guest
+ * rule sets rename the guest's /dev names to match (rename-disks). */
+static void
+whole_disk_names(xmlNode *devs, GHashTable *before, const char *vm, GPtrArray *notes,
+                 GPtrArray *explain)
+{
+    g_autoptr(GHashTable) taken = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GArray) parts = g_array_new(FALSE, FALSE, sizeof(struct part_disk));
 
     for (xmlNode *c = devs != NULL ? devs->children : NULL; c != NULL; c = c->next) {
-        char *dev;
-        if (!convert_is_el(c, "disk"))
-            continue;
-        dev = prop(convert_first_child(c, "target"), "dev");
-        if (dev != NULL)
-            g_hash_table_add(used, dev);
-    }
-    for (xmlNode *c = devs != NULL ? devs->children : NULL; c != NULL; c = c->next) {
-        g_autofree char *dev = NULL;
-        g_autoptr(GMatchInfo) m = NULL;
         xmlNode *t;
+        g_autofree char *dev = NULL;
+        const char *rest = NULL;
+        struct part_disk pd;
+
+        if (!convert_is_el(c, "disk") || (t = convert_first_child(c, "target")) == NULL ||
+            (dev = prop(t, "dev")) == NULL)
+            continue;
+        pd.target = t;
+        pd.index = vd_index(dev, &rest);
+        if (pd.index >= 0 && *rest != '\0' &&
+            g_ascii_string_to_unsigned(rest, 10, 1, 1000, &pd.part, NULL)) {
+            g_array_append_val(parts, pd);
+            continue;
+        }
+        g_hash_table_add(taken, g_steal_pointer(&dev));
+    }
+    g_array_sort(parts, cmp_part_disk);
+    for (guint i = 0; i < parts->len; i++) {
+        const struct part_disk *pd = &g_array_index(parts, struct part_disk, i);
+        g_autofree char *old = prop(pd->target, "dev");
+        char *name = NULL;
+
+        for (int k = pd->index; name == NULL; k++) {
+            GString *s = g_string_new(NULL);
+
+            for (int n = k + 1; n > 0; n = (n - 1) / 26)
+                g_string_prepend_c(s, (char)('a' + (n - 1) % 26));
+            g_string_prepend(s, "vd");
+            if (g_hash_table_contains(taken, s->str))
+                g_string_free(s, TRUE);
+            else
+                name = g_string_free(s, FALSE);
+        }
+        xmlSetProp(pd->target, (const xmlChar *)"dev", (const xmlChar *)name);
+        convert_explain(explain, "(whole disks)", old,
+                        "set target dev '%s' to '%s': a partition given as a disk is a whole disk on KVM",
+                        old, name);
+        if (notes != NULL) {
+            const char *xen = g_hash_table_lookup(before, pd->target->parent);
+            g_ptr_array_add(notes, g_strdup_printf("%s: warning: disk '%s' is a partition device on Xen; on KVM it is the whole disk %s (no partition table): guest repair renames it in the guest's files, else the guest must mount it as /dev/%s or by label or UUID",
+                                                   vm, xen != NULL ? xen : old, name, name));
+        }
+        g_hash_table_add(taken, name);
+    }
+}
+
+static gint
+cmp_disk_node(gconstpointer a, gconstpointer b)
+{
+    g_autofree char *x = prop(convert_first_child(*(xmlNode *const *)a, "target"), "dev");
+    g_autofree char *y = prop(convert_first_child(*(xmlNode *const *)b, "target"), "dev");
+    size_t lx = x != NULL ? strlen(x) : 0;
+    size_t ly = y != NULL ? strlen(y) : 0;
+
+    if (lx != ly)
+        return lx < ly ? -1 : 1;
+    return g_strcmp0(x, y);
+}
+
+/* The disks in the order of their names (vda, vdb, …): the first disk is
+ * the one <boot dev='hd'/> boots, and a source lists disks in any order
+ * (xl's disk = [...], XenServer's VBDs).  CD-ROMs and other devices keep
+ * their places; the disks are sorted among their own. */
+static void
+sort_disks(xmlNode *devs)
+{
+    g_autoptr(GPtrArray) disks = g_ptr_array_new();
+    g_autoptr(GPtrArray) sorted = NULL;
+    g_autoptr(GPtrArray) slots = g_ptr_array_new();
+
+    for (xmlNode *c = devs != NULL ? devs->children : NULL; c != NULL; c = c->next) {
+        g_autofree char *device = NULL;
 
         if (!convert_is_el(c, "disk"))
             continue;
-        t = convert_first_child(c, "target");
-        dev = prop(t, "dev");
-        if (dev == NULL || !g_regex_match(part, dev, 0, &m))
-            continue;
-        g_autofree char *stem = g_match_info_fetch(m, 1);
-        g_autofree char *prefix = g_strndup(stem, strlen(stem) - 1);
-        g_autofree char *fresh = NULL;
-        for (char l = 'a'; l <= 'z' && fresh == NULL; l++) {
-            g_autofree char *cand = g_strdup_printf("%s%c", prefix, l);
-            if (!g_hash_table_contains(used, cand))
-                fresh = g_steal_pointer(&cand);
-        }
-        if (fresh == NULL)
-            continue; /* check_unique_devs or the schema reports it */
-        const char *old = g_hash_table_lookup(before, c);
-        xmlSetProp(t, (const xmlChar *)"dev", (const xmlChar *)fresh);
-        g_hash_table_add(used, g_strdup(fresh));
-        convert_explain(explain, "(partition disks)", dev,
-                        "set the target of disk %s to %s: KVM attaches whole disks only", dev,
-                        fresh);
-        if (notes != NULL)
-            g_ptr_array_add(notes, g_strdup_printf("%s: warning: disk '%s' is a partition device on Xen; on KVM it is the whole disk %s (no partition table): the guest must mount it as /dev/%s or by label or UUID",
-                                                   name, old != NULL ? old : dev, fresh, fresh));
+        device = prop(c, "device");
+        if (device == NULL || strcmp(device, "disk") == 0)
+            g_ptr_array_add(disks, c);
+    }
+    sorted = g_ptr_array_copy(disks, NULL, NULL);
+    g_ptr_array_sort(sorted, cmp_disk_node);
+    for (guint i = 0; i < disks->len; i++) {
+        xmlNode *slot = xmlNewComment((const xmlChar *)"");
+        xmlReplaceNode(disks->pdata[i], slot);
+        g_ptr_array_add(slots, slot);
+    }
+    for (guint i = 0; i < slots->len; i++) {
+        xmlReplaceNode(slots->pdata[i], sorted->pdata[i]);
+        xmlFreeNode(slots->pdata[i]);
     }
 }
 
@@ -536,14 +622,15 @@ convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explai
     for (guint i = 0; notes != NULL && i < warned->len; i++)
         g_ptr_array_add(notes, g_strdup_printf("%s: warning: %s", name,
                                                (const char *)warned->pdata[i]));
-    rename_partition_disks(convert_first_child(xmlDocGetRootElement(doc), "devices"),
-                           devs_before, name, notes, req->count_changes ? NULL : explain);
-    if (!check_unique_devs(convert_first_child(xmlDocGetRootElement(doc), "devices"),
-                           devs_before, name, error))
-        return false;
     /* What options and mappings change is listed (convert --explain), not
      * counted among the rules' changes (the plan's count). */
     GPtrArray *listed = req->count_changes ? NULL : explain;
+    whole_disk_names(convert_first_child(xmlDocGetRootElement(doc), "devices"), devs_before,
+                     name, notes, listed);
+    if (!check_unique_devs(convert_first_child(xmlDocGetRootElement(doc), "devices"),
+                           devs_before, name, error))
+        return false;
+    sort_disks(convert_first_child(xmlDocGetRootElement(doc), "devices"));
     if (req->probe_formats)
         probe_formats(doc, name, notes, listed);
     if (kernel != NULL) {

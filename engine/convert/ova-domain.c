@@ -147,7 +147,7 @@ add_os(xmlNode *dom, const struct xva_vm *vm, enum ova_kind kind)
 }
 
 static bool
-add_disk(xmlNode *devs, const struct xva_vbd *vbd, GError **error)
+add_disk(xmlNode *devs, const struct xva_vbd *vbd, bool boot, GError **error)
 {
     g_autofree char *dev = NULL;
     xmlNode *disk;
@@ -181,9 +181,33 @@ add_disk(xmlNode *devs, const struct xva_vbd *vbd, GError **error)
     xmlNode *target = add_el(disk, "target", NULL);
     set_attr(target, "dev", dev);
     set_attr(target, "bus", bus_for_dev(dev));
+    if (boot)
+        set_attr(add_el(disk, "boot", NULL), "order", "1");
     if (vbd->is_cd)
         add_el(disk, "readonly", NULL);
     return true;
+}
+
+/* The disk a PV guest boots from when it is not the first: XenServer runs
+ * the bootloader on the bootable VBD, which need not be userdevice 0.
+ * NULL when the first disk (vda on KVM, which <boot dev='hd'/> boots) is
+ * bootable or no disk is. */
+static const struct xva_vbd *
+pv_boot_vbd(const struct xva_vm *vm)
+{
+    const struct xva_vbd *first = NULL;
+
+    for (guint i = 0; vm->vbds != NULL && i < vm->vbds->len; i++) {
+        const struct xva_vbd *b = vm->vbds->pdata[i];
+
+        if (b->is_cd || b->vdi == NULL)
+            continue;
+        if (first == NULL)
+            first = b;
+        if (b->bootable)
+            return b == first ? NULL : b;
+    }
+    return NULL;
 }
 
 static void
@@ -276,8 +300,9 @@ convert_domain_from_ova(const struct xva_meta *meta, GError **error)
     add_el(dom, "on_crash", "restart");
 
     devs = add_el(dom, "devices", NULL);
+    const struct xva_vbd *boot = kind != OVA_KIND_HVM ? pv_boot_vbd(vm) : NULL;
     for (guint i = 0; vm->vbds != NULL && i < vm->vbds->len; i++) {
-        if (!add_disk(devs, vm->vbds->pdata[i], error)) {
+        if (!add_disk(devs, vm->vbds->pdata[i], vm->vbds->pdata[i] == boot, error)) {
             g_prefix_error(error, "VM '%s': ", vm->name_label);
             return NULL;
         }

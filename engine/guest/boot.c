@@ -114,10 +114,21 @@ guest_export_boot(struct guest_session *gs, const char *dir, const char *prefix,
         guest_boot_files_clear(out);
         return false;
     }
-    /* The root as KVM names it: /dev/sdX… → /dev/vdX… */
-    if (root != NULL && g_str_has_prefix(root, "/dev/sd"))
-        rootdev = g_strdup_printf("/dev/vd%s", root + strlen("/dev/sd"));
-    else
+    /* The root as KVM names it: the appliance's /dev/sdXN is disk X as
+     * the domain names it, partition N. */
+    if (root != NULL && g_str_has_prefix(root, "/dev/sd")) {
+        const char *p = root + strlen("/dev/sd");
+        int idx = 0;
+
+        for (; g_ascii_islower(*p); p++)
+            idx = idx * 26 + (*p - 'a' + 1);
+        idx--;
+        for (int i = 0; idx >= 0 && gs->devs[i] != NULL; i++) {
+            if (i == idx)
+                rootdev = g_strconcat("/dev/", gs->devs[i], p, NULL);
+        }
+    }
+    if (rootdev == NULL)
         rootdev = g_strdup(root != NULL ? root : "/dev/vda");
     out->cmdline = g_strdup_printf("root=%s ro console=tty0 console=ttyS0", rootdev);
     return true;

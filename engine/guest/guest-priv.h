@@ -31,6 +31,7 @@ enum guest_op {
     GUEST_OP_COMMAND,
     GUEST_OP_REMOVE_PACKAGES,
     GUEST_OP_REFUSE,
+    GUEST_OP_RENAME_DISKS,
     GUEST_OP_LAST,
 };
 
@@ -40,8 +41,9 @@ struct guest_rule {
     unsigned line;
     struct guest_when when;
     enum guest_op op;
-    char *file;             /* replace, write: the guest file; upload: local */
-    GRegex *regex;          /* replace */
+    char *file;             /* replace, rename-disks, write: the guest
+                             * file; upload: local */
+    GRegex *regex;          /* replace, rename-disks */
     char *with;             /* replace: replacement; write: content */
     bool required;          /* replace: a missing file is an error */
     char *to;               /* upload: guest path; symlink: the link */
@@ -65,6 +67,10 @@ struct guest_rule_set {
     struct guest_when when;
     GPtrArray *rules;       /* of struct guest_rule* */
 };
+
+/* A Xen disk name in a guest file: /dev/xvdb, /dev/hda2, /dev/sdc1 (the
+ * prefix; the disk letters; the partition number). */
+#define GUEST_XEN_DISK_REGEX "/dev/(xvd|[hs]d)([a-z]{1,2})([0-9]*)(?![a-z0-9])"
 
 /* ops.c: how long one in-guest command may run.  Under TCG the appliance
  * is emulated, several times slower than with KVM (an initrd rebuild on a

@@ -16,6 +16,8 @@ struct guest_session {
     bool aug_open;          /* guestfs_aug_init done */
     char **paths;           /* host paths of the disks, in order, owned */
     char **formats;         /* their formats, owned */
+    char **devs;            /* their KVM names ("vda"), owned */
+    char **xen_devs;        /* their Xen names without /dev/ ("xvda1"), owned */
     int boot_index;         /* the disk holding boot_disk, or -1 */
     bool tcg;               /* the appliance is emulated (TCG), not KVM */
     char **drivers;         /* opts.drivers, owned (NULL: the default) */
@@ -40,5 +42,10 @@ bool guest_fail(struct guest_session *gs, GError **error, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
 /* Free a NULL-terminated array libguestfs returned (may be NULL). */
 void guest_free_strv(char **v);
+/* The name on KVM of the disk the guest called /dev/{xvd,hd,sd}LETTERS
+ * PART on Xen (part "" for a whole disk): "/dev/vdb" for xvda2 when that
+ * partition was a disk of its own, "/dev/vdb2" for xvdb2; a disk the VM
+ * does not have keeps its letters.  New. */
+char *guest_kvm_disk_name(struct guest_session *gs, const char *letters, const char *part);
 /* Report progress through opts.progress. */
 void guest_note(struct guest_session *gs, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

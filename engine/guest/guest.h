@@ -159,11 +159,23 @@ bool guest_initrd_scan(const void *data, size_t len, GHashTable *modules, GStrin
 struct guest_disk {
     const char *path;       /* local file or block device */
     const char *format;     /* "raw", "qcow2" */
+    const char *dev;        /* its name on KVM ("vda"); NULL: by position
+                             * (the first disk vda, …) */
+    const char *xen_dev;    /* its name on Xen ("xvda", or "xvda1" for a
+                             * partition given as a whole disk); NULL:
+                             * the KVM name's letters (xvda for vda) */
 };
 
 struct guest_session;
 
-/* Launch one appliance on the disks (in order: vda, vdb, …), inspect the
+/* Put disks in the order of their KVM names (vda, vdb, …, vdz, vdaa),
+ * the order guest_open wants; disks without a name keep their place
+ * after the named ones. */
+void guest_disks_sort(struct guest_disk *disks, size_t n);
+
+/* Launch one appliance on the disks (in order: vda, vdb, …; a caller
+ * sorts them by their KVM names, as libguestfs resolves the guest's
+ * /dev/xvdX names by position), inspect the
  * guest and mount its filesystems (read-only when opts->read_only).
  * CONVOY_ERROR_GUEST when there is no single operating system to repair,
  * or its root is encrypted.  Returns a new session; guest_close it. */

@@ -91,8 +91,21 @@ resolve(struct guest_session *gs, const char *path)
     return out;
 }
 
+/* rename-disks: each Xen disk name matched becomes its KVM name. */
+static gboolean
+rename_disk_cb(const GMatchInfo *mi, GString *out, gpointer data)
+{
+    struct guest_session *gs = data;
+    g_autofree char *letters = g_match_info_fetch(mi, 2);
+    g_autofree char *part = g_match_info_fetch(mi, 3);
+    g_autofree char *name = guest_kvm_disk_name(gs, letters, part != NULL ? part : "");
+
+    g_string_append(out, name);
+    return FALSE;
+}
+
 /* The regex replacement in one file (name: the path as the rule names it,
- * after expansion). */
+ * after expansion); with (NULL for rename-disks) the replacement. */
 static bool
 replace_in(struct op_run *o, const char *name, const char *with, GError **error)
 {
@@ -129,7 +142,9 @@ replace_in(struct op_run *o, const char *name, const char *with, GError **error)
         n++;
     if (n == 0)
         return true;
-    out = g_regex_replace(o->r->regex, text, (gssize)len, 0, with, 0, &err);
+    out = with != NULL ? g_regex_replace(o->r->regex, text, (gssize)len, 0, with, 0, &err)
+                       : g_regex_replace_eval(o->r->regex, text, (gssize)len, 0, 0, rename_disk_cb,
+                                              gs, &err);
     if (out == NULL) {
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_GUEST, "replacing in %s: %s", name,
                     err->message);
@@ -143,13 +158,14 @@ replace_in(struct op_run *o, const char *name, const char *with, GError **error)
     return true;
 }
 
-/* replace: file may hold ${FACT} and glob patterns (every match is
- * edited; required then wants at least one). */
+/* replace, rename-disks: file may hold ${FACT} and glob patterns (every
+ * match is edited; required then wants at least one). */
 static bool
 op_replace(struct op_run *o, GError **error)
 {
     struct guest_session *gs = o->gs;
-    g_autofree char *with = guest_expand(o->r->with, gs->facts);
+    g_autofree char *with = o->r->op == GUEST_OP_REPLACE ? guest_expand(o->r->with, gs->facts)
+                                                         : NULL;
     g_autofree char *name = guest_expand(o->r->file, gs->facts);
     char **hits;
     bool ok = true;
@@ -487,6 +503,7 @@ apply_rule(struct op_run *o, GError **error)
 {
     switch (o->r->op) {
     case GUEST_OP_REPLACE:
+    case GUEST_OP_RENAME_DISKS:
         return op_replace(o, error);
     case GUEST_OP_AUGEAS:
         return op_augeas(o, error);

@@ -27,11 +27,12 @@ static const char *const op_names[GUEST_OP_LAST] = {
     [GUEST_OP_COMMAND] = "command",
     [GUEST_OP_REMOVE_PACKAGES] = "remove-packages",
     [GUEST_OP_REFUSE] = "refuse",
+    [GUEST_OP_RENAME_DISKS] = "rename-disks",
 };
 
 static const char *const rule_keys[] = {
     "id",     "description", "when",    "replace", "augeas",          "write",  "delete",
-    "symlink", "upload",     "command", "remove-packages", "refuse", NULL,
+    "symlink", "upload",     "command", "remove-packages", "refuse", "rename-disks", NULL,
 };
 
 struct loader {
@@ -410,6 +411,23 @@ load_replace(struct loader *l, const struct ynode *n, struct guest_rule *r)
         ydiag_error(&l->rf.diag, v, "'required': expected true or false");
 }
 
+/* rename-disks: {file, required}: the Xen disk names in file become the
+ * names the KVM domain gives those disks (ops.c). */
+static void
+load_rename_disks(struct loader *l, const struct ynode *n, struct guest_rule *r)
+{
+    static const char *const keys[] = {"file", "required", NULL};
+    const struct ynode *v;
+
+    if (!check_keys(l, n, "rename-disks", keys))
+        return;
+    if ((v = need(l, n, "file", "rename-disks")) != NULL)
+        r->file = want_path(l, v, "file");
+    if ((v = ynode_get(n, "required")) != NULL && !ynode_as_bool(v, &r->required))
+        ydiag_error(&l->rf.diag, v, "'required': expected true or false");
+    r->regex = g_regex_new(GUEST_XEN_DISK_REGEX, G_REGEX_MULTILINE, 0, NULL);
+}
+
 static void
 load_augeas(struct loader *l, const struct ynode *n, struct guest_rule *r)
 {
@@ -572,6 +590,9 @@ load_op(struct loader *l, enum guest_op op, const struct ynode *n, struct guest_
     case GUEST_OP_REFUSE:
         r->message = want_template(l, n, "refuse");
         break;
+    case GUEST_OP_RENAME_DISKS:
+        load_rename_disks(l, n, r);
+        break;
     case GUEST_OP_LAST:
     default:
         g_assert_not_reached();
@@ -620,7 +641,7 @@ load_rule(struct loader *l, const struct ynode *n, GHashTable *ids)
     }
     if (n_ops == 0)
         ydiag_error(&l->rf.diag, n,
-                    "rule '%s': no operation (expected one of replace, augeas, write, delete, symlink, upload, command, remove-packages, refuse)",
+                    "rule '%s': no operation (expected one of replace, augeas, write, delete, symlink, upload, command, remove-packages, refuse, rename-disks)",
                     r->id ? r->id : "?");
 }
 

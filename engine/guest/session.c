@@ -303,6 +303,38 @@ drive_name(const char *prefix, int i)
     return g_string_free(s, FALSE);
 }
 
+/* The letters and partition of a disk name without /dev/: "xvda1" →
+ * "a1"; NULL when it is no Xen or KVM disk name. */
+static const char *
+disk_suffix(const char *name)
+{
+    static const char *const prefixes[] = {"xvd", "hd", "sd", "vd"};
+
+    for (size_t i = 0; name != NULL && i < G_N_ELEMENTS(prefixes); i++) {
+        if (g_str_has_prefix(name, prefixes[i]))
+            return name + strlen(prefixes[i]);
+    }
+    return NULL;
+}
+
+char *
+guest_kvm_disk_name(struct guest_session *gs, const char *letters, const char *part)
+{
+    g_autofree char *whole = g_strconcat(letters, part, NULL);
+
+    /* A partition given to the VM as a disk of its own (xvda1). */
+    for (size_t i = 0; part[0] != '\0' && gs->xen_devs != NULL && gs->xen_devs[i] != NULL; i++) {
+        if (g_strcmp0(disk_suffix(gs->xen_devs[i]), whole) == 0)
+            return g_strconcat("/dev/", gs->devs[i], NULL);
+    }
+    for (size_t i = 0; gs->xen_devs != NULL && gs->xen_devs[i] != NULL; i++) {
+        if (g_strcmp0(disk_suffix(gs->xen_devs[i]), letters) == 0)
+            return g_strconcat("/dev/", gs->devs[i], part, NULL);
+    }
+    /* A disk the VM does not have here: the letter is kept. */
+    return g_strconcat("/dev/vd", letters, part, NULL);
+}
+
 /* Mount the guest's filesystems, shortest mountpoint first. */
 struct mountpoint {
     const char *dir;
@@ -335,8 +367,16 @@ mount_all(struct guest_session *gs, const char *root, GError **error)
     }
     g_array_sort(pairs, cmp_mountpoint);
     for (guint i = 0; i < pairs->len && ok; i++) {
-        const struct mountpoint *mp = &g_array_index(pairs, struct mountpoint, i);
-        int r = gs->opts.read_only ? guestfs_mount_ro(gs->g, mp->dev, mp->dir)
+        struct mountpoint *mp = &g_array_index(pairs, struct mountpoint, i);
+        int r;
+
+        /* "/" is the filesystem inspection found the OS on, whatever
+         * libguestfs made of the fstab's name for it: /dev/xvda1 on a
+         * disk that is the whole filesystem resolves to a /dev/sda1 that
+         * does not exist. */
+        if (strcmp(mp->dir, "/") == 0)
+            mp->dev = root;
+        r = gs->opts.read_only ? guestfs_mount_ro(gs->g, mp->dev, mp->dir)
                                    : guestfs_mount(gs->g, mp->dev, mp->dir);
         if (r == -1) {
             if (strcmp(mp->dir, "/") == 0)
@@ -443,9 +483,8 @@ disk_facts(struct guest_session *gs, const char *root, GError **error)
         g_autofree char *by_label = drive_name("/dev/disk/guestfs/convoy", gs->boot_index);
         set_fact(gs, "boot_disk", by_label);
     }
-    /* Its name on KVM: the disks keep their order (vda, vdb, …). */
-    g_autofree char *dev = drive_name("vd", gs->boot_index);
-    set_fact(gs, "boot_dev", dev);
+    /* Its name on KVM. */
+    set_fact(gs, "boot_dev", gs->devs[gs->boot_index]);
     set_bool(gs, "partitioned", partitioned);
     set_bool(gs, "boot_sector", partitioned && code);
     free(disk);
@@ -498,6 +537,27 @@ os_facts(struct guest_session *gs, const char *root)
     set_bool(gs, "encrypted_root", false);
 }
 
+static gint
+cmp_disk(gconstpointer a, gconstpointer b, gpointer unused)
+{
+    const struct guest_disk *x = a;
+    const struct guest_disk *y = b;
+    size_t lx = x->dev != NULL ? strlen(x->dev) : G_MAXSIZE;
+    size_t ly = y->dev != NULL ? strlen(y->dev) : G_MAXSIZE;
+
+    (void)unused;
+    if (lx != ly)
+        return lx < ly ? -1 : 1;
+    return x->dev != NULL ? strcmp(x->dev, y->dev) : 0;
+}
+
+void
+guest_disks_sort(struct guest_disk *disks, size_t n)
+{
+    /* g_qsort_with_data is a stable sort. */
+    g_qsort_with_data(disks, (gint)n, sizeof *disks, cmp_disk, NULL);
+}
+
 struct guest_session *
 guest_open(const struct guest_disk *disks, size_t n, const struct guest_opts *opts,
            GError **error)
@@ -534,9 +594,18 @@ guest_open(const struct guest_disk *disks, size_t n, const struct guest_opts *op
     gs->boot_index = -1;
     gs->paths = g_new0(char *, n + 1);
     gs->formats = g_new0(char *, n + 1);
+    gs->devs = g_new0(char *, n + 1);
+    gs->xen_devs = g_new0(char *, n + 1);
     for (size_t i = 0; i < n; i++) {
         gs->paths[i] = g_strdup(disks[i].path);
         gs->formats[i] = g_strdup(disks[i].format);
+        gs->devs[i] = disks[i].dev != NULL ? g_strdup(disks[i].dev) : drive_name("vd", (int)i);
+        if (disks[i].xen_dev != NULL)
+            gs->xen_devs[i] = g_strdup(disks[i].xen_dev);
+        else if (g_str_has_prefix(gs->devs[i], "vd"))
+            gs->xen_devs[i] = g_strconcat("x", gs->devs[i], NULL);
+        else
+            gs->xen_devs[i] = drive_name("xvd", (int)i);
     }
     for (size_t i = 0; i < n; i++) {
         /* Letters only, as libguestfs labels must be: convoya, convoyb, … */
@@ -683,5 +752,7 @@ guest_abandon(struct guest_session *gs)
     g_free(gs->boot_fs);
     g_strfreev(gs->paths);
     g_strfreev(gs->formats);
+    g_strfreev(gs->devs);
+    g_strfreev(gs->xen_devs);
     g_free(gs);
 }

@@ -234,7 +234,8 @@ inspect_vm(struct plan *p, struct plan_vm *v, bool copy,
     }
     for (guint i = 0; i < v->disks->len; i++) {
         const struct plan_disk *d = v->disks->pdata[i];
-        struct guest_disk gd = {.path = d->sdisk->id, .format = disk_format_name(d->sdisk->format)};
+        struct guest_disk gd = {.path = d->sdisk->id, .format = disk_format_name(d->sdisk->format),
+                                .dev = d->dev, .xen_dev = d->sdisk->xen_dev};
 
         if (scratch != NULL) {
             gd.path = paths->pdata[i];
@@ -242,6 +243,7 @@ inspect_vm(struct plan *p, struct plan_vm *v, bool copy,
         }
         g_array_append_val(disks, gd);
     }
+    guest_disks_sort((struct guest_disk *)(void *)disks->data, disks->len);
     inspect_disks(p, v, disks, scratch != NULL, &note);
     if (scratch != NULL)
         scratch_remove(scratch);

@@ -549,6 +549,8 @@ xs_describe(struct source *s, const struct manifest_vm *mvm, GError **error)
                                ? xmlrpc_member(rec, "snapshot_time")->str : "");
     if (!fill_vbds(s, m, rec, id, error) || !fill_vifs(s, m, rec, error))
         return NULL;
+    /* VM.VBDs comes in no particular order: disks go by userdevice. */
+    xva_vm_sort_vbds(&m->vm);
     where = g_strdup_printf("%s VM %s", shown, m->vm.uuid ? m->vm.uuid : ref);
     v = source_vm_from_meta(m, where, error);
     if (v == NULL)

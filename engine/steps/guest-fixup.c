@@ -272,6 +272,8 @@ fixup_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs, GError *
         g_ptr_array_add(paths, path);
         gd.path = path;
         gd.format = disk_format_name(v->mvm->disk_format);
+        gd.dev = d->dev;
+        gd.xen_dev = d->sdisk != NULL ? d->sdisk->xen_dev : NULL;
         g_array_append_val(disks, gd);
     }
     if (disks->len == 0) {
@@ -279,6 +281,7 @@ fixup_apply(struct plan_step *ps, struct step_ctx *ctx, char **outputs, GError *
                     "guest-fixup: vm '%s' has no disks to repair", v->mvm->name);
         return false;
     }
+    guest_disks_sort((struct guest_disk *)(void *)disks->data, disks->len);
     gs = guest_open((const struct guest_disk *)(void *)disks->data, disks->len, &opts, error);
     if (gs == NULL)
         return false;

@@ -727,6 +727,60 @@ vdi_on_iso_sr(struct ova_parse *p, struct ova_object *vdi_o, bool *iso,
     return true;
 }
 
+/* A VBD's place among the VM's disks: userdevice when it is a number,
+ * else the disk index of its device name (xvda → 0, hdb → 1, xvdaa → 26)
+ * and the partition number of a name like xvda1 (part; 0: none). */
+static void
+vbd_position(const struct xva_vbd *b, guint64 *index, guint64 *part)
+{
+    const char *d = b->device != NULL ? b->device : "";
+    const char *p = d;
+    guint64 idx = 0;
+
+    *index = G_MAXUINT64;
+    *part = 0;
+    if (g_str_has_prefix(d, "xvd"))
+        p = d + 3;
+    else if (g_str_has_prefix(d, "hd") || g_str_has_prefix(d, "sd") || g_str_has_prefix(d, "vd"))
+        p = d + 2;
+    if (p != d && g_ascii_islower(*p)) {
+        for (; g_ascii_islower(*p) && idx < G_MAXUINT32; p++)
+            idx = idx * 26 + (guint64)(*p - 'a' + 1);
+        if (*p == '\0' || g_ascii_string_to_unsigned(p, 10, 1, G_MAXUINT32, part, NULL))
+            *index = idx - 1;
+        else
+            *part = 0;
+    }
+    /* userdevice decides alone where it is a number. */
+    if (b->userdevice != NULL && b->userdevice[0] != '\0' &&
+        g_ascii_string_to_unsigned(b->userdevice, 10, 0, G_MAXUINT32, &idx, NULL)) {
+        *index = idx;
+        *part = 0;
+    }
+}
+
+static gint
+vbd_compare(gconstpointer a, gconstpointer b)
+{
+    const struct xva_vbd *x = *(const struct xva_vbd *const *)a;
+    const struct xva_vbd *y = *(const struct xva_vbd *const *)b;
+    guint64 xi, xp, yi, yp;
+
+    vbd_position(x, &xi, &xp);
+    vbd_position(y, &yi, &yp);
+    if (xi != yi)
+        return xi < yi ? -1 : 1;
+    return xp < yp ? -1 : xp > yp ? 1 : 0;
+}
+
+void
+xva_vm_sort_vbds(struct xva_vm *vm)
+{
+    /* g_ptr_array_sort is stable: equals keep the export's order. */
+    if (vm->vbds != NULL)
+        g_ptr_array_sort(vm->vbds, vbd_compare);
+}
+
 static bool
 parse_vbds(struct ova_parse *p, struct ova_object *vm_o, struct xva_meta *m,
            GHashTable *made, GError **error)
@@ -949,6 +1003,7 @@ parse_model(struct ova_parse *p, struct xva_meta *m, GError **error)
         return false;
     parse_os_hint(p, vm_o, &m->vm);
     g_ptr_array_sort(m->vdis, vdi_compare);
+    xva_vm_sort_vbds(&m->vm);
     return true;
 }
 

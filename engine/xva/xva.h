@@ -88,7 +88,8 @@ struct xva_vm {
     char *os_hint;                /* the guest metrics' os_version: its
                                    * name, else "distro major"; NULL when
                                    * the export has none */
-    GPtrArray *vbds;              /* of struct xva_vbd*, owned, in ova order */
+    GPtrArray *vbds;              /* of struct xva_vbd*, owned, in device
+                                   * order (xva_vm_sort_vbds) */
     GPtrArray *vifs;              /* of struct xva_vif*, owned, by device number */
 };
 
@@ -120,6 +121,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(xva_meta, xva_meta_free)
 void xva_vdi_free(gpointer vdi);
 void xva_vbd_free(gpointer vbd);
 void xva_vif_free(gpointer vif);
+
+/* Put a VM's VBDs in device order: by userdevice (a number), else by the
+ * device name's disk letters and partition number ("xvdb" after "xvda1"),
+ * export order among equals.  XenServer lists VBDs in no order; this is
+ * the order disks are placed, named and booted in.  xva_meta_parse does
+ * it; code that builds a meta itself (the xenserver source) calls it. */
+void xva_vm_sort_vbds(struct xva_vm *vm);
 
 /* The VDI with this ref, borrowed; NULL if none. */
 struct xva_vdi *xva_meta_find_vdi(const struct xva_meta *meta, const char *ref);

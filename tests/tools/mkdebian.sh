@@ -3,13 +3,24 @@
 # PV guest booted by pygrub, as two raw disk images:
 #   OUT_DIR/partitioned.raw  MBR, one ext4 partition, no boot code
 #   OUT_DIR/whole-disk.raw   ext4 on the whole disk, no partition table
+#   OUT_DIR/xvda1.raw, OUT_DIR/xvda2.raw
+#                            a partition as a whole disk, as Xen's
+#                            disk = ['…,xvda1,w', '…,xvda2,w'] gives it:
+#                            ext4 on the whole of xvda1.raw (the guest
+#                            says root=/dev/xvda1, fstab /dev/xvda1) and
+#                            swap on the whole of xvda2.raw (fstab
+#                            /dev/xvda2)
+#   OUT_DIR/lvm.raw          MBR: 1 ext4 /boot (fstab LABEL=boot), 2 swap
+#                            (fstab /dev/xvda2), 3 an LVM PV whose VG
+#                            xendemo has the ext4 root LV (root=
+#                            /dev/mapper/xendemo-root); no boot code
 #   OUT_DIR/info             KERNEL=VERSION, the guest's kernel
 #   OUT_DIR/vmlinuz, OUT_DIR/initrd-kvm
 #                            that kernel and an initrd with virtio drivers,
 #                            to boot whole-disk.raw by hand (harness check)
 # The guest: debootstrap (minbase) + systemd-sysv, udev, linux-image-amd64,
 # grub-pc-bin and grub2-common (grub-install exists, nothing is in a boot
-# sector); /etc/fstab names /dev/xvdaN, grub.cfg (pygrub style) and
+# sector), lvm2; /etc/fstab names /dev/xvdaN, grub.cfg (pygrub style) and
 # /etc/default/grub say console=hvc0 root=/dev/xvdaN, a getty on hvc0,
 # and an initramfs (MODULES=list) holding xen-blkfront but no virtio.
 #
@@ -26,7 +37,7 @@ export LC_ALL=C TZ=UTC PATH="$PATH:/usr/sbin:/sbin"
 out=${1:?usage: mkdebian.sh OUT_DIR}
 
 SUITE=bookworm
-INCLUDE=systemd-sysv,udev,kmod,e2fsprogs,linux-image-amd64,initramfs-tools,grub-pc-bin,grub2-common
+INCLUDE=systemd-sysv,udev,kmod,e2fsprogs,linux-image-amd64,initramfs-tools,grub-pc-bin,grub2-common,lvm2
 DEBOOTSTRAP_ARGS="--variant=minbase --arch=amd64 --include=$INCLUDE $SUITE"
 SIZE=1536M
 HOSTNAME=xen-demo
@@ -34,7 +45,7 @@ HOSTNAME=xen-demo
 die() { echo "mkdebian: $*" >&2; exit 1; }
 skip() { echo "mkdebian: $*" >&2; exit 77; }
 [ "$(id -u)" -eq 0 ] || skip "needs root (debootstrap, chroot)"
-for t in debootstrap mkfs.ext4 sfdisk chroot sha256sum flock; do
+for t in debootstrap mkfs.ext4 mkswap sfdisk chroot sha256sum flock losetup lvm; do
     command -v $t >/dev/null 2>&1 || skip "'$t' is not installed"
 done
 
@@ -115,9 +126,11 @@ build_rootfs() {
     echo "mkdebian: debootstrap took $(( $(now) - t0 )) s" >&2
 }
 
-# shape ROOT ROOTDEV: make the tree look like a Xen PV guest's.
+# shape ROOT ROOTDEV [KPATH [FSTAB_EXTRA]]: make the tree look like a Xen
+# PV guest's.  KPATH: where grub.cfg finds the kernel (/boot, or "" when
+# /boot is a filesystem of its own); FSTAB_EXTRA: more /etc/fstab lines.
 shape() {
-    r=$1 dev=$2
+    r=$1 dev=$2 kpath=${3-/boot} extra=${4:-}
     kver=$(ls "$r/lib/modules" | sort -V | tail -n 1)
     [ -n "$kver" ] && [ -f "$r/boot/vmlinuz-$kver" ] || die "no kernel in the debootstrap result"
     echo "$HOSTNAME" > "$r/etc/hostname"
@@ -127,6 +140,7 @@ shape() {
 $dev  /      ext4  defaults,errors=remount-ro  0  1
 proc       /proc  proc  defaults                    0  0
 EOT
+    [ -z "$extra" ] || printf '%s\n' "$extra" >> "$r/etc/fstab"
     mkdir -p "$r/boot/grub"
     cat > "$r/etc/default/grub" <<EOT
 GRUB_DEFAULT=0
@@ -141,8 +155,8 @@ set default=0
 set timeout=1
 menuentry 'Debian GNU/Linux, with Linux $kver' {
 	insmod ext2
-	linux /boot/vmlinuz-$kver root=$dev ro console=hvc0
-	initrd /boot/initrd.img-$kver
+	linux $kpath/vmlinuz-$kver root=$dev ro console=hvc0
+	initrd $kpath/initrd.img-$kver
 }
 EOT
     # A getty on the Xen console.
@@ -165,6 +179,75 @@ in_chroot() {
         r=$1; shift
         mount -t proc proc "$r/proc" && mount -t sysfs sys "$r/sys" &&
         mount --bind /dev "$r/dev" && exec chroot "$r" "$@"' sh "$_r" "$@"
+}
+
+# build_xvda1 DIR: DIR/xvda1.raw (ext4 root on the whole disk, named as
+# partition 1) and DIR/xvda2.raw (swap on the whole disk, named as
+# partition 2).
+build_xvda1() {
+    tree=$1/root
+    rm -rf "$tree"
+    cp -a "$rootfs" "$tree"
+    shape "$tree" /dev/xvda1 /boot "/dev/xvda2  none   swap  sw                          0  0" >/dev/null
+    rm -rf "$tree/tmp/"* "$tree/var/tmp/"*
+    truncate -s $SIZE "$1/xvda1.raw"
+    mkfs.ext4 -q -F -L root -d "$tree" "$1/xvda1.raw"
+    rm -rf "$tree"
+    truncate -s 64M "$1/xvda2.raw"
+    mkswap "$1/xvda2.raw" >/dev/null 2>&1 || die "mkswap failed"
+}
+
+# LVM without device-mapper (none in a container): the PV, VG and LV are
+# written as metadata only (--driverloaded n), and the root filesystem
+# goes to the LV's extents, which lie one after the other from pe_start.
+LVM_CONFIG="backup { backup = 0 archive = 0 } devices { use_devicesfile = 0 }"
+export LVM_SUPPRESS_FD_WARNINGS=1
+lvm_nodm() {
+    _c=$1; shift
+    lvm "$_c" --driverloaded n --config "$LVM_CONFIG" "$@" >/dev/null 2>"$cache/lvm.log" || {
+        cat "$cache/lvm.log" >&2
+        return 1
+    }
+}
+
+# build_lvm DIR: DIR/lvm.raw, see the header.
+build_lvm() {
+    tree=$1/root bt=$1/bootfs img=$1/lvm.raw
+    rm -rf "$tree" "$bt"
+    cp -a "$rootfs" "$tree"
+    shape "$tree" /dev/mapper/xendemo-root "" "LABEL=boot  /boot  ext4  defaults                    0  2
+/dev/xvda2  none   swap  sw                          0  0" >/dev/null
+    rm -rf "$tree/tmp/"* "$tree/var/tmp/"*
+    mkdir "$bt"
+    mv "$tree"/boot/* "$bt"/
+    truncate -s $SIZE "$img"
+    # 1: /boot, 256 MiB at 1 MiB; 2: swap, 128 MiB; 3: LVM, the rest.
+    printf 'label: dos\nstart=2048, size=524288, type=83, bootable\nstart=526336, size=262144, type=82\nstart=788480, type=8e\n' |
+        sfdisk -q "$img" >/dev/null
+    dd if=/dev/zero of="$img" bs=440 count=1 conv=notrunc status=none
+    part=$1/part.img
+    rm -f "$part"; truncate -s 256M "$part"
+    mkfs.ext4 -q -F -L boot -d "$bt" "$part"
+    dd if="$part" of="$img" bs=1M seek=1 conv=notrunc,sparse status=none
+    rm -f "$part"; truncate -s 128M "$part"
+    mkswap "$part" >/dev/null 2>&1 || die "mkswap failed"
+    dd if="$part" of="$img" bs=1M seek=257 conv=notrunc,sparse status=none
+    rm -f "$part"
+    off=$((788480 * 512))
+    loop=$(losetup -f --show -o $off "$img") || die "losetup failed"
+    lvm_nodm pvcreate -y -Zy "$loop" && lvm_nodm vgcreate xendemo "$loop" &&
+        lvm_nodm lvcreate -an -Zn -Wn -n root -l 100%FREE xendemo || {
+        losetup -d "$loop"
+        die "cannot write the LVM metadata of $img"
+    }
+    pe_start=$(lvm pvs --driverloaded n --config "$LVM_CONFIG" --noheadings --units b --nosuffix -o pe_start "$loop" 2>/dev/null | tr -d ' ')
+    lv_size=$(lvm lvs --driverloaded n --config "$LVM_CONFIG" --noheadings --units b --nosuffix -o lv_size xendemo/root 2>/dev/null | tr -d ' ')
+    losetup -d "$loop"
+    [ -n "$pe_start" ] && [ -n "$lv_size" ] || die "cannot read the LVM layout of $img"
+    truncate -s "$lv_size" "$part"
+    mkfs.ext4 -q -F -L root -d "$tree" "$part"
+    dd if="$part" of="$img" bs=1M seek=$(( (off + pe_start) / 1048576 )) conv=notrunc,sparse status=none
+    rm -rf "$part" "$tree" "$bt"
 }
 
 build_images() {
@@ -204,6 +287,8 @@ build_images() {
         fi
         rm -rf "$tree"
     done
+    build_xvda1 "$tmp"
+    build_lvm "$tmp"
     echo "KERNEL=$kver" > "$tmp/info"
     rm -rf "$imgdir"
     mv "$tmp" "$imgdir"
@@ -216,7 +301,7 @@ build_images() {
 
 [ -d "$rootfs" ] || build_rootfs
 [ -f "$imgdir/info" ] || build_images
-for f in partitioned.raw whole-disk.raw info vmlinuz initrd-kvm; do
+for f in partitioned.raw whole-disk.raw xvda1.raw xvda2.raw lvm.raw info vmlinuz initrd-kvm; do
     rm -f "$out/$f"
     ln "$imgdir/$f" "$out/$f" 2>/dev/null || cp --sparse=always "$imgdir/$f" "$out/$f"
 done

@@ -355,7 +355,8 @@ def build_ova(args, disks, cds, vifs, rng):
         vbd_objs.append(("VBD", vbd, {
             "uuid": _uuid(rng), "allowed_operations": [],
             "current_operations": {}, "VM": vm_ref, "VDI": vdi,
-            "device": d["device"], "userdevice": userdevice_of(d["device"]),
+            "device": d["device"],
+            "userdevice": d.get("userdevice") or userdevice_of(d["device"]),
             "bootable": d["bootable"], "mode": "RW", "type": "Disk",
             "unpluggable": False, "storage_lock": False, "empty": False,
             "other_config": {}, "currently_attached": False,
@@ -746,6 +747,8 @@ def parse_disk(text):
             d["sr"] = v
         elif k == "uuid":
             d["uuid"] = v
+        elif k == "userdevice":
+            d["userdevice"] = v
         elif k == "size" and d["path"] is not None:
             d["size"] = parse_size(v)
         else:
@@ -827,7 +830,8 @@ def main(argv=None):
                         "(synthesized); options ref=Ref:N, pattern=SEED, "
                         "save=RAW (write the synthesized image), "
                         "bootable[=0|1], label=NAME, uuid=U, size=SIZE, "
-                        "sr=NAME (the SR it lives on; default Local storage)")
+                        "sr=NAME (the SR it lives on; default Local storage), "
+                        "userdevice=N (default: from DEV, 0 for xvda)")
     g.add_argument("--cd", type=parse_cd, action="append", default=[],
                    metavar="DEV[=empty|iso:NAME]",
                    help="a CD drive: empty, or with an ISO from an ISO SR "

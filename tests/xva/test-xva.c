@@ -162,6 +162,56 @@ meta_lenient_empty(const struct xva_meta *m)
     assert(m->vdis->len == 0);
 }
 
+/* VBDs listed xvdc, CD hdd, xvdb, xvda, a userdevice 10 and a 2: the
+ * meta has them by userdevice (0 1 2 3 10), export order among equals. */
+static void
+meta_vbd_order(const struct xva_meta *m)
+{
+    static const char *const want[] = {"xvda", "xvdb", "xvdc", "hdd", "xvdk"};
+    struct xva_vm vm = {0};
+    static const struct {
+        const char *device;
+        const char *userdevice;
+    } made[] = {
+        /* As the xenserver source builds them: device may be "" (never
+         * plugged) or a partition name; userdevice decides. */
+        {"", "10"}, {"xvda2", "1"}, {"", "2"}, {"xvda1", "0"}, {"xvdc", ""}, {"xvdb", ""},
+    };
+    static const char *const made_want[] = {"xvda1", "xvda2", "xvdb", "", "xvdc", ""};
+
+    assert(m->vm.vbds->len == G_N_ELEMENTS(want));
+    for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+        const struct xva_vbd *b = m->vm.vbds->pdata[i];
+        if (strcmp(b->device, want[i]) != 0) {
+            fprintf(stderr, "VBD %u is '%s', expected '%s'\n", i, b->device, want[i]);
+            abort();
+        }
+    }
+    assert(strcmp(find_vbd(m, "xvda")->vdi->ref, "Ref:30") == 0);
+
+    vm.vbds = g_ptr_array_new_with_free_func(xva_vbd_free);
+    for (guint i = 0; i < G_N_ELEMENTS(made); i++) {
+        struct xva_vbd *b = g_new0(struct xva_vbd, 1);
+        b->ref = g_strdup_printf("OpaqueRef:%u", i);
+        b->device = g_strdup(made[i].device);
+        b->userdevice = g_strdup(made[i].userdevice);
+        g_ptr_array_add(vm.vbds, b);
+    }
+    xva_vm_sort_vbds(&vm);
+    for (guint i = 0; i < G_N_ELEMENTS(made_want); i++) {
+        const struct xva_vbd *b = vm.vbds->pdata[i];
+        if (strcmp(b->device, made_want[i]) != 0) {
+            fprintf(stderr, "built VBD %u is '%s' (%s), expected '%s'\n", i, b->device,
+                    b->ref, made_want[i]);
+            abort();
+        }
+    }
+    /* The two with userdevice 2 and "" + xvdc (index 2): export order. */
+    assert(strcmp(((struct xva_vbd *)vm.vbds->pdata[3])->ref, "OpaqueRef:2") == 0);
+    assert(strcmp(((struct xva_vbd *)vm.vbds->pdata[5])->ref, "OpaqueRef:0") == 0);
+    g_ptr_array_unref(vm.vbds);
+}
+
 /* ---- the cases ---- */
 
 #define BASIC "--name web1 --uuid 5b1f4a3e-1111-2222-3333-444455556666 " \
@@ -185,6 +235,13 @@ static const struct xva_case cases[] = {
      .disks = "Ref:20=a.raw"},
     {"two-disks", TWO, .disks = "Ref:10=b.raw Ref:9=a.raw",
      .check_meta = meta_two_disks},
+    {"vbd-order",
+     "--pv --disk xvdc=size:1M,pattern=1,ref=Ref:32,save=@DIR@/c.raw --cd hdd "
+     "--disk xvdb=size:1M,pattern=2,ref=Ref:31,save=@DIR@/b.raw "
+     "--disk xvda=size:1M,pattern=3,ref=Ref:30,save=@DIR@/a.raw "
+     "--disk xvdk=size:1M,pattern=4,ref=Ref:33,save=@DIR@/k.raw,userdevice=10",
+     .disks = "Ref:30=a.raw Ref:31=b.raw Ref:32=c.raw Ref:33=k.raw",
+     .check_meta = meta_vbd_order},
     {"sha1", D20 "--checksum sha1", .disks = "Ref:20=a.raw"},
     {"mixed", TWO "--checksum mixed", .disks = "Ref:10=b.raw Ref:9=a.raw"},
     {"v7", D20 "--tar-format v7", .disks = "Ref:20=a.raw"},
