@@ -187,7 +187,9 @@ cmd_apply(int argc, char **argv)
     if (opt_max_vms < 0 || opt_max_vms > 10000)
         return cli_usage("apply", "'--max-vms': expected 0 to 10000, got %d", opt_max_vms);
     opts.max_vms = (unsigned)opt_max_vms;
-    opts.now = now;
+    /* Without CONVOY_NOW the scheduler reads the state store's clock (the
+     * database's on a shared state), not this machine's. */
+    opts.now = g_getenv("CONVOY_NOW") != NULL ? now : NULL;
     opts.ignore_window = opt_ignore_window;
     opts.wave_done = notify_wave;
     opts.wave_opaque = &nctx;

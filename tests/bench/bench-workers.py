@@ -51,7 +51,7 @@ def start_xs(work, xvas, slow):
 
 def manifest(path, names, source):
     with open(path, "w") as f:
-        f.write("version: 1\ndefaults: {target: lab, disk_format: raw, source_power: leave}\n"
+        f.write("version: 1\ndefaults: {target: lab, disk_format: raw, source_power: leave, guest: {fixup: false}}\n"
                 "sources:\n" + source +
                 "targets:\n  lab: {type: directory, path: out, networks: [{from: any, to: {network: default}}]}\n"
                 "waves:\n  - name: all\n    max_parallel: 8\n    vms:\n")

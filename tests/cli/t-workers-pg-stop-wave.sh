@@ -9,13 +9,8 @@
 set -e
 d=$(scratch)
 pgdir=$(scratch)/pg
-set +e
-url=$($PGSERVER start "$pgdir")
-rc=$?
-set -e
-[ "$rc" -eq 77 ] && skip "PostgreSQL is not installed"
-[ "$rc" -eq 0 ] || fail "the PostgreSQL test server did not start"
-cleanup_fn "$PGSERVER stop '$pgdir'"
+pg_server_up "$pgdir"
+url=$PG_URL
 pg="$url&project=stopwave&lease=10"
 q() { $PGSERVER psql "$pgdir" -At -c "SET search_path = stopwave" -c "$1"; }
 
@@ -24,7 +19,7 @@ cd "$d"
 cat > manifest.yaml <<EOT
 version: 1
 state: $pg
-defaults: {disk_format: raw, target: a}
+defaults: {disk_format: raw, target: a, guest: {fixup: false}}
 sources:
   exports: {type: xva, path: exports}
 targets:

@@ -10,13 +10,8 @@ set -e
 requires python3
 d=$(scratch)
 pgdir=$(scratch)/pg
-set +e
-url=$($PGSERVER start "$pgdir")
-rc=$?
-set -e
-[ "$rc" -eq 77 ] && skip "PostgreSQL is not installed"
-[ "$rc" -eq 0 ] || fail "the PostgreSQL test server did not start"
-cleanup_fn "$PGSERVER stop '$pgdir'"
+pg_server_up "$pgdir"
+url=$PG_URL
 
 at() { python3 -c "import datetime as d; print((d.datetime.now(d.timezone.utc) + d.timedelta(hours=$1)).strftime('%Y-%m-%dT%H:%M:%SZ'))"; }
 # fixture DIR STATE NOT_BEFORE NOT_AFTER: one VM in a wave with a window.
@@ -28,7 +23,7 @@ fixture() {
     cat > "$1/manifest.yaml" <<EOT
 version: 1
 state: $2
-defaults: {disk_format: raw, target: a}
+defaults: {disk_format: raw, target: a, guest: {fixup: false}}
 sources:
   exports: {type: xva, path: exports}
 targets:
