@@ -180,16 +180,22 @@ no_secret() {
 # .convoy/state.db is per folder).  state_reset, state_query and inflight
 # work on either backend.
 PGSERVER="sh $abs_top_srcdir/tests/tools/pgserver.sh"
-CONVOY_REAL=$CONVOY
-if [ "${CONVOY_TEST_STATE:-sqlite}" = postgresql ]; then
-    _pgdir=$_scratch_root/pg
+# pg_server_up DIR: start a PostgreSQL server of the test's own in DIR
+# (stopped by PID at exit); its URL in $PG_URL.  Skips without PostgreSQL.
+pg_server_up() {
     set +e
-    STATE_URL=$($PGSERVER start "$_pgdir")
+    PG_URL=$($PGSERVER start "$1")
     _rc=$?
     set -e
     [ "$_rc" -eq 77 ] && skip "PostgreSQL is not installed"
     [ "$_rc" -eq 0 ] || fail "the PostgreSQL test server did not start"
-    cleanup_fn "$PGSERVER stop '$_pgdir'"
+    cleanup_fn "$PGSERVER stop '$1'"
+}
+CONVOY_REAL=$CONVOY
+if [ "${CONVOY_TEST_STATE:-sqlite}" = postgresql ]; then
+    _pgdir=$_scratch_root/pg
+    pg_server_up "$_pgdir"
+    STATE_URL=$PG_URL
     export STATE_URL CONVOY_REAL
     cat > "$_scratch_root/convoy" <<'EOT'
 #!/bin/sh

@@ -7,13 +7,8 @@ set -e
 requires python3
 d=$(scratch)
 pgdir=$(scratch)/pg
-set +e
-url=$($PGSERVER start "$pgdir")
-rc=$?
-set -e
-[ "$rc" -eq 77 ] && skip "PostgreSQL is not installed"
-[ "$rc" -eq 0 ] || fail "the PostgreSQL test server did not start"
-cleanup_fn "$PGSERVER stop '$pgdir'"
+pg_server_up "$pgdir"
+url=$PG_URL
 # A copy laid out as in the tree: make-exports.sh finds tests/tools.
 mkdir -p "$d/examples" "$d/tests"
 cp -r "$abs_top_srcdir/examples/fleet" "$d/examples/fleet"

@@ -7,13 +7,8 @@
 set -e
 d=$(scratch)
 pgdir=$(scratch)/pg
-set +e
-url=$($PGSERVER start "$pgdir")
-rc=$?
-set -e
-[ "$rc" -eq 77 ] && skip "PostgreSQL is not installed"
-[ "$rc" -eq 0 ] || fail "the PostgreSQL test server did not start"
-cleanup_fn "$PGSERVER stop '$pgdir'"
+pg_server_up "$pgdir"
+url=$PG_URL
 make_fixture "$d" 4M
 cd "$d"
 
