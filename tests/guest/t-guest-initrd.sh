@@ -24,6 +24,12 @@ expect_no_grep() {
     ! grep -q -- "$1" "$2" || { grep -- "$1" "$2" >&2; fail "'$1' found in $2"; }
 }
 
+# stamp: give every file below . one fixed time, so that the cpio made
+# of them (and the golden copies of it) is the same on every run.
+stamp() {
+    find . -exec touch -h -d @1700000000 {} +
+}
+
 # initrd OUT COMPRESS EARLY MODULE…: a newc cpio of usr/lib/modules/KVER/
 # kernel/MODULE.ko files compressed by COMPRESS, after an uncompressed
 # early-microcode cpio when EARLY is "early".
@@ -34,14 +40,14 @@ initrd() {
     : > "$_out"
     if [ "$_early" = early ]; then
         echo microcode > "$_t/early/kernel/x86/microcode/GenuineIntel.bin"
-        (cd "$_t/early" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >> "$_out"
+        (cd "$_t/early" && stamp && find . | LC_ALL=C sort | cpio -o -H newc --quiet --reproducible) >> "$_out"
     fi
     for m in "$@"; do
         mkdir -p "$_t/main/usr/lib/modules/$KVER/kernel/$(dirname "$m")"
         echo "module $m" > "$_t/main/usr/lib/modules/$KVER/kernel/$m.ko"
     done
     echo init > "$_t/main/init"
-    (cd "$_t/main" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | $_z >> "$_out"
+    (cd "$_t/main" && stamp && find . | LC_ALL=C sort | cpio -o -H newc --quiet --reproducible) | $_z >> "$_out"
     rm -rf "$_t"
 }
 
