@@ -140,12 +140,19 @@ state_open(const char *location, bool create, bool read_only,
 void
 state_free(struct state *st)
 {
+    char *location, *name, *owner;
+
     if (st == NULL)
         return;
-    g_free(st->location);
-    g_free(st->name);
-    g_free(st->owner);
+    /* The backend's free may still use them (a worker says it stopped,
+     * under its owner's name), and frees st itself. */
+    location = st->location;
+    name = st->name;
+    owner = st->owner;
     st->ops->free(st);
+    g_free(location);
+    g_free(name);
+    g_free(owner);
 }
 
 const char *
