@@ -94,7 +94,7 @@ python3 - slow.json <<'PY'
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 prog = [e for e in ev if e["event"] == "progress"]
-copies = [e for e in prog if e["step"] is not None]
+copies = [e for e in prog if e["kind"] == "disk-copy"]
 # 128 MiB at a few tens of MiB/s: several events, each with numbers
 assert len(copies) >= 3, len(prog)
 for e in copies:
