@@ -57,8 +57,6 @@ void convert_explain(GPtrArray *explain, const char *origin, const char *id,
 
 /* Is n an element called name? */
 bool convert_is_el(const xmlNode *n, const char *name);
-/* The first child element of parent called name, or NULL; borrowed. */
-xmlNode *convert_first_child(const xmlNode *parent, const char *name);
 
 /* ------------------------------------------------------------------ */
 /* rules-load.c, rules-apply.c: the rule set model */

@@ -19,6 +19,13 @@
 
 #include "xva/xva.h"
 
+/* The first child element of parent called name, or NULL (also when
+ * parent is NULL); borrowed. */
+xmlNode *convert_first_child(const xmlNode *parent, const char *name);
+/* Attribute name of element n (no namespace) as a new string, or NULL
+ * (also when n is NULL). */
+char *convert_prop(const xmlNode *n, const char *name);
+
 /* ------------------------------------------------------------------ */
 /* xml.c */
 

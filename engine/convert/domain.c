@@ -14,22 +14,6 @@
 #include "util/autoptr.h"
 #include "util/error.h"
 
-static char *
-prop(const xmlNode *n, const char *name)
-{
-    xmlChar *v;
-    char *s;
-
-    if (n == NULL)
-        return NULL;
-    v = xmlGetNoNsProp(n, (const xmlChar *)name);
-    if (v == NULL)
-        return NULL;
-    s = g_strdup((const char *)v);
-    xmlFree(v);
-    return s;
-}
-
 /* The source text of a disk (file, dev, volume, network name), or NULL. */
 static char *
 disk_source(const xmlNode *disk)
@@ -38,7 +22,7 @@ disk_source(const xmlNode *disk)
     const xmlNode *src = convert_first_child(disk, "source");
 
     for (size_t i = 0; src != NULL && i < G_N_ELEMENTS(attrs); i++) {
-        char *v = prop(src, attrs[i]);
+        char *v = convert_prop(src, attrs[i]);
         if (v != NULL && v[0] != '\0')
             return v;
         g_free(v);
@@ -62,13 +46,13 @@ check_disks(xmlNode *devs, const char *name, GError **error)
         if (!convert_is_el(c, "disk"))
             continue;
         index++;
-        device = prop(c, "device");
+        device = convert_prop(c, "device");
         if (device != NULL && strcmp(device, "disk") != 0)
             continue;
         source = disk_source(c);
         if (source != NULL)
             continue;
-        dev = prop(convert_first_child(c, "target"), "dev");
+        dev = convert_prop(convert_first_child(c, "target"), "dev");
         if (dev != NULL)
             g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
                         "%s: error: disk '%s' has no source (no <source file|dev|volume>); a disk without data cannot be migrated",
@@ -92,7 +76,7 @@ disk_devs(xmlNode *devs)
         char *dev;
         if (!convert_is_el(c, "disk"))
             continue;
-        dev = prop(convert_first_child(c, "target"), "dev");
+        dev = convert_prop(convert_first_child(c, "target"), "dev");
         if (dev != NULL)
             g_hash_table_insert(h, c, dev);
     }
@@ -112,7 +96,7 @@ check_unique_devs(xmlNode *devs, GHashTable *before, const char *name, GError **
 
         if (!convert_is_el(c, "disk"))
             continue;
-        dev = prop(convert_first_child(c, "target"), "dev");
+        dev = convert_prop(convert_first_child(c, "target"), "dev");
         if (dev == NULL)
             continue;
         other = g_hash_table_lookup(seen, dev);
@@ -180,7 +164,7 @@ whole_disk_names(xmlNode *devs, GHashTable *before, const char *vm, GPtrArray *n
         struct part_disk pd;
 
         if (!convert_is_el(c, "disk") || (t = convert_first_child(c, "target")) == NULL ||
-            (dev = prop(t, "dev")) == NULL)
+            (dev = convert_prop(t, "dev")) == NULL)
             continue;
         pd.target = t;
         pd.index = vd_index(dev, &rest);
@@ -194,7 +178,7 @@ whole_disk_names(xmlNode *devs, GHashTable *before, const char *vm, GPtrArray *n
     g_array_sort(parts, cmp_part_disk);
     for (guint i = 0; i < parts->len; i++) {
         const struct part_disk *pd = &g_array_index(parts, struct part_disk, i);
-        g_autofree char *old = prop(pd->target, "dev");
+        g_autofree char *old = convert_prop(pd->target, "dev");
         char *name = NULL;
 
         for (int k = pd->index; name == NULL; k++) {
@@ -224,8 +208,8 @@ whole_disk_names(xmlNode *devs, GHashTable *before, const char *vm, GPtrArray *n
 static gint
 cmp_disk_node(gconstpointer a, gconstpointer b)
 {
-    g_autofree char *x = prop(convert_first_child(*(xmlNode *const *)a, "target"), "dev");
-    g_autofree char *y = prop(convert_first_child(*(xmlNode *const *)b, "target"), "dev");
+    g_autofree char *x = convert_prop(convert_first_child(*(xmlNode *const *)a, "target"), "dev");
+    g_autofree char *y = convert_prop(convert_first_child(*(xmlNode *const *)b, "target"), "dev");
     size_t lx = x != NULL ? strlen(x) : 0;
     size_t ly = y != NULL ? strlen(y) : 0;
 
@@ -250,7 +234,7 @@ sort_disks(xmlNode *devs)
 
         if (!convert_is_el(c, "disk"))
             continue;
-        device = prop(c, "device");
+        device = convert_prop(c, "device");
         if (device == NULL || strcmp(device, "disk") == 0)
             g_ptr_array_add(disks, c);
     }
@@ -317,12 +301,12 @@ convert_map_pools(xmlDoc *doc, const struct convert_poolmap *maps, size_t n_maps
 
         if (!convert_is_el(c, "disk"))
             continue;
-        device = prop(c, "device");
+        device = convert_prop(c, "device");
         if (device != NULL && strcmp(device, "disk") != 0)
             continue;
         {
             /* a network disk (rbd, nbd, iSCSI) stays where it is */
-            g_autofree char *type = prop(c, "type");
+            g_autofree char *type = convert_prop(c, "type");
             if (g_strcmp0(type, "network") == 0)
                 continue;
         }
@@ -493,7 +477,7 @@ probe_formats(xmlDoc *doc, const char *name, GPtrArray *notes, GPtrArray *explai
 
         if (!convert_is_el(c, "disk"))
             continue;
-        device = prop(c, "device");
+        device = convert_prop(c, "device");
         if (device != NULL && strcmp(device, "disk") != 0)
             continue;
         source = disk_source(c);
@@ -502,10 +486,10 @@ probe_formats(xmlDoc *doc, const char *name, GPtrArray *notes, GPtrArray *explai
         driver = convert_first_child(c, "driver");
         if (driver == NULL)
             continue;
-        old = prop(driver, "type");
+        old = convert_prop(driver, "type");
         if (g_strcmp0(old, real) == 0)
             continue;
-        dev = prop(convert_first_child(c, "target"), "dev");
+        dev = convert_prop(convert_first_child(c, "target"), "dev");
         xmlSetProp(driver, (const xmlChar *)"type", (const xmlChar *)real);
         convert_explain(explain, "(format probe)", source,
                         "set the driver type of disk %s to '%s' (the image is %s, not %s)",
@@ -535,8 +519,8 @@ map_cdroms(xmlDoc *doc, const struct convert_cdmap *maps, size_t n_maps,
 
             if (!convert_is_el(c, "disk"))
                 continue;
-            device = prop(c, "device");
-            dev = prop(convert_first_child(c, "target"), "dev");
+            device = convert_prop(c, "device");
+            dev = convert_prop(convert_first_child(c, "target"), "dev");
             if (g_strcmp0(device, "cdrom") == 0 && g_strcmp0(dev, maps[i].dev) == 0)
                 drive = c;
         }
@@ -584,7 +568,7 @@ convert_domain(xmlDoc *doc, const struct convert_request *req, GPtrArray *explai
                     name, root != NULL ? (const char *)root->name : "");
         return false;
     }
-    type = prop(root, "type");
+    type = convert_prop(root, "type");
     if (type == NULL) {
         g_set_error(error, CONVOY_ERROR, CONVOY_ERROR_INVALID,
                     "%s: error: the domain has no type attribute; expected <domain type='xen'>",

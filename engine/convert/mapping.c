@@ -22,22 +22,6 @@ devices_of(xmlDoc *doc)
     return convert_first_child(root, "devices");
 }
 
-static char *
-prop(const xmlNode *n, const char *name)
-{
-    xmlChar *v;
-    char *s;
-
-    if (n == NULL)
-        return NULL;
-    v = xmlGetNoNsProp(n, (const xmlChar *)name);
-    if (v == NULL)
-        return NULL;
-    s = g_strdup((const char *)v);
-    xmlFree(v);
-    return s;
-}
-
 /* Remove every child element called name, except keep. */
 static void
 drop_children_except(xmlNode *parent, const char *name, const xmlNode *keep)
@@ -193,17 +177,17 @@ convert_map_networks(xmlDoc *doc, const struct convert_netmap *maps, size_t n_ma
             continue;
         index++;
         src = convert_first_child(c, "source");
-        n.mac = prop(convert_first_child(c, "mac"), "address");
+        n.mac = convert_prop(convert_first_child(c, "mac"), "address");
         if (n.mac != NULL) {
             char *lower = g_ascii_strdown(n.mac, -1);
             g_free(n.mac);
             n.mac = lower;
         }
-        n.type = prop(c, "type");
+        n.type = convert_prop(c, "type");
         if (g_strcmp0(n.type, "bridge") == 0)
-            n.bridge = prop(src, "bridge");
+            n.bridge = convert_prop(src, "bridge");
         else if (g_strcmp0(n.type, "network") == 0)
-            n.network = prop(src, "network");
+            n.network = convert_prop(src, "network");
         if (xen_networks != NULL && n.mac != NULL)
             n.xen_network = g_hash_table_lookup(xen_networks, n.mac);
 
@@ -259,7 +243,7 @@ find_disk(xmlDoc *doc, const char *dev)
 
         if (!convert_is_el(c, "disk"))
             continue;
-        d = prop(convert_first_child(c, "target"), "dev");
+        d = convert_prop(convert_first_child(c, "target"), "dev");
         if (g_strcmp0(d, dev) == 0)
             return c;
     }
@@ -320,20 +304,20 @@ convert_list_disks(xmlDoc *doc)
 
         if (!convert_is_el(c, "disk"))
             continue;
-        device = prop(c, "device");
+        device = convert_prop(c, "device");
         if (device != NULL && strcmp(device, "disk") != 0)
             continue;
         d = g_new0(struct convert_disk, 1);
-        d->dev = prop(convert_first_child(c, "target"), "dev");
-        d->format = prop(convert_first_child(c, "driver"), "type");
+        d->dev = convert_prop(convert_first_child(c, "target"), "dev");
+        d->format = convert_prop(convert_first_child(c, "driver"), "type");
         {
-            g_autofree char *type = prop(c, "type");
+            g_autofree char *type = convert_prop(c, "type");
             d->network = g_strcmp0(type, "network") == 0;
         }
         src = convert_first_child(c, "source");
         static const char *const attrs[] = {"file", "dev", "volume", "name", "dir"};
         for (size_t i = 0; src != NULL && d->source == NULL && i < G_N_ELEMENTS(attrs); i++)
-            d->source = prop(src, attrs[i]);
+            d->source = convert_prop(src, attrs[i]);
         g_ptr_array_add(out, d);
     }
     return out;

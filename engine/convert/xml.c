@@ -495,10 +495,26 @@ convert_is_el(const xmlNode *n, const char *name)
     return n != NULL && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
 }
 
+char *
+convert_prop(const xmlNode *n, const char *name)
+{
+    xmlChar *v;
+    char *s;
+
+    if (n == NULL)
+        return NULL;
+    v = xmlGetNoNsProp(n, (const xmlChar *)name);
+    if (v == NULL)
+        return NULL;
+    s = g_strdup((const char *)v);
+    xmlFree(v);
+    return s;
+}
+
 xmlNode *
 convert_first_child(const xmlNode *parent, const char *name)
 {
-    for (xmlNode *c = parent->children; c != NULL; c = c->next) {
+    for (xmlNode *c = parent != NULL ? parent->children : NULL; c != NULL; c = c->next) {
         if (convert_is_el(c, name))
             return c;
     }

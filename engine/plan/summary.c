@@ -8,6 +8,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "convert/convert.h"
 #include "plan/plan.h"
 #include "util/autoptr.h"
 #include "util/json.h"
@@ -71,27 +72,6 @@ dom_release(struct dom *d)
     g_clear_pointer(&d->firmware, g_free);
 }
 
-static xmlNode *
-child(xmlNode *n, const char *name)
-{
-    for (xmlNode *c = n != NULL ? n->children : NULL; c != NULL; c = c->next) {
-        if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0)
-            return c;
-    }
-    return NULL;
-}
-
-/* An attribute as a new string, or NULL. */
-static char *
-attr(xmlNode *n, const char *name)
-{
-    xmlChar *v = n != NULL ? xmlGetProp(n, (const xmlChar *)name) : NULL;
-    char *s = v != NULL ? g_strdup((const char *)v) : NULL;
-
-    xmlFree(v);
-    return s;
-}
-
 static char *
 text(xmlNode *n)
 {
@@ -107,7 +87,7 @@ static uint64_t
 memory_bytes(xmlNode *n)
 {
     g_autofree char *v = text(n);
-    g_autofree char *unit = attr(n, "unit");
+    g_autofree char *unit = convert_prop(n, "unit");
     guint64 x = 0;
     uint64_t mul = 1024;
 
@@ -151,7 +131,7 @@ boot_order_free(gpointer p)
 static void
 device_boot(xmlNode *dev, const char *what, GPtrArray *orders)
 {
-    g_autofree char *o = attr(child(dev, "boot"), "order");
+    g_autofree char *o = convert_prop(convert_first_child(dev, "boot"), "order");
     guint64 n = 0;
 
     if (o == NULL || !g_ascii_string_to_unsigned(o, 10, 1, G_MAXUINT, &n, NULL))
@@ -180,52 +160,52 @@ dom_read(const char *xml, struct dom *d)
                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (doc == NULL || (root = xmlDocGetRootElement(doc)) == NULL)
         return false;
-    xmlNode *vcpu = child(root, "vcpu");
+    xmlNode *vcpu = convert_first_child(root, "vcpu");
     g_autofree char *vtext = text(vcpu);
-    g_autofree char *vcur = attr(vcpu, "current");
+    g_autofree char *vcur = convert_prop(vcpu, "current");
     if (vtext != NULL && g_ascii_string_to_unsigned(vtext, 10, 0, G_MAXUINT, &n, NULL))
         d->vcpus = (unsigned)n;
     if (vcur != NULL && g_ascii_string_to_unsigned(vcur, 10, 0, G_MAXUINT, &n, NULL))
         d->vcpus_current = (unsigned)n;
-    d->memory = memory_bytes(child(root, "memory"));
-    d->memory_current = memory_bytes(child(root, "currentMemory"));
-    os = child(root, "os");
-    devs = child(root, "devices");
+    d->memory = memory_bytes(convert_first_child(root, "memory"));
+    d->memory_current = memory_bytes(convert_first_child(root, "currentMemory"));
+    os = convert_first_child(root, "os");
+    devs = convert_first_child(root, "devices");
     for (xmlNode *c = devs != NULL ? devs->children : NULL; c != NULL; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
         if (strcmp((const char *)c->name, "disk") == 0) {
             struct dom_disk *k = g_new0(struct dom_disk, 1);
-            xmlNode *src = child(c, "source");
-            xmlNode *tgt = child(c, "target");
+            xmlNode *src = convert_first_child(c, "source");
+            xmlNode *tgt = convert_first_child(c, "target");
 
-            k->device = attr(c, "device");
+            k->device = convert_prop(c, "device");
             if (k->device == NULL)
                 k->device = g_strdup("disk");
-            k->source = attr(src, "file");
+            k->source = convert_prop(src, "file");
             if (k->source == NULL)
-                k->source = attr(src, "dev");
+                k->source = convert_prop(src, "dev");
             if (k->source == NULL && src != NULL) {
-                g_autofree char *pool = attr(src, "pool");
-                g_autofree char *vol = attr(src, "volume");
+                g_autofree char *pool = convert_prop(src, "pool");
+                g_autofree char *vol = convert_prop(src, "volume");
                 if (pool != NULL && vol != NULL)
                     k->source = g_strdup_printf("%s/%s", pool, vol);
             }
-            k->bus = attr(tgt, "bus");
-            k->target = attr(tgt, "dev");
-            k->format = attr(child(c, "driver"), "type");
+            k->bus = convert_prop(tgt, "bus");
+            k->target = convert_prop(tgt, "dev");
+            k->format = convert_prop(convert_first_child(c, "driver"), "type");
             device_boot(c, k->target != NULL ? k->target : k->device, orders);
             g_ptr_array_add(d->disks, k);
         } else if (strcmp((const char *)c->name, "interface") == 0) {
             struct dom_nic *k = g_new0(struct dom_nic, 1);
-            xmlNode *src = child(c, "source");
+            xmlNode *src = convert_first_child(c, "source");
 
-            k->mac = attr(child(c, "mac"), "address");
-            k->kind = attr(c, "type");
+            k->mac = convert_prop(convert_first_child(c, "mac"), "address");
+            k->kind = convert_prop(c, "type");
             if (k->kind == NULL)
                 k->kind = g_strdup("?");
-            k->to = attr(src, k->kind);
-            k->model = attr(child(c, "model"), "type");
+            k->to = convert_prop(src, k->kind);
+            k->model = convert_prop(convert_first_child(c, "model"), "type");
             device_boot(c, k->mac != NULL ? k->mac : "nic", orders);
             g_ptr_array_add(d->nics, k);
         }
@@ -235,22 +215,22 @@ dom_read(const char *xml, struct dom *d)
         g_ptr_array_sort(orders, cmp_boot);
         for (guint i = 0; i < orders->len; i++)
             g_ptr_array_add(d->boot, g_strdup(((struct boot_order *)orders->pdata[i])->what));
-    } else if (child(os, "kernel") != NULL) {
-        g_autofree char *k = text(child(os, "kernel"));
+    } else if (convert_first_child(os, "kernel") != NULL) {
+        g_autofree char *k = text(convert_first_child(os, "kernel"));
         g_ptr_array_add(d->boot, g_strdup_printf("kernel %s", k != NULL ? k : "?"));
     } else {
         for (xmlNode *c = os != NULL ? os->children : NULL; c != NULL; c = c->next) {
             if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, "boot") == 0) {
-                char *dev = attr(c, "dev");
+                char *dev = convert_prop(c, "dev");
                 if (dev != NULL)
                     g_ptr_array_add(d->boot, dev);
             }
         }
     }
-    g_autofree char *fw = attr(os, "firmware");
+    g_autofree char *fw = convert_prop(os, "firmware");
     if (fw != NULL)
         d->firmware = g_steal_pointer(&fw);
-    else if (child(os, "loader") != NULL)
+    else if (convert_first_child(os, "loader") != NULL)
         d->firmware = g_strdup("efi");
     return true;
 }

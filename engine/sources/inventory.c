@@ -43,38 +43,18 @@ source_found_free(gpointer p)
     g_free(f);
 }
 
-static char *
-prop(xmlNode *n, const char *name)
-{
-    xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
-    char *s = g_strdup((const char *)v);
-
-    xmlFree(v);
-    return s;
-}
-
-static xmlNode *
-child(xmlNode *n, const char *name)
-{
-    for (xmlNode *c = n != NULL ? n->children : NULL; c != NULL; c = c->next) {
-        if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0)
-            return c;
-    }
-    return NULL;
-}
-
 /* "http://debian.org/debian/12" → "debian 12". */
 static char *
 libosinfo_hint(xmlNode *root)
 {
-    xmlNode *meta = child(root, "metadata");
+    xmlNode *meta = convert_first_child(root, "metadata");
 
     for (xmlNode *c = meta != NULL ? meta->children : NULL; c != NULL; c = c->next) {
         if (c->type != XML_ELEMENT_NODE || c->ns == NULL ||
             strcmp((const char *)c->ns->href, LIBOSINFO_NS) != 0)
             continue;
-        xmlNode *os = child(c, "os");
-        g_autofree char *id = os != NULL ? prop(os, "id") : NULL;
+        xmlNode *os = convert_first_child(c, "os");
+        g_autofree char *id = os != NULL ? convert_prop(os, "id") : NULL;
         const char *path;
 
         if (id == NULL)
@@ -93,7 +73,7 @@ static GPtrArray *
 domain_nics(const struct source_vm *v, xmlNode *root)
 {
     GPtrArray *nics = g_ptr_array_new_with_free_func(nic_free);
-    xmlNode *devices = child(root, "devices");
+    xmlNode *devices = convert_first_child(root, "devices");
     unsigned index = 0;
 
     for (xmlNode *c = devices != NULL ? devices->children : NULL; c != NULL; c = c->next) {
@@ -105,15 +85,15 @@ domain_nics(const struct source_vm *v, xmlNode *root)
             continue;
         n = g_new0(struct source_nic, 1);
         n->device = g_strdup_printf("%u", index++);
-        mac = child(c, "mac");
+        mac = convert_first_child(c, "mac");
         if (mac != NULL) {
-            g_autofree char *m = prop(mac, "address");
+            g_autofree char *m = convert_prop(mac, "address");
             n->mac = m != NULL ? g_ascii_strdown(m, -1) : NULL;
         }
-        src = child(c, "source");
+        src = convert_first_child(c, "source");
         if (src != NULL) {
-            n->bridge = prop(src, "bridge");
-            n->network = prop(src, "network");
+            n->bridge = convert_prop(src, "bridge");
+            n->network = convert_prop(src, "network");
         }
         if (n->mac != NULL && v->xen_networks != NULL &&
             g_hash_table_lookup(v->xen_networks, n->mac) != NULL) {
